@@ -1,0 +1,77 @@
+"""Exit codes and the one exception hierarchy every user-causable error belongs to.
+
+Each error carries a one-line, user-facing message (what, where, how to fix) and the
+exit code the command line returns for it. Nothing here formats tracebacks.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes, shared by the CLI and the GitHub Action."""
+
+    OK = 0  # pass or warn
+    FAILED = 1  # the gate failed (or warned, with --fail-on warning)
+    USAGE = 2  # bad command line, bad config
+    UNAVAILABLE = 3  # results could not be had: network, auth, not found, eval failed, timeout
+
+
+class GateError(Exception):
+    """Base of every error a user can cause; `str()` is the one-line message."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(GateError):
+    """The command line or its environment is wrong (missing key, bad flag value...)."""
+
+    exit_code = ExitCode.USAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One config problem, located as precisely as the source allows."""
+
+    message: str
+    source: str = "<config>"
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+
+    def __str__(self) -> str:
+        where = self.source
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(GateError):
+    """The config is invalid. Holds *every* problem found, not just the first."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        head = str(self.problems[0]) if self.problems else "invalid config"
+        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+        super().__init__(head + more)
+
+    def lines(self) -> list[str]:
+        """One line per problem, for printing."""
+        return [str(p) for p in self.problems]
+
+
+class ResultsUnavailable(GateError):
+    """Results could not be obtained: network, auth, not found, eval failed, still running."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, message: str, *, eval_id: str | None = None) -> None:
+        self.eval_id = eval_id
+        super().__init__(message)

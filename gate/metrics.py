@@ -1,0 +1,75 @@
+"""The metric catalogue: which metrics exist, for which task type, at which levels."""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from dataclasses import dataclass
+
+
+class TaskType(enum.StrEnum):
+    """The `taskType` discriminator of a map-results response."""
+
+    DETECTION = "object-detection-like"
+    SEGMENTATION = "semantic-segmentation"
+
+
+SPLITS: tuple[str, ...] = ("test", "valid", "train")
+OBJECT_SIZES: tuple[str, ...] = ("small", "medium", "large")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """What one metric name means and where it can be measured."""
+
+    name: str
+    task: TaskType
+    label: str
+    split_level: bool  # measured for a whole split
+    per_class: bool  # measured per class
+    by_size: bool  # measured per object size (detection only)
+
+
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec("map50", TaskType.DETECTION, "mAP@50", True, True, True),
+        MetricSpec("map50_95", TaskType.DETECTION, "mAP@50:95", True, True, True),
+        MetricSpec("map75", TaskType.DETECTION, "mAP@75", True, True, True),
+        MetricSpec("miou", TaskType.SEGMENTATION, "mIoU", True, False, False),
+        MetricSpec("iou", TaskType.SEGMENTATION, "IoU", False, True, False),
+        MetricSpec("precision", TaskType.SEGMENTATION, "precision", True, True, False),
+        MetricSpec("recall", TaskType.SEGMENTATION, "recall", True, True, False),
+        MetricSpec("f1", TaskType.SEGMENTATION, "F1", True, True, False),
+    )
+}
+
+# Names people type for our metrics, mapped to the right one.
+_ALIASES: dict[str, str] = {
+    "map": "map50",
+    "map@50": "map50",
+    "map@0.5": "map50",
+    "map_50": "map50",
+    "map50-95": "map50_95",
+    "map50:95": "map50_95",
+    "map@50:95": "map50_95",
+    "map_50_95": "map50_95",
+    "map5095": "map50_95",
+    "map@75": "map75",
+    "map_75": "map75",
+    "mean_iou": "miou",
+    "m_iou": "miou",
+    "f1_score": "f1",
+    "f1score": "f1",
+}
+
+
+def suggest_metric(name: str) -> str | None:
+    """The metric the user most likely meant by an unknown `name`, or None."""
+    lowered = name.strip().lower()
+    if lowered in METRICS:
+        return lowered
+    if lowered in _ALIASES:
+        return _ALIASES[lowered]
+    close = difflib.get_close_matches(lowered, list(METRICS), n=1, cutoff=0.6)
+    return close[0] if close else None
