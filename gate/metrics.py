@@ -33,14 +33,45 @@ class MetricSpec:
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
-        MetricSpec("map50", TaskType.DETECTION, "mAP@50", True, True, True),
-        MetricSpec("map50_95", TaskType.DETECTION, "mAP@50:95", True, True, True),
-        MetricSpec("map75", TaskType.DETECTION, "mAP@75", True, True, True),
-        MetricSpec("miou", TaskType.SEGMENTATION, "mIoU", True, False, False),
-        MetricSpec("iou", TaskType.SEGMENTATION, "IoU", False, True, False),
-        MetricSpec("precision", TaskType.SEGMENTATION, "precision", True, True, False),
-        MetricSpec("recall", TaskType.SEGMENTATION, "recall", True, True, False),
-        MetricSpec("f1", TaskType.SEGMENTATION, "F1", True, True, False),
+        MetricSpec(
+            "map50", TaskType.DETECTION, "mAP@50", split_level=True, per_class=True, by_size=True
+        ),
+        MetricSpec(
+            "map50_95",
+            TaskType.DETECTION,
+            "mAP@50:95",
+            split_level=True,
+            per_class=True,
+            by_size=True,
+        ),
+        MetricSpec(
+            "map75", TaskType.DETECTION, "mAP@75", split_level=True, per_class=True, by_size=True
+        ),
+        MetricSpec(
+            "miou", TaskType.SEGMENTATION, "mIoU", split_level=True, per_class=False, by_size=False
+        ),
+        MetricSpec(
+            "iou", TaskType.SEGMENTATION, "IoU", split_level=False, per_class=True, by_size=False
+        ),
+        MetricSpec(
+            "precision",
+            TaskType.SEGMENTATION,
+            "precision",
+            split_level=True,
+            per_class=True,
+            by_size=False,
+        ),
+        MetricSpec(
+            "recall",
+            TaskType.SEGMENTATION,
+            "recall",
+            split_level=True,
+            per_class=True,
+            by_size=False,
+        ),
+        MetricSpec(
+            "f1", TaskType.SEGMENTATION, "F1", split_level=True, per_class=True, by_size=False
+        ),
     )
 }
 

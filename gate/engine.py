@@ -1,0 +1,136 @@
+"""The one engine behind the CLI, the GitHub Action and the HTTP service.
+
+`run_gate` takes a validated config, what to gate and a results source, and returns the
+outcome. It reads no environment, prints nothing and never exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from gate.checks import GateOutcome, Verdict
+from gate.errors import ExitCode, GateError, UsageError
+from gate.evaluate import EvalInput, evaluate
+from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
+from gate.results import EvalResults
+from gate.rules import AUTO, EvalSpec, GateConfig
+
+DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class GateRequest:
+    """What to gate, beyond the config: evals and baseline named on the command line."""
+
+    config: GateConfig
+    eval_ids: tuple[str, ...] = ()
+    baseline: str | None = None  # applies to the evals in eval_ids
+    workspace: str | None = None
+    saved_ids: tuple[str, ...] = ()  # ids of saved results files, gated when nothing else is named
+    eval_url: str | None = DEFAULT_EVAL_URL  # a template with {workspace} and {eval_id}
+
+
+def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
+    """The evaluations to gate, in order, each with its baseline (pure)."""
+    config = request.config
+    by_id = {spec.id: spec for spec in config.evals}
+    targets: list[EvalSpec] = list(config.evals)
+    for eval_id in request.eval_ids:
+        if eval_id in by_id:
+            spec = by_id[eval_id]
+            if request.baseline is not None:
+                targets[targets.index(spec)] = EvalSpec(
+                    spec.id, spec.name, request.baseline, spec.location
+                )
+        else:
+            by_id[eval_id] = EvalSpec(eval_id, baseline=request.baseline)
+            targets.append(by_id[eval_id])
+    if not targets:
+        baseline = request.baseline
+        targets = [EvalSpec(i, baseline=baseline) for i in request.saved_ids if i != baseline]
+    if not targets:
+        raise UsageError(
+            "no evaluation to gate: pass --eval ID (or --results PATH), "
+            "or list evals: in the config"
+        )
+    for spec in targets:
+        if spec.baseline == spec.id:
+            raise UsageError(f"eval {spec.id} is its own baseline: name an earlier evaluation")
+    return tuple(targets)
+
+
+def exit_code_for(verdict: Verdict, fail_on: str) -> ExitCode:
+    """The process exit code for a verdict: `fail_on` is error, warning or never."""
+    if fail_on == "never":
+        return ExitCode.OK
+    if verdict is Verdict.FAIL or (verdict is Verdict.WARN and fail_on == "warning"):
+        return ExitCode.FAILED
+    return ExitCode.OK
+
+
+def _url(template: str | None, workspace: str | None, eval_id: str) -> str | None:
+    if not template or not workspace:
+        return None
+    return template.format(workspace=quote(workspace, safe=""), eval_id=quote(eval_id, safe=""))
+
+
+async def _resolve_baseline(
+    fetcher: Fetcher, spec: EvalSpec
+) -> tuple[Baseline, EvalResults | None]:
+    if spec.baseline == AUTO:
+        baseline = await fetcher.auto_baseline(spec.id)
+    else:
+        baseline = Baseline(spec.baseline)
+    if baseline.eval_id is None:
+        return baseline, None
+    return baseline, await fetcher.results(baseline.eval_id)
+
+
+async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) -> EvalInput:
+    results, (baseline, base_results) = await asyncio.gather(
+        fetcher.results(spec.id), _resolve_baseline(fetcher, spec)
+    )
+    return EvalInput(
+        spec=spec,
+        results=results,
+        baseline=base_results,
+        baseline_id=baseline.eval_id,
+        baseline_note=baseline.note,
+        url=_url(request.eval_url, request.workspace, spec.id),
+    )
+
+
+async def run_gate(
+    request: GateRequest,
+    source: ResultsSource,
+    options: FetchOptions,
+    *,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> GateOutcome:
+    """Fetch every evaluation (and baseline) concurrently, then check the rules."""
+    targets = plan_targets(request)
+    loop_clock = clock or asyncio.get_running_loop().time
+    fetcher = Fetcher(source, options, clock=loop_clock, sleep=sleep)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_gather_input(fetcher, t, request)) for t in targets]
+    except BaseExceptionGroup as group_error:
+        raise _first_gate_error(group_error) from None
+    finally:
+        fetcher.cancel()
+    inputs: Sequence[EvalInput] = [task.result() for task in tasks]
+    return evaluate(request.config, inputs)
+
+
+def _first_gate_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a failed fetch: a user-facing GateError when there is one."""
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_gate_error(error)
+        if isinstance(error, GateError):
+            return error
+    return group.exceptions[0]

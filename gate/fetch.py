@@ -1,0 +1,207 @@
+"""Getting every evaluation's results (and its baseline's) concurrently, waiting while they run.
+
+The source of documents is passed in (the Roboflow client, saved files, or both), so this
+module does no I/O of its own beyond awaiting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from gate.errors import ResultsUnavailable, UsageError
+from gate.results import EvalResults, parse_map_results
+from gate.roboflow_api import EvalInfo, NotReady
+
+_RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
+
+
+class ResultsSource(Protocol):
+    """Where map-results and eval metadata come from."""
+
+    async def map_results(self, eval_id: str) -> Any: ...
+
+    async def eval_info(self, eval_id: str) -> EvalInfo: ...
+
+    async def list_evals(
+        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+    ) -> list[EvalInfo]: ...
+
+
+class SavedResults:
+    """Saved map-results documents, falling back to another source (the API) when given one."""
+
+    def __init__(self, documents: Mapping[str, Any], fallback: ResultsSource | None = None) -> None:
+        self._documents = dict(documents)
+        self._fallback = fallback
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._documents)
+
+    async def map_results(self, eval_id: str) -> Any:
+        if eval_id in self._documents:
+            return self._documents[eval_id]
+        if self._fallback is None:
+            raise UsageError(
+                f"no results for eval {eval_id}: pass --results {eval_id}=PATH, "
+                "or set ROBOFLOW_API_KEY to fetch it"
+            )
+        return await self._fallback.map_results(eval_id)
+
+    async def eval_info(self, eval_id: str) -> EvalInfo:
+        if self._fallback is None:
+            raise UsageError(
+                f"baseline: auto for eval {eval_id} needs the Roboflow API: set ROBOFLOW_API_KEY, "
+                "or name the baseline's id and pass its results with --results ID=PATH"
+            )
+        return await self._fallback.eval_info(eval_id)
+
+    async def list_evals(
+        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+    ) -> list[EvalInfo]:
+        if self._fallback is None:
+            raise UsageError("listing evaluations needs the Roboflow API: set ROBOFLOW_API_KEY")
+        return await self._fallback.list_evals(project=project, status=status, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    concurrency: int = 8  # requests in flight at once
+    wait: float = 600.0  # seconds to wait for a running evaluation
+    poll_interval: float = 10.0  # seconds between looks at a running evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The baseline chosen for one evaluation, or why there is none."""
+
+    eval_id: str | None
+    note: str | None = None
+
+
+class Fetcher:
+    """Fetches each evaluation once, however often it is asked for, with bounded concurrency."""
+
+    def __init__(
+        self,
+        source: ResultsSource,
+        options: FetchOptions,
+        *,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._source = source
+        self._options = options
+        self._clock = clock
+        self._sleep = sleep
+        self._limit = asyncio.Semaphore(max(1, options.concurrency))
+        self._results: dict[str, asyncio.Future[EvalResults]] = {}
+        self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
+        self._log = structlog.get_logger("gate.fetch")
+
+    def results(self, eval_id: str) -> asyncio.Future[EvalResults]:
+        """The (shared) fetch of one evaluation's results."""
+        if eval_id not in self._results:
+            self._results[eval_id] = asyncio.ensure_future(self._fetch(eval_id))
+        return self._results[eval_id]
+
+    def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
+        if eval_id not in self._infos:
+            self._infos[eval_id] = asyncio.ensure_future(self._info(eval_id))
+        return self._infos[eval_id]
+
+    def cancel(self) -> None:
+        for result in self._results.values():
+            result.cancel()
+        for info in self._infos.values():
+            info.cancel()
+
+    async def _info(self, eval_id: str) -> EvalInfo:
+        async with self._limit:
+            return await self._source.eval_info(eval_id)
+
+    async def _fetch(self, eval_id: str) -> EvalResults:
+        wait = self._options.wait
+        give_up = self._clock() + wait
+        started = self._clock()
+        saw_done = False
+        while True:
+            async with self._limit:
+                try:
+                    data = await self._source.map_results(eval_id)
+                except NotReady:
+                    status = None
+                else:
+                    self._log.debug("fetch.done", eval_id=eval_id)
+                    return parse_map_results(data, eval_id)
+            self._infos.pop(eval_id, None)  # the status changes while we wait: ask afresh
+            status = (await self.info(eval_id)).status
+            if status == "done" and not saw_done:
+                saw_done = True  # it may have finished between our two requests: ask again
+                continue
+            if status == "done":
+                raise ResultsUnavailable(
+                    f"evaluation {eval_id} is done but Roboflow has no map-results for it "
+                    "(409 model_eval_not_done); re-run the evaluation in Roboflow",
+                    eval_id=eval_id,
+                )
+            if status not in _RUNNING:
+                raise ResultsUnavailable(
+                    f"evaluation {eval_id} {status} on Roboflow, so there is nothing to gate; "
+                    "re-run the evaluation or gate another one",
+                    eval_id=eval_id,
+                )
+            remaining = give_up - self._clock()
+            if remaining <= 0:
+                raise ResultsUnavailable(
+                    f"evaluation {eval_id} is still {status} after waiting {wait:g} s; "
+                    "raise --wait, or run the gate again when it is done",
+                    eval_id=eval_id,
+                )
+            self._log.info(
+                "fetch.waiting",
+                eval_id=eval_id,
+                status=status,
+                waited=round(self._clock() - started, 1),
+                wait=wait,
+            )
+            await self._sleep(min(self._options.poll_interval, remaining))
+
+    async def auto_baseline(self, eval_id: str) -> Baseline:
+        """The newest `done` evaluation of the same project created before `eval_id`."""
+        info = await self.info(eval_id)
+        if not info.project:
+            raise ResultsUnavailable(
+                f"baseline: auto for eval {eval_id}: Roboflow did not say which project it "
+                "belongs to; set baseline: to an eval id instead",
+                eval_id=eval_id,
+            )
+        if info.created_at is None:
+            raise ResultsUnavailable(
+                f"baseline: auto for eval {eval_id}: Roboflow did not say when it was created; "
+                "set baseline: to an eval id instead",
+                eval_id=eval_id,
+            )
+        async with self._limit:
+            listing = await self._source.list_evals(project=info.project, status="done", limit=200)
+        earlier = [
+            (e.created_at, e)
+            for e in listing
+            if e.eval_id != eval_id
+            and e.status == "done"
+            and e.created_at is not None
+            and e.created_at < info.created_at
+            and (e.project in (None, info.project))
+        ]
+        if not earlier:
+            note = f"baseline: auto found no earlier done evaluation in project '{info.project}'"
+            self._log.warning("fetch.no_baseline", eval_id=eval_id, project=info.project)
+            return Baseline(None, note)
+        chosen = max(earlier, key=lambda pair: pair[0])[1]
+        self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
+        return Baseline(chosen.eval_id)
