@@ -1,4 +1,4 @@
-"""Rule semantics at their boundaries: inclusive bounds, tolerance, baselines, missing and bad data."""
+"""Rule semantics at their boundaries: bounds, tolerance, baselines, missing and bad data."""
 
 from __future__ import annotations
 
