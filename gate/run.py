@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 def read_config(path: Path) -> GateConfig:
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"config file {path} not found: create it (see the README) or point to it "
+            "with --config (the `config` input in the Action)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config {path}: {exc.__class__.__name__}") from None
     return load_config(text, str(path))
@@ -167,10 +172,12 @@ def _write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def write_outputs(settings: CheckSettings, outcome: GateOutcome, out: TextIO) -> None:
-    """The report on `out` (unless quiet) and the requested files."""
+def write_outputs(settings: CheckSettings, outcome: GateOutcome, out: TextIO) -> str | None:
+    """The report on `out` (unless quiet) and the requested files; the full report if written."""
+    full = None
     if settings.report_path is not None:
-        _write(settings.report_path, render_report(outcome, max_chars=None, title=settings.title))
+        full = render_report(outcome, max_chars=None, title=settings.title)
+        _write(settings.report_path, full)
     if settings.json_path is not None:
         _write(settings.json_path, to_json(outcome))
     if settings.junit_path is not None:
@@ -187,6 +194,7 @@ def write_outputs(settings: CheckSettings, outcome: GateOutcome, out: TextIO) ->
             )
         )
         out.flush()
+    return full
 
 
 async def check(settings: CheckSettings, out: TextIO) -> CheckResult:
