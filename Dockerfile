@@ -1,0 +1,42 @@
+# eval-gate as a Docker container action (action.yml: `runs.using: docker`, `image: Dockerfile`).
+#
+# The runner builds this image on every job and runs it as root with the workspace mounted at
+# /github/workspace and the inputs as INPUT_* variables, so: no USER, no reliance on WORKDIR,
+# and an exec-form ENTRYPOINT with absolute paths (a shell would drop hyphenated INPUT_ names).
+#
+# Stage 1 builds the eval-gate wheel and installs it with the pinned runtime dependencies under
+# /install; stage 2 is the same slim Python with only that copied into /usr/local.
+
+FROM python:3.11.14-slim-bookworm AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+COPY docker/requirements.txt docker/build-requirements.txt /src/docker/
+RUN python -m pip install --no-cache-dir -r /src/docker/build-requirements.txt \
+    && python -m pip install --no-cache-dir --prefix=/install --no-deps \
+        -r /src/docker/requirements.txt
+
+COPY pyproject.toml README.md /src/
+COPY gate /src/gate
+COPY templates /src/templates
+# --no-deps everywhere: every dependency comes from the pinned list above, and `pip check`
+# proves the list is complete; the import is a smoke test of the installed package.
+RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
+    && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl \
+    && PYTHONPATH=/install/lib/python3.11/site-packages python -m pip check \
+    && PYTHONPATH=/install/lib/python3.11/site-packages python -c "import gate.action"
+
+FROM python:3.11.14-slim-bookworm
+
+LABEL org.opencontainers.image.title="eval-gate" \
+      org.opencontainers.image.description="Gate a pull request on Roboflow model evaluation metrics" \
+      org.opencontainers.image.licenses="MIT"
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+COPY --from=builder /install /usr/local
+
+ENTRYPOINT ["/usr/local/bin/python", "-m", "gate.action"]

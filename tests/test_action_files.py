@@ -1,0 +1,403 @@
+"""action.yml, the Dockerfile, .dockerignore and the example workflows agree with the code."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from gate.action_settings import INPUT_NAMES, ActionSettings, read_action_settings
+from gate.actions_env import OUTPUT_NAMES
+
+REPO = Path(__file__).resolve().parent.parent
+ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+WORKFLOWS = REPO / "examples" / "workflows"
+USES = "your-org/eval-gate@v1"
+
+
+def runner_input_env(name: str) -> str:
+    """The runner's rule, written out independently of the code: upper case, spaces to `_`."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+# --- action.yml ----------------------------------------------------------------------------
+
+
+def test_action_runs_the_dockerfile_without_args():
+    runs = ACTION["runs"]
+    assert runs == {"using": "docker", "image": "Dockerfile"}  # no args, no entrypoint override
+
+
+def test_action_metadata():
+    for key in ("name", "description", "author"):
+        assert isinstance(ACTION[key], str) and ACTION[key].strip()
+    assert set(ACTION["branding"]) == {"icon", "color"}
+
+
+def test_inputs_declared_are_exactly_the_inputs_read():
+    assert tuple(ACTION["inputs"]) == INPUT_NAMES
+
+
+def test_every_input_is_documented():
+    for name, spec in ACTION["inputs"].items():
+        assert isinstance(spec.get("description"), str) and spec["description"].strip(), name
+        assert isinstance(spec.get("required"), bool), name
+        if "default" in spec:
+            assert isinstance(spec["default"], str), f"{name}: a default must be a string"
+
+
+def test_input_defaults():
+    inputs = ACTION["inputs"]
+    assert inputs["api-key"]["required"] is True
+    assert "default" not in inputs["api-key"]
+    assert [n for n, spec in inputs.items() if spec["required"]] == ["api-key"]
+    defaults = {n: spec["default"] for n, spec in inputs.items() if "default" in spec}
+    assert defaults == {
+        "config": ".github/eval-gate.yml",
+        "github-token": "${{ github.token }}",
+        "comment": "update",
+        "wait": "600",
+        "fail-on": "error",
+        "commit-status": "false",
+    }
+
+
+def test_expressions_only_in_the_token_default():
+    # The runner evaluates ${{ }} in action.yml when it loads it, descriptions included, and
+    # `secrets` is not available there: one in a description makes the action fail to load.
+    text = (REPO / "action.yml").read_text(encoding="utf-8")
+    assert re.findall(r"\$\{\{.*?\}\}", text) == ["${{ github.token }}"]
+
+
+def test_the_code_reads_every_input_under_the_runner_env_name():
+    values = {
+        "api-key": "key-123456",
+        "workspace": "acme",
+        "eval-ids": "e1,e2",
+        "baseline": "b1",
+        "config": "gates/one.yml",
+        "github-token": "tok-123456",
+        "comment": "new",
+        "gate-id": "one",
+        "wait": "30",
+        "fail-on": "never",
+        "api-url": "http://127.0.0.1:9",
+        "commit-status": "true",
+        "status-context": "ctx/one",
+    }
+    assert set(values) == set(ACTION["inputs"])
+    environ = {runner_input_env(name): value for name, value in values.items()}
+    assert "INPUT_EVAL-IDS" in environ  # hyphens kept
+    settings = read_action_settings(environ)
+    assert settings == ActionSettings(
+        api_key="key-123456",
+        github_token="tok-123456",
+        workspace="acme",
+        eval_ids=("e1", "e2"),
+        baseline="b1",
+        config="gates/one.yml",
+        comment="new",
+        gate_id="one",
+        wait=30.0,
+        fail_on="never",
+        api_url="http://127.0.0.1:9",
+        commit_status=True,
+        status_context="ctx/one",
+    )
+    # And each variable on its own matters: dropping it changes the settings.
+    for name in values:
+        if name == "api-key":
+            continue
+        without = {k: v for k, v in environ.items() if k != runner_input_env(name)}
+        assert read_action_settings(without) != settings, name
+
+
+def test_runner_defaults_give_the_dataclass_defaults():
+    # What the runner passes when a workflow gives only api-key: every declared input, with
+    # its default (the token's expression evaluated), or empty.
+    environ = {}
+    for name, spec in ACTION["inputs"].items():
+        default = spec.get("default", "")
+        environ[runner_input_env(name)] = "ghs_token" if "${{" in default else default
+    environ["INPUT_API-KEY"] = "key-123456"
+    settings = read_action_settings(environ)
+    gate_id = "github-eval-gate-yml"
+    assert settings == ActionSettings(
+        api_key="key-123456",
+        github_token="ghs_token",
+        gate_id=gate_id,
+        status_context=f"eval-gate/{gate_id}",
+    )
+
+
+def test_outputs_declared_are_exactly_the_outputs_written():
+    assert tuple(ACTION["outputs"]) == OUTPUT_NAMES
+    for name, spec in ACTION["outputs"].items():
+        assert set(spec) == {"description"}, name
+        assert spec["description"].strip(), name
+
+
+# --- Dockerfile ----------------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        if full:
+            keyword, _, rest = full.partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+    assert not pending, "Dockerfile ends in a continuation line"
+    return instructions
+
+
+INSTRUCTIONS = dockerfile_instructions()
+
+
+def stages() -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for keyword, rest in INSTRUCTIONS:
+        if keyword == "FROM":
+            result.append([])
+        result[-1].append((keyword, rest))
+    return result
+
+
+def test_entrypoint_is_exec_form_with_an_absolute_path():
+    entrypoints = [rest for keyword, rest in INSTRUCTIONS if keyword == "ENTRYPOINT"]
+    assert len(entrypoints) == 1
+    command = json.loads(entrypoints[0])  # exec form is a JSON array
+    assert command == ["/usr/local/bin/python", "-m", "gate.action"]
+    assert Path(command[0]).is_absolute()
+
+
+def test_no_user_no_workdir_no_cmd():
+    keywords = {keyword for keyword, _ in INSTRUCTIONS}
+    assert "USER" not in keywords  # the runner needs root for the mounted workspace
+    assert "WORKDIR" not in keywords  # the runner sets the working directory itself
+    assert "CMD" not in keywords  # would add arguments the action does not expect
+
+
+def test_two_stages_on_the_same_pinned_slim_python():
+    froms = [rest.split()[0] for keyword, rest in INSTRUCTIONS if keyword == "FROM"]
+    assert len(froms) == 2
+    assert froms[0] == froms[1]
+    found = re.fullmatch(r"python:(3)\.(\d+)\.(\d+)-slim-bookworm", froms[0])
+    assert found, froms[0]
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "requires-python"
+    ]
+    assert SpecifierSet(requires).contains(".".join(found.groups()))
+    assert INSTRUCTIONS[0] == ("FROM", f"{froms[0]} AS builder")
+
+
+def test_the_final_stage_only_copies_the_install_and_sets_env():
+    final = stages()[-1]
+    keywords = [keyword for keyword, _ in final]
+    assert "RUN" not in keywords  # no build tools, caches or tests land in the last layer
+    copies = [rest for keyword, rest in final if keyword == "COPY"]
+    assert copies == ["--from=builder /install /usr/local"]
+    env = " ".join(rest for keyword, rest in final if keyword == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in env.split()
+    assert "PYTHONUNBUFFERED=1" in env.split()
+
+
+def read_pins(path: Path) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        found = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", line)
+        assert found, f"{path.name}: not an exact pin: {line!r}"
+        name = canonicalize_name(found[1])
+        assert name not in pins, f"{path.name}: {name} pinned twice"
+        pins[name] = found[2]
+    return pins
+
+
+def test_runtime_pins_satisfy_pyproject():
+    pins = read_pins(REPO / "docker" / "requirements.txt")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is a dependency but docker/requirements.txt does not pin it"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"docker/requirements.txt pins {name}=={pins[name]}, pyproject allows "
+            f"{requirement.specifier}"
+        )
+
+
+def test_build_pins_satisfy_the_build_system():
+    pins = read_pins(REPO / "docker" / "build-requirements.txt")
+    build = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]
+    for spec in build["requires"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins
+        assert requirement.specifier.contains(pins[name])
+
+
+def copy_sources() -> set[str]:
+    sources: set[str] = set()
+    for keyword, rest in INSTRUCTIONS:
+        if keyword != "COPY" or rest.startswith("--from"):
+            continue
+        *srcs, _dest = shlex.split(rest)
+        sources.update(srcs)
+    return sources
+
+
+def test_dockerignore_lets_in_exactly_what_the_dockerfile_copies():
+    lines = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert lines[0] == "*"  # everything out, then the build's inputs back in
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert allowed == copy_sources()
+    for source in allowed:
+        assert (REPO / source).exists(), source
+    for kept_out in (".git", "tests", "bench", "examples", ".venv", "**/__pycache__"):
+        assert kept_out in lines, kept_out
+
+
+def test_copy_destinations_are_absolute():
+    for keyword, rest in INSTRUCTIONS:
+        if keyword in ("COPY", "ADD"):
+            assert keyword == "COPY"
+            assert shlex.split(rest)[-1].startswith("/"), rest
+
+
+# --- example workflows ---------------------------------------------------------------------
+
+
+def workflow_files() -> list[Path]:
+    return sorted(p for p in WORKFLOWS.rglob("*") if p.suffix in (".yml", ".yaml"))
+
+
+def load_workflow(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in data:  # YAML 1.1 reads the key `on` as a boolean
+        data["on"] = data.pop(True)
+    return data
+
+
+def gate_steps(workflow: dict) -> list[dict]:
+    return [
+        step
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if step.get("uses", "").startswith("your-org/eval-gate")
+    ]
+
+
+def test_the_example_workflows_exist():
+    names = {str(p.relative_to(WORKFLOWS)) for p in workflow_files()}
+    assert names == {
+        "eval-gate.yml",
+        "eval-gate-multi.yml",
+        "eval-gate-fork-safe/eval-gate-request.yml",
+        "eval-gate-fork-safe/eval-gate-report.yml",
+    }
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_gate_steps_use_only_declared_inputs(path):
+    for step in gate_steps(load_workflow(path)):
+        assert step["uses"] == USES
+        given = set(step.get("with", {}))
+        assert given <= set(INPUT_NAMES), given - set(INPUT_NAMES)
+        assert step["with"]["api-key"] == "${{ secrets.ROBOFLOW_API_KEY }}"
+
+
+def test_the_common_workflow():
+    workflow = load_workflow(WORKFLOWS / "eval-gate.yml")
+    assert set(workflow["on"]) == {"pull_request"}
+    assert workflow["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "statuses": "write",
+    }
+    (step,) = gate_steps(workflow)
+    assert step["with"]["eval-ids"]
+
+
+def test_the_multi_gate_workflow_keeps_gates_apart():
+    steps = gate_steps(load_workflow(WORKFLOWS / "eval-gate-multi.yml"))
+    assert len(steps) == 2
+    assert len({s["with"]["gate-id"] for s in steps}) == 2
+    assert len({s["with"]["config"] for s in steps}) == 2
+
+
+def test_the_fork_safe_pair_fits_together():
+    request = load_workflow(WORKFLOWS / "eval-gate-fork-safe" / "eval-gate-request.yml")
+    report = load_workflow(WORKFLOWS / "eval-gate-fork-safe" / "eval-gate-report.yml")
+    # Part 1: the pull request, read-only, no secrets, no gate.
+    assert set(request["on"]) == {"pull_request"}
+    assert request["permissions"] == {"contents": "read"}
+    assert "${{ secrets." not in (
+        WORKFLOWS / "eval-gate-fork-safe" / "eval-gate-request.yml"
+    ).read_text(encoding="utf-8")
+    assert gate_steps(request) == []
+    uploads = [
+        s
+        for job in request["jobs"].values()
+        for s in job["steps"]
+        if s.get("uses", "").startswith("actions/upload-artifact@")
+    ]
+    (upload,) = uploads
+    # Part 2: triggered by part 1's completion, with write permissions, runs the gate.
+    trigger = report["on"]["workflow_run"]
+    assert trigger["workflows"] == [request["name"]]
+    assert trigger["types"] == ["completed"]
+    assert report["permissions"]["pull-requests"] == "write"
+    assert report["permissions"]["actions"] == "read"
+    downloads = [
+        s
+        for job in report["jobs"].values()
+        for s in job["steps"]
+        if s.get("uses", "").startswith("actions/download-artifact@")
+    ]
+    (download,) = downloads
+    assert download["with"]["name"] == upload["with"]["name"]
+    assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+    (gate,) = gate_steps(report)
+    assert gate["with"]["eval-ids"] == "${{ steps.request.outputs.eval-ids }}"
+    # It never checks out the pull request's code.
+    for job in report["jobs"].values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert "ref" not in step.get("with", {})
+
+
+def test_lint_action_script():
+    script = REPO / ".ci" / "lint-action"
+    text = script.read_text(encoding="utf-8")
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+    assert os.access(script, os.X_OK)
+    for needle in ("vendor.github-actions", "vendor.github-workflows", "hadolint"):
+        assert needle in text
