@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gate import __version__
-from gate.errors import ConfigError, ExitCode, GateError
+from gate.errors import ConfigError, ExitCode, GateError, internal_error_message
 
 EPILOG = """\
 exit codes: 0 pass or warn, 1 fail (or warn with --fail-on warning), 2 usage or config error,
@@ -180,6 +180,13 @@ def run(
     except KeyboardInterrupt:
         err.write("eval-gate: interrupted\n")
         return 130
+    except Exception as error:
+        if environ.get("EVAL_GATE_DEBUG"):
+            raise
+        from gate.logs import error_line  # noqa: PLC0415
+
+        err.write(error_line(internal_error_message(error), fmt=fmt, secrets=secrets) + "\n")
+        return ExitCode.INTERNAL
 
 
 def _validate(args: argparse.Namespace, cwd: Path, out: TextIO) -> int:

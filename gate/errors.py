@@ -18,6 +18,7 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # the gate failed (or warned, with --fail-on warning)
     USAGE = 2  # bad command line, bad config
     UNAVAILABLE = 3  # results could not be had: network, auth, not found, eval failed, timeout
+    INTERNAL = 70  # a bug in eval-gate (EX_SOFTWARE): reported in one line, never a traceback
 
 
 class GateError(Exception):
@@ -75,3 +76,12 @@ class ResultsUnavailable(GateError):
     def __init__(self, message: str, *, eval_id: str | None = None) -> None:
         self.eval_id = eval_id
         super().__init__(message)
+
+
+def internal_error_message(error: BaseException) -> str:
+    """One line for an unexpected exception: a bug, to be reported."""
+    detail = " ".join(str(error).split())[:300]
+    return (
+        f"internal error ({error.__class__.__name__}: {detail}); this is a bug in eval-gate, "
+        "please report it with the command you ran (set EVAL_GATE_DEBUG=1 for a traceback)"
+    )

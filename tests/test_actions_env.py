@@ -22,6 +22,7 @@ from gate.actions_env import (
     shorten_markdown,
     workflow_command,
 )
+from tests.runner_files import parse_runner_output_file
 
 EVENTS = Path(__file__).resolve().parent / "events"
 PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -46,45 +47,6 @@ def load(name: str) -> dict:
 
 
 # --- a port of the runner's GITHUB_OUTPUT parser (actions/runner FileCommandManager) ----------
-
-
-def _read_line(text: str, index: int) -> tuple[str | None, str | None, int]:
-    """(line, newline, next index); newline None at the end of text without a line break."""
-    if index >= len(text):
-        return None, None, index
-    end = text.find("\n", index)
-    if end == -1:
-        return text[index:], None, len(text)
-    if end > index and text[end - 1] == "\r":
-        return text[index : end - 1], "\r\n", end + 1
-    return text[index:end], "\n", end + 1
-
-
-def parse_runner_output_file(text: str) -> dict[str, str]:
-    """What the runner makes of a GITHUB_OUTPUT file: `NAME=VALUE` and `NAME<<DELIM` forms."""
-    outputs: dict[str, str] = {}
-    line, _, index = _read_line(text, 0)
-    while line is not None:
-        if line:
-            equals, heredoc = line.find("="), line.find("<<")
-            if equals >= 0 and (heredoc < 0 or equals < heredoc):
-                key, value = line.split("=", 1)
-            elif heredoc >= 0:
-                key, delimiter = line.split("<<", 1)
-                assert key and delimiter, f"invalid heredoc line {line!r}"
-                start = end = index
-                temp, newline, index = _read_line(text, index)
-                while temp != delimiter:
-                    assert temp is not None, f"delimiter {delimiter} not found"
-                    assert newline is not None, "EOF marker missing new line"
-                    end = index - len(newline)
-                    temp, newline, index = _read_line(text, index)
-                value = text[start:end] if end > start else ""
-            else:
-                raise AssertionError(f"invalid line {line!r}")
-            outputs[key] = value
-        line, _, index = _read_line(text, index)
-    return outputs
 
 
 def test_the_runner_parser_port_reads_what_actions_core_writes():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -104,12 +103,17 @@ async def test_segmentation_eval(tmp_path, standin, api_url):
 
 
 async def test_running_then_done_waits_and_passes(tmp_path, standin, api_url):
-    standin.add_eval("e1", status="running", map_results=detection_results(["car"]))
-    asyncio.get_running_loop().call_later(0.5, standin.set_status, "e1", "done")
+    standin.add_eval("e1", map_results=detection_results(["car"]))
+    # Twice: map-results says not done and the eval says running; then it is done.
+    not_done = {"error": "model_eval_not_done", "message": "Evaluation is still running"}
+    running = {"evalId": "e1", "status": "running", "project": "proj"}
+    standin.script("map-results", [Scripted(status=409, body=not_done)] * 2)
+    standin.script("info", [Scripted(body=running)] * 2)
     proc = await gate(tmp_path, api_url, "--eval", "e1", "--poll-interval", "0.05", "--wait", "5")
     assert proc.code == 0, proc.err
     assert "fetch.waiting" in proc.err
-    assert standin.count("map-results") >= 2
+    assert standin.count("map-results") == 3
+    assert standin.count("info") == 2
 
 
 async def test_still_running_after_wait_is_exit_3(tmp_path, standin, api_url):

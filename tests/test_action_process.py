@@ -1,0 +1,395 @@
+"""The Action entrypoint as a subprocess with the runner's environment, against stand-ins for
+Roboflow and GitHub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import clean_env
+from tests.github_standin import (
+    GitHubStandIn,
+    leaks,
+    not_accessible,
+    secondary_rate_limit,
+    too_many_requests,
+    validation_failed,
+)
+from tests.roboflow_standin import RoboflowStandIn, detection_results
+from tests.runner_files import parse_runner_output_file
+
+EVENTS = Path(__file__).parent / "events"
+RF_KEY = "rf_ACTION_secret_key_42"
+GH_TOKEN = "ghs_ACTION_secret_token_42"
+REPO = "Codertocat/Hello-World"
+PR = 2
+PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+RUN_HEAD = "3484a3fb816e0859fd6e1cea078d76385ff50625"  # workflow_run.head_sha in the sample
+PUSH_SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+CONFIG = """\
+version: 1
+workspace: ws
+rules:
+  - "map50 >= 0.8"
+  - metric: map50
+    classes: "*"
+    min: 0.8
+"""
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+    outputs: dict[str, str]
+    summary: str
+    workspace: Path
+
+
+@pytest.fixture
+def roboflow() -> RoboflowStandIn:
+    standin = RoboflowStandIn(api_key=RF_KEY, workspace="ws")
+    standin.add_eval("good", map_results=detection_results({"car": 0.9, "bus": 0.85}))
+    standin.add_eval("bad", map_results=detection_results({"car": 0.9, "bus": 0.4}))
+    return standin
+
+
+@pytest.fixture
+def github() -> GitHubStandIn:
+    standin = GitHubStandIn(token=GH_TOKEN)
+    standin.add_pull(REPO, PR, head_sha=PR_HEAD)
+    standin.add_commit(REPO, RUN_HEAD)
+    standin.add_commit(REPO, PUSH_SHA)
+    return standin
+
+
+@pytest.fixture
+async def urls(aiohttp_server, roboflow, github) -> tuple[str, str]:
+    rf = await aiohttp_server(roboflow.app())
+    gh = await aiohttp_server(github.app())
+    return str(rf.make_url("")).rstrip("/"), str(gh.make_url("")).rstrip("/")
+
+
+def prepare(tmp_path: Path, event: str, config: str) -> Path:
+    workspace = tmp_path / "workspace"
+    (workspace / ".github").mkdir(parents=True, exist_ok=True)
+    (workspace / ".github/eval-gate.yml").write_text(config)
+    shutil.copy(EVENTS / event, tmp_path / "event.json")
+    return workspace
+
+
+async def run_action(
+    tmp_path: Path,
+    urls: tuple[str, str],
+    *,
+    event: str = "pull_request.opened.json",
+    event_name: str = "pull_request",
+    config: str = CONFIG,
+    repository: str = REPO,
+    sha: str = PUSH_SHA,
+    **inputs: str,
+) -> Run:
+    rf_url, gh_url = urls
+    workspace = prepare(tmp_path, event, config)
+    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    for f in (output, summary):
+        f.write_text("")
+    env = clean_env(
+        GITHUB_ACTIONS="true",
+        GITHUB_EVENT_NAME=event_name,
+        GITHUB_EVENT_PATH=str(tmp_path / "event.json"),
+        GITHUB_REPOSITORY=repository,
+        GITHUB_API_URL=gh_url,
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_RUN_ID="1658821493",
+        GITHUB_SHA=sha,
+        GITHUB_WORKSPACE=str(workspace),
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    defaults = {
+        "api-key": RF_KEY,
+        "github-token": GH_TOKEN,
+        "config": ".github/eval-gate.yml",
+        "comment": "update",
+        "fail-on": "error",
+        "wait": "600",
+        "commit-status": "false",
+        "api-url": rf_url,
+        "eval-ids": "good",
+    }
+    defaults.update({k.replace("_", "-"): v for k, v in inputs.items()})
+    for name, value in defaults.items():
+        env[f"INPUT_{name.upper()}"] = value  # the runner keeps hyphens: INPUT_EVAL-IDS
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gate.action",
+        cwd=workspace,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode is not None
+    run = Run(
+        proc.returncode,
+        out.decode(),
+        err.decode(),
+        parse_runner_output_file(output.read_bytes().decode()),
+        summary.read_text(),
+        workspace,
+    )
+    assert_no_secrets(run, [v for v in (defaults["api-key"], defaults["github-token"]) if v])
+    assert "Traceback" not in run.err
+    return run
+
+
+def assert_no_secrets(run: Run, given: list[str]) -> None:
+    """Neither secret appears anywhere but in the ::add-mask:: commands that hide them, and
+    those come first, before anything else is printed."""
+    lines = run.out.splitlines()
+    assert lines[: len(given)] == [f"::add-mask::{secret}" for secret in given]
+    visible = "\n".join(ln for ln in run.out.splitlines() if not ln.startswith("::add-mask::"))
+    for secret in (RF_KEY, GH_TOKEN):
+        assert secret not in visible
+        assert secret not in run.err
+        assert secret not in run.summary
+        assert secret not in json.dumps(run.outputs)
+        for produced in run.workspace.rglob("*"):
+            if produced.is_file():
+                assert secret not in produced.read_text(errors="replace"), produced
+
+
+def our_comments(github: GitHubStandIn) -> list:
+    return [c for c in github.comments_on(REPO, PR) if c.body.startswith("<!-- eval-gate")]
+
+
+# --- pull requests ---------------------------------------------------------------------------
+
+
+async def test_pull_request_passing_creates_one_comment_and_writes_everything(
+    tmp_path, urls, github
+):
+    run = await run_action(tmp_path, urls)
+    assert run.code == 0, run.err
+    (comment,) = github.comments_on(REPO, PR)
+    assert comment.body.startswith("<!-- eval-gate:")
+    assert "Passed" in comment.body
+    assert run.outputs["verdict"] == "pass"
+    assert run.outputs["passed"] == "true"
+    assert run.outputs["failed-checks"] == "0"
+    assert run.outputs["comment-url"].startswith("http")
+    assert (run.workspace / run.outputs["report-path"]).read_text().strip()
+    data = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert data["verdict"] == "pass"
+    assert "Passed" in run.summary
+    assert github.violations == []
+    assert leaks(github, GH_TOKEN) == []
+    assert leaks(github, RF_KEY) == []
+
+
+async def test_failing_gate_exits_1_with_annotations(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, eval_ids="bad")
+    assert run.code == 1
+    assert run.outputs["verdict"] == "fail"
+    assert run.outputs["passed"] == "false"
+    assert run.outputs["failed-checks"] == "1"
+    assert "::error title=eval-gate" in run.out
+    (comment,) = our_comments(github)
+    assert "Failed" in comment.body
+
+
+async def test_second_run_updates_the_same_comment(tmp_path, urls, github):
+    first = await run_action(tmp_path, urls, eval_ids="good")
+    second = await run_action(tmp_path, urls, eval_ids="bad")
+    (comment,) = our_comments(github)
+    assert "Failed" in comment.body  # never a stale verdict
+    assert first.outputs["comment-url"] == second.outputs["comment-url"]
+    assert github.count("update-comment") == 1
+
+
+async def test_our_oldest_comment_among_250_is_updated_in_place(tmp_path, urls, github):
+    first = await run_action(tmp_path, urls)
+    ours = our_comments(github)[0]
+    # Bury it: 249 newer comments by people.
+    github.add_comments(REPO, PR, 249, author="octocat", body_fn=lambda i: f"comment {i}")
+    run = await run_action(tmp_path, urls, eval_ids="bad")
+    assert run.code == 1
+    assert [c.id for c in our_comments(github)] == [ours.id]
+    assert "Failed" in our_comments(github)[0].body
+    assert len(github.comments_on(REPO, PR)) == 250
+    assert first.outputs["comment-url"] == run.outputs["comment-url"]
+    assert github.violations == []
+
+
+async def test_our_comment_found_on_page_3_when_older_ones_fill_pages(tmp_path, urls, github):
+    github.add_comments(REPO, PR, 220, author="octocat", body_fn=lambda i: f"old comment {i}")
+    await run_action(tmp_path, urls)
+    github.add_comments(REPO, PR, 29, author="octocat", body_fn=lambda i: f"new comment {i}")
+    await run_action(tmp_path, urls, eval_ids="bad")
+    assert len(our_comments(github)) == 1
+    assert len(github.comments_on(REPO, PR)) == 250
+    last_run = github.requests_for("list-comments")[-3:]
+    assert [dict(r.query).get("page", "1") for r in last_run] == ["1", "2", "3"]
+    assert all(dict(r.query).get("per_page") == "100" for r in last_run)
+
+
+async def test_someone_elses_similar_marker_is_left_alone(tmp_path, urls, github):
+    marker = "<!-- eval-gate:github-eval-gate-yml -->"
+    github.add_comment(REPO, PR, f"{marker}\nI copied your marker", author="octocat")
+    github.add_comment(REPO, PR, f"> {marker}\n> quoted", author="hubot[bot]")
+    run = await run_action(tmp_path, urls)
+    assert run.code == 0
+    bodies = [c.body for c in github.comments_on(REPO, PR)]
+    assert bodies[0] == f"{marker}\nI copied your marker"
+    assert bodies[1] == f"> {marker}\n> quoted"
+    assert len(bodies) == 3
+    assert github.count("update-comment") == 0
+
+
+async def test_two_gate_ids_keep_two_comments(tmp_path, urls, github):
+    await run_action(tmp_path, urls, gate_id="detector")
+    await run_action(tmp_path, urls, gate_id="segmenter", eval_ids="bad")
+    await run_action(tmp_path, urls, gate_id="detector")
+    comments = our_comments(github)
+    assert len(comments) == 2
+    assert {c.body.splitlines()[0] for c in comments} == {
+        "<!-- eval-gate:detector -->",
+        "<!-- eval-gate:segmenter -->",
+    }
+
+
+async def test_403_on_comment_warns_and_keeps_the_verdict(tmp_path, urls, github):
+    github.fail("create-comment", not_accessible())
+    run = await run_action(tmp_path, urls, eval_ids="bad")
+    assert run.code == 1  # the verdict, not the comment failure
+    assert "Resource not accessible by integration" in run.err
+    assert "pull-requests: write" in run.err
+    assert run.outputs["verdict"] == "fail"
+    assert run.outputs["comment-url"] == ""
+    assert "Failed" in run.summary
+
+
+async def test_403_on_passing_gate_still_exits_0(tmp_path, urls, github):
+    github.fail("create-comment", not_accessible())
+    run = await run_action(tmp_path, urls)
+    assert run.code == 0
+
+
+async def test_422_body_too_long_warns_and_carries_on(tmp_path, urls, github):
+    github.fail(
+        "create-comment",
+        validation_failed(
+            resource="IssueComment",
+            code="custom",
+            field="body",
+            message="body is too long (maximum is 65536 characters)",
+        ),
+    )
+    run = await run_action(tmp_path, urls)
+    assert run.code == 0
+    assert "422" in run.err or "too long" in run.err
+    assert run.outputs["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("fault", [too_many_requests(1), secondary_rate_limit(1)])
+async def test_rate_limits_are_waited_out(tmp_path, urls, github, fault):
+    github.fail("list-comments", fault)
+    run = await run_action(tmp_path, urls)
+    assert run.code == 0, run.err
+    assert len(our_comments(github)) == 1
+    assert "github.rate_limited" in run.err
+
+
+async def test_on_failure_mode_is_quiet_when_passing(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, comment="on-failure")
+    assert run.code == 0
+    assert github.comments_on(REPO, PR) == []
+    await run_action(tmp_path, urls, comment="on-failure", eval_ids="bad")
+    assert len(our_comments(github)) == 1
+    await run_action(tmp_path, urls, comment="on-failure")  # fixed: the comment says so
+    assert "Passed" in our_comments(github)[0].body
+
+
+async def test_comment_off_posts_nothing(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, comment="off")
+    assert run.code == 0
+    assert github.requests == []
+
+
+async def test_commit_status_on_the_pr_head(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, eval_ids="bad", commit_status="true", gate_id="det")
+    assert run.code == 1
+    (status,) = github.statuses_for(REPO, PR_HEAD)
+    assert status.state == "failure"
+    assert status.context == "eval-gate/det"
+    assert len(status.description) <= 140
+    assert status.target_url == f"https://github.com/{REPO}/actions/runs/1658821493"
+    assert github.violations == []
+
+
+# --- other events ----------------------------------------------------------------------------
+
+
+async def test_push_event_gates_without_a_comment(tmp_path, urls, github):
+    run = await run_action(
+        tmp_path, urls, event="push.json", event_name="push", commit_status="true"
+    )
+    assert run.code == 0
+    assert github.comments_on(REPO, PR) == []
+    assert "action.no_pull_request" in run.err
+    assert run.outputs["verdict"] == "pass"
+    assert "Passed" in run.summary
+    (status,) = github.statuses_for(REPO, PUSH_SHA)
+    assert status.state == "success"
+
+
+async def test_workflow_run_event_comments_on_its_pull_request(tmp_path, urls, github):
+    run = await run_action(
+        tmp_path,
+        urls,
+        event="workflow_run.completed.with-pull-requests.json",
+        event_name="workflow_run",
+        commit_status="true",
+    )
+    assert run.code == 0, run.err
+    assert len(our_comments(github)) == 1
+    (status,) = github.statuses_for(REPO, RUN_HEAD)
+    assert status.state == "success"
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+async def test_missing_api_key_is_a_clear_error(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, api_key="")
+    assert run.code == 2
+    assert "api-key" in run.err
+    assert "::error" in run.out
+
+
+async def test_config_error_replaces_a_stale_comment(tmp_path, urls, github):
+    await run_action(tmp_path, urls)
+    run = await run_action(tmp_path, urls, config="version: 1\nrules:\n  - metric: map50-95\n")
+    assert run.code == 2
+    assert run.outputs["verdict"] == "error"
+    assert run.outputs["passed"] == "false"
+    (comment,) = our_comments(github)
+    assert "could not run" in comment.body
+    assert "did you mean" in comment.body  # the hint reaches the PR
+
+
+async def test_unavailable_results_exit_3_and_say_so(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, eval_ids="missing-eval", commit_status="true")
+    assert run.code == 3
+    assert "not found" in run.err
+    (status,) = github.statuses_for(REPO, PR_HEAD)
+    assert status.state == "error"
