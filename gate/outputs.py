@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -65,17 +66,25 @@ def to_json(outcome: GateOutcome) -> str:
         "verdict": outcome.verdict.value,
         "counts": {k: counts[k] for k in ("total", "pass", "fail", "warn", "skip", "error")},
         "evals": [_eval_json(ev) for ev in outcome.evals],
-        "checks": [_check_json(c) for c in checks],
     }
-    return json.dumps(document, allow_nan=False, indent=2) + "\n"
+    # One check per line: readable, diffable, and without `indent`, whose pure-Python encoder
+    # is about 3x slower on a 2,000-class report.
+    head = json.dumps(document, allow_nan=False)  # a JSON object: ends with "}"
+    rows = ",\n".join(json.dumps(_check_json(c), allow_nan=False) for c in checks)
+    return head[:-1] + ', "checks": [' + (f"\n{rows}\n" if rows else "") + "]}\n"
 
 
 # Characters XML 1.0 cannot hold at all, even escaped (and lone surrogates, which UTF-8 cannot).
-_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_XML_ILLEGAL = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+
+
+@functools.cache
+def _xml_illegal() -> re.Pattern[str]:
+    return re.compile(_XML_ILLEGAL)  # compiled on first use: only --junit pays for it
 
 
 def _xml(text: str) -> str:
-    return _XML_ILLEGAL.sub("", text)
+    return _xml_illegal().sub("", text)
 
 
 def _num(value: float | None) -> str:

@@ -534,6 +534,11 @@ def _template() -> Template:
     return _environment().get_template(TEMPLATE_NAME)
 
 
+def warm_up() -> None:
+    """Import jinja2 and compile the templates now (e.g. in a thread while the network waits)."""
+    _template()
+
+
 def _render(view: ReportView) -> str:
     return _template().render(report=view)
 

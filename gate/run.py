@@ -22,7 +22,7 @@ from gate.errors import ExitCode, UsageError
 from gate.fetch import FetchOptions, SavedResults
 from gate.markdown import md_text
 from gate.outputs import to_json, to_junit
-from gate.report import render_report
+from gate.report import render_report, warm_up
 from gate.rules import GateConfig
 from gate.settings import CheckSettings, ResultsFile
 
@@ -200,7 +200,12 @@ def write_outputs(settings: CheckSettings, outcome: GateOutcome, out: TextIO) ->
 async def check(settings: CheckSettings, out: TextIO) -> CheckResult:
     """The whole `eval-gate check` command, minus argument parsing and error printing."""
     log = structlog.get_logger("gate.run")
-    outcome = await gate_from_settings(settings)
+    # Compile the report templates in a thread while the network is waited on.
+    warming = asyncio.get_running_loop().run_in_executor(None, warm_up)
+    try:
+        outcome = await gate_from_settings(settings)
+    finally:
+        await warming
     write_outputs(settings, outcome, out)
     code = exit_code_for(outcome.verdict, settings.fail_on)
     log.info(
