@@ -1,0 +1,63 @@
+"""Run every benchmark and print a Markdown summary table.
+
+    /work/venv/bin/python bench/run_all.py [--quick] [--only NAME ...] [--strict]
+
+Each benchmark prints its own details first. --quick uses fewer runs (noisier numbers);
+--strict exits 1 when a target is missed. A benchmark that could not run is reported in
+the table and the others still run; the exit code is then 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+import fetch_scaling
+import large_report
+import offline_startup
+import sdk_compare
+from _common import BenchError, Row, handle_termination, machine, table
+
+# name -> (run function, full runs, quick runs)
+BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
+    "fetch_scaling": (fetch_scaling.run, 5, 3),
+    "sdk_compare": (sdk_compare.run, 5, 1),
+    "offline_startup": (offline_startup.run, 20, 8),
+    "large_report": (large_report.run, 5, 2),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs of each benchmark")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(BENCHMARKS), help="run only these benchmarks"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    handle_termination()
+    chosen = args.only or list(BENCHMARKS)
+    rows: list[Row] = []
+    failed = False
+    started = time.perf_counter()
+    for name in chosen:
+        run, full, quick = BENCHMARKS[name]
+        try:
+            rows += run(quick if args.quick else full)
+        except BenchError as error:  # report it, and still run the others
+            print(f"run_all: {name}: {error}\n", file=sys.stderr)
+            rows.append(Row(name, f"could not run: {error}", "-", None))
+            failed = True
+    print(f"## Summary ({time.strftime('%Y-%m-%d')}, {machine()})\n")
+    print(table(rows))
+    print(f"\n({time.perf_counter() - started:.0f} s in all)")
+    if failed:
+        return 2
+    missed = [row.benchmark for row in rows if row.met is False]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
