@@ -345,7 +345,7 @@ async def test_push_event_gates_without_a_comment(tmp_path, urls, github):
     )
     assert run.code == 0
     assert github.comments_on(REPO, PR) == []
-    assert "action.no_pull_request" in run.err
+    assert "publish.no_pull_request" in run.err
     assert run.outputs["verdict"] == "pass"
     assert "Passed" in run.summary
     (status,) = github.statuses_for(REPO, PUSH_SHA)
