@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import ssl
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -51,6 +50,7 @@ from gate.github_api import (
     parse_response,
     statuses_path,
 )
+from gate.http_common import check_base_url, describe_transport_error, read_capped
 from gate.redact import redact
 from gate.retry import RetryPolicy
 from gate.roboflow_api import human_size, one_line
@@ -62,7 +62,6 @@ DEFAULT_MAX_PAGES = 100  # 10,000 comments: far beyond any real pull request
 DEFAULT_MAX_RATE_WAITS = 3
 _DEFAULT_RETRY = RetryPolicy()
 _ERROR_BODY_LIMIT = 64 * 1024
-_CHUNK = 64 * 1024
 
 _E = TypeVar("_E", bound=GitHubError)
 
@@ -72,24 +71,10 @@ def _utc_now() -> datetime:
 
 
 def _validate_api_url(api_url: str) -> URL:
-    try:
-        url = URL(api_url.strip())
-    except (TypeError, ValueError):
-        raise GitHubError(
-            f"GitHub API URL {one_line(api_url, limit=80)!r} is not a URL; "
-            f"check GITHUB_API_URL (e.g. {DEFAULT_API_URL})"
-        ) from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise GitHubError(
-            f"GitHub API URL {one_line(api_url, limit=80)!r} must be an http(s) URL with a "
-            f"host; check GITHUB_API_URL (e.g. {DEFAULT_API_URL})"
-        )
-    if url.user is not None or url.password is not None or url.raw_query_string or url.fragment:
-        raise GitHubError(
-            "GitHub API URL must not contain credentials, a query or a fragment; "
-            "check GITHUB_API_URL"
-        )
-    return url
+    checked = check_base_url(api_url)
+    if isinstance(checked, URL):
+        return checked
+    raise GitHubError(f"GitHub API URL: {checked}; check GITHUB_API_URL (e.g. {DEFAULT_API_URL})")
 
 
 class GitHubClient:
@@ -348,7 +333,7 @@ class GitHubClient:
                 if success and declared is not None and declared > self._max_body:
                     raise self._too_large(what, status)
                 limit = self._max_body if success else _ERROR_BODY_LIMIT
-                body, over = await self._read_capped(resp, limit)
+                body, over = await read_capped(resp, limit)
                 if over and success:
                     raise self._too_large(what, status)
         except GitHubError:
@@ -385,48 +370,13 @@ class GitHubClient:
             status=status,
         )
 
-    @staticmethod
-    async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-        """Up to `limit` bytes of the body, and whether there was more."""
-        buffer = bytearray()
-        while len(buffer) <= limit:
-            chunk = await resp.content.read(min(_CHUNK, limit + 1 - len(buffer)))
-            if not chunk:
-                return bytes(buffer), False
-            buffer += chunk
-        return bytes(buffer[:limit]), True
-
     def _transport_error(
         self, exc: BaseException, what: str, *, idempotent: bool
     ) -> GitHubTransportError:
         """A message built from the error's kind, never from its text (which carries URLs)."""
-        name = type(exc).__name__
-        retryable = True
-        never_sent = False
-        if isinstance(exc, aiohttp.ClientPayloadError):
-            reason = "the response body was cut short"
-        elif isinstance(exc, aiohttp.ServerDisconnectedError):
-            reason = "the server closed the connection"
-        elif isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
-            reason = "TLS handshake or certificate check failed"
-            retryable = False
-        elif isinstance(exc, aiohttp.ClientConnectorError):
-            strerror = exc.os_error.strerror if exc.os_error is not None else None
-            reason = (
-                f"cannot connect ({one_line(strerror, limit=80)})" if strerror else "cannot connect"
-            )
-            never_sent = True
-        elif isinstance(exc, aiohttp.InvalidURL):
-            reason = "invalid URL"
-            retryable = False
-        elif isinstance(exc, aiohttp.ClientResponseError):
-            reason = f"malformed HTTP response (status {exc.status})"
-        elif isinstance(exc, OSError) and exc.strerror:
-            reason = one_line(exc.strerror, limit=80)
-        else:
-            reason = "connection error"
+        failure = describe_transport_error(exc)
         return self._not_sent_or_unsafe(
-            f"{what}: {reason} talking to {self._host} ({name})",
-            idempotent=idempotent or never_sent,
-            retryable=retryable,
+            f"{what}: {failure.reason} talking to {self._host} ({type(exc).__name__})",
+            idempotent=idempotent or failure.never_sent,
+            retryable=failure.retryable,
         )

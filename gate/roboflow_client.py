@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from yarl import URL
 
 from gate import __version__
 from gate.errors import UsageError
+from gate.http_common import check_base_url, describe_transport_error, read_capped
 from gate.redact import redact
 from gate.retry import RetryPolicy
 from gate.roboflow_api import (
@@ -45,29 +45,17 @@ __all__ = ["RoboflowClient"]
 
 _DEFAULT_RETRY = RetryPolicy()
 _ERROR_BODY_LIMIT = 64 * 1024  # an error page is read only this far, for its message
-_CHUNK = 64 * 1024
 _MAX_LIST_LIMIT = 200
 
 
 def _validate_api_url(api_url: str) -> URL:
-    try:
-        url = URL(api_url.strip())
-    except (TypeError, ValueError):
-        raise UsageError(
-            f"API URL {one_line(api_url, limit=80)!r} is not a URL; use e.g. {DEFAULT_API_URL}"
-        ) from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise UsageError(
-            f"API URL {one_line(api_url, limit=80)!r} must be an http(s) URL with a host, "
-            f"e.g. {DEFAULT_API_URL}"
-        )
-    if url.user is not None or url.password is not None or url.raw_query_string or url.fragment:
-        # Never echo it: it may hold credentials.
-        raise UsageError(
-            "API URL must not contain credentials, a query or a fragment; "
-            "pass the key in ROBOFLOW_API_KEY instead"
-        )
-    return url
+    checked = check_base_url(api_url)
+    if isinstance(checked, URL):
+        return checked
+    raise UsageError(
+        f"Roboflow API URL: {checked}; use e.g. {DEFAULT_API_URL} "
+        "(and pass the key in ROBOFLOW_API_KEY, never in the URL)"
+    )
 
 
 def _check_id(eval_id: str) -> None:
@@ -269,7 +257,7 @@ class RoboflowClient:
                 if success and declared is not None and declared > self._max_body:
                     raise self._too_large(what, eval_id, status)
                 limit = self._max_body if success else _ERROR_BODY_LIMIT
-                body, over = await self._read_capped(resp, limit)
+                body, over = await read_capped(resp, limit)
                 if over and success:
                     raise self._too_large(what, eval_id, status)
         except RoboflowError:
@@ -305,43 +293,11 @@ class RoboflowClient:
             retryable=False,
         )
 
-    @staticmethod
-    async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-        """Up to `limit` bytes of the body, and whether there was more."""
-        buffer = bytearray()
-        while len(buffer) <= limit:
-            chunk = await resp.content.read(min(_CHUNK, limit + 1 - len(buffer)))
-            if not chunk:
-                return bytes(buffer), False
-            buffer += chunk
-        return bytes(buffer[:limit]), True
-
     def _transport_error(self, exc: BaseException, what: str, eval_id: str | None) -> RoboflowError:
         """A message built from the error's kind, never from its text (which carries URLs)."""
-        name = type(exc).__name__
-        retryable = True
-        if isinstance(exc, aiohttp.ClientPayloadError):
-            reason = "the response body was cut short"
-        elif isinstance(exc, aiohttp.ServerDisconnectedError):
-            reason = "the server closed the connection"
-        elif isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
-            reason = "TLS handshake or certificate check failed"
-            retryable = False  # a bad certificate does not heal by retrying
-        elif isinstance(exc, aiohttp.ClientConnectorError):
-            strerror = exc.os_error.strerror if exc.os_error is not None else None
-            reason = (
-                f"cannot connect ({one_line(strerror, limit=80)})" if strerror else "cannot connect"
-            )
-        elif isinstance(exc, aiohttp.InvalidURL):
-            reason = "invalid URL"
-            retryable = False
-        elif isinstance(exc, aiohttp.ClientResponseError):
-            reason = f"malformed HTTP response (status {exc.status})"
-        elif isinstance(exc, OSError) and exc.strerror:
-            reason = one_line(exc.strerror, limit=80)
-        else:
-            reason = "connection error"
+        failure = describe_transport_error(exc)
         message = (
-            f"{what}: {reason} talking to {self._host} ({name}); check the network and the API URL"
+            f"{what}: {failure.reason} talking to {self._host} ({type(exc).__name__}); "
+            "check the network and the API URL"
         )
-        return self._scrub(TransportError(message, eval_id=eval_id, retryable=retryable))
+        return self._scrub(TransportError(message, eval_id=eval_id, retryable=failure.retryable))
