@@ -257,8 +257,18 @@ def _columns(
         cols.append((Column("Baseline", "--:"), lambda c: _num(c.baseline)))
         cols.append((Column("Δ", "--:"), lambda c: _signed(c.delta)))
     if with_message:
-        cols.append((Column("Message", "---"), lambda c: _untrusted(c.message, _MAX_MESSAGE)))
+        # The numbers speak for themselves; a note only says why there are none.
+        cols.append((Column("Note", "---"), _note))
     return tuple(cols)
+
+
+def _note(check: Check) -> str:
+    return "" if _numeric(check) else _untrusted(check.message, _MAX_MESSAGE)
+
+
+def _numeric(check: Check) -> bool:
+    """Whether the row's Actual/Threshold/Baseline cells tell the whole story."""
+    return check.actual is not None and check.limit is not None
 
 
 def _has_baseline(checks: Sequence[Check]) -> bool:
@@ -305,7 +315,7 @@ class _EvalParts:
                 failing,
                 with_class=any(c.class_name is not None for c in failing),
                 class_first=False,
-                with_message=True,
+                with_message=not all(_numeric(c) for c in failing),
             )
             if failing
             else None

@@ -231,9 +231,10 @@ def test_failures_first_then_passing_then_per_class():
     found = tables(section)
     failures, passing, per_class = found
     assert failures[0] == (
-        "|  | Metric | Split | Class | Actual | Threshold | Baseline | Δ | Message |"
+        "|  | Metric | Split | Class | Actual | Threshold | Baseline | Δ | Note |"
     )
-    # fail, error, warn, then skip; in config order within a status
+    # fail, error, warn, then skip; in config order within a status. The note only says why a
+    # row has no numbers: where the numbers are there, they tell the story.
     assert [ICONS[r[2:].split(" |")[0]] for r in failures[2:]] == [
         Status.FAIL,
         Status.FAIL,
@@ -241,14 +242,11 @@ def test_failures_first_then_passing_then_per_class():
         Status.WARN,
         Status.SKIP,
     ]
-    assert failures[2] == (
-        "| ❌ | mAP@50:95 (small) | test |  | 0.6000 | ≥ 0.7000 | — | — | below 0.7 |"
-    )
+    assert failures[2] == ("| ❌ | mAP@50:95 (small) | test |  | 0.6000 | ≥ 0.7000 | — | — |  |")
     assert failures[3].startswith("| ❌ | mAP@50:95 | test | person | 0.5000 |")
     assert failures[4] == "| 🚫 | mAP@50 | test |  | — | ≥ 0.7000 | — | — | value is 'NaN' |"
     assert failures[5] == (
-        f"| ⚠️ | mAP@50:95 | test |  | 0.7500 | drop ≤ 0.02 (≥ 0.7800) | 0.8000 | {MINUS}0.0500 |"
-        " dropped by 0.05 |"
+        f"| ⚠️ | mAP@50:95 | test |  | 0.7500 | drop ≤ 0.02 (≥ 0.7800) | 0.8000 | {MINUS}0.0500 |  |"
     )
     # split-level passing checks, folded
     assert "<details><summary>1 passing check</summary>\n\n" + "\n".join(passing) in section
@@ -609,3 +607,14 @@ def test_importing_the_report_does_not_import_jinja2():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_note_column_only_when_a_failure_has_no_numbers():
+    numeric = make_check(Status.FAIL, actual=0.6, limit=0.7, message="map50_95 = 0.6 < min 0.7")
+    md = render_report(GateOutcome((make_eval([numeric]),)))
+    assert "| Note |" not in md
+    assert "min 0.7" not in md  # the numbers are in their own columns
+    missing = make_check(Status.FAIL, actual=None, limit=None, message="missing value: no split")
+    md = render_report(GateOutcome((make_eval([numeric, missing]),)))
+    assert "| Note |" in md
+    assert "missing value: no split" in md
