@@ -22,6 +22,16 @@ exit codes: 0 pass or warn, 1 fail (or warn with --fail-on warning), 2 usage or 
 environment: ROBOFLOW_API_KEY (required to fetch), ROBOFLOW_WORKSPACE, ROBOFLOW_API_URL."""
 
 
+SERVE_EPILOG = """\
+environment: EVAL_GATE_TOKENS or EVAL_GATE_TOKENS_FILE (required unless --insecure-no-auth),
+ROBOFLOW_API_KEY (else each request sends X-Roboflow-Api-Key), ROBOFLOW_API_URL,
+ROBOFLOW_WORKSPACE, EVAL_GATE_HOST, EVAL_GATE_PORT, EVAL_GATE_MAX_BODY (bytes, default 1048576),
+EVAL_GATE_REQUEST_DEADLINE (s, 120), EVAL_GATE_MAX_CONCURRENT_GATES (16),
+EVAL_GATE_UPSTREAM_CONCURRENCY (32), EVAL_GATE_UPSTREAM_TIMEOUT (s, 30),
+EVAL_GATE_POLL_INTERVAL (s, 5), EVAL_GATE_CACHE_BYTES (268435456), EVAL_GATE_GRACE (s, 30),
+EVAL_GATE_GITHUB_API_URL (https://api.github.com)."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is a GateError (exit 2, one line), not a SystemExit."""
 
@@ -122,15 +132,39 @@ def build_parser() -> argparse.ArgumentParser:
     _logging_flags(validate)
 
     commands.add_parser("schema", help="print the config's JSON Schema")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the gate as an HTTP service (POST /v1/gate; see the README's deployment)",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--host", help="address to listen on (env EVAL_GATE_HOST, default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (env EVAL_GATE_PORT, default 8080)"
+    )
+    serve.add_argument(
+        "--tokens-file",
+        metavar="PATH",
+        help="bearer tokens, one per line (env EVAL_GATE_TOKENS_FILE; or EVAL_GATE_TOKENS)",
+    )
+    serve.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="serve WITHOUT authentication (never on a shared network)",
+    )
+    _logging_flags(serve, default_format="json")
     return parser
 
 
-def _logging_flags(parser: argparse.ArgumentParser) -> None:
+def _logging_flags(parser: argparse.ArgumentParser, *, default_format: str = "console") -> None:
     parser.add_argument(
         "--log-format",
         choices=("console", "json"),
-        default="console",
-        help="stderr log format (default console)",
+        default=default_format,
+        help=f"stderr log format (default {default_format})",
     )
     parser.add_argument(
         "--log-level",
@@ -171,6 +205,8 @@ def run(
         if args.command is None:
             build_parser().print_help(err)
             return ExitCode.USAGE
+        if args.command == "serve":
+            return _serve(args, environ, cwd, err)
         from gate.logs import configure_logging  # noqa: PLC0415
 
         configure_logging(err, fmt=fmt, secrets=secrets, level=args.log_level)
@@ -199,6 +235,51 @@ def _validate(args: argparse.Namespace, cwd: Path, out: TextIO) -> int:
     path = find_config(args.config, cwd)
     config = read_config(path)
     out.write(f"{path}: valid ({len(config.rules)} rules, {len(config.evals)} evals)\n")
+    return ExitCode.OK
+
+
+def _serve(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, err: TextIO) -> int:
+    import structlog  # noqa: PLC0415 - per-command imports keep the other commands light
+    from aiohttp import web  # noqa: PLC0415
+
+    from gate.server_app import configure_server_logging, create_app  # noqa: PLC0415
+    from gate.server_settings import build_server_settings  # noqa: PLC0415
+
+    settings = build_server_settings(
+        environ,
+        host=args.host,
+        port=args.port,
+        tokens_file=args.tokens_file,
+        insecure_no_auth=args.insecure_no_auth,
+        cwd=cwd,
+    )
+    configure_server_logging(
+        err, fmt=args.log_format, level=args.log_level, secrets=settings.secrets
+    )
+    log = structlog.get_logger("gate.cli")
+    if settings.insecure_no_auth:
+        log.warning(
+            "server.insecure_no_auth",
+            message="AUTHENTICATION IS DISABLED (--insecure-no-auth): anyone who can reach "
+            f"{settings.host}:{settings.port} can run gates"
+            + (" with this server's Roboflow key" if settings.roboflow_api_key else ""),
+        )
+    log.info("server.starting", host=settings.host, port=settings.port)
+    try:
+        web.run_app(
+            create_app(settings, drain_on_signal=True),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.grace,
+            print=None,
+            handle_signals=True,
+            access_log=None,
+        )
+    except OSError as error:
+        raise _UsageExitError(
+            f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}; "
+            "pick another --port or --host"
+        ) from None
     return ExitCode.OK
 
 

@@ -55,22 +55,29 @@ def _eval_json(ev: EvalOutcome) -> dict[str, Any]:
     }
 
 
-def to_json(outcome: GateOutcome) -> str:
-    """The outcome as a JSON document (schema version 1), ending with a newline."""
+def json_document(outcome: GateOutcome) -> dict[str, Any]:
+    """The outcome as the `--json` document (schema version 1), as a dict ready to serialise."""
     checks = list(outcome.checks)
     counts = {"total": len(checks)} | {s.value: 0 for s in Status}
     for check in checks:
         counts[check.status.value] += 1
-    document = {
+    return {
         "schema_version": JSON_SCHEMA_VERSION,
         "verdict": outcome.verdict.value,
         "counts": {k: counts[k] for k in ("total", "pass", "fail", "warn", "skip", "error")},
         "evals": [_eval_json(ev) for ev in outcome.evals],
+        "checks": [_check_json(c) for c in checks],
     }
+
+
+def to_json(outcome: GateOutcome) -> str:
+    """The outcome as a JSON document (schema version 1), ending with a newline."""
+    document = json_document(outcome)
+    checks = document.pop("checks")
     # One check per line: readable, diffable, and without `indent`, whose pure-Python encoder
     # is about 3x slower on a 2,000-class report.
     head = json.dumps(document, allow_nan=False)  # a JSON object: ends with "}"
-    rows = ",\n".join(json.dumps(_check_json(c), allow_nan=False) for c in checks)
+    rows = ",\n".join(json.dumps(c, allow_nan=False) for c in checks)
     return head[:-1] + ', "checks": [' + (f"\n{rows}\n" if rows else "") + "]}\n"
 
 

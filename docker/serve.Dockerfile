@@ -1,0 +1,45 @@
+# eval-gate as an HTTP service: `eval-gate serve`, as a non-root user.
+#
+#   docker build -f docker/serve.Dockerfile -t eval-gate-serve .
+#   docker run -p 8080:8080 -e EVAL_GATE_TOKENS=... -e ROBOFLOW_API_KEY=... eval-gate-serve
+#
+# Same two stages as the Action's image (../Dockerfile): the wheel and the pinned runtime
+# dependencies are built under /install, and only they reach the final image.
+
+FROM python:3.11.14-slim-bookworm AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+COPY docker/requirements.txt docker/build-requirements.txt /src/docker/
+RUN python -m pip install --no-cache-dir -r /src/docker/build-requirements.txt \
+    && python -m pip install --no-cache-dir --prefix=/install --no-deps \
+        -r /src/docker/requirements.txt
+
+COPY pyproject.toml README.md /src/
+COPY gate /src/gate
+COPY templates /src/templates
+RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
+    && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl \
+    && PYTHONPATH=/install/lib/python3.11/site-packages python -m pip check \
+    && PYTHONPATH=/install/lib/python3.11/site-packages python -c "import gate.server_app"
+
+FROM python:3.11.14-slim-bookworm
+
+LABEL org.opencontainers.image.title="eval-gate-serve" \
+      org.opencontainers.image.description="The eval-gate quality gate as an HTTP service" \
+      org.opencontainers.image.licenses="MIT"
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    EVAL_GATE_HOST=0.0.0.0 \
+    EVAL_GATE_PORT=8080
+
+COPY --from=builder /install /usr/local
+
+# A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
+USER 10001:10001
+EXPOSE 8080
+
+ENTRYPOINT ["/usr/local/bin/eval-gate", "serve"]

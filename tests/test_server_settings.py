@@ -1,0 +1,135 @@
+"""`eval-gate serve` settings: environment and flags in, validated settings or one UsageError."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.errors import UsageError
+from gate.server_settings import ServerSettings, build_server_settings
+
+TOKEN = "bearer-SECRET-token-abcdefghijklmnop"
+OTHER = "other-SECRET-token-0123456789abcd"
+KEY = "rf_SECRET_key_0123456789"
+
+
+def test_defaults():
+    settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN})
+    assert settings == ServerSettings(tokens=(TOKEN,))
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.max_body == 1024 * 1024
+    assert settings.request_deadline == 120.0
+    assert settings.max_concurrent_gates == 16
+    assert settings.upstream_concurrency == 32
+    assert settings.cache_bytes == 256 * 1024 * 1024
+    assert settings.grace == 30.0
+    assert settings.github_api_url == "https://api.github.com"
+    assert settings.api_url == "https://api.roboflow.com"
+    assert settings.roboflow_api_key is None
+    assert settings.auth_enabled
+
+
+def test_every_setting_from_the_environment():
+    environ = {
+        "EVAL_GATE_TOKENS": f" {TOKEN}, {OTHER}\n{TOKEN} ",
+        "ROBOFLOW_API_KEY": KEY,
+        "ROBOFLOW_API_URL": "http://127.0.0.1:9000/",
+        "ROBOFLOW_WORKSPACE": "ws",
+        "EVAL_GATE_HOST": "0.0.0.0",
+        "EVAL_GATE_PORT": "9090",
+        "EVAL_GATE_MAX_BODY": "65536",
+        "EVAL_GATE_REQUEST_DEADLINE": "30",
+        "EVAL_GATE_MAX_CONCURRENT_GATES": "4",
+        "EVAL_GATE_UPSTREAM_CONCURRENCY": "8",
+        "EVAL_GATE_UPSTREAM_TIMEOUT": "10",
+        "EVAL_GATE_POLL_INTERVAL": "2.5",
+        "EVAL_GATE_CACHE_BYTES": "1_000_000",
+        "EVAL_GATE_GRACE": "0",
+        "EVAL_GATE_GITHUB_API_URL": "https://ghe.example.com/api/v3/",
+    }
+    settings = build_server_settings(environ)
+    assert settings.tokens == (TOKEN, OTHER)
+    assert settings.roboflow_api_key == KEY
+    assert settings.api_url == "http://127.0.0.1:9000"
+    assert settings.workspace == "ws"
+    assert (settings.host, settings.port) == ("0.0.0.0", 9090)
+    assert settings.max_body == 65536
+    assert settings.request_deadline == 30.0
+    assert settings.max_concurrent_gates == 4
+    assert settings.upstream_concurrency == 8
+    assert settings.upstream_timeout == 10.0
+    assert settings.poll_interval == 2.5
+    assert settings.cache_bytes == 1_000_000
+    assert settings.grace == 0.0
+    assert settings.github_api_url == "https://ghe.example.com/api/v3"
+
+
+def test_flags_win_over_the_environment(tmp_path):
+    (tmp_path / "tokens").write_text(f"# the CI fleet\n{OTHER}\n\n")
+    environ = {"EVAL_GATE_HOST": "10.0.0.1", "EVAL_GATE_PORT": "1", "EVAL_GATE_TOKENS_FILE": "x"}
+    settings = build_server_settings(
+        environ, host="127.0.0.2", port=0, tokens_file="tokens", cwd=tmp_path
+    )
+    assert (settings.host, settings.port) == ("127.0.0.2", 0)
+    assert settings.tokens == (OTHER,)
+
+
+def test_tokens_from_both_the_variable_and_the_file(tmp_path):
+    path = tmp_path / "tokens"
+    path.write_text(f"{OTHER}\n")
+    settings = build_server_settings(
+        {"EVAL_GATE_TOKENS": TOKEN, "EVAL_GATE_TOKENS_FILE": str(path)}
+    )
+    assert settings.tokens == (TOKEN, OTHER)
+
+
+def test_no_token_refuses_to_start():
+    with pytest.raises(UsageError) as caught:
+        build_server_settings({"ROBOFLOW_API_KEY": KEY})
+    message = str(caught.value)
+    assert "EVAL_GATE_TOKENS" in message and "--insecure-no-auth" in message
+    assert KEY not in message
+
+
+def test_insecure_no_auth_is_explicit():
+    settings = build_server_settings({}, insecure_no_auth=True)
+    assert settings.tokens == ()
+    assert not settings.auth_enabled
+    with pytest.raises(UsageError, match="drop one"):
+        build_server_settings({"EVAL_GATE_TOKENS": TOKEN}, insecure_no_auth=True)
+
+
+def test_every_problem_is_reported_at_once_without_secrets(tmp_path):
+    environ = {
+        "EVAL_GATE_TOKENS": "abc123xyz," + TOKEN,
+        "EVAL_GATE_TOKENS_FILE": str(tmp_path / "missing"),
+        "EVAL_GATE_PORT": "http",
+        "EVAL_GATE_MAX_BODY": "12",
+        "EVAL_GATE_REQUEST_DEADLINE": "-1",
+        "EVAL_GATE_MAX_CONCURRENT_GATES": "0",
+        "EVAL_GATE_GRACE": "nan",
+        "ROBOFLOW_API_URL": "https://user:hunter2@api.example.com",
+        "EVAL_GATE_GITHUB_API_URL": "ftp://github",
+    }
+    with pytest.raises(UsageError) as caught:
+        build_server_settings(environ, port=70000)
+    message = str(caught.value)
+    for part in (
+        "tokens file",
+        "bearer token #1 is shorter than 16",
+        "EVAL_GATE_PORT must be a whole number",
+        "--port must be between 0 and 65535",
+        "EVAL_GATE_MAX_BODY must be at least 1024",
+        "EVAL_GATE_REQUEST_DEADLINE must be a finite number of seconds > 0",
+        "EVAL_GATE_MAX_CONCURRENT_GATES must be at least 1",
+        "EVAL_GATE_GRACE must be a finite number",
+        "ROBOFLOW_API_URL must not contain credentials",
+        "EVAL_GATE_GITHUB_API_URL must be an http(s) URL",
+    ):
+        assert part in message, part
+    assert "hunter2" not in message and TOKEN not in message and "abc123xyz" not in message
+
+
+def test_repr_hides_secrets():
+    settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN, "ROBOFLOW_API_KEY": KEY})
+    assert TOKEN not in repr(settings) and KEY not in repr(settings)
+    assert settings.secrets == (TOKEN, KEY)
