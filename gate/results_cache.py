@@ -117,7 +117,8 @@ class _Entry:
 
 
 class ResultsCache:
-    """Bytes-bounded LRU of map-results documents, shared by all requests of one server process.
+    """Bytes-bounded LRU of map-results documents (keyed by CacheKey), shared by all requests
+    of one server process; the service also keeps whole answers in one (keyed by request).
 
     Sizes are whatever the caller says (SharedResults uses `estimate_size`, in-memory bytes).
     Not thread-safe: use it from the server's event loop only.
@@ -127,7 +128,7 @@ class ResultsCache:
         if max_bytes < 0:
             raise ValueError(f"ResultsCache max_bytes must be >= 0, got {max_bytes}")
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[CacheKey, _Entry] = OrderedDict()
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self.hits = 0
         self.misses = 0
         self.evictions = 0
@@ -142,7 +143,7 @@ class ResultsCache:
         """Whether `key` is cached, without touching recency or the counters."""
         return key in self._entries
 
-    def get(self, key: CacheKey) -> Any | None:
+    def get(self, key: Hashable) -> Any | None:
         """The cached document (now the most recently used), or None; counts a hit or a miss."""
         entry = self._entries.get(key)
         if entry is None:
@@ -152,7 +153,7 @@ class ResultsCache:
         self.hits += 1
         return entry.document
 
-    def put(self, key: CacheKey, document: Any, size: int) -> None:
+    def put(self, key: Hashable, document: Any, size: int) -> None:
         """Store `document` as most recently used, evicting least recently used entries to fit.
 
         An entry larger than max_bytes is not stored (and replaces nothing: any older entry
@@ -168,14 +169,21 @@ class ResultsCache:
         if size > self.max_bytes:
             self.oversized += 1
             self._log.info(
-                "results_cache.oversized", eval_id=key.eval_id, size=size, max_bytes=self.max_bytes
+                "results_cache.oversized",
+                eval_id=getattr(key, "eval_id", None),
+                size=size,
+                max_bytes=self.max_bytes,
             )
             return
         while self.bytes + size > self.max_bytes:
             evicted_key, evicted = self._entries.popitem(last=False)
             self.bytes -= evicted.size
             self.evictions += 1
-            self._log.debug("results_cache.evict", eval_id=evicted_key.eval_id, size=evicted.size)
+            self._log.debug(
+                "results_cache.evict",
+                eval_id=getattr(evicted_key, "eval_id", None),
+                size=evicted.size,
+            )
         self._entries[key] = _Entry(document, size)
         self.bytes += size
 

@@ -298,7 +298,9 @@ def create_app(
     async def on_startup(app: web.Application) -> None:
         session = (session_factory or _default_session)(settings)
         cache = ResultsCache(settings.cache_bytes)
-        app[UPSTREAM] = Upstream(session, cache, SingleFlight(), timer)
+        # A quarter of the cache's budget again for whole answers (a few KiB each).
+        answers = ResultsCache(settings.cache_bytes // 4)
+        app[UPSTREAM] = Upstream(session, cache, SingleFlight(), timer, answers)
         metrics.cache_bytes.set_function(lambda: cache.bytes)
         if drain_on_signal:
             _install_sigterm_drain(app)

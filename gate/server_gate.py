@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import math
 import re
@@ -37,7 +38,7 @@ from gate.redact import redact
 from gate.report import DEFAULT_MAX_CHARS, render_report
 from gate.results_cache import ResultsCache, SharedResults, SingleFlight, tenant_of
 from gate.roboflow_client import RoboflowClient
-from gate.rules import GateConfig
+from gate.rules import AUTO, GateConfig
 from gate.server_metrics import METRICS, TimedSource
 from gate.server_request import ApiError, add_request_secrets, request_secrets
 from gate.server_settings import ServerSettings
@@ -164,6 +165,7 @@ class Upstream:
     cache: ResultsCache
     flights: SingleFlight
     clock: Callable[[], float]  # for durations (metrics)
+    answers: ResultsCache = field(default_factory=lambda: ResultsCache(0))  # see _answer_key
 
 
 SETTINGS = web.AppKey("eval_gate.settings", ServerSettings)
@@ -482,7 +484,7 @@ def parse_call(data: Any, *, max_wait: float) -> GateCall:
 # --------------------------------------------------------------------------- the handler
 
 
-async def _read_json(request: web.Request, max_body: int) -> Any:
+async def _read_body(request: web.Request, max_body: int) -> bytes:
     too_large = ApiError(
         413,
         "body_too_large",
@@ -492,9 +494,12 @@ async def _read_json(request: web.Request, max_body: int) -> Any:
     if request.content_length is not None and request.content_length > max_body:
         raise too_large
     try:
-        raw = await request.read()
+        return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+
+
+def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except UnicodeDecodeError:
@@ -508,6 +513,20 @@ async def _read_json(request: web.Request, max_body: int) -> Any:
         ) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "the request body is nested too deeply") from None
+
+
+def _answer_key(api_key: str, raw: bytes) -> tuple[str, str, str]:
+    """Whole answers are remembered by (key, body): the same request about finished
+    evaluations always gets the same answer, so a repeat costs a lookup, not a gate."""
+    return ("answer", tenant_of(api_key), hashlib.sha256(raw).hexdigest())
+
+
+def _memoizable(call: GateCall) -> bool:
+    """Answers that depend on nothing but the body and the (immutable) results of done evals:
+    not those that post to GitHub (a side effect to repeat) nor `baseline: auto` (a newer
+    evaluation may become the baseline)."""
+    autos = [call.baseline] + [spec.baseline for spec in call.config.evals]
+    return call.github is None and AUTO not in autos
 
 
 def _api_key(request: web.Request, settings: ServerSettings) -> str:
@@ -684,11 +703,9 @@ async def _posted(
         return None
 
 
-async def _gate(request: web.Request) -> web.Response:
+async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
     settings, metrics = request.app[SETTINGS], request.app[METRICS]
-    data = await _read_json(request, settings.max_body)
-    api_key = _api_key(request, settings)
-    add_request_secrets(api_key)
+    data = _parse_json(raw)
     if isinstance(data, dict) and isinstance(data.get("github"), dict):
         token = data["github"].get("token")
         add_request_secrets(token if isinstance(token, str) else None)
@@ -713,7 +730,29 @@ async def _gate(request: web.Request) -> web.Response:
         left = settings.request_deadline - (loop.time() - started)
         document["comment_url"] = await _posted(request, call, call.github, outcome, left)
     text = redact(json.dumps(document, allow_nan=False), request_secrets() + settings.secrets)
+    if _memoizable(call):
+        request.app[UPSTREAM].answers.put(
+            _answer_key(api_key, raw), _Answer(text, outcome.verdict.value, int(code)), len(text)
+        )
     return web.Response(text=text, content_type="application/json")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    text: str
+    verdict: str
+    exit_code: int
+
+
+def _remembered(request: web.Request, raw: bytes, api_key: str) -> web.Response | None:
+    answer = request.app[UPSTREAM].answers.get(_answer_key(api_key, raw))
+    if not isinstance(answer, _Answer):
+        return None
+    request.app[METRICS].verdicts.labels(verdict=answer.verdict).inc()
+    structlog.get_logger("gate.server_gate").info(
+        "gate.verdict", verdict=answer.verdict, exit_code=answer.exit_code, remembered=True
+    )
+    return web.Response(text=answer.text, content_type="application/json")
 
 
 routes = web.RouteTableDef()
@@ -730,6 +769,13 @@ async def post_gate(request: web.Request) -> web.Response:
             "the server is shutting down and takes no new gates; send the request again",
             headers={"Retry-After": "1", "Connection": "close"},
         )
+    settings = request.app[SETTINGS]
+    raw = await _read_body(request, settings.max_body)
+    api_key = _api_key(request, settings)
+    add_request_secrets(api_key)
+    remembered = _remembered(request, raw, api_key)
+    if remembered is not None:
+        return remembered  # no gate runs: it takes no slot
     if not runs.try_enter():
         raise ApiError(
             429,
@@ -738,6 +784,6 @@ async def post_gate(request: web.Request) -> web.Response:
             headers={"Retry-After": "1"},
         )
     try:
-        return await _gate(request)
+        return await _gate(request, raw, api_key)
     finally:
         runs.leave()

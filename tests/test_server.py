@@ -526,15 +526,37 @@ async def test_unknown_route_and_method_are_json_errors(client):
 # --------------------------------------------------------------------------- cache and sharing
 
 
-async def test_second_identical_request_is_served_from_the_cache(client, standin):
+async def test_second_identical_request_is_answered_from_memory(client, standin):
     standin.add_eval("e1")
     first = await call(client, "POST", "/v1/gate", body=gate_body("e1"))
     second = await call(client, "POST", "/v1/gate", body=gate_body("e1"))
+    assert first.status == second.status == 200
     assert first.json == second.json
+    assert first.headers["X-Request-Id"] != second.headers["X-Request-Id"]
+    assert standin.count("map-results") == 1
+    metrics = (await call(client, "GET", "/metrics")).text
+    assert 'eval_gate_verdicts_total{verdict="pass"} 2.0' in metrics
+
+
+async def test_another_request_about_the_same_eval_uses_the_results_cache(client, standin):
+    standin.add_eval("e1")
+    first = await call(client, "POST", "/v1/gate", body=gate_body("e1"))
+    other = await call(client, "POST", "/v1/gate", body=gate_body("e1", fail_on="warning"))
+    assert first.status == other.status == 200
     assert standin.count("map-results") == 1
     metrics = (await call(client, "GET", "/metrics")).text
     assert "eval_gate_cache_hits_total 1.0" in metrics
     assert "eval_gate_cache_misses_total 1.0" in metrics
+
+
+async def test_answers_with_auto_baseline_are_not_remembered(client, standin):
+    standin.add_eval("old", created_at="2026-01-01T00:00:00Z")
+    standin.add_eval("e1", created_at="2026-01-02T00:00:00Z")
+    body = gate_body("e1", baseline="auto")
+    assert (await call(client, "POST", "/v1/gate", body=body)).status == 200
+    assert (await call(client, "POST", "/v1/gate", body=body)).status == 200
+    # A newer done evaluation could become the baseline: the list is asked every time.
+    assert standin.count("list") == 2
 
 
 async def test_the_cache_is_per_key(client, standin):
@@ -741,6 +763,10 @@ async def test_github_sticky_comment_and_status(make_client, standin, github):
     assert len(comments) == 1
     assert "Passed" in comments[0].body
     assert third.json["comment_url"] == first.json["comment_url"]
+    # The very same request again posts again (answers that post are never remembered).
+    updates = github.count("update-comment")
+    assert (await call(client, "POST", "/v1/gate", body=gate_body("e2", github=part))).status == 200
+    assert github.count("update-comment") == updates + 1
     assert github.violations == []
     assert all(GH_TOKEN not in (r.body or "") for r in github.requests)
 
