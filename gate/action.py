@@ -25,6 +25,7 @@ from gate.errors import ExitCode, GateError, internal_error_message
 from gate.publish import Gated, Target, error_lines, error_report, publish
 from gate.redact import redact
 from gate.report import DEFAULT_MAX_CHARS, render_report
+from gate.roboflow_api import DEFAULT_API_URL
 from gate.settings import CheckSettings
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def check_settings_for(settings: ActionSettings, workspace: Path) -> CheckSettin
         eval_ids=settings.eval_ids,
         baseline=settings.baseline,
         workspace=settings.workspace,
-        api_url=(settings.api_url or "https://api.roboflow.com").rstrip("/"),
+        api_url=(settings.api_url or DEFAULT_API_URL).rstrip("/"),
         api_key=settings.api_key,
         wait=settings.wait,
         report_path=out / "report.md",
