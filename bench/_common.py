@@ -342,3 +342,22 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs, load {load:.2f}, CPU probe {cpu_probe() * 1000:.0f} ms, "
         f"Python {python}, {sys.platform}"
     )
+
+
+def bench_main(name: str, doc: str, run: Any, *, default_runs: int, runs_help: str) -> int:
+    """The command line every single benchmark script shares: --runs, then a table or one error."""
+    import argparse  # noqa: PLC0415 - only the scripts' entry points need it
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument(
+        "--runs", type=int, default=default_runs, help=f"{runs_help} (default {default_runs})"
+    )
+    args = parser.parse_args()
+    handle_termination()
+    try:
+        rows = run(max(1, args.runs))
+    except BenchError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return 2
+    print(table(rows))
+    return 0

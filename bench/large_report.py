@@ -17,7 +17,6 @@ and reports wall time, the child's peak RSS, the printed report's length (target
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
@@ -29,15 +28,13 @@ from typing import Any
 
 from _common import (
     REPO,
-    BenchError,
     Row,
     Stats,
+    bench_main,
     expect,
     gate_cmd,
-    handle_termination,
     machine,
     run_timed,
-    table,
 )
 
 CLASSES = 2_000
@@ -192,17 +189,9 @@ def run(runs: int = 5) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs (default 5)")
-    args = parser.parse_args()
-    handle_termination()
-    try:
-        rows = run(max(1, args.runs))
-    except BenchError as error:
-        print(f"large_report: {error}", file=sys.stderr)
-        return 2
-    print(table(rows))
-    return 0
+    return bench_main(
+        "large_report", __doc__ or "large_report", run, default_runs=5, runs_help="timed runs"
+    )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,7 @@ cumulative and by self import time (medians over a few runs), to show where star
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -25,12 +23,11 @@ from _common import (
     BenchError,
     Row,
     Stats,
+    bench_main,
     expect,
     gate_cmd,
-    handle_termination,
     machine,
     run_timed,
-    table,
 )
 
 TARGET_RATIO = 1.3
@@ -168,17 +165,13 @@ def run(runs: int = 20) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20, help="timed runs of each (default 20)")
-    args = parser.parse_args()
-    handle_termination()
-    try:
-        rows = run(max(1, args.runs))
-    except BenchError as error:
-        print(f"offline_startup: {error}", file=sys.stderr)
-        return 2
-    print(table(rows))
-    return 0
+    return bench_main(
+        "offline_startup",
+        __doc__ or "offline_startup",
+        run,
+        default_runs=20,
+        runs_help="timed runs of each",
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ the override took effect.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +32,15 @@ from _common import (
     BenchError,
     Row,
     Stats,
+    bench_main,
     checks_in,
     child_env,
     eval_ids,
     expect,
-    handle_termination,
     machine,
     online_gate_cmd,
     run_timed,
     standin,
-    table,
     write_online_config,
 )
 
@@ -172,17 +169,9 @@ def run(runs: int = 5) -> list[Row]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed runs of each (default 5)")
-    args = parser.parse_args()
-    handle_termination()
-    try:
-        rows = run(max(1, args.runs))
-    except BenchError as error:
-        print(f"sdk_compare: {error}", file=sys.stderr)
-        return 2
-    print(table(rows))
-    return 0
+    return bench_main(
+        "sdk_compare", __doc__ or "sdk_compare", run, default_runs=5, runs_help="timed runs of each"
+    )
 
 
 if __name__ == "__main__":
