@@ -22,6 +22,7 @@ from gate.checks import GateOutcome, Status
 from gate.comment import comment_budget
 from gate.engine import exit_code_for
 from gate.errors import ExitCode, GateError, internal_error_message
+from gate.gate_id import report_folder
 from gate.publish import Gated, Target, error_lines, error_report, publish
 from gate.redact import redact
 from gate.report import DEFAULT_MAX_CHARS, render_report
@@ -32,12 +33,11 @@ if TYPE_CHECKING:
     from gate.comment import CommentResult
 
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 of each level per step
-OUTPUT_DIR = ".eval-gate"
 
 
 def check_settings_for(settings: ActionSettings, workspace: Path) -> CheckSettings:
     """The `eval-gate check` settings an Action run amounts to."""
-    out = workspace / OUTPUT_DIR / settings.gate_id
+    out = workspace / report_folder(settings.gate_id)
     return CheckSettings(
         config_path=workspace / settings.config,
         eval_ids=settings.eval_ids,
@@ -151,7 +151,7 @@ async def action(
         for line in error_lines(gated.error):
             io.annotate("error", redact(line, secrets), title="eval-gate")
             log.error("gate.error", message=line)
-    io.append_summary(summary, full_report_path=f"{OUTPUT_DIR}/{settings.gate_id}/report.md")
+    io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
     result = await _publish(settings, event, gated, comment_body, environ)
     outcome = gated.outcome
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
@@ -160,8 +160,8 @@ async def action(
             "verdict": gated.verdict,
             "passed": "true" if gated.passed(settings.fail_on) else "false",
             "failed-checks": str(failed),
-            "report-path": f"{OUTPUT_DIR}/{settings.gate_id}/report.md" if outcome else "",
-            "json-path": f"{OUTPUT_DIR}/{settings.gate_id}/report.json" if outcome else "",
+            "report-path": f"{report_folder(settings.gate_id)}/report.md" if outcome else "",
+            "json-path": f"{report_folder(settings.gate_id)}/report.json" if outcome else "",
             "comment-url": (result.url or "") if result is not None else "",
         }
     )

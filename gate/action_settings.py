@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gate.errors import UsageError
+from gate.gate_id import derive_gate_id, gate_id_problem
+from gate.gate_id import status_context as default_status_context
 from gate.redact import redact
 
 __all__ = [
@@ -26,7 +28,6 @@ __all__ = [
     "INPUT_NAMES",
     "MAX_WAIT",
     "ActionSettings",
-    "derive_gate_id",
     "input_env_name",
     "read_action_settings",
 ]
@@ -35,15 +36,11 @@ DEFAULT_CONFIG = ".github/eval-gate.yml"
 COMMENT_MODES = ("update", "new", "on-failure", "off")
 FAIL_ON = ("error", "warning", "never")
 MAX_WAIT = 6 * 3600.0  # a GitHub-hosted job is stopped after 6 hours anyway
-GATE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MAX_GATE_ID = 64
-DEFAULT_GATE_ID = "eval-gate"  # when the config path has no letter or digit at all
 MAX_STATUS_CONTEXT = 255
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})
 _ID_SEPARATORS = re.compile(r"[\s,]+")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 # Every input the code reads, in action.yml's order.
 INPUT_NAMES: tuple[str, ...] = (
@@ -89,16 +86,6 @@ class ActionSettings:
 def input_env_name(name: str) -> str:
     """The variable the runner sets for input `name`: `INPUT_` + upper case, spaces to `_`."""
     return "INPUT_" + name.replace(" ", "_").upper()
-
-
-def derive_gate_id(config: str) -> str:
-    """A slug of the config path: lower-case letters, digits and `-`, at most 64 characters.
-
-    `.github/eval-gate.yml` -> `github-eval-gate-yml`.
-    """
-    slug = _NOT_SLUG.sub("-", config.lower()).strip("-")
-    slug = slug[:MAX_GATE_ID].rstrip("-")
-    return slug or DEFAULT_GATE_ID
 
 
 def _split_ids(value: str) -> tuple[str, ...]:
@@ -167,23 +154,21 @@ def _api_url(value: str | None, problems: list[str]) -> str | None:
 def _gate_id(value: str | None, config: str, problems: list[str]) -> str:
     if value is None:
         return derive_gate_id(config)
-    if not GATE_ID_PATTERN.match(value):
-        problems.append(
-            "input gate-id must be 1 to 64 letters, digits, `.`, `_` or `-`, starting with a "
-            f"letter or digit, got {value!r}"
-        )
+    problem = gate_id_problem(value)
+    if problem is not None:
+        problems.append(f"input gate-id {problem}")
         return derive_gate_id(config)
     return value
 
 
 def _status_context(value: str | None, gate_id: str, problems: list[str]) -> str:
     if value is None:
-        return f"eval-gate/{gate_id}"
+        return default_status_context(gate_id)
     if len(value) > MAX_STATUS_CONTEXT or any(ord(c) < 0x20 for c in value):
         problems.append(
             f"input status-context must be one line of at most {MAX_STATUS_CONTEXT} characters"
         )
-        return f"eval-gate/{gate_id}"
+        return default_status_context(gate_id)
     return value
 
 

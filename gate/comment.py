@@ -13,13 +13,13 @@ change the gate's verdict; it comes back as CommentResult(action="failed", reaso
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
 
+from gate.gate_id import gate_id_problem
 from gate.github_api import COMMENT_MAX_CHARS, Comment, GitHubError, GitHubForbidden
 from gate.roboflow_api import one_line
 
@@ -33,30 +33,23 @@ __all__ = [
     "comment_budget",
     "find_own_comment",
     "marker",
-    "sanitize_gate_id",
     "upsert_comment",
     "with_marker",
 ]
 
 ACTIONS_BOT = "github-actions[bot]"
 MODES: tuple[str, ...] = ("update", "new", "on-failure", "off")
-DEFAULT_GATE_ID = "default"
-MAX_GATE_ID = 64
-
-
-def sanitize_gate_id(gate_id: str) -> str:
-    """`gate_id` as a slug: `[a-z0-9-]`, at most 64 characters, "default" if empty.
-
-    No leading, trailing or doubled dashes: safe inside an HTML comment. Idempotent.
-    """
-    slug = re.sub(r"[^a-z0-9]+", "-", gate_id.strip().lower()).strip("-")
-    slug = slug[:MAX_GATE_ID].rstrip("-")
-    return slug or DEFAULT_GATE_ID
 
 
 def marker(gate_id: str) -> str:
-    """The hidden first line that marks a gate's comment: `<!-- eval-gate:{gate_id} -->`."""
-    return f"<!-- eval-gate:{sanitize_gate_id(gate_id)} -->"
+    """The hidden first line that marks a gate's comment: `<!-- eval-gate:{gate_id} -->`.
+
+    The id is used verbatim (see `gate.gate_id`): two distinct ids never share a comment.
+    """
+    problem = gate_id_problem(gate_id)
+    if problem is not None:
+        raise ValueError(f"gate id {problem}")
+    return f"<!-- eval-gate:{gate_id} -->"
 
 
 def with_marker(body: str, gate_id: str) -> str:

@@ -14,6 +14,7 @@ import structlog
 from gate.checks import GateOutcome, Status, Verdict
 from gate.engine import exit_code_for
 from gate.errors import ConfigError, ExitCode, GateError
+from gate.gate_id import status_context
 from gate.markdown import md_text
 from gate.redact import redact
 
@@ -159,7 +160,7 @@ async def _status(github: GitHubClient, target: Target, gated: Gated) -> None:
             target.sha,
             state=state,
             description=description,
-            context=target.status_context or f"eval-gate/{target.gate_id}",
+            context=target.status_context or status_context(target.gate_id),
             target_url=target.target_url,
         )
     except GitHubError as error:

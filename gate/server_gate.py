@@ -25,12 +25,13 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from gate.action_settings import COMMENT_MODES, GATE_ID_PATTERN, MAX_STATUS_CONTEXT
+from gate.action_settings import COMMENT_MODES, MAX_STATUS_CONTEXT
 from gate.checks import GateOutcome
 from gate.config import config_from_data, load_config
 from gate.engine import GateRequest, exit_code_for, run_gate
 from gate.errors import ConfigError, ResultsUnavailable, UsageError
 from gate.fetch import FetchOptions
+from gate.gate_id import GATE_ID_PATTERN, GATE_ID_RULE
 from gate.markdown import md_url
 from gate.outputs import json_document
 from gate.publish import Gated, Target, publish
@@ -386,7 +387,7 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
         "github.gate_id",
         body.pattern(
             GATE_ID_PATTERN,
-            "must be 1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit",
+            f"must be {GATE_ID_RULE}",
         ),
         "default",
     )

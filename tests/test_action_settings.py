@@ -8,11 +8,11 @@ from gate.action_settings import (
     COMMENT_MODES,
     FAIL_ON,
     ActionSettings,
-    derive_gate_id,
     input_env_name,
     read_action_settings,
 )
 from gate.errors import ExitCode, UsageError
+from gate.gate_id import derive_gate_id
 
 KEY = "rf_live_0123456789abcdef"
 TOKEN = "ghs_0123456789abcdefABCDEF"

@@ -10,10 +10,10 @@ from gate.comment import (
     comment_budget,
     find_own_comment,
     marker,
-    sanitize_gate_id,
     upsert_comment,
     with_marker,
 )
+from gate.gate_id import report_folder, status_context
 from gate.github_api import Comment
 from gate.github_client import GitHubClient
 from gate.retry import RetryPolicy
@@ -38,15 +38,23 @@ MARK = "<!-- eval-gate:detector -->"
 # --------------------------------------------------------------------------- markers, pure
 
 
-def test_marker_and_gate_id_sanitising():
+def test_marker_uses_the_gate_id_verbatim():
     assert marker("detector") == MARK
-    assert sanitize_gate_id("github-eval-gate-yml") == "github-eval-gate-yml"
-    assert sanitize_gate_id("  Detection Model / v2 ") == "detection-model-v2"
-    assert sanitize_gate_id("a-->b") == "a-b"  # nothing that could close the HTML comment
-    assert sanitize_gate_id("--") == "default"
-    assert sanitize_gate_id("") == "default"
-    assert len(sanitize_gate_id("x" * 200)) == 64
-    assert sanitize_gate_id(sanitize_gate_id("A__b--C")) == sanitize_gate_id("A__b--C")
+    assert marker("github-eval-gate-yml") == "<!-- eval-gate:github-eval-gate-yml -->"
+    assert marker("Det.v2_a") == "<!-- eval-gate:Det.v2_a -->"
+
+
+@pytest.mark.parametrize("bad", ["", "a-->b", "--", "-a", "a b", "x" * 65, "a/b", "é"])
+def test_marker_refuses_what_is_not_a_gate_id(bad):
+    with pytest.raises(ValueError, match="gate id must be"):
+        marker(bad)
+
+
+def test_distinct_gate_ids_never_share_a_marker_or_a_status_context():
+    ids = ["a.b", "a-b", "a_b", "A-b", "ab"]
+    assert len({marker(gate_id) for gate_id in ids}) == len(ids)
+    assert len({status_context(gate_id) for gate_id in ids}) == len(ids)
+    assert len({report_folder(gate_id) for gate_id in ids}) == len(ids)
 
 
 def test_with_marker_puts_it_first_once():
