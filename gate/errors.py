@@ -51,21 +51,36 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+MAX_PROBLEMS = 50
+"""At most this many problems are kept and shown; the rest are counted ("... and N more")."""
+
+
+def capped_lines(lines: Sequence[str], total: int | None = None) -> list[str]:
+    """The first `MAX_PROBLEMS` of `lines`, then one line counting the rest of `total`."""
+    count = len(lines) if total is None else max(total, len(lines))
+    shown = list(lines[:MAX_PROBLEMS])
+    rest = count - len(shown)
+    if rest > 0:
+        shown.append(f"... and {rest:,} more problem{'s' if rest != 1 else ''}")
+    return shown
+
+
 class ConfigError(GateError):
-    """The config is invalid. Holds *every* problem found, not just the first."""
+    """The config is invalid. Holds the first `MAX_PROBLEMS` problems and counts them all."""
 
     exit_code = ExitCode.USAGE
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        count = len(self.problems)
+    def __init__(self, problems: Sequence[Problem], *, total: int | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems[:MAX_PROBLEMS])
+        count = len(problems) if total is None else max(total, len(problems))
+        self.total = count
         head = str(self.problems[0]) if self.problems else "invalid config"
-        more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+        more = f" (and {count - 1:,} more problem{'s' if count > 2 else ''})" if count > 1 else ""
         super().__init__(head + more)
 
     def lines(self) -> list[str]:
-        """One line per problem, for printing."""
-        return [str(p) for p in self.problems]
+        """One line per kept problem, then "... and N more problems" if some were dropped."""
+        return capped_lines([str(p) for p in self.problems], self.total)
 
 
 class ResultsUnavailable(GateError):
