@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gate.metrics import TaskType
-from gate.rules import Severity, ThresholdKind
+from gate.rules import Location, Severity, ThresholdKind
 
 
 class Status(enum.StrEnum):
@@ -40,10 +40,11 @@ class Check:
     threshold: float  # the number written in the config
     limit: float | None  # the bound actually compared against (baseline-derived for regressions)
     actual: float | None
-    baseline: float | None
+    baseline: float | None  # the baseline's value for the same scope, for any kind of rule
     status: Status
     severity: Severity
     message: str
+    location: Location | None = field(default=None, compare=False)  # where the rule is written
 
     @property
     def delta(self) -> float | None:

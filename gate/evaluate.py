@@ -117,6 +117,7 @@ class _RuleRun:
             status=status,
             severity=self.rule.severity,
             message=message,
+            location=self.rule.location,
         )
 
     def _not_a_value(self, value: Missing | Malformed, what: str) -> tuple[Status, str]:
@@ -130,6 +131,13 @@ class _RuleRun:
     def scope(self, split: str, class_name: str | None) -> Iterator[Check]:
         rule, ev = self.rule, self.ev
         actual = ev.results.value(rule.metric, split, class_name, rule.object_size)
+        # The baseline's value, shown beside every check (it decides only regression ones).
+        other = (
+            ev.baseline.value(rule.metric, split, class_name, rule.object_size)
+            if ev.baseline is not None
+            else None
+        )
+        context = other if isinstance(other, float) else None
         for threshold in rule.thresholds:
             base: Value | None = None
             if threshold.kind.is_regression:
@@ -144,7 +152,7 @@ class _RuleRun:
                         actual=actual if isinstance(actual, float) else None,
                     )
                     continue
-                base = ev.baseline.value(rule.metric, split, class_name, rule.object_size)
+                base = other
             if not isinstance(actual, float):
                 status, message = self._not_a_value(actual, "value")
                 yield self.check(
@@ -153,7 +161,7 @@ class _RuleRun:
                     threshold,
                     status,
                     message,
-                    baseline=base if isinstance(base, float) else None,
+                    baseline=context,
                 )
                 continue
             if base is not None and not isinstance(base, float):
@@ -172,7 +180,7 @@ class _RuleRun:
                 status,
                 _message(rule.metric, threshold, actual, base, ok=ok, limit=limit),
                 actual=actual,
-                baseline=base,
+                baseline=context,
                 limit=limit,
             )
 
