@@ -4,13 +4,16 @@
 (`aiohttp.web.run_app` from the CLI, or the aiohttp test server). Middlewares, outermost
 first: request id (accepted or generated, bound to every log line, echoed as `X-Request-Id`,
 one `http.request` access line), metrics, errors (every error a JSON body, never a
-traceback, never a secret), bearer auth. Routers: health (`/healthz`, `/readyz`), metrics
-(`/metrics`), gate (`POST /v1/gate`).
+traceback, never a secret; a client that hung up mid-request is logged as
+`server.client_disconnected` and counted as 499, not as a server error), bearer auth.
+Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`).
 
 Lifecycle: on startup the ONE shared `aiohttp.ClientSession` (its connector bounds upstream
-connections across all requests) and the results cache are created; on shutdown readiness
+connections across all requests), the results cache and the `WorkPool` (the threads that run
+requests' CPU work, so the event loop never does) are created; on shutdown readiness
 flips to draining and in-flight gates get up to `grace` seconds to finish (then their
-deadlines are cut short); on cleanup the shared fetches are cancelled and the session closed.
+deadlines are cut short); on cleanup the shared fetches are cancelled, the session closed and
+the work pool shut down.
 With `drain_on_signal`, SIGTERM first drains while still listening (so `/readyz` answers
 503 and load balancers move away), then stops the server the way aiohttp stops on a signal.
 """
@@ -33,12 +36,13 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gate.results_cache import ResultsCache, SingleFlight
 from gate.server_auth import bearer_auth
-from gate.server_gate import RUNS, SETTINGS, UPSTREAM, GateRuns, Upstream
+from gate.server_gate import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
 from gate.server_gate import routes as gate_routes
 from gate.server_metrics import METRICS, ServerMetrics, metrics_middleware
 from gate.server_metrics import routes as metrics_routes
 from gate.server_request import (
     ApiError,
+    ClientDisconnected,
     error_document,
     redact_request_secrets,
     request_secrets,
@@ -46,6 +50,7 @@ from gate.server_request import (
     restore_request_secrets,
 )
 from gate.server_settings import ServerSettings
+from gate.server_work import WorkPool
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -55,6 +60,7 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "X-Request-Id"
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client hung up": never sent, only counted
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _REQUEST_ID_KEY = web.RequestKey("eval_gate.request_id", str)
 _DRAIN_KEY = web.AppKey("eval_gate.drain_deadline", list[float])
@@ -166,6 +172,15 @@ async def _errors_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except ApiError as error:
         return _error_response(request, error)
+    except ClientDisconnected as gone:
+        # Not a server error: nobody is left to answer. Counted (metrics, access log) as 499.
+        structlog.get_logger("gate.server").info(
+            "server.client_disconnected",
+            method=request.method,
+            path=request.path,
+            content_length=gone.received,
+        )
+        return web.Response(status=CLIENT_CLOSED_REQUEST)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -301,6 +316,7 @@ def create_app(
         # A quarter of the cache's budget again for whole answers (a few KiB each).
         answers = ResultsCache(settings.cache_bytes // 4)
         app[UPSTREAM] = Upstream(session, cache, SingleFlight(), timer, answers)
+        app[WORK] = WorkPool(settings.work_threads)
         metrics.cache_bytes.set_function(lambda: cache.bytes)
         if drain_on_signal:
             _install_sigterm_drain(app)
@@ -311,6 +327,8 @@ def create_app(
             upstream_concurrency=settings.upstream_concurrency,
             request_deadline=settings.request_deadline,
             cache_bytes=settings.cache_bytes,
+            max_checks=settings.max_checks,
+            work_threads=settings.work_threads,
         )
 
     async def on_shutdown(app: web.Application) -> None:
@@ -321,6 +339,9 @@ def create_app(
         if upstream is not None:
             await upstream.flights.close()
             await upstream.session.close()
+        work = app.get(WORK)
+        if work is not None:
+            work.close()
         structlog.get_logger("gate.server").info("server.stopped")
 
     app.on_startup.append(on_startup)

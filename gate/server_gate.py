@@ -1,9 +1,19 @@
 """`POST /v1/gate`: the gate as an HTTP call, on the same engine as the CLI and the Action.
 
-The body is validated in full (every problem listed in one 400), the config with the same
-validator as the YAML file. The gate runs `gate.engine.run_gate` over the process-wide
+The body must be `application/json` (else 415) and strict JSON (`gate.strict_json`: no
+duplicate keys, bounded numbers and nesting, else 400 `invalid_json`). It is validated in
+full (the first `MAX_PROBLEMS` problems listed in one 400, the rest counted), the config
+with the same validator as the YAML file. What the request expands into is bounded before
+the work is done (`gate.server_bounds`): YAML aliases may not blow the config up, and the
+checks are counted from the config before anything is fetched, then exactly from the
+results before anything is evaluated; more than the server's `max_checks` is a 400
+`too_many_checks`.
+
+The evaluations are fetched as `gate.engine.run_gate` fetches them, over the process-wide
 results cache and single-flight (`gate.results_cache`) in front of a `RoboflowClient` on the
-one shared HTTP session, within the request deadline. The answer is the `--json` document
+one shared HTTP session; everything else (parsing, validating, counting, evaluating,
+rendering, encoding) runs on the `WorkPool`'s threads, never on the event loop, and stops
+when the request deadline passes (`gate.server_work`). The answer is the `--json` document
 plus the Markdown report and the exit code the CLI would give, whatever the verdict. With a
 `github` part the sticky comment and commit status are posted as the Action does
 (`gate.publish`); GitHub failures are logged as warnings and never change the answer.
@@ -17,7 +27,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -25,12 +36,20 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from gate import strict_json
 from gate.action_settings import COMMENT_MODES, MAX_STATUS_CONTEXT
 from gate.checks import GateOutcome
 from gate.config import config_from_data, load_config
-from gate.engine import GateRequest, exit_code_for, run_gate
-from gate.errors import ConfigError, ResultsUnavailable, UsageError
-from gate.fetch import FetchOptions
+from gate.engine import (  # the private two: run_gate's fetching half (see _fetch)
+    GateRequest,
+    _first_gate_error,
+    _gather_input,
+    exit_code_for,
+    plan_targets,
+)
+from gate.errors import MAX_PROBLEMS, ConfigError, ResultsUnavailable, UsageError
+from gate.evaluate import EvalInput, evaluate
+from gate.fetch import Fetcher, FetchOptions
 from gate.gate_id import GATE_ID_PATTERN, GATE_ID_RULE
 from gate.markdown import md_url
 from gate.outputs import json_document
@@ -39,18 +58,28 @@ from gate.redact import redact
 from gate.report import DEFAULT_MAX_CHARS, render_report
 from gate.results_cache import ResultsCache, SharedResults, SingleFlight, tenant_of
 from gate.roboflow_client import RoboflowClient
-from gate.rules import AUTO, GateConfig
+from gate.rules import AUTO, EvalSpec, GateConfig
+from gate.server_bounds import MAX_CONFIG_VALUES, checks_floor, count_checks, watched, yaml_values
 from gate.server_metrics import METRICS, TimedSource
-from gate.server_request import ApiError, add_request_secrets, request_secrets
-from gate.server_settings import ServerSettings
+from gate.server_request import (
+    ApiError,
+    ClientDisconnected,
+    add_request_secrets,
+    request_secrets,
+)
+from gate.server_settings import DEFAULT_MAX_CHECKS, ServerSettings
+from gate.server_work import StopFlag, WorkPool, WorkStopped, encode_document
 from gate.settings import FAIL_ON
 
 __all__ = [
     "API_KEY_HEADER",
+    "MAX_API_KEY",
+    "MAX_EVALS",
     "REQUEST_FIELDS",
     "RUNS",
     "SETTINGS",
     "UPSTREAM",
+    "WORK",
     "GateCall",
     "GateRuns",
     "GitHubPart",
@@ -84,18 +113,24 @@ GITHUB_FIELDS: Final = (
 )
 MIN_MAX_CHARS: Final = 1000
 MAX_MAX_CHARS: Final = 1_000_000
-MAX_EVALS: Final = 100
+MAX_EVALS: Final = 100  # evaluations gated by one request (evals plus the config's evals:)
 MAX_ID: Final = 200
 MAX_TITLE: Final = 200
+MAX_API_KEY: Final = 512
 MIN_PUBLISH_SECONDS: Final = 5.0  # posting to GitHub gets at least this, however long the gate took
 FETCH_CONCURRENCY: Final = 8  # per request; the shared connector bounds all requests together
 YAML_SOURCE: Final = "<request config>"
 DATA_SOURCE: Final = "config"
+JSON_MEDIA_TYPE: Final = "application/json"
 
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
 _SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 _URL = re.compile(r"https?://[^\s]{1,2000}")
 _FULL_REPORT_HINT = "Ask again with a larger `max_chars` for the full report."
+_MAX_CHECKS_HINT = (
+    "gate fewer evaluations, splits or classes a request (or split the rules over several "
+    "requests); the server's limit is EVAL_GATE_MAX_CHECKS"
+)
 
 
 _T = TypeVar("_T")
@@ -172,6 +207,7 @@ class Upstream:
 SETTINGS = web.AppKey("eval_gate.settings", ServerSettings)
 RUNS = web.AppKey("eval_gate.runs", GateRuns)
 UPSTREAM = web.AppKey("eval_gate.upstream", Upstream)
+WORK = web.AppKey("eval_gate.work", WorkPool)
 
 
 # --------------------------------------------------------------------------- the request body
@@ -205,6 +241,7 @@ class GateCall:
     max_chars: int = DEFAULT_MAX_CHARS
     title: str = "eval-gate"
     github: GitHubPart | None = None
+    targets: tuple[EvalSpec, ...] = ()  # the evaluations to gate, each with its baseline
 
 
 def _kind(value: Any) -> str:
@@ -225,22 +262,44 @@ def _shown(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
+def _number(value: float) -> str:
+    """A number from the request, for a message (never thousands of digits, never an error)."""
+    if isinstance(value, int):
+        return f"{value:,}" if value.bit_length() <= 64 else "a number too large to show"
+    return f"{value:g}" if math.isfinite(value) else repr(value)
+
+
+def _more(total: int) -> str:
+    """` (and N more problems)` after the first of `total` problems."""
+    if total <= 1:
+        return ""
+    return f" (and {total - 1:,} more problem{'s' if total > 2 else ''})"
+
+
 class _Body:
-    """Reads the fields of the request body, collecting every problem (and echoing no secret)."""
+    """Reads the fields of the request body, collecting problems (and echoing no secret).
+
+    The first MAX_PROBLEMS problems are kept; `total` counts them all.
+    """
 
     def __init__(self) -> None:
         self.problems: list[dict[str, Any]] = []
+        self.total = 0
 
     def add(self, where: str, message: str) -> None:
-        self.problems.append({"field": where, "message": f"{where}: {message}"})
+        self.total += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"field": where, "message": f"{where}: {message}"})
 
     def known(self, data: dict[str, Any], allowed: tuple[str, ...], prefix: str = "") -> None:
-        for key in data:
-            if key not in allowed:
-                self.add(
-                    f"{prefix}{key}",
-                    f"unknown field; valid fields are {', '.join(prefix + a for a in allowed)}",
-                )
+        unknown = [key for key in data if key not in allowed]
+        valid = ", ".join(prefix + a for a in allowed)
+        for key in unknown[:MAX_PROBLEMS]:
+            self.add(
+                f"{prefix}{key if len(key) <= 60 else key[:57] + '...'}",
+                f"unknown field; valid fields are {valid}",
+            )
+        self.total += max(0, len(unknown) - MAX_PROBLEMS)
 
     def read(self, data: dict[str, Any], where: str, reader: _Reader[_T], default: _T) -> _T:
         """`data[key]` read by `reader` (`where` is `prefix.key`); `default` if null or bad."""
@@ -256,7 +315,7 @@ class _Body:
             self.add(where, f"must be a string, got {_kind(value)}")
             return None
         text = value.strip()
-        if not text or len(text) > MAX_ID or any(c.isspace() or not c.isprintable() for c in text):
+        if not text or len(value) > MAX_ID or any(c.isspace() or not c.isprintable() for c in text):
             self.add(
                 where,
                 f"must be 1 to {MAX_ID} printable characters without spaces, got {_shown(value)}",
@@ -269,25 +328,21 @@ class _Body:
             self.add(where, f"must be a list of evaluation ids, got {_kind(value)}")
             return None
         if len(value) > MAX_EVALS:
-            self.add(where, f"lists {len(value)} evaluations; at most {MAX_EVALS} a request")
+            self.add(where, f"lists {len(value):,} evaluations; at most {MAX_EVALS} a request")
             return None
         found = (self.ident(f"{where}[{i}]", item) for i, item in enumerate(value))
         return tuple(dict.fromkeys(i for i in found if i is not None))
 
     def seconds(self, where: str, value: Any, high: float) -> float | None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            self.add(where, f"must be a number of seconds, got {_kind(value)}")
+        bounds = f"between 0 and {high:g} (the server's request deadline)"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(where, f"must be a number of seconds {bounds}, got {_kind(value)}")
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(where, f"must be a finite number of seconds {bounds}, got {value!r}")
             return None
         if not 0 <= value <= high:
-            self.add(
-                where,
-                f"must be between 0 and {high:g} seconds (the server's request deadline), "
-                f"got {value:g}",
-            )
+            self.add(where, f"must be a number of seconds {bounds}, got {_number(value)}")
             return None
         return float(value)
 
@@ -303,13 +358,15 @@ class _Body:
 
     def integer(self, low: int, high: int) -> _Reader[int]:
         def reader(where: str, value: Any) -> int | None:
+            bounds = f"between {low:,} and {high:,}"
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             if isinstance(value, bool) or not isinstance(value, int):
-                self.add(where, f"must be a whole number, got {_kind(value)}")
+                got = _number(value) if isinstance(value, float) else _kind(value)
+                self.add(where, f"must be a whole number {bounds}, got {got}")
                 return None
             if not low <= value <= high:
-                self.add(where, f"must be between {low:,} and {high:,}, got {value:,}")
+                self.add(where, f"must be {bounds}, got {_number(value)}")
                 return None
             return value
 
@@ -321,7 +378,7 @@ class _Body:
                 self.add(where, f"must be a string, got {_kind(value)}")
                 return None
             text = value.strip()
-            if not text or len(text) > limit or any(not c.isprintable() for c in text):
+            if not text or len(value) > limit or any(not c.isprintable() for c in text):
                 self.add(where, f"must be one line of 1 to {limit} printable characters")
                 return None
             return text
@@ -344,13 +401,42 @@ class _Body:
         return value
 
 
-def _config(body: _Body, value: Any) -> tuple[GateConfig | None, ConfigError | None]:
+def _too_many_checks(count: int, limit: int, how: str) -> ApiError:
+    return ApiError(
+        400,
+        "too_many_checks",
+        f"this request expands into {how}; this server evaluates at most {limit:,} checks "
+        f"a request: {_MAX_CHECKS_HINT}",
+        extra={"checks": count, "max_checks": limit},
+    )
+
+
+def _config(
+    body: _Body, value: Any, max_checks: int
+) -> tuple[GateConfig | None, ConfigError | None]:
     if isinstance(value, str):
+        values = yaml_values(value, MAX_CONFIG_VALUES)
+        if values is not None and values > MAX_CONFIG_VALUES:
+            raise ApiError(
+                400,
+                "config_too_large",
+                f"config: the YAML text holds more than {MAX_CONFIG_VALUES:,} values once its "
+                "aliases (*name) are expanded, or an alias refers to a list or mapping that "
+                "contains it; write the repeated parts out, or send a smaller config",
+            )
         try:
             return load_config(value, YAML_SOURCE), None
         except ConfigError as error:
             return None, error
     if isinstance(value, dict):
+        rules = value.get("rules")
+        if isinstance(rules, list) and len(rules) > max_checks:
+            raise _too_many_checks(
+                len(rules),
+                max_checks,
+                f"at least {len(rules):,} checks (config.rules lists {len(rules):,} rules, "
+                "each at least one check)",
+            )
         try:
             return config_from_data(value, DATA_SOURCE), None
         except ConfigError as error:
@@ -363,7 +449,7 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
     if not isinstance(value, dict):
         body.add("github", f"must be an object, got {_kind(value)}")
         return None
-    before = len(body.problems)
+    before = body.total
     body.known(value, GITHUB_FIELDS, "github.")
     if value.get("repository") is None:
         body.add("github.repository", "is required: the repository as owner/name")
@@ -405,7 +491,7 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
     target_url = body.read(
         value, "github.target_url", body.pattern(_URL, "must be an http(s) URL"), None
     )
-    if len(body.problems) != before:
+    if body.total != before:
         return None
     return GitHubPart(
         repository=repository,
@@ -427,15 +513,71 @@ def _config_problems(error: ConfigError) -> list[dict[str, Any]]:
     ]
 
 
-def _invalid(problems: list[dict[str, Any]]) -> ApiError:
-    count = len(problems)
-    head = problems[0]["message"] if problems else "invalid request"
-    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
-    return ApiError(400, "invalid_request", head + more, extra={"problems": problems})
+def _config_error(error: ConfigError) -> ApiError:
+    problems = _config_problems(error)
+    return ApiError(
+        400,
+        "invalid_config",
+        str(error),
+        extra={"problems": problems, "problems_total": max(error.total, len(problems))},
+    )
 
 
-def parse_call(data: Any, *, max_wait: float) -> GateCall:
-    """Validate a decoded request body; ApiError 400 listing every problem otherwise."""
+def _invalid(problems: list[dict[str, Any]], total: int) -> ApiError:
+    shown = problems[:MAX_PROBLEMS]
+    total = max(total, len(shown))
+    head = shown[0]["message"] if shown else "invalid request"
+    return ApiError(
+        400,
+        "invalid_request",
+        head + _more(total),
+        extra={"problems": shown, "problems_total": total},
+    )
+
+
+def _targets(
+    config: GateConfig, eval_ids: tuple[str, ...], baseline: str | None
+) -> tuple[EvalSpec, ...]:
+    """The evaluations the request gates, bounded (every one is fetched, with its baseline)."""
+    try:
+        targets = plan_targets(GateRequest(config=config, eval_ids=eval_ids, baseline=baseline))
+    except UsageError as error:
+        raise ApiError(400, "invalid_request", str(error)) from None
+    if len(targets) > MAX_EVALS:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"evals: this request gates {len(targets):,} evaluations (evals plus the config's "
+            f"evals:); at most {MAX_EVALS} a request: split it into several requests",
+            extra={"problems": [{"field": "evals", "message": "too many evaluations"}]},
+        )
+    return targets
+
+
+def _bound_checks(config: GateConfig, targets: Sequence[EvalSpec], max_checks: int) -> None:
+    """400 too_many_checks when the config alone shows the request must exceed the bound."""
+    pairs = len(config.rules) * len(targets)
+    if pairs > max_checks:
+        raise _too_many_checks(
+            pairs,
+            max_checks,
+            f"{len(config.rules):,} rules x {len(targets):,} evaluations = {pairs:,} "
+            "rule-evaluation pairs, each evaluated (and at least one check where the rule "
+            "applies)",
+        )
+    floor = checks_floor(config)
+    if floor > max_checks:
+        raise _too_many_checks(
+            floor,
+            max_checks,
+            f"at least {floor:,} checks (thresholds x splits x classes the rules list, "
+            "before any result is fetched)",
+        )
+
+
+def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHECKS) -> GateCall:
+    """Validate a decoded request body and bound what it asks for; ApiError 400 otherwise
+    (listing the first MAX_PROBLEMS problems and counting the rest)."""
     if not isinstance(data, dict):
         raise ApiError(
             400, "invalid_request", f"the request body must be a JSON object, got {_kind(data)}"
@@ -455,20 +597,22 @@ def parse_call(data: Any, *, max_wait: float) -> GateCall:
     )
     title = body.read(data, "title", body.line(MAX_TITLE), "eval-gate")
     github = _github(body, data["github"]) if data.get("github") is not None else None
-    config, config_error = _config(body, data["config"]) if "config" in data else (None, None)
-    if config_error is not None and not body.problems:
-        raise ApiError(
-            400,
-            "invalid_config",
-            str(config_error),
-            extra={"problems": _config_problems(config_error)},
-        )
+    config, config_error = (
+        _config(body, data["config"], max_checks) if "config" in data else (None, None)
+    )
+    if config_error is not None and not body.total:
+        raise _config_error(config_error)
     if config is not None and not eval_ids and not config.evals:
         body.add("evals", "no evaluation to gate: list eval ids in evals, or evals: in the config")
-    if body.problems or config is None:
-        raise _invalid(
-            body.problems + (_config_problems(config_error) if config_error is not None else [])
-        )
+    if body.total or config is None:
+        problems = body.problems
+        total = body.total
+        if config_error is not None:
+            problems = problems + _config_problems(config_error)
+            total += config_error.total
+        raise _invalid(problems, total)
+    targets = _targets(config, eval_ids, baseline)
+    _bound_checks(config, targets, max_checks)
     return GateCall(
         config=config,
         eval_ids=eval_ids,
@@ -479,10 +623,60 @@ def parse_call(data: Any, *, max_wait: float) -> GateCall:
         max_chars=max_chars,
         title=title,
         github=github,
+        targets=targets,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """What the worker thread made of a body: a call or the error to answer, and the secrets
+    the body brought (the thread's context is a copy: the handler must add them itself)."""
+
+    call: GateCall | None = None
+    error: ApiError | None = None
+    secrets: tuple[str, ...] = ()
+
+
+def _body_secrets(data: Any) -> tuple[str, ...]:
+    github = data.get("github") if isinstance(data, dict) else None
+    token = github.get("token") if isinstance(github, dict) else None
+    return (token,) if isinstance(token, str) and token else ()
+
+
+def _parse_request(raw: bytes, settings: ServerSettings, flag: StopFlag) -> _Parsed:
+    """The body as a GateCall (on a worker thread: parsing and validating are CPU work)."""
+    try:
+        data = strict_json.loads(raw)
+    except strict_json.JSONDocumentError as error:
+        message = (
+            f"the request body is not valid JSON: {error.reason.removeprefix('not valid JSON: ')}"
+        )
+        return _Parsed(error=ApiError(400, "invalid_json", message + "; send one JSON object"))
+    secrets = _body_secrets(data)
+    flag.check()
+    try:
+        call = parse_call(data, max_wait=settings.request_deadline, max_checks=settings.max_checks)
+    except ApiError as error:
+        return _Parsed(error=error, secrets=secrets)
+    return _Parsed(call=call, secrets=secrets)
+
+
 # --------------------------------------------------------------------------- the handler
+
+
+def _require_json(request: web.Request) -> None:
+    """415 unless the body is declared `application/json` (UTF-8, the only charset JSON has)."""
+    charset = (request.charset or "utf-8").lower()
+    if request.content_type == JSON_MEDIA_TYPE and charset in ("utf-8", "utf8"):
+        return
+    sent = request.headers.get("Content-Type")
+    got = f"Content-Type {_shown(sent)}" if sent else "no Content-Type"
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"POST /v1/gate takes a JSON body: send the header Content-Type: {JSON_MEDIA_TYPE} "
+        f"(charset utf-8, if any), got {got}",
+    )
 
 
 async def _read_body(request: web.Request, max_body: int) -> bytes:
@@ -498,22 +692,8 @@ async def _read_body(request: web.Request, max_body: int) -> bytes:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
-
-
-def _parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise ApiError(400, "invalid_json", "the request body is not UTF-8 JSON") from None
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "invalid_json",
-            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}",
-        ) from None
-    except RecursionError:
-        raise ApiError(400, "invalid_json", "the request body is nested too deeply") from None
+    except (ConnectionError, aiohttp.ClientPayloadError):
+        raise ClientDisconnected(request.content_length) from None
 
 
 def _answer_key(api_key: str, raw: bytes) -> tuple[str, str, str]:
@@ -531,11 +711,32 @@ def _memoizable(call: GateCall) -> bool:
 
 
 def _api_key(request: web.Request, settings: ServerSettings) -> str:
-    if API_KEY_HEADER in request.headers:
-        key = request.headers[API_KEY_HEADER].strip()
+    sent = request.headers.getall(API_KEY_HEADER, [])
+    if len(sent) > 1:
+        add_request_secrets(*sent)
+        raise ApiError(
+            400,
+            "invalid_api_key",
+            f"the {API_KEY_HEADER} header is sent {len(sent)} times; send it once",
+        )
+    if sent:
+        key = sent[0].strip()
+        add_request_secrets(key)
         if not key:
             raise ApiError(
-                400, "missing_api_key", f"the {API_KEY_HEADER} header is empty; send the key"
+                400,
+                "missing_api_key",
+                f"the {API_KEY_HEADER} header is empty: send the Roboflow API key in it"
+                + (", or leave it out to use this server's" if settings.roboflow_api_key else ""),
+            )
+        if len(key) > MAX_API_KEY or not (key.isascii() and key.isprintable()) or " " in key:
+            # Never describe the value: it is meant to be a secret.
+            raise ApiError(
+                400,
+                "invalid_api_key",
+                f"the {API_KEY_HEADER} header must be the Roboflow API key exactly: 1 to "
+                f"{MAX_API_KEY} printable ASCII characters without spaces; paste the key as "
+                "Roboflow shows it",
             )
         return key
     if settings.roboflow_api_key:
@@ -559,7 +760,12 @@ def _workspace(call: GateCall, settings: ServerSettings) -> str:
     return workspace
 
 
-async def _run(request: web.Request, call: GateCall, api_key: str, workspace: str) -> GateOutcome:
+async def _fetch(
+    request: web.Request, call: GateCall, api_key: str, workspace: str
+) -> list[EvalInput]:
+    """Every target's results and baseline, as `run_gate` fetches them (on the event loop:
+    this is waiting, not computing). `run_gate` itself evaluates on the event loop when the
+    fetching is done, so the service uses its fetching half and evaluates on the WorkPool."""
     app = request.app
     settings, upstream, metrics = app[SETTINGS], app[UPSTREAM], app[METRICS]
     loop = asyncio.get_running_loop()
@@ -590,11 +796,71 @@ async def _run(request: web.Request, call: GateCall, api_key: str, workspace: st
     options = FetchOptions(
         concurrency=FETCH_CONCURRENCY, wait=call.wait, poll_interval=settings.poll_interval
     )
-    return await run_gate(gate_request, source, options)
+    fetcher = Fetcher(source, options, clock=loop.time)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(_gather_input(fetcher, target, gate_request))
+                for target in call.targets
+            ]
+    except BaseExceptionGroup as group_error:
+        raise _first_gate_error(group_error) from None
+    finally:
+        fetcher.cancel()
+    return [task.result() for task in tasks]
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    outcome: GateOutcome
+    verdict: str
+    exit_code: int
+    checks: int
+    text: str  # the answer's JSON, secrets masked
+
+
+def _evaluate(
+    call: GateCall,
+    inputs: Sequence[EvalInput],
+    max_checks: int,
+    secrets: tuple[str, ...],
+    flag: StopFlag,
+) -> _Evaluated:
+    """Count, evaluate, render and encode (on a worker thread), stopping when `flag` says."""
+    count = count_checks(call.config, inputs)
+    if count > max_checks:
+        raise _too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
+    flag.check()
+    try:
+        outcome = evaluate(call.config, watched(inputs, flag))
+    except ConfigError as error:
+        raise _config_error(error) from None
+    flag.check()
+    report = render_report(
+        outcome, max_chars=call.max_chars, title=call.title, full_report_hint=_FULL_REPORT_HINT
+    )
+    flag.check()
+    code = int(exit_code_for(outcome.verdict, call.fail_on))
+    document = json_document(outcome)
+    document["report"] = report
+    document["exit_code"] = code
+    text = redact(encode_document(document, flag), secrets)
+    return _Evaluated(outcome, outcome.verdict.value, code, count, text)
+
+
+def _render_comment(outcome: GateOutcome, github: GitHubPart, title: str, max_chars: int) -> str:
+    hint = github.target_url and (
+        f"The full report is at [the job that ran the gate]({md_url(github.target_url)})."
+    )
+    return render_report(outcome, max_chars=max_chars, title=title, full_report_hint=hint)
 
 
 async def _publish(
-    request: web.Request, call: GateCall, github: GitHubPart, outcome: GateOutcome
+    request: web.Request,
+    call: GateCall,
+    github: GitHubPart,
+    outcome: GateOutcome,
+    flag: StopFlag,
 ) -> str | None:
     """Post the comment and status; the comment's URL. Never raises: GitHub is best effort."""
     from gate.comment import comment_budget  # noqa: PLC0415 - only requests that publish
@@ -602,13 +868,9 @@ async def _publish(
     settings, upstream = request.app[SETTINGS], request.app[UPSTREAM]
     log = structlog.get_logger("gate.server_gate")
     title = call.title if call.title != "eval-gate" else f"eval-gate · {github.gate_id}"
-    body = await asyncio.to_thread(
-        render_report,
-        outcome,
-        max_chars=min(DEFAULT_MAX_CHARS, comment_budget(github.gate_id)),
-        title=title,
-        full_report_hint=github.target_url
-        and f"The full report is at [the job that ran the gate]({md_url(github.target_url)}).",
+    budget = min(DEFAULT_MAX_CHARS, comment_budget(github.gate_id))
+    body = await request.app[WORK].run(
+        flag, "render_comment", _render_comment, outcome, github, title, budget
     )
     target = Target(
         repository=github.repository,
@@ -637,7 +899,7 @@ async def _publish(
     return result.url if result is not None else None
 
 
-def _deadline_error(settings: ServerSettings, runs: GateRuns) -> ApiError:
+def _deadline_error(settings: ServerSettings, runs: GateRuns, doing: str) -> ApiError:
     if runs.draining:
         return ApiError(
             503,
@@ -649,32 +911,57 @@ def _deadline_error(settings: ServerSettings, runs: GateRuns) -> ApiError:
     return ApiError(
         422,
         "results_unavailable",
-        f"the request deadline of {settings.request_deadline:g} s was reached before every "
-        "result arrived; ask again later, or with a smaller wait",
+        f"the request deadline of {settings.request_deadline:g} s was reached while {doing}; "
+        "ask again later, with a smaller wait, or with fewer evaluations or rules",
         extra={"eval_id": None},
     )
 
 
-async def _gated(
-    request: web.Request, call: GateCall, api_key: str, workspace: str
-) -> tuple[GateOutcome, str]:
-    """The outcome and its report, within the request deadline; ApiError when there is none."""
+async def _posted(
+    request: web.Request, call: GateCall, github: GitHubPart, outcome: GateOutcome, left: float
+) -> str | None:
+    """`_publish` within what is left of the deadline (at least a few seconds); never raises."""
+    runs = request.app[RUNS]
+    within = max(MIN_PUBLISH_SECONDS, left)
+    flag = StopFlag(time.monotonic() + within)
+    try:
+        async with asyncio.timeout(within) as scope:
+            with runs.tracked(scope):
+                return await _publish(request, call, github, outcome, flag)
+    except (TimeoutError, WorkStopped):
+        structlog.get_logger("gate.server_gate").warning(
+            "server.github_timeout", hint="the request deadline ended while posting to GitHub"
+        )
+        return None
+
+
+async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCall, _Evaluated]:
+    """Parse, fetch and evaluate within the request deadline; ApiError when there is no
+    verdict. CPU work runs on the WorkPool, and stops when the deadline passes."""
     settings, runs, metrics = request.app[SETTINGS], request.app[RUNS], request.app[METRICS]
+    work = request.app[WORK]
+    flag = StopFlag(time.monotonic() + settings.request_deadline)
+    doing = "reading the request"
     try:
         async with asyncio.timeout(settings.request_deadline) as scope:
             with runs.tracked(scope):
-                outcome = await _run(request, call, api_key, workspace)
-                # In a thread: a report of thousands of checks must not stall other requests.
-                report = await asyncio.to_thread(
-                    render_report,
-                    outcome,
-                    max_chars=call.max_chars,
-                    title=call.title,
-                    full_report_hint=_FULL_REPORT_HINT,
+                parsed = await work.run(flag, "parse", _parse_request, raw, settings, flag)
+                add_request_secrets(*parsed.secrets)
+                if parsed.error is not None:
+                    raise parsed.error
+                assert parsed.call is not None
+                call = parsed.call
+                workspace = _workspace(call, settings)
+                doing = "fetching results"
+                inputs = await _fetch(request, call, api_key, workspace)
+                doing = "evaluating"
+                secrets = request_secrets() + settings.secrets
+                evaluated = await work.run(
+                    flag, "evaluate", _evaluate, call, inputs, settings.max_checks, secrets, flag
                 )
-    except TimeoutError:
+    except (TimeoutError, WorkStopped):
         metrics.verdicts.labels(verdict="error").inc()
-        raise _deadline_error(settings, runs) from None
+        raise _deadline_error(settings, runs, doing) from None
     except ResultsUnavailable as error:
         metrics.verdicts.labels(verdict="error").inc()
         structlog.get_logger("gate.server_gate").info(
@@ -685,62 +972,38 @@ async def _gated(
         ) from None
     except UsageError as error:
         raise ApiError(400, "invalid_request", str(error)) from None
-    return outcome, report
-
-
-async def _posted(
-    request: web.Request, call: GateCall, github: GitHubPart, outcome: GateOutcome, left: float
-) -> str | None:
-    """`_publish` within what is left of the deadline (at least a few seconds); never raises."""
-    runs = request.app[RUNS]
-    try:
-        async with asyncio.timeout(max(MIN_PUBLISH_SECONDS, left)) as scope:
-            with runs.tracked(scope):
-                return await _publish(request, call, github, outcome)
-    except TimeoutError:
-        structlog.get_logger("gate.server_gate").warning(
-            "server.github_timeout", hint="the request deadline ended while posting to GitHub"
-        )
-        return None
+    return call, evaluated
 
 
 async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
     settings, metrics = request.app[SETTINGS], request.app[METRICS]
-    data = _parse_json(raw)
-    if isinstance(data, dict) and isinstance(data.get("github"), dict):
-        token = data["github"].get("token")
-        add_request_secrets(token if isinstance(token, str) else None)
-    call = parse_call(data, max_wait=settings.request_deadline)
-    workspace = _workspace(call, settings)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    outcome, report = await _gated(request, call, api_key, workspace)
-    code = exit_code_for(outcome.verdict, call.fail_on)
-    metrics.verdicts.labels(verdict=outcome.verdict.value).inc()
+    call, evaluated = await _gated(request, raw, api_key)
+    metrics.verdicts.labels(verdict=evaluated.verdict).inc()
     structlog.get_logger("gate.server_gate").info(
         "gate.verdict",
-        verdict=outcome.verdict.value,
-        checks=sum(1 for _ in outcome.checks),
-        exit_code=int(code),
+        verdict=evaluated.verdict,
+        checks=evaluated.checks,
+        exit_code=evaluated.exit_code,
         seconds=round(loop.time() - started, 3),
     )
-    document = json_document(outcome)
-    document["report"] = report
-    document["exit_code"] = int(code)
+    text = evaluated.text
     if call.github is not None:
         left = settings.request_deadline - (loop.time() - started)
-        document["comment_url"] = await _posted(request, call, call.github, outcome, left)
-    text = redact(json.dumps(document, allow_nan=False), request_secrets() + settings.secrets)
+        url = await _posted(request, call, call.github, evaluated.outcome, left)
+        shown = redact(json.dumps(url), request_secrets() + settings.secrets)
+        text = f'{text[:-1]}, "comment_url": {shown}}}'  # the document's last key
+    body = text.encode("ascii")  # json.dumps escapes everything else
     if _memoizable(call):
-        request.app[UPSTREAM].answers.put(
-            _answer_key(api_key, raw), _Answer(text, outcome.verdict.value, int(code)), len(text)
-        )
-    return web.Response(text=text, content_type="application/json")
+        answer = _Answer(body, evaluated.verdict, evaluated.exit_code)
+        request.app[UPSTREAM].answers.put(_answer_key(api_key, raw), answer, len(body))
+    return web.Response(body=body, content_type=JSON_MEDIA_TYPE)
 
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
-    text: str
+    body: bytes
     verdict: str
     exit_code: int
 
@@ -753,7 +1016,7 @@ def _remembered(request: web.Request, raw: bytes, api_key: str) -> web.Response 
     structlog.get_logger("gate.server_gate").info(
         "gate.verdict", verdict=answer.verdict, exit_code=answer.exit_code, remembered=True
     )
-    return web.Response(text=answer.text, content_type="application/json")
+    return web.Response(body=answer.body, content_type=JSON_MEDIA_TYPE)
 
 
 routes = web.RouteTableDef()
@@ -771,9 +1034,9 @@ async def post_gate(request: web.Request) -> web.Response:
             headers={"Retry-After": "1", "Connection": "close"},
         )
     settings = request.app[SETTINGS]
+    _require_json(request)
     raw = await _read_body(request, settings.max_body)
     api_key = _api_key(request, settings)
-    add_request_secrets(api_key)
     remembered = _remembered(request, raw, api_key)
     if remembered is not None:
         return remembered  # no gate runs: it takes no slot

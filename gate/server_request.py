@@ -17,6 +17,7 @@ from gate.redact import EventDict, redact, redacting_processor
 
 __all__ = [
     "ApiError",
+    "ClientDisconnected",
     "add_request_secrets",
     "error_document",
     "redact_request_secrets",
@@ -48,6 +49,18 @@ class ApiError(Exception):
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})
         self.extra: dict[str, Any] = dict(extra or {})
+
+
+class ClientDisconnected(Exception):
+    """The client hung up before its request was read in full: nobody is left to answer.
+
+    Not a server error: the server logs `server.client_disconnected` and counts the request
+    under the status 499 (nginx's "client closed request"), never as a 5xx.
+    """
+
+    def __init__(self, received: int | None = None) -> None:
+        super().__init__("the client disconnected before its request was read in full")
+        self.received = received
 
 
 def _redact_json(value: Any, secrets: Iterable[str]) -> Any:

@@ -18,6 +18,7 @@ from gate.roboflow_api import DEFAULT_API_URL
 
 __all__ = [
     "DEFAULT_GITHUB_API_URL",
+    "DEFAULT_MAX_CHECKS",
     "DEFAULT_PORT",
     "MIN_TOKEN_LENGTH",
     "ServerSettings",
@@ -26,6 +27,10 @@ __all__ = [
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_MAX_CHECKS = 20_000  # ~1 s of evaluating, rendering and encoding on one core
+MAX_MAX_CHECKS = 10_000_000
+MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
+MAX_WORK_THREADS = 64
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 MIN_TOKEN_LENGTH = 16  # a bearer token shorter than this is guessable
 _TOKEN_SPLIT = re.compile(r"[\s,]+")
@@ -52,6 +57,10 @@ class ServerSettings:
     cache_bytes: int = 256 * 1024 * 1024  # [EVAL_GATE_CACHE_BYTES]
     grace: float = 30.0  # seconds to finish in-flight gates on shutdown [EVAL_GATE_GRACE]
     github_api_url: str = DEFAULT_GITHUB_API_URL  # [EVAL_GATE_GITHUB_API_URL]
+    max_checks: int = (
+        DEFAULT_MAX_CHECKS  # checks one request may expand into [EVAL_GATE_MAX_CHECKS]
+    )
+    work_threads: int = 2  # threads for CPU work (parse, evaluate, render) [EVAL_GATE_WORK_THREADS]
 
     @property
     def auth_enabled(self) -> bool:
@@ -82,7 +91,7 @@ class _Problems:
             value = int(raw.replace("_", ""))
         except ValueError:
             self.items.append(f"{name} must be a whole number, got {raw[:40]!r}")
-            return default
+            return default  # "inf", "nan" and "1e3" land here: int() takes digits only
         if value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f"at least {low}"
             self.items.append(f"{name} must be {bound}, got {value}")
@@ -98,11 +107,30 @@ class _Problems:
         except ValueError:
             self.items.append(f"{name} must be a number of seconds, got {raw[:40]!r}")
             return default
-        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-            bound = ">= 0" if allow_zero else "> 0"
-            self.items.append(f"{name} must be a finite number of seconds {bound}, got {raw!r}")
+        if (
+            not math.isfinite(value)
+            or value < 0
+            or (value == 0 and not allow_zero)
+            or value > MAX_SECONDS
+        ):
+            low = ">= 0" if allow_zero else "> 0"
+            self.items.append(
+                f"{name} must be a finite number of seconds {low} and at most {MAX_SECONDS:,.0f} "
+                f"(a day), got {raw[:40]!r}"
+            )
             return default
         return value
+
+    def api_key(self, name: str) -> str | None:
+        """A Roboflow API key: printable ASCII without spaces (never echoed)."""
+        key = self.get(name)
+        if key is not None and not (key.isascii() and key.isprintable() and " " not in key):
+            self.items.append(
+                f"{name} contains spaces, control or non-ASCII characters; set it to the key "
+                "exactly as Roboflow shows it"
+            )
+            return None
+        return key
 
     def url(self, name: str, default: str) -> str:
         raw = self.get(name)
@@ -194,7 +222,7 @@ def build_server_settings(
         port=port if port is not None else env_port,
         tokens=tokens,
         insecure_no_auth=insecure_no_auth,
-        roboflow_api_key=problems.get("ROBOFLOW_API_KEY"),
+        roboflow_api_key=problems.api_key("ROBOFLOW_API_KEY"),
         api_url=problems.url("ROBOFLOW_API_URL", DEFAULT_API_URL),
         workspace=problems.get("ROBOFLOW_WORKSPACE"),
         max_body=problems.integer("EVAL_GATE_MAX_BODY", 1024 * 1024, low=1024),
@@ -206,6 +234,10 @@ def build_server_settings(
         cache_bytes=problems.integer("EVAL_GATE_CACHE_BYTES", 256 * 1024 * 1024, low=0),
         grace=problems.seconds("EVAL_GATE_GRACE", 30.0, allow_zero=True),
         github_api_url=problems.url("EVAL_GATE_GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
+        max_checks=problems.integer(
+            "EVAL_GATE_MAX_CHECKS", DEFAULT_MAX_CHECKS, low=1, high=MAX_MAX_CHECKS
+        ),
+        work_threads=problems.integer("EVAL_GATE_WORK_THREADS", 2, low=1, high=MAX_WORK_THREADS),
     )
     if problems.items:
         raise UsageError("; ".join(problems.items))

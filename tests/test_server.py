@@ -40,6 +40,7 @@ TOKEN = "bearer-SECRET-token-abcdefghijklmnop"
 GH_TOKEN = "ghs_GITHUB_secret_token_0123456789"
 SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 SECRETS = (KEY, HEADER_KEY, TOKEN, GH_TOKEN)
+JSON_TYPE = {"Content-Type": "application/json"}
 CONFIG = """\
 version: 1
 workspace: ws
@@ -353,7 +354,9 @@ async def test_malformed_bodies_are_400(client, data, code):
 
 
 async def test_invalid_json_says_where(client):
-    answer = await call(client, "POST", "/v1/gate", data='{"config": "x",\n "evals": [}')
+    answer = await call(
+        client, "POST", "/v1/gate", data='{"config": "x",\n "evals": [}', headers=JSON_TYPE
+    )
     assert answer.status == 400
     assert "line 2 column" in answer.json["message"]
 
@@ -375,7 +378,7 @@ async def test_oversized_chunked_body_is_413(make_client):
         for _ in range(10):
             yield b" " * 1024
 
-    answer = await call(client, "POST", "/v1/gate", data=chunks())  # type: ignore[arg-type]
+    answer = await call(client, "POST", "/v1/gate", data=chunks(), headers=JSON_TYPE)  # type: ignore[arg-type]
     assert answer.status == 413
 
 

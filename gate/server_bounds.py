@@ -1,0 +1,219 @@
+"""How much work a `POST /v1/gate` asks for, measured before the work is done.
+
+The service bounds what one request may cost. The body's bytes are capped by aiohttp; what
+the bytes expand into is measured here, each as cheaply as the thing it protects:
+
+- `yaml_values`: the values a YAML config holds once its aliases are expanded. Aliases let
+  a few bytes stand for a whole subtree (`- *rule` is a whole rule in five bytes), so a
+  small text can make the config validator walk millions of values. The composed node
+  graph is walked once, each distinct node measured once, and cycles count as unbounded.
+- `checks_floor`: the fewest checks a validated config can expand into, from the config
+  alone (before anything is fetched): explicit splits and classes multiply, `"*"` counts
+  as one, every rule applies to at least one evaluation (else the gate is a config error).
+- `count_checks`: exactly how many checks `gate.evaluate.evaluate` will make from the
+  fetched results, without making them (class lists are measured once per split).
+
+`watched` wraps fetched results so evaluation checks a `StopFlag` as it goes: every check
+looks up a value, and every 1,024 lookups the flag is read (a deadline or a cancellation
+stops the evaluation between two checks, not after it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from gate.evaluate import EvalInput
+from gate.metrics import METRICS
+from gate.results import EvalResults, Value
+from gate.rules import ALL, GateConfig, Rule
+from gate.server_work import StopFlag
+
+if TYPE_CHECKING:
+    import yaml
+
+MAX_CONFIG_VALUES: Final = 500_000
+"""Values a YAML config may hold once its aliases are expanded: about what a 1 MiB body
+(the default cap) can hold without aliases, so aliases never make validating cost more."""
+
+__all__ = [
+    "MAX_CONFIG_VALUES",
+    "checks_floor",
+    "count_checks",
+    "watched",
+    "yaml_values",
+]
+
+
+def yaml_values(text: str, limit: int) -> int | None:
+    """How many values the YAML `text` holds with its aliases expanded, counting up to
+    `limit + 1` (a cyclic alias counts as `limit + 1`); None if there is no document or it
+    is not YAML at all (the config loader then says what is wrong, with a line and column).
+
+    Text without an anchor (`&`) has no alias and is not composed: its values are bounded
+    by its length.
+    """
+    if "&" not in text:
+        return 0
+    import yaml  # noqa: PLC0415 - only configs with anchors pay for composing them twice
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except (yaml.YAMLError, UnicodeError, RecursionError):
+        return None
+    if root is None:
+        return None
+    return _expanded_size(root, limit)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    from yaml.nodes import MappingNode, SequenceNode  # noqa: PLC0415 - lazy, like yaml
+
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Nodes under `root` counting each alias as a copy of its target, capped at limit + 1.
+
+    Iterative post-order walk; each distinct node is sized once (memoised by identity), so
+    the cost is the size of the graph, not of its expansion.
+    """
+    cap = limit + 1
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[key] = min(total, cap)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:  # an alias to an ancestor: the expansion never ends
+            return cap
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            child_key = id(child)
+            if child_key in open_nodes:
+                return cap
+            if child_key not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _thresholds(rule: Rule) -> int:
+    return max(1, len(rule.thresholds))
+
+
+def checks_floor(config: GateConfig) -> int:
+    """The fewest checks `config` can expand into, whatever the results (see the module)."""
+    total = 0
+    for rule in config.rules:
+        splits = 1 if rule.splits == ALL else max(1, len(rule.splits))
+        classes = max(1, len(rule.classes)) if isinstance(rule.classes, tuple) else 1
+        total += _thresholds(rule) * splits * classes
+    return total
+
+
+@dataclass(slots=True)
+class _ClassCounts:
+    """Class counts of one evaluation's splits, measured once however many rules ask."""
+
+    ev: EvalInput
+    plain: dict[str, int | None] = field(default_factory=dict)  # split -> classes (None: none)
+    with_baseline: dict[str, int | None] = field(default_factory=dict)
+
+    def count(self, split: str, *, regression: bool) -> int | None:
+        """How many classes a `classes: "*"` rule checks in `split` (None: not a list)."""
+        cache = self.with_baseline if regression else self.plain
+        if split not in cache:
+            cache[split] = self._measure(split, regression=regression)
+        return cache[split]
+
+    def _measure(self, split: str, *, regression: bool) -> int | None:
+        names = self.ev.results.class_names(split)
+        if not isinstance(names, list):
+            return None
+        if not regression or self.ev.baseline is None:
+            return len(names)
+        base_names = self.ev.baseline.class_names(split)
+        if not isinstance(base_names, list):
+            return len(names)
+        seen = set(names)
+        return len(names) + sum(1 for name in base_names if name not in seen)
+
+
+def _applies(rule: Rule, ev: EvalInput) -> bool:
+    if METRICS[rule.metric].task is not ev.results.task_type:
+        return False
+    return (
+        rule.evals is None
+        or ev.spec.id in rule.evals
+        or (ev.spec.name is not None and ev.spec.name in rule.evals)
+    )
+
+
+def _rule_checks(rule: Rule, ev: EvalInput, classes: _ClassCounts) -> int:
+    per_scope = len(rule.thresholds)
+    splits = ev.results.split_names() if rule.splits == ALL else list(rule.splits)
+    if not splits:
+        return per_scope
+    if rule.classes is None:
+        return per_scope * len(splits)
+    if rule.classes != ALL:
+        return per_scope * len(splits) * len(rule.classes)
+    total = 0
+    for split in splits:
+        count = classes.count(split, regression=rule.is_regression)
+        total += per_scope * (count or 1)  # no list, or an empty one: one check
+    return total
+
+
+def count_checks(config: GateConfig, inputs: Sequence[EvalInput]) -> int:
+    """Exactly how many checks `evaluate(config, inputs)` makes (if the config is valid for
+    those inputs), in time proportional to rules x evaluations x splits plus the classes."""
+    counts = [_ClassCounts(ev) for ev in inputs]
+    return sum(
+        _rule_checks(rule, ev, classes)
+        for rule in config.rules
+        for ev, classes in zip(inputs, counts, strict=True)
+        if _applies(rule, ev)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Watched(EvalResults):
+    """Results that read a StopFlag every 1,024 value lookups (one lookup per check)."""
+
+    flag: StopFlag = field(default_factory=StopFlag, repr=False, compare=False)
+
+    def value(
+        self,
+        metric: str,
+        split: str,
+        class_name: str | None = None,
+        object_size: str | None = None,
+    ) -> Value:
+        self.flag.tick()
+        # Not super(): dataclass(slots=True) makes a new class, which zero-argument super() misses.
+        return EvalResults.value(self, metric, split, class_name, object_size)
+
+
+def _watch(results: EvalResults, flag: StopFlag) -> EvalResults:
+    return _Watched(results.eval_id, results.task_type, results.splits, flag)
+
+
+def watched(inputs: Sequence[EvalInput], flag: StopFlag) -> list[EvalInput]:
+    """`inputs` whose evaluation stops (WorkStopped) soon after `flag` is stopped."""
+    return [dataclasses.replace(ev, results=_watch(ev.results, flag)) for ev in inputs]
