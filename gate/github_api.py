@@ -13,7 +13,6 @@ change the gate's verdict or exit code; the action decides what to do with them.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -22,7 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from gate import strict_json
 from gate.roboflow_api import human_size, one_line, parse_retry_after
+from gate.strict_json import JSONDocumentError
 
 __all__ = [
     "API_VERSION",
@@ -298,10 +299,12 @@ def _error_message(body: bytes) -> tuple[str | None, str]:
     if not body.strip():
         return None, "empty body"
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = strict_json.loads(body)
+    except JSONDocumentError as exc:
         if body[:512].lstrip().startswith(b"<"):
             return None, "non-JSON error page"
+        if not exc.syntax_error:  # JSON, but refused (e.g. two "message" keys): trust none of it
+            return None, "malformed JSON body: " + one_line(exc.problem, limit=_DETAIL_MAX)
         return None, "non-JSON body"
     if not isinstance(data, dict):
         return None, "JSON body without a message"
@@ -426,13 +429,23 @@ def _decode_success(
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = "an HTML page" if body[:512].lstrip().startswith(b"<") else "invalid JSON"
+        return strict_json.loads(body)
+    except JSONDocumentError as exc:
+        html = body[:512].lstrip().startswith(b"<")
+        if exc.syntax_error or html:  # not JSON at all: maybe cut short, worth a retry
+            kind = "an HTML page" if html else "invalid JSON"
+            raise GitHubBadResponse(
+                f"{what}: HTTP {status} with {kind}, expected JSON; check the GitHub API URL",
+                status=status,
+                retryable=True,
+            ) from None
+        # Complete JSON we refuse (duplicate key, huge number, nesting too deep): the same
+        # answer would come back.
         raise GitHubBadResponse(
-            f"{what}: HTTP {status} with {kind}, expected JSON; check the GitHub API URL",
+            f"{what}: HTTP {status} with malformed JSON ({one_line(exc.reason, limit=_DETAIL_MAX)})"
+            "; not retried, since the same answer would come back: check the GitHub API URL",
             status=status,
-            retryable=True,
+            retryable=False,
         ) from None
 
 

@@ -9,7 +9,6 @@ timeouts and retries; this module must not import aiohttp.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -19,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from gate import strict_json
 from gate.errors import ResultsUnavailable
+from gate.strict_json import JSONDocumentError
 
 DEFAULT_API_URL = "https://api.roboflow.com"
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -170,10 +171,12 @@ def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
     if not body.strip():
         return "empty body"
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = strict_json.loads(body, allow_nan=True)
+    except JSONDocumentError as exc:
         if _looks_like_html(headers, body):
             return "non-JSON error page"
+        if not exc.syntax_error:  # JSON, but refused (e.g. two "error" keys): trust none of it
+            return "malformed JSON body: " + one_line(exc.problem, limit=_DETAIL_MAX)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -318,14 +321,28 @@ def _decode_success(
             retryable=True,
         )
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        kind = "an HTML page" if _looks_like_html(headers, body) else "invalid or truncated JSON"
+        # NaN/Infinity are kept: readers mark such values malformed one by one (map-results)
+        # or refuse them where they matter (timestamps), as they do for any wrong value.
+        data = strict_json.loads(body, allow_nan=True)
+    except JSONDocumentError as exc:
+        html = _looks_like_html(headers, body)
+        if exc.syntax_error or html:  # not JSON at all: maybe cut short on the way, a proxy
+            kind = "an HTML page" if html else "invalid or truncated JSON"
+            raise BadResponse(
+                f"{what}: HTTP {status} with {kind}, expected JSON; check the API URL if this "
+                "persists",
+                eval_id=eval_id,
+                status=status,
+                retryable=True,
+            ) from None
+        # Complete JSON we refuse (a duplicate key, a 5,000-digit number, nesting 100,000 deep):
+        # the same answer would come back, and reading it leniently could bend the verdict.
         raise BadResponse(
-            f"{what}: HTTP {status} with {kind}, expected JSON; check the API URL if this persists",
+            f"{what}: HTTP {status} with malformed JSON ({one_line(exc.reason, limit=_DETAIL_MAX)})"
+            "; not retried, since the same answer would come back: check the API URL",
             eval_id=eval_id,
             status=status,
-            retryable=True,
+            retryable=False,
         ) from None
     if not isinstance(data, (dict, list)):
         raise BadResponse(

@@ -70,6 +70,35 @@ def test_success_with_unusable_body_is_bad_response(payload, kind):
     assert caught.value.retryable
 
 
+@pytest.mark.parametrize(
+    ("payload", "says"),
+    [
+        (
+            b'{"id": 1, "body": "a", "id": 2}',
+            "duplicate key 'id' in one object at line 1 column 24",
+        ),
+        (b'{"id": ' + b"1" * 5000 + b"}", "a number with 5,000 digits"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"id": NaN}', "NaN is not a JSON number"),
+        (b'{"body": "\xff"}', "not UTF-8"),
+    ],
+)
+def test_success_with_complete_but_refused_json_is_final(payload, says):
+    # Strict JSON: which of two `id`s is the comment's? Neither; and asking again won't help.
+    with pytest.raises(GitHubBadResponse) as caught:
+        parse_response(200, {}, payload, what=WHAT)
+    assert not caught.value.retryable
+    assert "malformed JSON" in str(caught.value)
+    assert says in str(caught.value)
+
+
+def test_error_body_with_duplicate_keys_is_not_trusted_for_its_message():
+    with pytest.raises(GitHubNotFound) as caught:
+        parse_response(404, {}, b'{"message": "Not Found", "message": "fake"}', what=WHAT)
+    assert "(malformed JSON body: duplicate key 'message' in one object)" in str(caught.value)
+    assert "fake" not in str(caught.value)
+
+
 def test_truncated_and_oversized_success_bodies_are_refused():
     with pytest.raises(GitHubBadResponse, match="truncated"):
         parse_response(200, {"Content-Length": "100"}, b"[]", what=WHAT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 
@@ -39,6 +40,10 @@ from gate.roboflow_api import (
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 JSON = {"Content-Type": "application/json"}
 WHAT = "map-results for eval abc"
+DUPLICATE_MAP50 = (
+    b'{"taskType": "object-detection-like", "splits": {"test": {"map50": "garbage", '
+    b'"map50": 0.924}}}'
+)
 
 
 def error(status: int, body: bytes | str, headers: dict[str, str] | None = None, **kw):
@@ -89,9 +94,10 @@ def test_success_with_wrong_top_level_type_is_bad_and_final(body):
     ("body", "kind"),
     [
         (b'{"taskType": "object-det', "invalid or truncated JSON"),
-        (b"\xff\xfe\x00garbage", "invalid or truncated JSON"),
+        (b'{"taskType": "object-detection-like", "splits": {"test": {"map50": 0.9', "truncated"),
+        (b'{"taskType": "caf\xc3', "invalid or truncated JSON"),  # cut inside a character
         (b"<html><body>Login required</body></html>", "an HTML page"),
-        (b"[" * 100_000, "invalid or truncated JSON"),  # too deep to decode
+        (b"<html>\xff</html>", "an HTML page"),
     ],
 )
 def test_success_with_undecodable_body_is_retryable(body, kind):
@@ -100,6 +106,43 @@ def test_success_with_undecodable_body_is_retryable(body, kind):
     assert exc.retryable
     assert kind in str(exc)
     assert "<" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (DUPLICATE_MAP50, "duplicate key 'map50' in one object at line 1 column 79"),
+        (
+            b'{"taskType": "object-detection-like", "taskType": "semantic-segmentation"}',
+            "duplicate key 'taskType'",
+        ),
+        (b'{"map50": ' + b"9" * 5000 + b"}", "a number with 5,000 digits"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply (at most 64 levels"),
+        (b"[" * 100_000, "nested too deeply"),  # refused before the missing end matters
+        (b'{"a": "\xff\xfe garbage"}', "not UTF-8 at line 1 column 8 (byte 0xFF"),
+    ],
+)
+def test_success_with_complete_but_refused_json_is_final(body, says):
+    # A whole answer that strict JSON refuses would come back the same: not retried.
+    exc = error(200, body, headers={})
+    assert isinstance(exc, BadResponse)
+    assert not exc.retryable
+    assert exc.exit_code is ExitCode.UNAVAILABLE
+    assert "malformed JSON" in str(exc)
+    assert says in str(exc)
+    assert "\n" not in str(exc)
+
+
+def test_success_keeps_nan_for_the_reader_to_mark():
+    data = parse_response(200, JSON, b'{"map50": NaN, "map75": Infinity}', what=WHAT)
+    assert math.isnan(data["map50"])
+    assert data["map75"] == math.inf
+
+
+def test_error_body_with_duplicate_keys_is_not_trusted_for_its_message():
+    exc = error(404, b'{"error": "model_eval_not_found", "error": "x"}')
+    assert isinstance(exc, EvalNotFound)
+    assert "(malformed JSON body: duplicate key 'error' in one object)" in str(exc)
 
 
 def test_success_with_empty_body_is_retryable():
