@@ -10,13 +10,15 @@ percent-encoded; in properties `:` and `,` are too (`,` is `%2C`, not `%3A`).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
+
+from gate import strict_json
+from gate.strict_json import JSONDocumentError
 
 __all__ = [
     "ANNOTATION_LEVELS",
@@ -211,11 +213,11 @@ def read_event(environ: Mapping[str, str]) -> EventContext:
         problem = "GITHUB_EVENT_PATH is not set, so the event is unknown"
     else:
         try:
-            payload = json.loads(Path(path).read_bytes())
+            payload = strict_json.loads(Path(path).read_bytes())
         except OSError as exc:
             problem = f"cannot read the event file {path} ({exc.strerror or type(exc).__name__})"
-        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
-            problem = f"the event file {path} is not valid JSON"
+        except JSONDocumentError as exc:  # not JSON, duplicate keys, too deep, not UTF-8...
+            problem = f"the event file {path} is not valid JSON: {exc.reason}"
         else:
             if not isinstance(payload, dict):
                 problem = f"the event file {path} does not hold a JSON object"
