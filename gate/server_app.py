@@ -38,7 +38,7 @@ from gate.results_cache import ResultsCache, SingleFlight
 from gate.server_auth import bearer_auth
 from gate.server_gate import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
 from gate.server_gate import routes as gate_routes
-from gate.server_metrics import METRICS, ServerMetrics, metrics_middleware
+from gate.server_metrics import CLIENT_CLOSED_REQUEST, METRICS, ServerMetrics, metrics_middleware
 from gate.server_metrics import routes as metrics_routes
 from gate.server_request import (
     ApiError,
@@ -60,7 +60,6 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "X-Request-Id"
-CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client hung up": never sent, only counted
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _REQUEST_ID_KEY = web.RequestKey("eval_gate.request_id", str)
 _DRAIN_KEY = web.AppKey("eval_gate.drain_deadline", list[float])
@@ -124,6 +123,9 @@ def _request_id_middleware(clock: Callable[[], float]) -> Middleware:
                 try:
                     response = await handler(request)
                     status = response.status
+                except asyncio.CancelledError:
+                    status = CLIENT_CLOSED_REQUEST  # aiohttp cancels a handler whose client left
+                    raise
                 finally:
                     structlog.get_logger("gate.server").info(
                         "http.request",
@@ -166,6 +168,15 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiErr
     return ApiError(status, _ERROR_CODES.get(status, f"http_{status}"), message, headers=headers)
 
 
+def _log_disconnect(request: web.Request, content_length: int | None) -> None:
+    structlog.get_logger("gate.server").info(
+        "server.client_disconnected",
+        method=request.method,
+        path=request.path,
+        content_length=content_length,
+    )
+
+
 @web.middleware
 async def _errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -174,13 +185,13 @@ async def _errors_middleware(request: web.Request, handler: Handler) -> web.Stre
         return _error_response(request, error)
     except ClientDisconnected as gone:
         # Not a server error: nobody is left to answer. Counted (metrics, access log) as 499.
-        structlog.get_logger("gate.server").info(
-            "server.client_disconnected",
-            method=request.method,
-            path=request.path,
-            content_length=gone.received,
-        )
+        _log_disconnect(request, gone.received)
         return web.Response(status=CLIENT_CLOSED_REQUEST)
+    except asyncio.CancelledError:
+        # With handler_cancellation (aiohttp's test server), a client that hangs up cancels
+        # its handler instead of failing its read: the same event, and never swallowed.
+        _log_disconnect(request, request.content_length)
+        raise
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -265,7 +265,9 @@ def _shown(value: str, limit: int = 60) -> str:
 def _number(value: float) -> str:
     """A number from the request, for a message (never thousands of digits, never an error)."""
     if isinstance(value, int):
-        return f"{value:,}" if value.bit_length() <= 64 else "a number too large to show"
+        if value.bit_length() <= 64:
+            return f"{value:,}"
+        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
     return f"{value:g}" if math.isfinite(value) else repr(value)
 
 

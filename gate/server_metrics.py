@@ -3,7 +3,8 @@
 Metric names (documented in schema/openapi.yaml, under /metrics):
 
 - `eval_gate_http_requests_total{route,method,status}`: answers, by route template (never
-  the raw path, whose values are unbounded);
+  the raw path, whose values are unbounded); a request whose client hung up before it was
+  answered is counted with status 499, never as a 5xx;
 - `eval_gate_verdicts_total{verdict}`: pass, warn, fail, or error (results unavailable);
 - `eval_gate_upstream_request_seconds{operation}`: time of each Roboflow fetch (retries
   included), cache hits excluded;
@@ -14,6 +15,7 @@ Metric names (documented in schema/openapi.yaml, under /metrics):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +27,16 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from gate.fetch import ResultsSource
 from gate.roboflow_api import EvalInfo
 
-__all__ = ["METRICS", "ServerMetrics", "TimedSource", "metrics_middleware", "routes"]
+__all__ = [
+    "CLIENT_CLOSED_REQUEST",
+    "METRICS",
+    "ServerMetrics",
+    "TimedSource",
+    "metrics_middleware",
+    "routes",
+]
 
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for "the client hung up": counted, never sent
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -126,7 +136,8 @@ def route_label(request: web.Request) -> str:
 
 
 def metrics_middleware(metrics: ServerMetrics) -> Middleware:
-    """Counts every answer by route, method and status (500 if a handler escaped with one)."""
+    """Counts every answer by route, method and status (500 if a handler escaped with an
+    error; 499 if it was cancelled because its client hung up: not a server error)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -135,6 +146,9 @@ def metrics_middleware(metrics: ServerMetrics) -> Middleware:
             response = await handler(request)
         except web.HTTPException as exc:
             status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED_REQUEST
             raise
         else:
             status = response.status

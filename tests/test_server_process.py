@@ -197,3 +197,37 @@ async def test_serve_reports_a_port_in_use():
     assert f"cannot listen on 127.0.0.1:{port}" in err.decode()
     assert "Traceback" not in err.decode()
     assert TOKEN not in err.decode()
+
+
+async def test_a_client_hanging_up_mid_body_is_logged_and_counted_as_499(api_url):
+    """As served by `eval-gate serve` (aiohttp's run_app does not cancel the handler: its read
+    of the body fails instead), not as a server error with a traceback."""
+    _, url = api_url
+    env = {"EVAL_GATE_TOKENS": TOKEN, "ROBOFLOW_API_KEY": KEY, "ROBOFLOW_API_URL": url}
+    async with serve(**env) as served, aiohttp.ClientSession(served.url) as session:
+        port = int(served.url.rsplit(":", 1)[1])
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /v1/gate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: Bearer {TOKEN}\r\n".encode()
+            + b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+            + b'{"config": "version: 1'
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.close()
+        await writer.wait_closed()
+        await wait_for(lambda: any("server.client_disconnected" in line for line in served.stderr))
+        metrics = (await call(session, "GET", "/metrics")).text
+        served.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(served.proc.wait(), 15) == 0
+    assert 'route="/v1/gate",status="499"} 1.0' in metrics
+    assert 'status="500"' not in metrics
+    events = served.events()
+    names = [e["event"] for e in events]
+    assert "server.internal_error" not in names
+    gone = next(e for e in events if e["event"] == "server.client_disconnected")
+    assert (gone["level"], gone["path"], gone["content_length"]) == ("info", "/v1/gate", 1000)
+    assert "Traceback" not in "".join(served.stderr)
+    access = [e for e in events if e["event"] == "http.request" and e["path"] == "/v1/gate"]
+    assert [e["status"] for e in access] == [499]
