@@ -8,8 +8,8 @@ the bytes expand into is measured here, each as cheaply as the thing it protects
   small text can make the config validator walk millions of values. The composed node
   graph is walked once, each distinct node measured once, and cycles count as unbounded.
 - `checks_floor`: the fewest checks a validated config can expand into, from the config
-  alone (before anything is fetched): explicit splits and classes multiply, `"*"` counts
-  as one, every rule applies to at least one evaluation (else the gate is a config error).
+  alone (before anything is fetched): listed splits and classes multiply, `"*"` counts as
+  one, every rule applies to at least one evaluation (else the gate is a config error).
 - `count_checks`: exactly how many checks `gate.evaluate.evaluate` will make from the
   fetched results, without making them (class lists are measured once per split).
 
@@ -117,12 +117,20 @@ def _thresholds(rule: Rule) -> int:
 
 
 def checks_floor(config: GateConfig) -> int:
-    """The fewest checks `config` can expand into, whatever the results (see the module)."""
+    """The fewest checks `config` can expand into, whatever the results (see the module).
+
+    Listed splits are always visited, and listed classes always checked in each: they
+    multiply. `split: "*"` may find no split at all (one check per threshold), and
+    `classes: "*"` may find no class (one check per threshold and split): they count as one.
+    """
     total = 0
     for rule in config.rules:
-        splits = 1 if rule.splits == ALL else max(1, len(rule.splits))
-        classes = max(1, len(rule.classes)) if isinstance(rule.classes, tuple) else 1
-        total += _thresholds(rule) * splits * classes
+        scopes = 1
+        if rule.splits != ALL:
+            scopes = max(1, len(rule.splits))
+            if isinstance(rule.classes, tuple):
+                scopes *= max(1, len(rule.classes))
+        total += _thresholds(rule) * scopes
     return total
 
 

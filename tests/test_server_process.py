@@ -231,3 +231,26 @@ async def test_a_client_hanging_up_mid_body_is_logged_and_counted_as_499(api_url
     assert "Traceback" not in "".join(served.stderr)
     access = [e for e in events if e["event"] == "http.request" and e["path"] == "/v1/gate"]
     assert [e["status"] for e in access] == [499]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("EVAL_GATE_REQUEST_DEADLINE", "inf"), ("EVAL_GATE_MAX_CHECKS", "nan")]
+)
+async def test_a_non_finite_setting_exits_2_with_one_line(name, value):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gate",
+        "serve",
+        "--port",
+        str(free_port()),
+        cwd=REPO,
+        env=clean_env(EVAL_GATE_TOKENS=TOKEN, **{name: value}),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    line = json.loads(err.decode())
+    assert line["message"].startswith(f"{name} must be a ")
+    assert TOKEN not in err.decode()

@@ -133,3 +133,59 @@ def test_repr_hides_secrets():
     settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN, "ROBOFLOW_API_KEY": KEY})
     assert TOKEN not in repr(settings) and KEY not in repr(settings)
     assert settings.secrets == (TOKEN, KEY)
+
+
+def test_the_work_bounds_have_defaults_and_come_from_the_environment():
+    settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN})
+    assert (settings.max_checks, settings.work_threads) == (20_000, 2)
+    settings = build_server_settings(
+        {"EVAL_GATE_TOKENS": TOKEN, "EVAL_GATE_MAX_CHECKS": "5000", "EVAL_GATE_WORK_THREADS": "4"}
+    )
+    assert (settings.max_checks, settings.work_threads) == (5000, 4)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "NaN", "1e999", "Infinity"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "EVAL_GATE_REQUEST_DEADLINE",
+        "EVAL_GATE_UPSTREAM_TIMEOUT",
+        "EVAL_GATE_POLL_INTERVAL",
+        "EVAL_GATE_GRACE",
+        "EVAL_GATE_MAX_CHECKS",
+        "EVAL_GATE_MAX_BODY",
+        "EVAL_GATE_WORK_THREADS",
+        "EVAL_GATE_PORT",
+    ],
+)
+def test_non_finite_numbers_are_usage_errors(name, value):
+    with pytest.raises(UsageError) as caught:
+        build_server_settings({"EVAL_GATE_TOKENS": TOKEN, name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name} must be a ")
+    assert repr(value) in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("EVAL_GATE_REQUEST_DEADLINE", "86401", "at most 86,400"),
+        ("EVAL_GATE_GRACE", "1e300", "at most 86,400"),
+        ("EVAL_GATE_MAX_CHECKS", "0", "between 1 and 10000000"),
+        ("EVAL_GATE_MAX_CHECKS", "10000001", "between 1 and 10000000"),
+        ("EVAL_GATE_WORK_THREADS", "65", "between 1 and 64"),
+    ],
+)
+def test_out_of_range_bounds_are_usage_errors(name, value, expected):
+    with pytest.raises(UsageError, match=name) as caught:
+        build_server_settings({"EVAL_GATE_TOKENS": TOKEN, name: value})
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["rf key with spaces", "rf\tkey", "rf_kéy"])
+def test_a_server_key_that_cannot_be_a_key_is_a_usage_error(key):
+    with pytest.raises(UsageError) as caught:
+        build_server_settings({"EVAL_GATE_TOKENS": TOKEN, "ROBOFLOW_API_KEY": key})
+    message = str(caught.value)
+    assert "ROBOFLOW_API_KEY contains spaces, control or non-ASCII characters" in message
+    assert key not in message

@@ -1,0 +1,285 @@
+"""What a request expands into (`gate.server_bounds`) and the stoppable work (`gate.server_work`).
+
+The counts are checked against the real thing: `count_checks` against the checks
+`gate.evaluate.evaluate` makes, `checks_floor` against them too, `encode_document` against
+`json.dumps`, `yaml_values` against the values PyYAML builds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gate.errors import ConfigError
+from gate.evaluate import EvalInput, evaluate
+from gate.results import parse_map_results
+from gate.rules import ALL, EvalSpec, GateConfig, IfMissing, Rule, Threshold, ThresholdKind
+from gate.server_bounds import checks_floor, count_checks, watched, yaml_values
+from gate.server_work import TICK, StopFlag, WorkPool, WorkStopped, encode_document
+from tests.roboflow_standin import detection_results, segmentation_results
+
+CLASSES = ("car", "bus", "van", "truck", "bike")
+SPLIT_NAMES = ("test", "valid", "train")
+PROPERTY = settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+# --------------------------------------------------------------------------- count_checks
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A map-results document: some splits, a few classes, now and then an odd split."""
+    splits = draw(st.lists(st.sampled_from(SPLIT_NAMES), unique=True, max_size=3))
+    classes = draw(st.lists(st.sampled_from(CLASSES), unique=True, max_size=5))
+    if draw(st.booleans()):
+        document = detection_results(classes, splits=splits)
+    else:
+        document = segmentation_results(classes, splits=splits)
+    for name in splits:
+        odd = draw(st.sampled_from(["fine", "fine", "no-classes", "null-split", "bad-classes"]))
+        if odd == "no-classes":
+            document["splits"][name].pop("perClass")
+        elif odd == "null-split":
+            document["splits"][name] = None
+        elif odd == "bad-classes":
+            document["splits"][name]["perClass"] = "oops"
+    return document
+
+
+METRIC_NAMES = ("map50", "map75", "miou", "iou", "precision")
+KINDS = (ThresholdKind.MIN, ThresholdKind.MAX, ThresholdKind.MAX_DROP, ThresholdKind.MAX_DROP_PCT)
+
+
+@st.composite
+def rules(draw: st.DrawFn, eval_ids: list[str]) -> Rule:
+    kinds = draw(st.lists(st.sampled_from(KINDS), unique=True, min_size=1, max_size=3))
+    splits = draw(
+        st.one_of(
+            st.just(ALL),
+            st.lists(st.sampled_from(SPLIT_NAMES), unique=True, min_size=1).map(tuple),
+        )
+    )
+    classes = draw(
+        st.one_of(
+            st.none(),
+            st.just(ALL),
+            st.lists(st.sampled_from((*CLASSES, "ghost")), unique=True, min_size=1).map(tuple),
+        )
+    )
+    evals = draw(st.one_of(st.none(), st.lists(st.sampled_from(eval_ids), min_size=1).map(tuple)))
+    return Rule(
+        metric=draw(st.sampled_from(METRIC_NAMES)),
+        thresholds=tuple(Threshold(kind, 0.5) for kind in kinds),
+        splits=splits,
+        classes=classes,
+        if_missing=IfMissing.SKIP,  # a regression rule without a baseline is then still valid
+        evals=evals,
+    )
+
+
+@st.composite
+def gates(draw: st.DrawFn) -> tuple[GateConfig, list[EvalInput]]:
+    count = draw(st.integers(1, 3))
+    ids = [f"e{i}" for i in range(count)]
+    inputs = []
+    for eval_id in ids:
+        results = parse_map_results(draw(documents()), eval_id)
+        baseline = None
+        if draw(st.booleans()):
+            baseline = parse_map_results(draw(documents()), f"{eval_id}-base")
+        inputs.append(
+            EvalInput(spec=EvalSpec(eval_id), results=results, baseline=baseline, baseline_id=None)
+        )
+    config = GateConfig(version=1, rules=tuple(draw(st.lists(rules(ids), min_size=1, max_size=6))))
+    return config, inputs
+
+
+@PROPERTY
+@given(gates())
+def test_count_checks_is_exactly_what_evaluate_makes(gate):
+    config, inputs = gate
+    try:
+        outcome = evaluate(config, inputs)
+    except ConfigError:
+        return  # a config that cannot be evaluated is refused before anything is counted
+    assert count_checks(config, inputs) == sum(1 for _ in outcome.checks)
+
+
+@PROPERTY
+@given(gates())
+def test_the_floor_never_exceeds_what_any_single_applicable_eval_makes(gate):
+    """Each rule's floor is at most its checks on any evaluation it applies to."""
+    config, inputs = gate
+    for rule in config.rules:
+        one = GateConfig(version=1, rules=(rule,))
+        try:
+            outcome = evaluate(one, inputs)
+        except ConfigError:
+            continue  # applies to no evaluation here
+        per_eval = [len(ev.checks) for ev in outcome.evals if ev.checks]
+        assert checks_floor(one) <= min(per_eval)
+
+
+def test_classes_of_a_lost_class_count_for_regressions():
+    now = parse_map_results(detection_results(["car"]), "e1")
+    before = parse_map_results(detection_results(["car", "bus"]), "base")
+    rule = Rule("map50", (Threshold(ThresholdKind.MAX_DROP, 0.1),), splits=ALL, classes=ALL)
+    config = GateConfig(version=1, rules=(rule,))
+    inputs = [EvalInput(EvalSpec("e1"), now, before, "base")]
+    assert count_checks(config, inputs) == 6 == len(evaluate(config, inputs).evals[0].checks)
+
+
+# --------------------------------------------------------------------------- yaml_values
+
+
+def _values(node: Any) -> int:
+    """Values of a constructed YAML document (a mapping's keys and values count)."""
+    if isinstance(node, dict):
+        return 1 + sum(_values(k) + _values(v) for k, v in node.items())
+    if isinstance(node, list):
+        return 1 + sum(_values(v) for v in node)
+    return 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x [1, 2, 3]\nb: *x\nc: [*x, *x]\n",
+        "rules:\n  - &r {metric: map50, min: 0.5}\n  - *r\n  - *r\n",
+        "k: &s scalar\nl: [*s, *s, *s]\n",
+        "a: &a [&b [1, 2], *b]\nc: [*a, *a]\n",
+    ],
+)
+def test_yaml_values_counts_aliases_as_the_copies_they_expand_into(text):
+    assert yaml_values(text, 1000) == _values(yaml.safe_load(text))
+
+
+def test_yaml_values_without_an_anchor_is_not_composed():
+    assert yaml_values("rules: [" + "a, " * 1000 + "]", 10) == 0
+    assert yaml_values("version: 1\nrules: ['a & b']\n", 10) == 6
+    assert yaml_values("&broken: [", 10) is None  # the config loader says what is wrong
+
+
+def test_yaml_values_stops_counting_past_the_limit_and_on_cycles():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 30)]
+    started = time.perf_counter()
+    assert yaml_values("\n".join(lines), 500_000) == 500_001  # 10^30 values, never walked
+    assert time.perf_counter() - started < 2
+    assert yaml_values("a: &a [1, *a]\n", 500_000) == 500_001
+
+
+# --------------------------------------------------------------------------- encode_document
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=5), children)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    st.dictionaries(st.text(max_size=10), json_values, max_size=6),
+    st.lists(st.dictionaries(st.text(max_size=4), json_values, max_size=3), min_size=1, max_size=4),
+    st.integers(0, 1600),
+)
+def test_encode_document_is_json_dumps(document, items, count):
+    """Long lists are encoded in chunks (ENCODE_CHUNK items): the text is the same."""
+    checks = [items[i % len(items)] for i in range(count)]
+    document = {**document, "checks": checks}
+    assert encode_document(document, StopFlag()) == json.dumps(document, allow_nan=False)
+
+
+def test_encode_document_stops_between_chunks():
+    flag = StopFlag()
+    flag.stop("cancelled")
+    with pytest.raises(WorkStopped, match="cancelled"):
+        encode_document({"checks": list(range(10_000))}, flag)
+
+
+# --------------------------------------------------------------------------- StopFlag, WorkPool
+
+
+def test_a_past_deadline_stops_the_work():
+    flag = StopFlag(time.monotonic() - 1)
+    with pytest.raises(WorkStopped) as caught:
+        flag.check()
+    assert caught.value.reason == "deadline"
+    assert flag.stopped
+
+
+def test_tick_reads_the_flag_every_tick_calls():
+    flag = StopFlag()
+    flag.stop("cancelled")
+    for _ in range(TICK - 1):
+        flag.tick()
+    with pytest.raises(WorkStopped):
+        flag.tick()
+
+
+def test_watched_results_stop_an_evaluation_between_checks():
+    results = parse_map_results(detection_results([f"c{i}" for i in range(2000)]), "e1")
+    rule = Rule("map50", (Threshold(ThresholdKind.MIN, 0.5),), splits=ALL, classes=ALL)
+    config = GateConfig(version=1, rules=(rule,))
+    flag = StopFlag()
+    inputs = watched([EvalInput(EvalSpec("e1"), results)], flag)
+    assert len(evaluate(config, inputs).evals[0].checks) == 6000  # same checks, watched
+    flag.stop("cancelled")
+    with pytest.raises(WorkStopped):
+        evaluate(config, inputs)
+
+
+async def test_the_pool_runs_work_off_the_loop_thread_in_the_callers_context():
+    pool = WorkPool(1)
+    try:
+        ran_on = await pool.run(StopFlag(), "probe", threading.get_ident)
+        assert ran_on != threading.get_ident()
+    finally:
+        pool.close()
+
+
+async def test_cancelling_the_caller_stops_the_work_and_queued_work_never_starts():
+    pool = WorkPool(1)
+    started: list[str] = []
+    running = threading.Event()
+
+    def spin(flag: StopFlag, name: str) -> None:
+        started.append(name)
+        running.set()
+        while True:
+            flag.tick()
+
+    first, second = StopFlag(), StopFlag()
+    try:
+        busy = asyncio.ensure_future(pool.run(first, "spin", spin, first, "first"))
+        queued = asyncio.ensure_future(pool.run(second, "spin", spin, second, "second"))
+        await asyncio.to_thread(running.wait, 5)
+        busy.cancel()
+        queued.cancel()
+        await asyncio.gather(busy, queued, return_exceptions=True)
+        for _ in range(500):
+            if pool.busy == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert pool.busy == 0
+        assert first.stopped and second.stopped
+        assert started == ["first"]
+    finally:
+        pool.close()
