@@ -2,7 +2,8 @@
 
 `parse_event` is pure (event name, payload and environ in, `EventContext` out); `read_event`
 adds reading `GITHUB_EVENT_PATH`, and never raises. `ActionsIO` writes to the runner's files
-(`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`) and prints workflow commands on the stdout it is given.
+(`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`), prints workflow commands on the stdout it is given,
+and hands what the run left in the workspace back to the workspace's owner (`hand_over`).
 
 Workflow-command escaping follows @actions/core exactly: in data `%`, CR and LF are
 percent-encoded; in properties `:` and `,` are too (`,` is `%2C`, not `%3A`).
@@ -10,9 +11,11 @@ percent-encoded; in properties `:` and `,` are too (`,` is `%2C`, not `%3A`).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+import stat
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -60,6 +63,7 @@ _COMMAND = re.compile(r"^[a-z][a-z0-9-]*$")
 _PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _DELIMITER_TRIES = 16
+RUNNER_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")  # appended to; the runner creates them
 
 
 # --- the event ---------------------------------------------------------------------------------
@@ -390,7 +394,15 @@ def _new_token() -> str:
 class ActionsIO:
     """Writes to the runner's files and stdout; constructed from environ + a stdout stream."""
 
-    __slots__ = ("_environ", "_new_token", "_stdout", "_summary_limit", "workspace")
+    __slots__ = (
+        "_environ",
+        "_euid",
+        "_new_token",
+        "_runner_files_before",
+        "_stdout",
+        "_summary_limit",
+        "workspace",
+    )
 
     def __init__(
         self,
@@ -399,13 +411,23 @@ class ActionsIO:
         *,
         token_factory: Callable[[], str] = _new_token,
         summary_limit: int = SUMMARY_LIMIT,
+        euid: int | None = None,
     ) -> None:
         self._environ = environ
         self._stdout = stdout
         self._new_token = token_factory
         self._summary_limit = summary_limit
+        self._euid = os.geteuid() if euid is None else euid
         workspace = environ.get("GITHUB_WORKSPACE", "").strip()
         self.workspace: Path = Path(workspace) if workspace else Path.cwd()
+        # Which runner files exist before the run: only those it creates are handed over.
+        self._runner_files_before = {
+            name: path.exists() for name, path in self._runner_files().items()
+        }
+
+    def _runner_files(self) -> dict[str, Path]:
+        paths = {name: self._environ.get(name, "").strip() for name in RUNNER_FILES}
+        return {name: Path(path) for name, path in paths.items() if path}
 
     def _log(self) -> Any:
         import structlog  # noqa: PLC0415 - logging only on the rare paths that need it
@@ -517,3 +539,85 @@ class ActionsIO:
                 path=path_text,
                 reason=exc.strerror or type(exc).__name__,
             )
+
+    # --- ownership ---------------------------------------------------------------------------
+
+    def hand_over(self, written: Iterable[str] = ()) -> list[Path]:
+        """Give what this run created to the owner of where it lies; the paths changed.
+
+        The runner starts a Docker action as root in a workspace its own user owns, so what
+        root creates there (`.eval-gate/<gate-id>/...`) could not be deleted or overwritten by
+        later steps. Each path of `written` (relative to the workspace) and each folder on the
+        way to it is given the workspace's uid and gid; `GITHUB_OUTPUT` and
+        `GITHUB_STEP_SUMMARY`, if this run created them rather than appended to them, get
+        their folder's. Only what this process's user (root) owns is changed, symbolic links
+        are neither followed nor changed, and a path leaving the workspace is skipped. Does
+        nothing unless running as root. Never raises: a failure is one warning in the log.
+        """
+        if self._euid != 0:
+            return []
+        changed: list[Path] = []
+        failures: list[str] = []
+        owner = _owner(self.workspace)
+        if owner is not None:
+            paths = [p for relative in written for p in _steps_into(self.workspace, relative)]
+            for path in dict.fromkeys(paths):  # each folder once, in order
+                _give(path, owner, self._euid, changed, failures)
+        for name, path in self._runner_files().items():
+            if self._runner_files_before.get(name, True):
+                continue  # the runner's file: appended to, so its owner is unchanged
+            folder_owner = _owner(path.parent)
+            if folder_owner is not None:
+                _give(path, folder_owner, self._euid, changed, failures)
+        if failures:
+            self._log().warning(
+                "actions.chown_failed",
+                count=len(failures),
+                first=failures[0],
+                note="files the Action wrote may stay owned by root; later steps can use sudo",
+            )
+        return changed
+
+
+def _owner(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_uid, info.st_gid
+
+
+def _steps_into(root: Path, relative: str) -> list[Path]:
+    """`root/a`, `root/a/b`, ... up to `root/relative`, stopping at the first path that is
+    missing or a symbolic link (never followed); [] if `relative` could leave `root`."""
+    parts = Path(relative).parts
+    if not parts or Path(relative).is_absolute() or any(p in ("..", ".") for p in parts):
+        return []
+    steps: list[Path] = []
+    path = root
+    for part in parts:
+        path /= part
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            break
+        if stat.S_ISLNK(mode):
+            break
+        steps.append(path)
+    return steps
+
+
+def _give(
+    path: Path, owner: tuple[int, int], euid: int, changed: list[Path], failures: list[str]
+) -> None:
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != euid:
+            return  # not ours to give: someone else's, or a link
+        if (info.st_uid, info.st_gid) == owner:
+            return
+        os.chown(path, owner[0], owner[1], follow_symlinks=False)
+    except OSError as exc:
+        failures.append(f"{path}: {exc.strerror or type(exc).__name__}")
+        return
+    changed.append(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -610,3 +611,121 @@ def test_shorten_never_cuts_inside_a_line():
 def test_shorten_returns_none_when_the_note_does_not_fit():
     assert shorten_markdown("abc\n", 3, "note") is None
     assert shorten_markdown("abc\n", 4, "note") == "note"
+
+
+# --- handing the workspace back to its owner -----------------------------------------------
+
+RUNNER = (4321, 4322)  # uid, gid of "the runner's user" in these tests
+as_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="changing a file's owner needs root (the Action runs as root)"
+)
+
+
+def owner(path: Path) -> tuple[int, int]:
+    info = path.lstat()
+    return info.st_uid, info.st_gid
+
+
+def runner_workspace(tmp_path: Path) -> Path:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    os.chown(workspace, *RUNNER)
+    return workspace
+
+
+def write_report(workspace: Path, gate_id: str = "g") -> list[str]:
+    folder = workspace / ".eval-gate" / gate_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("report.md", "report.json"):
+        (folder / name).write_text("x")
+    return [f".eval-gate/{gate_id}/report.md", f".eval-gate/{gate_id}/report.json"]
+
+
+@as_root
+def test_hand_over_gives_the_report_and_its_folders_to_the_workspace_owner(tmp_path):
+    workspace = runner_workspace(tmp_path)
+    actions = ActionsIO({"GITHUB_WORKSPACE": str(workspace)}, io.StringIO())
+    written = write_report(workspace)
+    assert owner(workspace / ".eval-gate/g/report.md") == (0, 0)
+    changed = actions.hand_over(written)
+    for path in (".eval-gate", ".eval-gate/g", *written):
+        assert owner(workspace / path) == RUNNER, path
+    assert len(changed) == 4
+    assert actions.hand_over(written) == []  # nothing left to change
+
+
+@as_root
+def test_hand_over_leaves_other_owners_and_unnamed_files_alone(tmp_path):
+    workspace = runner_workspace(tmp_path)
+    (workspace / ".eval-gate").mkdir()
+    os.chown(workspace / ".eval-gate", 555, 556)  # someone else's folder
+    (workspace / "root-file").write_text("not the Action's")
+    actions = ActionsIO({"GITHUB_WORKSPACE": str(workspace)}, io.StringIO())
+    written = write_report(workspace)
+    actions.hand_over(written)
+    assert owner(workspace / ".eval-gate") == (555, 556)
+    assert owner(workspace / ".eval-gate/g") == RUNNER
+    assert owner(workspace / "root-file") == (0, 0)
+
+
+@as_root
+def test_hand_over_never_follows_a_link_or_leaves_the_workspace(tmp_path):
+    workspace = runner_workspace(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "g").mkdir(parents=True)
+    (outside / "g" / "report.md").write_text("x")
+    (workspace / ".eval-gate").symlink_to(outside)  # planted by the repository
+    (tmp_path / "escape.md").write_text("x")
+    actions = ActionsIO({"GITHUB_WORKSPACE": str(workspace)}, io.StringIO())
+    assert actions.hand_over([".eval-gate/g/report.md", "../escape.md", "/etc/hostname"]) == []
+    assert owner(outside / "g" / "report.md") == (0, 0)
+    assert owner(outside) == (0, 0)
+    assert owner(workspace / ".eval-gate") == (0, 0)  # the link itself
+    assert owner(tmp_path / "escape.md") == (0, 0)
+
+
+@as_root
+def test_hand_over_gives_runner_files_this_run_created_to_their_folders_owner(tmp_path):
+    commands = tmp_path / "file_commands"
+    commands.mkdir()
+    os.chown(commands, *RUNNER)
+    existing = commands / "summary.md"
+    existing.write_text("")  # the runner's (here root's): appended to, never changed
+    created = commands / "output.txt"
+    environ = {
+        "GITHUB_WORKSPACE": str(runner_workspace(tmp_path)),
+        "GITHUB_OUTPUT": str(created),
+        "GITHUB_STEP_SUMMARY": str(existing),
+    }
+    actions = ActionsIO(environ, io.StringIO())
+    actions.set_outputs({"verdict": "pass"})
+    actions.append_summary("# hi")
+    assert owner(created) == (0, 0)
+    assert actions.hand_over() == [created]
+    assert owner(created) == RUNNER
+    assert owner(existing) == (0, 0)
+
+
+def test_hand_over_does_nothing_unless_root(tmp_path):
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    actions = ActionsIO({"GITHUB_WORKSPACE": str(workspace)}, io.StringIO(), euid=1001)
+    written = write_report(workspace)
+    assert actions.hand_over(written) == []
+
+
+@as_root
+def test_hand_over_failure_is_one_warning(tmp_path, monkeypatch):
+    workspace = runner_workspace(tmp_path)
+    actions = ActionsIO({"GITHUB_WORKSPACE": str(workspace)}, io.StringIO())
+    written = write_report(workspace)
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)
+    with capture_logs() as logs:
+        assert actions.hand_over(written) == []
+    (warning,) = [e for e in logs if e["event"] == "actions.chown_failed"]
+    assert warning["count"] == 4
+    assert "Operation not permitted" in warning["first"]
