@@ -5,7 +5,7 @@
 # and an exec-form ENTRYPOINT with absolute paths (a shell would drop hyphenated INPUT_ names).
 #
 # Stage 1 builds the eval-gate wheel and installs it with the pinned runtime dependencies under
-# /install; stage 2 is the same slim Python with only that copied into /usr/local.
+# /install; stage 2 is the same slim Python with only that copied into /usr/local, checked there.
 
 FROM python:3.11.14-slim-bookworm AS builder
 
@@ -21,12 +21,10 @@ RUN python -m pip install --no-cache-dir -r /src/docker/build-requirements.txt \
 COPY pyproject.toml README.md /src/
 COPY gate /src/gate
 COPY templates /src/templates
-# --no-deps everywhere: every dependency comes from the pinned list above, and `pip check`
-# proves the list is complete; the import is a smoke test of the installed package.
+# --no-deps everywhere: every dependency comes from the pinned list above; the final stage
+# proves the list is complete.
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
-    && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl \
-    && PYTHONPATH=/install/lib/python3.11/site-packages python -m pip check \
-    && PYTHONPATH=/install/lib/python3.11/site-packages python -c "import gate.action"
+    && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl
 
 FROM python:3.11.14-slim-bookworm
 
@@ -34,9 +32,21 @@ LABEL org.opencontainers.image.title="eval-gate" \
       org.opencontainers.image.description="Gate a pull request on Roboflow model evaluation metrics" \
       org.opencontainers.image.licenses="MIT"
 
+# For anything else run in the image; the entrypoint ignores PYTHON* variables and says -B -u.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
 COPY --from=builder /install /usr/local
 
-ENTRYPOINT ["/usr/local/bin/python", "-m", "gate.action"]
+# Proof on the final interpreter and files, failing the build otherwise: eval-gate is installed
+# where this Python looks (its metadata and the entrypoint's module), and pip check finds every
+# requirement of every distribution here met (the builder's build-only packages are not here).
+# -I: only the image's own site-packages; -B: no .pyc files left in this layer.
+RUN /usr/local/bin/python -I -B -c \
+        "import importlib.metadata as m, gate.action; m.distribution('eval-gate')" \
+    && /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check
+
+# -I (isolated): the working directory (the checked-out repository, /github/workspace) is not
+# on sys.path and PYTHON* variables (PYTHONPATH, PYTHONSTARTUP... from the workflow's env) are
+# ignored, so nothing from the repository is ever imported; -B no .pyc; -u unbuffered output.
+ENTRYPOINT ["/usr/local/bin/python", "-I", "-B", "-u", "-m", "gate.action"]

@@ -21,9 +21,7 @@ COPY pyproject.toml README.md /src/
 COPY gate /src/gate
 COPY templates /src/templates
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
-    && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl \
-    && PYTHONPATH=/install/lib/python3.11/site-packages python -m pip check \
-    && PYTHONPATH=/install/lib/python3.11/site-packages python -c "import gate.server_app"
+    && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl
 
 FROM python:3.11.14-slim-bookworm
 
@@ -38,8 +36,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 COPY --from=builder /install /usr/local
 
+# As in ../Dockerfile: the runtime set is complete on the final interpreter, or no image.
+RUN /usr/local/bin/python -I -B -c \
+        "import importlib.metadata as m, gate.server_app; m.distribution('eval-gate')" \
+    && /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check
+
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
 USER 10001:10001
 EXPOSE 8080
 
-ENTRYPOINT ["/usr/local/bin/eval-gate", "serve"]
+# `python -I -m gate` rather than the eval-gate script: isolated mode, so neither the working
+# directory nor PYTHONPATH (or any PYTHON* variable) of the deployment can put code before
+# eval-gate's own; -B: no .pyc writes (the root filesystem may be read-only); -u: logs at once.
+ENTRYPOINT ["/usr/local/bin/python", "-I", "-B", "-u", "-m", "gate", "serve"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def _read_line(text: str, index: int) -> tuple[str | None, str | None, int]:
     """(line, newline, next index); newline None at the end of text without a line break."""
@@ -40,3 +43,48 @@ def parse_runner_output_file(text: str) -> dict[str, str]:
             outputs[key] = value
         line, _, index = _read_line(text, index)
     return outputs
+
+
+# --- how the runner starts the Action: the image's ENTRYPOINT ------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGE_PYTHON = "/usr/local/bin/python"
+
+
+def dockerfile_instructions(path: Path = REPO / "Dockerfile") -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.startswith("#") or (not pending and not line):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        full = (pending + line).strip()
+        pending = ""
+        if full:
+            keyword, _, rest = full.partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+    assert not pending, f"{path.name} ends in a continuation line"
+    return instructions
+
+
+def image_entrypoint(path: Path = REPO / "Dockerfile") -> list[str]:
+    """The image's one exec-form ENTRYPOINT, as a list."""
+    entrypoints = [
+        rest for keyword, rest in dockerfile_instructions(path) if keyword == "ENTRYPOINT"
+    ]
+    assert len(entrypoints) == 1, entrypoints
+    command = json.loads(entrypoints[0])  # exec form is a JSON array
+    assert isinstance(command, list), command
+    assert all(isinstance(part, str) for part in command), command
+    return command
+
+
+def entrypoint_here(python: str, path: Path = REPO / "Dockerfile") -> list[str]:
+    """The image's ENTRYPOINT with this machine's `python` for the image's: the same flags."""
+    command = image_entrypoint(path)
+    assert command[0] == IMAGE_PYTHON, command
+    return [python, *command[1:]]

@@ -17,8 +17,10 @@ from packaging.utils import canonicalize_name
 
 from gate.action_settings import INPUT_NAMES, ActionSettings, read_action_settings
 from gate.actions_env import OUTPUT_NAMES
+from tests.runner_files import dockerfile_instructions, image_entrypoint
 
 REPO = Path(__file__).resolve().parent.parent
+SERVE_DOCKERFILE = REPO / "docker" / "serve.Dockerfile"
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
 WORKFLOWS = REPO / "examples" / "workflows"
 USES = "your-org/eval-gate@v1"
@@ -149,34 +151,12 @@ def test_outputs_declared_are_exactly_the_outputs_written():
 # --- Dockerfile ----------------------------------------------------------------------------
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    instructions: list[tuple[str, str]] = []
-    pending = ""
-    for raw in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        full = (pending + line).strip()
-        pending = ""
-        if full:
-            keyword, _, rest = full.partition(" ")
-            instructions.append((keyword.upper(), rest.strip()))
-    assert not pending, "Dockerfile ends in a continuation line"
-    return instructions
-
-
 INSTRUCTIONS = dockerfile_instructions()
 
 
-def stages() -> list[list[tuple[str, str]]]:
+def stages(instructions: list[tuple[str, str]] = INSTRUCTIONS) -> list[list[tuple[str, str]]]:
     result: list[list[tuple[str, str]]] = []
-    for keyword, rest in INSTRUCTIONS:
+    for keyword, rest in instructions:
         if keyword == "FROM":
             result.append([])
         result[-1].append((keyword, rest))
@@ -187,8 +167,41 @@ def test_entrypoint_is_exec_form_with_an_absolute_path():
     entrypoints = [rest for keyword, rest in INSTRUCTIONS if keyword == "ENTRYPOINT"]
     assert len(entrypoints) == 1
     command = json.loads(entrypoints[0])  # exec form is a JSON array
-    assert command == ["/usr/local/bin/python", "-m", "gate.action"]
+    assert command == ["/usr/local/bin/python", "-I", "-B", "-u", "-m", "gate.action"]
     assert Path(command[0]).is_absolute()
+
+
+def interpreter_flags(command: list[str]) -> list[str]:
+    """The options given to python before `-m`: one letter each, or bundled (-IBu)."""
+    assert "-m" in command, command
+    options = command[1 : command.index("-m")]
+    assert all(re.fullmatch(r"-[A-Za-z]+", o) for o in options), options
+    return [f"-{letter}" for o in options for letter in o[1:]]
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "module"),
+    [(REPO / "Dockerfile", "gate.action"), (SERVE_DOCKERFILE, "gate")],
+    ids=["action", "serve"],
+)
+def test_both_images_start_python_isolated(dockerfile, module):
+    # The Action runs with the checked-out repository as its working directory: without -I
+    # (or -P) `python -m` puts it first on sys.path, and a repository's own `gate/` package or
+    # `yaml.py` is imported instead of ours, with the API key and token in the environment.
+    # -I also ignores PYTHONPATH and the other PYTHON* variables a workflow's env may set.
+    command = image_entrypoint(dockerfile)
+    assert command[0] == "/usr/local/bin/python"
+    assert "-I" in interpreter_flags(command)
+    assert command[command.index("-m") + 1] == module
+    # -I ignores PYTHONUNBUFFERED / PYTHONDONTWRITEBYTECODE: the flags say it instead.
+    assert {"-u", "-B"} <= set(interpreter_flags(command))
+
+
+def test_the_service_image_serves_as_a_numeric_non_root_user():
+    instructions = dockerfile_instructions(SERVE_DOCKERFILE)
+    users = [rest for keyword, rest in instructions if keyword == "USER"]
+    assert users == ["10001:10001"]
+    assert image_entrypoint(SERVE_DOCKERFILE)[-2:] == ["gate", "serve"]
 
 
 def test_no_user_no_workdir_no_cmd():
@@ -211,15 +224,48 @@ def test_two_stages_on_the_same_pinned_slim_python():
     assert INSTRUCTIONS[0] == ("FROM", f"{froms[0]} AS builder")
 
 
-def test_the_final_stage_only_copies_the_install_and_sets_env():
-    final = stages()[-1]
-    keywords = [keyword for keyword, _ in final]
-    assert "RUN" not in keywords  # no build tools, caches or tests land in the last layer
+CHECK_RUN = re.compile(
+    r'/usr/local/bin/python -I -B -c "import importlib\.metadata as m, (gate\.[a-z_]+); '
+    r"m\.distribution\('eval-gate'\)\" "
+    r"&& /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check"
+)
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "module"),
+    [(REPO / "Dockerfile", "gate.action"), (SERVE_DOCKERFILE, "gate.server_app")],
+    ids=["action", "serve"],
+)
+def test_the_final_stage_copies_the_install_and_proves_it_complete(dockerfile, module):
+    final = stages(dockerfile_instructions(dockerfile))[-1]
     copies = [rest for keyword, rest in final if keyword == "COPY"]
     assert copies == ["--from=builder /install /usr/local"]
+    # One RUN, after the COPY, that only checks: on the final interpreter, isolated (-I: no
+    # PYTHONPATH, no working directory, nothing of the builder's), writing no .pyc (-B). A
+    # missing or misplaced install fails the import; a missing requirement fails pip check.
+    runs = [rest for keyword, rest in final if keyword == "RUN"]
+    assert len(runs) == 1, runs
+    found = CHECK_RUN.fullmatch(" ".join(runs[0].split()))
+    assert found, runs[0]
+    assert found[1] == module
+    keywords = [keyword for keyword, _ in final]
+    assert keywords.index("RUN") > keywords.index("COPY")
     env = " ".join(rest for keyword, rest in final if keyword == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env.split()
     assert "PYTHONUNBUFFERED=1" in env.split()
+
+
+@pytest.mark.parametrize(
+    "dockerfile", [REPO / "Dockerfile", SERVE_DOCKERFILE], ids=["action", "serve"]
+)
+def test_the_builder_does_not_check_against_its_own_packages(dockerfile):
+    # `PYTHONPATH=/install/... pip check` in the builder also saw hatchling, packaging... and
+    # passed when the path did not exist at all: the check belongs to the final stage.
+    builder = stages(dockerfile_instructions(dockerfile))[0]
+    for keyword, rest in builder:
+        if keyword == "RUN":
+            assert not re.search(r"\bpip\b[^&;|]*\bcheck\b", rest), rest
+            assert "PYTHONPATH" not in rest, rest
 
 
 def read_pins(path: Path) -> dict[str, str]:
