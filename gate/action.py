@@ -3,16 +3,24 @@
 `main()` only wires the process (environment, stdout, stderr) into `action()`, which runs the
 same engine as `eval-gate check` and then comments, writes the summary and outputs, sets a
 commit status and picks the exit code. Failing to comment never changes the verdict.
+
+Around it, `run()` handles what the container's process has to: SIGTERM and SIGINT (Python is
+PID 1 there, where a signal without a handler is ignored) end the run within `CANCEL_GRACE`
+seconds, the sticky comment saying it was cancelled, with exit code 128 + the signal; and what
+the run wrote in the workspace is handed back to the workspace's owner.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
@@ -23,7 +31,15 @@ from gate.comment import comment_budget
 from gate.engine import exit_code_for
 from gate.errors import ExitCode, GateError, internal_error_message
 from gate.gate_id import report_folder
-from gate.publish import Gated, Target, error_lines, error_report, publish
+from gate.publish import (
+    Gated,
+    Target,
+    cancelled_report,
+    error_lines,
+    error_report,
+    publish,
+    publish_cancelled,
+)
 from gate.redact import redact
 from gate.report import DEFAULT_MAX_CHARS, render_report
 from gate.roboflow_api import DEFAULT_API_URL
@@ -33,6 +49,11 @@ if TYPE_CHECKING:
     from gate.comment import CommentResult
 
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 of each level per step
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Seconds a cancelled run spends saying so on the pull request. The runner sends SIGINT, then
+# SIGTERM 7.5 s later, then kills; `docker stop` waits 10 s.
+CANCEL_GRACE = 5.0
+CANCELLED = "cancelled"  # the verdict output of a cancelled run
 
 
 def check_settings_for(settings: ActionSettings, workspace: Path) -> CheckSettings:
@@ -112,16 +133,19 @@ async def _publish(
         return None
     import aiohttp  # noqa: PLC0415 - only when posting
 
-    api_url = environ.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
     async with aiohttp.ClientSession() as session:
         return await publish(
             session,
             token=settings.github_token,
-            api_url=api_url,
+            api_url=_github_api_url(environ),
             target=target,
             gated=gated,
             body=body,
         )
+
+
+def _github_api_url(environ: Mapping[str, str]) -> str:
+    return environ.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
 
 
 async def action(
@@ -173,11 +197,201 @@ async def action(
     return int(code)
 
 
+# --- cancellation -----------------------------------------------------------------------------
+
+
+class Cancelled(BaseException):
+    """A stop signal outside the event loop (a BaseException: `except Exception` lets it by)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Stop:
+    """SIGTERM and SIGINT for the whole run.
+
+    The first signal cancels the run: while the event loop runs, the callback `attach` gave is
+    called there; outside it, `Cancelled` is raised. Later signals call the callback again (to
+    cut the clean-up short) or, outside the loop, are only counted.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.count = 0
+        self._armed = True
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._callback: Callable[[], None] | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread can handle signals; in-process callers keep theirs
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def attach(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        self._loop, self._callback = loop, callback
+
+    def detach(self) -> None:
+        self._loop = self._callback = None
+
+    def disarm(self) -> None:
+        """From now on signals are only counted (the run is finishing anyway)."""
+        self._armed = False
+        self.detach()
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        first = self.signum is None
+        self.count += 1
+        if first:
+            self.signum = signum
+        if not self._armed:
+            return
+        loop, callback = self._loop, self._callback
+        if loop is not None and callback is not None:
+            loop.call_soon_threadsafe(callback)
+        elif first:
+            raise Cancelled(signum)
+
+
+def cancelled_exit_code(signum: int) -> int:
+    """128 + the signal, as a shell reports it: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + signum
+
+
+async def _supervised(
+    settings: ActionSettings,
+    event: EventContext,
+    io: ActionsIO,
+    environ: Mapping[str, str],
+    stop: _Stop,
+) -> int:
+    """`action()`, cancelled by the first stop signal, then `_report_cancelled()`."""
+    running: list[asyncio.Future[Any]] = [
+        asyncio.ensure_future(action(settings, event, io, environ))
+    ]
+
+    def on_signal() -> None:
+        running[-1].cancel()  # the run, then (a second signal) the cancelled run's clean-up
+
+    stop.attach(asyncio.get_running_loop(), on_signal)
+    try:
+        try:
+            return int(await running[0])
+        except asyncio.CancelledError:
+            if stop.signum is None:
+                raise
+        return await _report_cancelled(
+            settings=settings, event=event, io=io, environ=environ, stop=stop, running=running
+        )
+    finally:
+        stop.detach()
+
+
+async def _report_cancelled(
+    *,
+    settings: ActionSettings,
+    event: EventContext,
+    io: ActionsIO,
+    environ: Mapping[str, str],
+    stop: _Stop,
+    running: list[asyncio.Future[Any]],
+) -> int:
+    """Summary, comment (within CANCEL_GRACE, unless a second signal) and outputs."""
+    log = structlog.get_logger("gate.action")
+    assert stop.signum is not None
+    code = cancelled_exit_code(stop.signum)
+    log.warning(
+        "action.cancelled",
+        signal=signal.Signals(stop.signum).name,
+        exit_code=code,
+        note=f"marking the pull request's comment as cancelled (at most {CANCEL_GRACE:g} s)",
+    )
+    body = cancelled_report(f"eval-gate · {settings.gate_id}", sha=event.sha, run_url=event.run_url)
+    io.append_summary(body)
+    url = ""
+    reason = "a second signal"
+    if stop.count == 1:
+        comment = asyncio.ensure_future(_publish_cancelled(settings, event, body, environ))
+        running.append(comment)
+        done, _ = await asyncio.wait({comment}, timeout=CANCEL_GRACE)
+        if comment in done and not comment.cancelled() and comment.exception() is None:
+            result = comment.result()
+            url = (result.url or "") if result is not None else ""
+            reason = ""
+        else:
+            comment.cancel()
+            await asyncio.wait({comment}, timeout=0.5)
+            failure = comment.exception() if comment.done() and not comment.cancelled() else None
+            if failure is not None:
+                reason = internal_error_message(failure)
+            elif stop.count == 1:
+                reason = f"no answer from GitHub within {CANCEL_GRACE:g} s"
+    if reason:
+        log.warning("action.cancelled_comment_not_updated", reason=reason)
+    io.set_outputs(
+        {
+            "verdict": CANCELLED,
+            "passed": "false",
+            "failed-checks": "0",
+            "report-path": "",
+            "json-path": "",
+            "comment-url": url,
+        }
+    )
+    return code
+
+
+async def _publish_cancelled(
+    settings: ActionSettings, event: EventContext, body: str, environ: Mapping[str, str]
+) -> CommentResult | None:
+    target = target_for(settings, event)
+    if target.comment not in ("update", "on-failure"):
+        return None
+    import aiohttp  # noqa: PLC0415 - only when posting
+
+    async with aiohttp.ClientSession() as session:
+        return await publish_cancelled(
+            session,
+            token=settings.github_token,
+            api_url=_github_api_url(environ),
+            target=target,
+            body=body,
+        )
+
+
+# --- the process ------------------------------------------------------------------------------
+
+
 def run(environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     """The Action with its process I/O passed in."""
+    stop = _Stop()
+    stop.install()
+    io = ActionsIO(environ, out)
+    written: list[str] = []  # relative to the workspace, once the gate id is known
+    try:
+        return _run(environ, io, err, stop, written)
+    except Cancelled as cancelled:  # a signal before or after the event loop: nothing to undo
+        name = signal.Signals(cancelled.signum).name
+        err.write(f"eval-gate: stopped by {name} before or after the gate's run\n")
+        return cancelled_exit_code(cancelled.signum)
+    finally:
+        stop.disarm()
+        io.hand_over(written)
+        stop.restore()
+
+
+def _run(
+    environ: Mapping[str, str], io: ActionsIO, err: TextIO, stop: _Stop, written: list[str]
+) -> int:
     from gate.logs import configure_logging, error_line  # noqa: PLC0415
 
-    io = ActionsIO(environ, out)
     raw_key = environ.get("INPUT_API-KEY", "").strip()
     raw_token = environ.get("INPUT_GITHUB-TOKEN", "").strip()
     secrets = tuple(s for s in (raw_key, raw_token) if s)
@@ -186,8 +400,10 @@ def run(environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     configure_logging(err, fmt="console", secrets=secrets)
     try:
         settings = read_action_settings(environ)
+        folder = report_folder(settings.gate_id)
+        written.extend((f"{folder}/report.md", f"{folder}/report.json"))
         event = read_event(environ)
-        return asyncio.run(action(settings, event, io, environ))
+        return asyncio.run(_supervised(settings, event, io, environ, stop))
     except GateError as error:
         message = redact(str(error), secrets)
         io.annotate("error", message, title="eval-gate")

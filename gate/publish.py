@@ -1,12 +1,13 @@
 """Posting a gate's result to GitHub: the sticky comment and the commit status.
 
 Shared by the Action and the HTTP service. Every GitHub failure is logged as a warning and
-returned as data; nothing here changes a verdict or raises.
+returned as data; nothing here changes a verdict or raises. `publish_cancelled` is the one
+thing a cancelled Action run still does: replace its stale comment with a "cancelled" note.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import structlog
@@ -15,7 +16,7 @@ from gate.checks import GateOutcome, Status, Verdict
 from gate.engine import exit_code_for
 from gate.errors import ConfigError, ExitCode, GateError
 from gate.gate_id import status_context
-from gate.markdown import md_text
+from gate.markdown import md_code, md_text, md_url, public_url
 from gate.redact import redact
 
 if TYPE_CHECKING:
@@ -77,6 +78,18 @@ def error_report(error: GateError, title: str, secrets: tuple[str, ...]) -> str:
     )
 
 
+def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None = None) -> str:
+    """The Markdown that replaces a verdict when the run was cancelled before it finished."""
+    link = public_url(run_url)
+    run = f"[The workflow run]({md_url(link)})" if link else "The workflow run"
+    commit = f" for commit {md_code(sha[:12])}" if sha else ""
+    return (
+        f"## ⏹️ {md_text(title)}: **cancelled**\n\n"
+        f"{run} was cancelled before the gate finished: there is no verdict{commit}. "
+        "Re-run the job to gate this pull request.\n"
+    )
+
+
 def status_state(gated: Gated) -> tuple[str, str]:
     """Commit status state and a one-line description of at most 140 characters."""
     if gated.outcome is None:
@@ -116,7 +129,7 @@ async def _find_pr(github: GitHubClient, target: Target) -> int | None:
 
 
 async def _comment(
-    github: GitHubClient, target: Target, gated: Gated, body: str
+    github: GitHubClient, target: Target, body: str, *, passing: bool
 ) -> CommentResult | None:
     from gate.comment import upsert_comment  # noqa: PLC0415
 
@@ -133,7 +146,7 @@ async def _comment(
         body=body,
         gate_id=target.gate_id,
         mode=target.comment,
-        passing=gated.passed(target.fail_on),
+        passing=passing,
     )
     if result.action == "failed":
         log.warning(
@@ -195,9 +208,39 @@ async def publish(
     try:
         github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
         if wants_comment:
-            result = await _comment(github, target, gated, body)
+            result = await _comment(github, target, body, passing=gated.passed(target.fail_on))
         if target.commit_status:
             await _status(github, target, gated)
     except GitHubError as error:
         log.warning("publish.github_failed", reason=str(error))
     return result
+
+
+async def publish_cancelled(
+    session: aiohttp.ClientSession,
+    *,
+    token: str | None,
+    api_url: str,
+    target: Target,
+    body: str,
+) -> CommentResult | None:
+    """Replace the gate's sticky comment with `body`, the note of a cancelled run.
+
+    Only a comment already there is edited (comment `update` or `on-failure`): a cancelled
+    run adds no comment, and in `new` mode each run's comment stays as it was. No commit
+    status is set: a status belongs to one commit and a cancelled run has nothing to say
+    about it. The caller bounds the time this takes.
+    """
+    if target.comment not in ("update", "on-failure") or target.repository is None or not token:
+        return None
+    from gate.github_api import GitHubError  # noqa: PLC0415
+    from gate.github_client import GitHubClient  # noqa: PLC0415
+
+    # `on-failure` when passing is exactly "update ours if it exists, create nothing".
+    only_update = replace(target, comment="on-failure", commit_status=False)
+    try:
+        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        return await _comment(github, only_update, body, passing=True)
+    except GitHubError as error:
+        structlog.get_logger("gate.publish").warning("publish.github_failed", reason=str(error))
+        return None

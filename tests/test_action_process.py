@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli_helpers import clean_env
 from tests.github_standin import (
     GitHubStandIn,
+    hang,
     leaks,
     not_accessible,
     secondary_rate_limit,
@@ -22,7 +27,7 @@ from tests.github_standin import (
     validation_failed,
 )
 from tests.roboflow_standin import RoboflowStandIn, detection_results
-from tests.runner_files import parse_runner_output_file
+from tests.runner_files import entrypoint_here, parse_runner_output_file
 
 EVENTS = Path(__file__).parent / "events"
 RF_KEY = "rf_ACTION_secret_key_42"
@@ -43,6 +48,13 @@ rules:
 """
 
 
+RUNNER = (4321, 4322)  # uid and gid of "the runner's user", who owns the workspace
+ACTION = entrypoint_here(sys.executable)  # the image's ENTRYPOINT and its interpreter flags
+as_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="needs root: the Action runs as root and changes files' owners"
+)
+
+
 @dataclass
 class Run:
     code: int
@@ -53,11 +65,21 @@ class Run:
     workspace: Path
 
 
+@dataclass
+class Started:
+    proc: asyncio.subprocess.Process
+    workspace: Path
+    output: Path
+    summary: Path
+    secrets: list[str]
+
+
 @pytest.fixture
 def roboflow() -> RoboflowStandIn:
     standin = RoboflowStandIn(api_key=RF_KEY, workspace="ws")
     standin.add_eval("good", map_results=detection_results({"car": 0.9, "bus": 0.85}))
     standin.add_eval("bad", map_results=detection_results({"car": 0.9, "bus": 0.4}))
+    standin.add_eval("slow", status="running")  # never finishes: for cancellation
     return standin
 
 
@@ -85,7 +107,7 @@ def prepare(tmp_path: Path, event: str, config: str) -> Path:
     return workspace
 
 
-async def run_action(
+async def start_action(
     tmp_path: Path,
     urls: tuple[str, str],
     *,
@@ -94,13 +116,30 @@ async def run_action(
     config: str = CONFIG,
     repository: str = REPO,
     sha: str = PUSH_SHA,
+    command: list[str] = ACTION,
+    extra_env: dict[str, str] | None = None,
+    runner_owner: tuple[int, int] | None = None,
+    runner_files: bool = True,
     **inputs: str,
-) -> Run:
+) -> Started:
+    """Start the Action as the runner does: the image's entrypoint, cwd the workspace.
+
+    runner_owner: chown the workspace and the runner's files to it first (as on a hosted
+    runner). runner_files False: GITHUB_OUTPUT and GITHUB_STEP_SUMMARY do not exist yet.
+    """
     rf_url, gh_url = urls
     workspace = prepare(tmp_path, event, config)
-    output, summary = tmp_path / "output.txt", tmp_path / "summary.md"
+    commands = tmp_path / "file_commands"
+    commands.mkdir(exist_ok=True)
+    output, summary = commands / "output.txt", commands / "summary.md"
     for f in (output, summary):
-        f.write_text("")
+        if runner_files:
+            f.write_text("")
+        else:
+            f.unlink(missing_ok=True)
+    if runner_owner is not None:
+        for path in (workspace, *workspace.rglob("*"), commands, *commands.iterdir()):
+            os.chown(path, *runner_owner, follow_symlinks=False)
     env = clean_env(
         GITHUB_ACTIONS="true",
         GITHUB_EVENT_NAME=event_name,
@@ -128,28 +167,39 @@ async def run_action(
     defaults.update({k.replace("_", "-"): v for k, v in inputs.items()})
     for name, value in defaults.items():
         env[f"INPUT_{name.upper()}"] = value  # the runner keeps hyphens: INPUT_EVAL-IDS
+    env.update(extra_env or {})
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gate.action",
+        *command,
         cwd=workspace,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
+    secrets = [v for v in (defaults["api-key"], defaults["github-token"]) if v]
+    return Started(proc, workspace, output, summary, secrets)
+
+
+async def finish(started: Started) -> Run:
+    """Wait for the Action to exit; what it printed and wrote, checked for secrets."""
+    out, err = await asyncio.wait_for(started.proc.communicate(), timeout=60)
+    assert started.proc.returncode is not None
     run = Run(
-        proc.returncode,
+        started.proc.returncode,
         out.decode(),
         err.decode(),
-        parse_runner_output_file(output.read_bytes().decode()),
-        summary.read_text(),
-        workspace,
+        parse_runner_output_file(started.output.read_bytes().decode())
+        if started.output.exists()
+        else {},
+        started.summary.read_text() if started.summary.exists() else "",
+        started.workspace,
     )
-    assert_no_secrets(run, [v for v in (defaults["api-key"], defaults["github-token"]) if v])
+    assert_no_secrets(run, started.secrets)
     assert "Traceback" not in run.err
     return run
+
+
+async def run_action(tmp_path: Path, urls: tuple[str, str], **options: Any) -> Run:
+    return await finish(await start_action(tmp_path, urls, **options))
 
 
 def assert_no_secrets(run: Run, given: list[str]) -> None:
@@ -393,3 +443,205 @@ async def test_unavailable_results_exit_3_and_say_so(tmp_path, urls, github):
     assert "not found" in run.err
     (status,) = github.statuses_for(REPO, PR_HEAD)
     assert status.state == "error"
+
+
+# --- a hostile workspace -------------------------------------------------------------------
+
+HOSTILE = """\
+import os, sys
+from pathlib import Path
+Path({canary!r}).joinpath(__name__ + ".ran").write_text(
+    "\\n".join(f"{{k}}={{v}}" for k, v in os.environ.items() if k.startswith("INPUT_"))
+)
+print("HIJACKED: the workspace's " + __name__ + " ran inside the action", file=sys.stderr)
+os._exit(42)
+"""
+# What `python -m gate.action` would import from its working directory (or PYTHONPATH) first:
+# our own package, the libraries we import, and the modules `site` imports at start-up.
+HOSTILE_FILES = (
+    "gate/__init__.py",
+    "gate/action.py",
+    "gate/__main__.py",
+    "yaml.py",
+    "structlog.py",
+    "json.py",
+    "aiohttp/__init__.py",
+    "sitecustomize.py",
+    "usercustomize.py",
+)
+
+
+def plant_hostile_modules(workspace: Path, canary: Path) -> None:
+    canary.mkdir(exist_ok=True)
+    for name in HOSTILE_FILES:
+        path = workspace / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(HOSTILE.format(canary=str(canary)))
+
+
+async def test_nothing_in_the_workspace_is_imported(tmp_path, urls, github):
+    # The workspace is the checked-out repository; a workflow's env may also point
+    # PYTHONPATH at it. With the image's interpreter flags none of it is imported.
+    canary = tmp_path / "canary"
+    plant_hostile_modules(prepare(tmp_path, "pull_request.opened.json", CONFIG), canary)
+    workspace = tmp_path / "workspace"
+    run = await run_action(tmp_path, urls, extra_env={"PYTHONPATH": f"{workspace}:."})
+    assert sorted(p.name for p in canary.iterdir()) == []
+    assert "HIJACKED" not in run.err
+    assert run.code == 0, run.err
+    assert run.outputs["verdict"] == "pass"
+    (comment,) = our_comments(github)
+    assert "Passed" in comment.body
+
+
+async def test_without_the_flags_the_same_workspace_hijacks_the_action(tmp_path, urls):
+    # The control: the planted modules do run under a plain `python -m gate.action`, with
+    # the inputs (API key and token) in reach. So the test above means something.
+    canary = tmp_path / "canary"
+    plant_hostile_modules(prepare(tmp_path, "pull_request.opened.json", CONFIG), canary)
+    started = await start_action(tmp_path, urls, command=[sys.executable, "-m", "gate.action"])
+    _, err = await asyncio.wait_for(started.proc.communicate(), timeout=60)
+    assert started.proc.returncode == 42
+    assert b"HIJACKED" in err
+    (ran,) = canary.iterdir()
+    assert f"INPUT_API-KEY={RF_KEY}" in ran.read_text()
+
+
+# --- who owns what the Action leaves behind ------------------------------------------------
+
+
+def owners_under(*roots: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for root in roots:
+        for path in (root, *root.rglob("*")):
+            info = path.lstat()
+            found[str(path)] = (info.st_uid, info.st_gid)
+    return found
+
+
+@as_root
+@pytest.mark.parametrize("runner_files", [True, False], ids=["appended", "created"])
+async def test_files_left_behind_belong_to_the_workspace_owner(tmp_path, urls, runner_files):
+    # On a hosted runner the workspace belongs to the runner's user and the Action runs as
+    # root: what it writes must stay deletable and writable by the steps after it.
+    run = await run_action(tmp_path, urls, runner_owner=RUNNER, runner_files=runner_files)
+    assert run.code == 0, run.err
+    assert (run.workspace / run.outputs["report-path"]).is_file()
+    owners = owners_under(run.workspace, tmp_path / "file_commands")
+    assert len(owners) >= 8  # workspace, .github, config, .eval-gate, gate id, 2 reports, ...
+    assert dict.fromkeys(owners, RUNNER) == owners
+
+
+@as_root
+async def test_a_config_error_leaves_nothing_owned_by_root(tmp_path, urls):
+    run = await run_action(
+        tmp_path, urls, runner_owner=RUNNER, runner_files=False, config="version: 1\nrules: 3\n"
+    )
+    assert run.code == 2
+    owners = owners_under(run.workspace, tmp_path / "file_commands")
+    assert dict.fromkeys(owners, RUNNER) == owners
+
+
+# --- cancellation --------------------------------------------------------------------------
+
+
+async def until(condition: Any) -> None:
+    async with asyncio.timeout(20):
+        while not condition():  # noqa: ASYNC110 - the condition is the stand-in's request log
+            await asyncio.sleep(0.05)
+
+
+async def start_waiting(tmp_path, urls, roboflow, **options: Any) -> Started:
+    """The Action, waiting for the `slow` evaluation that never finishes."""
+    started = await start_action(tmp_path, urls, eval_ids="slow", wait="600", **options)
+    await until(lambda: roboflow.count("map-results", "slow") + roboflow.count("info", "slow") > 0)
+    await asyncio.sleep(0.3)  # well inside the poll interval's sleep
+    return started
+
+
+async def stop(started: Started, *signals: signal.Signals, gap: float = 0.5) -> tuple[Run, float]:
+    """Send `signals` (`gap` apart); the run and the seconds from the first signal to exit."""
+    begun = time.monotonic()
+    for index, signum in enumerate(signals):
+        if index:
+            await asyncio.sleep(gap)
+        started.proc.send_signal(signum)
+    run = await finish(started)
+    return run, time.monotonic() - begun
+
+
+@pytest.mark.parametrize(
+    "signal_and_code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["TERM", "INT"]
+)
+async def test_a_cancelled_run_stops_at_once_and_says_so_on_the_pull_request(
+    tmp_path, urls, github, roboflow, signal_and_code
+):
+    signum, code = signal_and_code
+    first = await run_action(tmp_path, urls, commit_status="true")  # a verdict to go stale
+    (comment,) = our_comments(github)
+    assert "Passed" in comment.body
+    statuses = len(github.statuses_for(REPO, PR_HEAD))
+    started = await start_waiting(tmp_path, urls, roboflow, commit_status="true")
+    run, seconds = await stop(started, signum)
+    assert seconds < 3, (seconds, run.err)
+    assert run.code == code, run.err
+    assert "Traceback" not in run.err
+    assert "action.cancelled" in run.err
+    (comment,) = our_comments(github)
+    assert "**cancelled**" in comment.body
+    assert "Passed" not in comment.body
+    assert comment.body.startswith("<!-- eval-gate:github-eval-gate-yml -->\n")
+    assert run.outputs == {
+        "verdict": "cancelled",
+        "passed": "false",
+        "failed-checks": "0",
+        "report-path": "",
+        "json-path": "",
+        "comment-url": first.outputs["comment-url"],
+    }
+    assert "cancelled" in run.summary
+    assert len(github.statuses_for(REPO, PR_HEAD)) == statuses  # no status about a non-run
+    assert github.violations == []
+
+
+async def test_a_cancelled_first_run_adds_no_comment(tmp_path, urls, github, roboflow):
+    started = await start_waiting(tmp_path, urls, roboflow)
+    run, seconds = await stop(started, signal.SIGTERM)
+    assert seconds < 3
+    assert run.code == 143
+    assert github.comments_on(REPO, PR) == []
+    assert run.outputs["verdict"] == "cancelled"
+    assert run.outputs["comment-url"] == ""
+
+
+async def test_a_cancelled_run_waits_for_github_at_most_5_seconds(tmp_path, urls, github, roboflow):
+    await run_action(tmp_path, urls)
+    github.fail("list-comments", hang())
+    started = await start_waiting(tmp_path, urls, roboflow)
+    run, seconds = await stop(started, signal.SIGTERM)
+    assert 4.5 < seconds < 7, seconds
+    assert run.code == 143
+    assert "action.cancelled_comment_not_updated" in run.err
+    assert "within 5 s" in run.err
+    assert run.outputs["verdict"] == "cancelled"
+    assert "Passed" in our_comments(github)[0].body  # could not be changed
+
+
+async def test_a_second_signal_cuts_the_clean_up_short(tmp_path, urls, github, roboflow):
+    await run_action(tmp_path, urls)
+    github.fail("list-comments", hang())
+    started = await start_waiting(tmp_path, urls, roboflow)
+    run, seconds = await stop(started, signal.SIGINT, signal.SIGTERM, gap=0.5)
+    assert seconds < 2.5, seconds
+    assert run.code == 130  # the first signal's
+    assert "a second signal" in run.err
+    assert run.outputs["verdict"] == "cancelled"
+
+
+@as_root
+async def test_a_cancelled_run_leaves_nothing_owned_by_root(tmp_path, urls, roboflow):
+    started = await start_waiting(tmp_path, urls, roboflow, runner_owner=RUNNER, runner_files=False)
+    run, _ = await stop(started, signal.SIGTERM)
+    assert run.code == 143
+    owners = owners_under(run.workspace, tmp_path / "file_commands")
+    assert dict.fromkeys(owners, RUNNER) == owners
