@@ -20,6 +20,7 @@ from gate.errors import UsageError
 from gate.gate_id import derive_gate_id, gate_id_problem
 from gate.gate_id import status_context as default_status_context
 from gate.redact import redact
+from gate.settings import cleartext_key_warning
 
 __all__ = [
     "COMMENT_MODES",
@@ -81,6 +82,9 @@ class ActionSettings:
     api_url: str | None = None
     commit_status: bool = False
     status_context: str = ""  # default f"eval-gate/{gate_id}"
+    # One line each, for the entrypoint to show as `::warning::` annotations (not errors: the
+    # run goes on). Today: the api-key would travel unencrypted (api-url http:// off loopback).
+    warnings: tuple[str, ...] = ()
 
 
 def input_env_name(name: str) -> str:
@@ -189,6 +193,8 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         problems.append("input config must be a file path, relative to the repository root")
         config = DEFAULT_CONFIG
     gate_id = _gate_id(get("gate-id"), config, problems)
+    api_url = _api_url(get("api-url"), problems)
+    warning = cleartext_key_warning(api_url, where="input api-url") if api_url else None
     settings = ActionSettings(
         api_key=api_key or "",
         github_token=github_token,
@@ -200,9 +206,10 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         gate_id=gate_id,
         wait=_wait(get("wait"), problems),
         fail_on=_choice("fail-on", get("fail-on"), FAIL_ON, problems),
-        api_url=_api_url(get("api-url"), problems),
+        api_url=api_url,
         commit_status=_boolean("commit-status", get("commit-status"), problems),
         status_context=_status_context(get("status-context"), gate_id, problems),
+        warnings=(warning,) if warning else (),
     )
     if problems:
         secrets = [s for s in (api_key, github_token) if s]

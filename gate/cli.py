@@ -212,7 +212,7 @@ def run(
         configure_logging(err, fmt=fmt, secrets=secrets, level=args.log_level)
         if args.command == "validate":
             return _validate(args, cwd, out)
-        return _check(args, environ, cwd, out)
+        return _check(args, environ, cwd, out, err)
     except GateError as error:
         _print_error(error, fmt, secrets, err)
         return error.exit_code
@@ -283,7 +283,23 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, err:
     return ExitCode.OK
 
 
-def _check(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, out: TextIO) -> int:
+def _print_warning(message: str, fmt: str, secrets: Sequence[str], err: TextIO) -> None:
+    """One line on stderr, shaped like the error lines (`eval-gate: warning: ...`, or JSON)."""
+    from gate.redact import redact  # noqa: PLC0415
+
+    clean = " ".join(redact(message, secrets).split())
+    if fmt == "json":
+        import json  # noqa: PLC0415 - only needed on this path
+
+        line = json.dumps({"event": "gate.warning", "level": "warning", "message": clean})
+    else:
+        line = f"eval-gate: warning: {clean}"
+    err.write(line + "\n")
+
+
+def _check(
+    args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, out: TextIO, err: TextIO
+) -> int:
     from gate.settings import build_settings  # noqa: PLC0415
 
     settings = build_settings(
@@ -308,6 +324,9 @@ def _check(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, out:
         fail_on=args.fail_on,
         title=args.title,
     )
+    if args.log_level in ("debug", "info", "warning"):
+        for warning in settings.warnings:
+            _print_warning(warning, args.log_format, settings.secrets, err)
     return asyncio.run(_exit_code(settings, out))
 
 

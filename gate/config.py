@@ -12,13 +12,15 @@ shows duplicate keys, which PyYAML's constructor would silently overwrite.
 from __future__ import annotations
 
 import difflib
+import functools
+import heapq
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from gate.errors import ConfigError, Problem
+from gate.errors import MAX_PROBLEMS, ConfigError, Problem
 from gate.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec, suggest_metric
 from gate.rules import (
     ALL,
@@ -83,6 +85,7 @@ _YAML_STR: Final = "tag:yaml.org,2002:str"
 _YAML_SCALAR_TAGS: Final = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "null", "bool", "int", "float")
 )
+_YAML_INT: Final = "tag:yaml.org,2002:int"
 _YAML_MAP: Final = "tag:yaml.org,2002:map"
 _YAML_SEQ: Final = "tag:yaml.org,2002:seq"
 # YAML line breaks (the parser counts lines with these).
@@ -115,7 +118,20 @@ def load_config(text: str, source: str = "<config>") -> GateConfig:
     if root is None:
         raise ConfigError([Problem(_EMPTY_CONFIG, source, 1, 1)])
     constructor = yaml.constructor.SafeConstructor()
-    return _Validator(source, by_path=False).run(_YamlNode(root, "", constructor))
+    # Aliases (`*name`) repeat a node without repeating its text: a megabyte of them can stand
+    # for billions of values. A valid config without aliases holds far fewer values than half
+    # its characters (names are unique, keys come from a short list), so this budget binds
+    # only on alias bombs and absurd invalid files, and walking it costs two seconds at most.
+    budget = _Budget(max(_MIN_NODE_BUDGET, len(text) // 2 + 1))
+    try:
+        return _Validator(source, by_path=False).run(_YamlNode(root, "", constructor, budget))
+    except _BudgetExhausted as exc:
+        message = (
+            f"the config expands to more than {budget.size:,} values to check (a YAML alias, "
+            "*name, counts what it points to each time it is used): shorten it, or use fewer "
+            "aliases"
+        )
+        raise ConfigError([Problem(message, source, exc.line, exc.column)]) from None
 
 
 def config_from_data(data: Any, source: str = "<request>") -> GateConfig:
@@ -279,19 +295,56 @@ class _Node(ABC):
         return f"a {type(value).__name__}"  # pragma: no cover - scalars are the types above
 
 
-class _YamlNode(_Node):
-    __slots__ = ("_constructor", "_kind", "_node", "_quoted", "_text", "_value")
+_MIN_NODE_BUDGET = 100_000
+_MAX_INT_BITS = 333  # about 100 decimal digits
 
-    def __init__(self, node: yaml.Node, path: str, constructor: SafeConstructor) -> None:
+
+class _BudgetExhausted(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line = line
+        self.column = column
+
+
+class _Budget:
+    """How many more YAML nodes the validator may visit (aliases make a node count again)."""
+
+    __slots__ = ("left", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.left = size
+
+
+class _YamlNode(_Node):
+    __slots__ = (
+        "_budget",
+        "_constructor",
+        "_huge",
+        "_kind",
+        "_node",
+        "_quoted",
+        "_text",
+        "_value",
+    )
+
+    def __init__(
+        self, node: yaml.Node, path: str, constructor: SafeConstructor, budget: _Budget
+    ) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415 - lazy yaml
 
         mark = node.start_mark
+        budget.left -= 1
+        if budget.left < 0:
+            raise _BudgetExhausted(mark.line + 1, mark.column + 1)
         super().__init__(path, mark.line + 1, mark.column + 1)
         self._node = node
+        self._budget = budget
         self._constructor = constructor
         self._value: Any = None
         self._text: str | None = None  # a scalar's text as written
         self._quoted = False
+        self._huge = False  # an integer too large to be any config value
         kind: _Kind = "other"
         if isinstance(node, ScalarNode):
             self._text = str(node.value)
@@ -300,7 +353,17 @@ class _YamlNode(_Node):
                 try:
                     self._value = constructor.construct_object(node)
                     kind = "scalar"
-                except ValueError:  # e.g. `!!int abc`
+                # PyYAML's constructors fail in many ways on explicitly tagged text: `!!int abc`
+                # (ValueError), `!!bool maybe` (KeyError), `!!int +` or `!!float ""`
+                # (IndexError), a 5,000-digit `!!int` (ValueError: int's digit limit).
+                except (ValueError, KeyError, IndexError, TypeError, OverflowError):
+                    kind = "other"
+                    self._huge = node.tag == _YAML_INT and len(self._text) > 100
+                if isinstance(self._value, int) and self._value.bit_length() > _MAX_INT_BITS:
+                    # `0x` + 5,000 hex digits reads fine, but cannot even be printed (str()
+                    # refuses ints of more than 4,300 digits): no config value is that large.
+                    self._value = None
+                    self._huge = True
                     kind = "other"
         elif isinstance(node, MappingNode) and node.tag == _YAML_MAP:
             kind = "mapping"
@@ -313,7 +376,7 @@ class _YamlNode(_Node):
         return self._kind
 
     def _child(self, node: yaml.Node, path: str) -> _YamlNode:
-        return _YamlNode(node, path, self._constructor)
+        return _YamlNode(node, path, self._constructor, self._budget)
 
     def entries(self) -> list[tuple[_Node, _Node]]:
         out: list[tuple[_Node, _Node]] = []
@@ -344,6 +407,8 @@ class _YamlNode(_Node):
 
     def other_description(self) -> str:
         tag = str(self._node.tag)
+        if self._huge:
+            return "an integer of more than 100 digits"
         if tag.startswith("tag:yaml.org,2002:"):
             short = tag.removeprefix("tag:yaml.org,2002:")
             raw = self._text
@@ -401,16 +466,23 @@ class _Validator:
     def __init__(self, source: str, *, by_path: bool) -> None:
         self.source = source
         self.by_path = by_path
-        self.problems: list[Problem] = []
+        # Every problem found, as (line, column, path, message). A message may be a function,
+        # called only for the problems shown: a did-you-mean costs a difflib search, and a
+        # megabyte of invalid rules holds tens of thousands of problems of which 50 are shown.
+        self.problems: list[tuple[int, int, str, str | Callable[[], str]]] = []
 
     # -- reporting
 
-    def report(self, node: _Node, message: str) -> None:
-        if node.line is None:
-            text = f"{node.path}: {message}" if node.path else message
-            self.problems.append(Problem(text, self.source))
-        else:
-            self.problems.append(Problem(message, self.source, node.line, node.column))
+    def report(self, node: _Node, message: str | Callable[[], str]) -> None:
+        self.problems.append((node.line or 0, node.column or 0, node.path, message))
+
+    def _problem(
+        self, line: int, column: int, path: str, message: str | Callable[[], str]
+    ) -> Problem:
+        text = message if isinstance(message, str) else message()
+        if self.by_path:
+            return Problem(f"{path}: {text}" if path else text, self.source)
+        return Problem(text, self.source, line or None, column or None)
 
     def location(self, node: _Node) -> Location:
         return Location(self.source, node.line, node.column)
@@ -425,10 +497,13 @@ class _Validator:
     def run(self, root: _Node) -> GateConfig:
         config = self.config(root)
         if self.problems or config is None:
-            problems = self.problems
+            found = self.problems
             if not self.by_path:  # document order; data problems keep the walk's order
-                problems = sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
-            raise ConfigError(problems or [Problem("invalid config", self.source)])
+                found = heapq.nsmallest(MAX_PROBLEMS, found, key=lambda p: (p[0], p[1]))
+            shown = [self._problem(*entry) for entry in found[:MAX_PROBLEMS]]
+            raise ConfigError(
+                shown or [Problem("invalid config", self.source)], total=len(self.problems)
+            )
         return config
 
     def config(self, root: _Node) -> GateConfig | None:
@@ -483,13 +558,7 @@ class _Validator:
                 first = out[name][0]
                 self.report(key, f"duplicate key {name!r} (first at {self.where(first)})")
             elif name not in allowed:
-                guess = _close(name, allowed)
-                if guess:
-                    self.report(key, f"unknown key {name!r} in {what}, did you mean {guess!r}?")
-                else:
-                    self.report(
-                        key, f"unknown key {name!r} in {what}: expected one of {', '.join(allowed)}"
-                    )
+                self.report(key, functools.partial(_unknown_key, name, what, allowed))
             else:
                 out[name] = (key, value)
         return out
@@ -538,8 +607,15 @@ class _Validator:
             return value
         got = repr(value) if isinstance(value, str) else node.describe()
         message = f"{what} must be one of {', '.join(allowed)}, got {_short(got, quoted=False)}"
-        guess = _close(value, allowed) if isinstance(value, str) else None
-        self.report(node, message + (f"; did you mean {guess!r}?" if guess else ""))
+        if not isinstance(value, str):
+            self.report(node, message)
+            return None
+
+        def with_guess() -> str:
+            guess = _close(value, allowed)
+            return message + (f"; did you mean {guess!r}?" if guess else "")
+
+        self.report(node, with_guess)
         return None
 
     # -- evals
@@ -733,11 +809,7 @@ class _Validator:
         spec = METRICS.get(name)
         if spec is not None:
             return spec
-        guess = suggest_metric(name)
-        if guess is not None:
-            self.report(node, f"unknown metric {name!r}, did you mean {guess!r}?")
-        else:
-            self.report(node, f"unknown metric {name!r}: valid metrics are {', '.join(METRICS)}")
+        self.report(node, functools.partial(_unknown_metric, name))
         return None
 
     def levels(self, spec: MetricSpec, fields: _Fields) -> None:
@@ -918,6 +990,20 @@ def _per_class_message(spec: MetricSpec) -> str:
     if spec.name == "iou" and "miou" in split_mean:
         message += "; for the split mean use 'miou'"
     return message
+
+
+def _unknown_key(name: str, what: str, allowed: Sequence[str]) -> str:
+    guess = _close(name, allowed)
+    if guess:
+        return f"unknown key {name!r} in {what}, did you mean {guess!r}?"
+    return f"unknown key {name!r} in {what}: expected one of {', '.join(allowed)}"
+
+
+def _unknown_metric(name: str) -> str:
+    guess = suggest_metric(name)
+    if guess is not None:
+        return f"unknown metric {name!r}, did you mean {guess!r}?"
+    return f"unknown metric {name!r}: valid metrics are {', '.join(METRICS)}"
 
 
 def _close(name: str, allowed: Sequence[str]) -> str | None:

@@ -7,7 +7,6 @@ gate itself is `gate.engine.run_gate`.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +14,19 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
+from gate import strict_json
 from gate.checks import GateOutcome
 from gate.config import load_config
 from gate.engine import GateRequest, exit_code_for, run_gate
-from gate.errors import ExitCode, UsageError
+from gate.errors import ConfigError, ExitCode, Problem, UsageError
 from gate.fetch import FetchOptions, SavedResults
 from gate.markdown import md_text
 from gate.outputs import to_json, to_junit
 from gate.report import render_report, warm_up
+from gate.roboflow_api import MAX_BODY_BYTES, human_size
 from gate.rules import GateConfig
 from gate.settings import CheckSettings, ResultsFile
+from gate.strict_json import JSONDocumentError, decode_utf8
 
 if TYPE_CHECKING:
     import aiohttp
@@ -33,40 +35,92 @@ if TYPE_CHECKING:
     from gate.roboflow_client import RoboflowClient
 
 
-def read_config(path: Path) -> GateConfig:
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config is a few KiB; more is the wrong file (or an attack on the validator)."""
+
+MAX_RESULTS_BYTES = MAX_BODY_BYTES
+"""The same cap as an answer from Roboflow: a saved map-results file is such an answer."""
+
+MAX_RESULTS_TOTAL_BYTES = 256 * 1024 * 1024
+"""All --results files together: each is parsed and kept in memory for the whole run."""
+
+
+def read_capped_file(path: Path, *, limit: int, what: str, flag: str, hint: str) -> bytes:
+    """At most `limit` bytes of the file at `path`; UsageError (one line) if it holds more,
+    is missing, is a directory or cannot be read. `what` names the file ("config file"),
+    `flag` the option that named it, `hint` how to fix a missing or unreadable one.
+
+    Reads `limit + 1` bytes at most, whatever the file is: a regular file, /dev/stdin, a pipe
+    or a FIFO (which waits for its writer, as `cat` would), or /dev/zero.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
     except FileNotFoundError:
+        raise UsageError(f"{what} {path} not found; {hint}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} {path} is a directory, not a file; check {flag}") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot read {what} {path} ({reason}); {hint}") from None
+    if len(data) > limit:
         raise UsageError(
-            f"config file {path} not found: create it (see the README) or point to it "
-            "with --config (the `config` input in the Action)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read config {path}: {exc.__class__.__name__}") from None
+            f"{what} {path} is larger than {human_size(limit)}, the limit for a {what}; "
+            f"check that {flag} names the right file"
+        )
+    return data
+
+
+def read_config(path: Path) -> GateConfig:
+    """The config at `path`, read (at most MAX_CONFIG_BYTES), decoded and validated."""
+    data = read_capped_file(
+        path,
+        limit=MAX_CONFIG_BYTES,
+        what="config file",
+        flag="--config (the `config` input in the Action)",
+        hint="create it (see the README) or point to it with --config (the `config` input in "
+        "the Action)",
+    )
+    try:
+        text = decode_utf8(data)
+    except JSONDocumentError as exc:
+        problem = Problem(
+            f"{exc.problem}; save the config as UTF-8", str(path), exc.line, exc.column
+        )
+        raise ConfigError([problem]) from None
     return load_config(text, str(path))
 
 
 def read_results(files: Sequence[ResultsFile]) -> dict[str, Any]:
-    """Saved map-results documents by eval id."""
+    """Saved map-results documents by eval id (strict JSON; NaN kept, for the reader to mark
+    malformed value by value)."""
     documents: dict[str, Any] = {}
+    total = 0
     for item in files:
         if item.eval_id in documents:
             raise UsageError(
                 f"two results files for eval {item.eval_id} ({item.path}); write ID=PATH to tell "
                 "them apart"
             )
-        try:
-            text = item.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"results file {item.path} not found; check --results") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read results file {item.path}: {exc}") from None
-        try:
-            documents[item.eval_id] = json.loads(text)
-        except json.JSONDecodeError as exc:
+        data = read_capped_file(
+            item.path,
+            limit=MAX_RESULTS_BYTES,
+            what="results file",
+            flag="--results",
+            hint="check --results",
+        )
+        total += len(data)
+        if total > MAX_RESULTS_TOTAL_BYTES:
             raise UsageError(
-                f"{item.path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); "
-                "save the map-results response as it was returned"
+                f"the results files add up to more than {human_size(MAX_RESULTS_TOTAL_BYTES)} "
+                f"(at {item.path}); gate fewer evaluations at a time"
+            )
+        try:
+            documents[item.eval_id] = strict_json.loads(data, allow_nan=True)
+        except JSONDocumentError as exc:
+            where = f"{item.path}:{exc.line}:{exc.column}" if exc.line else str(item.path)
+            raise UsageError(
+                f"{where}: {exc.problem}; save the map-results response as it was returned"
             ) from None
     return documents
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gate.errors import UsageError
 from gate.report import DEFAULT_MAX_CHARS
@@ -12,6 +16,8 @@ from gate.roboflow_api import DEFAULT_API_URL
 
 DEFAULT_CONFIGS = ("eval-gate.yml", ".github/eval-gate.yml")
 FAIL_ON = ("error", "warning", "never")
+MAX_RESULTS_FILES = 1000
+"""--results files in all (a folder is listed only this far): each is read and kept in memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,7 @@ class CheckSettings:
     quiet: bool = False
     fail_on: str = "error"
     title: str = "eval-gate"
+    warnings: tuple[str, ...] = ()  # one line each, for the entry point to show
 
     @property
     def effective_deadline(self) -> float:
@@ -55,8 +62,14 @@ def find_config(explicit: str | None, cwd: Path) -> Path:
     """The config file to use: the one named, else the first default that exists."""
     if explicit is not None:
         path = cwd / explicit
-        if not path.is_file():
+        if path.is_dir():
+            raise UsageError(
+                f"config file {explicit} is a directory, not a file; point --config at the "
+                "YAML file (e.g. eval-gate.yml)"
+            )
+        if not path.exists():
             raise UsageError(f"config file {explicit} not found; check --config")
+        # Not only regular files: /dev/stdin or a pipe is read too (capped, see run.py).
         return path
     for name in DEFAULT_CONFIGS:
         if (cwd / name).is_file():
@@ -74,16 +87,50 @@ def parse_results_arg(value: str, cwd: Path) -> list[ResultsFile]:
         return [ResultsFile(eval_id, cwd / rest)]
     path = cwd / value
     if path.is_dir():
-        found = sorted(path.glob("*.json"))
+        # Listed lazily and only this far: a folder of a million files is refused, not sorted.
+        found = sorted(itertools.islice(path.glob("*.json"), MAX_RESULTS_FILES + 1))
         if not found:
             raise UsageError(f"--results {value}: the folder holds no .json file")
+        if len(found) > MAX_RESULTS_FILES:
+            raise UsageError(
+                f"--results {value}: the folder holds more than {MAX_RESULTS_FILES:,} .json "
+                "files; pass the files to gate (or a folder holding only those)"
+            )
         return [ResultsFile(p.stem, p) for p in found]
     return [ResultsFile(path.stem, path)]
 
 
 def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
+    if not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number of seconds, got {value}")
     if value < 0 or (value == 0 and not allow_zero):
         raise UsageError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value:g}")
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def cleartext_key_warning(api_url: str, *, where: str) -> str | None:
+    """A one-line warning when the API key would travel unencrypted to another machine:
+    `api_url` is http:// and its host is not loopback. `where` names the setting."""
+    try:
+        parts = urlsplit(api_url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None  # not a URL at all: the client refuses it with its own message
+    if parts.scheme.lower() != "http" or not host or _is_loopback(host):
+        return None
+    return (
+        f"{where} is http://{host}: the Roboflow API key will be sent unencrypted; use https:// "
+        "(plain http is only safe to a loopback address such as 127.0.0.1)"
+    )
 
 
 def _clean(value: str | None) -> str | None:
@@ -132,14 +179,23 @@ def build_settings(
     url = _clean(api_url) or _clean(environ.get("ROBOFLOW_API_URL")) or DEFAULT_API_URL
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"API URL must start with http:// or https://, got {url!r}")
+    files = tuple(f for r in results for f in parse_results_arg(r, cwd))
+    if len(files) > MAX_RESULTS_FILES:
+        raise UsageError(
+            f"--results names {len(files):,} files, more than {MAX_RESULTS_FILES:,}; "
+            "gate fewer evaluations at a time"
+        )
+    api_key = _clean(environ.get("ROBOFLOW_API_KEY"))
+    where = "--api-url" if _clean(api_url) else "ROBOFLOW_API_URL"
+    warning = cleartext_key_warning(url, where=where) if api_key else None
     return CheckSettings(
         config_path=find_config(config, cwd),
         eval_ids=ids,
         baseline=_clean(baseline),
-        results=tuple(f for r in results for f in parse_results_arg(r, cwd)),
+        results=files,
         workspace=_clean(workspace) or _clean(environ.get("ROBOFLOW_WORKSPACE")),
         api_url=url.rstrip("/"),
-        api_key=_clean(environ.get("ROBOFLOW_API_KEY")),
+        api_key=api_key,
         concurrency=concurrency,
         timeout=timeout,
         wait=wait,
@@ -152,4 +208,5 @@ def build_settings(
         quiet=quiet,
         fail_on=fail_on,
         title=title,
+        warnings=(warning,) if warning else (),
     )

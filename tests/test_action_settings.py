@@ -233,6 +233,29 @@ def test_bad_api_url(value):
     assert problem(api_url=value).startswith("input api-url must be an http:// or https:// URL")
 
 
+@pytest.mark.parametrize(
+    ("value", "warned"),
+    [
+        ("http://roboflow.example.com/base", True),
+        ("HTTP://10.1.2.3:8080", True),
+        ("https://roboflow.example.com", False),
+        ("http://127.0.0.1:8080", False),
+        ("http://localhost:8080", False),
+        ("http://[::1]:8080", False),
+    ],
+)
+def test_a_plain_http_api_url_off_loopback_is_a_warning(value, warned):
+    settings = read_action_settings(inputs(api_url=value))
+    if not warned:
+        assert settings.warnings == ()
+        return
+    [warning] = settings.warnings
+    assert warning.startswith("input api-url is http://")
+    assert "the Roboflow API key will be sent unencrypted; use https://" in warning
+    assert KEY not in warning
+    assert read_action_settings(inputs()).warnings == ()
+
+
 def test_the_api_key_never_shows_in_an_error():
     message = problem(api_url=f"roboflow.com/?api_key={KEY}", wait=KEY)
     assert KEY not in message

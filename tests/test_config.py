@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gate.config import config_from_data, load_config, parse_compact_rule
-from gate.errors import ConfigError, ExitCode
+from gate.errors import MAX_PROBLEMS, ConfigError, ExitCode
 from gate.rules import (
     ALL,
     EvalSpec,
@@ -978,3 +978,54 @@ def test_rule_problems_from_data_match_yaml(rules, expected):
     assert all(line.startswith("<request>: rules[0]") for line in got)
     messages = [line.split(": ", 2)[2] for line in got]
     assert sorted(messages) == sorted(line.split(": ", 1)[1] for line in expected)
+
+
+# --------------------------------------------------------------------------- hostile YAML
+
+
+@pytest.mark.parametrize(
+    ("value", "described"),
+    [
+        ("!!bool maybe", "got 'maybe' (a YAML bool)"),  # KeyError inside PyYAML
+        ("!!int +", "got '+' (a YAML int)"),  # IndexError
+        ('!!float ""', "got '' (a YAML float)"),  # IndexError
+        ("!!int 0x", "got '0x' (a YAML int)"),  # ValueError
+        ("1" * 5000, "got an integer of more than 100 digits"),  # int's 4,300-digit limit
+        ("0x" + "f" * 5000, "got an integer of more than 100 digits"),  # reads, cannot print
+        ("1:" * 3000 + "0", "got an integer of more than 100 digits"),  # sexagesimal
+    ],
+)
+def test_tagged_and_huge_scalars_are_problems_not_crashes(value, described):
+    lines = problems(f"version: {value}\nrules: [{{metric: map50, min: {value}}}]\n")
+    assert lines == [
+        f"gate.yml:1:10: version must be the integer 1, {described}",
+        f"gate.yml:2:30: min must be a number between 0 and 1, {described}",
+    ]
+
+
+def test_problems_are_capped_and_counted_and_suggestions_kept():
+    rules = "".join(f"  - {{metric: map5{i}x, min: 0.5, bogus: 1}}\n" for i in range(100))
+    with pytest.raises(ConfigError) as info:
+        load_config("version: 1\nrules:\n" + rules, "gate.yml")
+    error = info.value
+    assert error.total == 200
+    assert len(error.problems) == MAX_PROBLEMS
+    lines = error.lines()
+    assert lines[0] == "gate.yml:3:14: unknown metric 'map50x', did you mean 'map50'?"
+    assert lines[1].startswith("gate.yml:3:32: unknown key 'bogus' in a rule: expected one of")
+    assert lines[-1] == "... and 150 more problems"
+    assert str(error).endswith("(and 199 more problems)")
+
+
+def test_aliases_are_budgeted_not_expanded_without_bound():
+    names = ", ".join(f"c{i}" for i in range(2000))
+    text = (
+        f"version: 1\nrules:\n  - &r {{metric: iou, classes: [{names}], min: 0.5}}\n"
+        + "  - *r\n" * 200
+    )
+    [line] = problems(text)
+    assert line.startswith("gate.yml:")
+    assert "the config expands to more than 100,000 values to check" in line
+    # Used a few times, the same alias is fine.
+    config = load_config(text.replace("  - *r\n" * 200, "  - *r\n" * 3))
+    assert len(config.rules) == 4
