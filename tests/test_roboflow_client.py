@@ -351,6 +351,34 @@ async def test_complete_but_invalid_json_is_retried_then_bad_response(make_clien
     assert standin.count() == 3
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"taskType": "object-detection-like", "taskType": "semantic-segmentation"}',
+        b'{"taskType": "object-detection-like", "splits": {"test": {"map50": '
+        + b"9" * 5000
+        + b"}}}",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=["duplicate-key", "5000-digits", "deep"],
+)
+async def test_complete_but_refused_json_is_final(make_client, standin, sleeps, body):
+    standin.script("map-results", [Scripted(200, body)] * 3)
+    with pytest.raises(BadResponse) as info:
+        await make_client().map_results("abc")
+    assert not info.value.retryable
+    assert "malformed JSON" in str(info.value)
+    assert_clean(info.value)
+    assert standin.count() == 1
+    assert sleeps.delays == []
+
+
+async def test_nan_in_map_results_reaches_the_reader(make_client, standin):
+    standin.script("map-results", [Scripted(200, b'{"taskType": "x", "splits": {"map50": NaN}}')])
+    data = await make_client().map_results("abc")
+    assert data["splits"]["map50"] != data["splits"]["map50"]  # NaN, for results.py to mark
+
+
 async def test_server_disconnect_is_retried(make_client, standin):
     # Headers announce a body, nothing of it arrives before the connection closes.
     standin.script("info", [Scripted(200, b"", truncate=True)])
