@@ -53,17 +53,34 @@ _MENTION_AT = re.compile(r"(?<![A-Za-z0-9])@")
 _NO_MENTION = "&#64;&#8203;"
 
 
+# What GitHub would turn into a link by itself: a URL (`https://`, `http://`, `ftp://`, `www.`)
+# and an issue or pull request reference (`#123`, which also shows up in that issue's
+# timeline). A zero-width space after the scheme, the `www` or the `#` stops it.
+_AUTOLINK = re.compile(
+    r"(?<![A-Za-z0-9])(?:https?|ftp)(?=:)|(?<![A-Za-z0-9])www(?=\.)", re.IGNORECASE
+)
+_ISSUE_REF = re.compile(r"\\#(?=[0-9])")
+_ZWSP = "&#8203;"
+
+
 def md_text(s: str) -> str:
     """Escape untrusted text for a Markdown inline context, a table cell, and HTML.
 
     Line breaks and tabs become spaces, other control characters are dropped, `& < > "` become
     HTML entities, Markdown punctuation (including `|`) is backslash-escaped, and an `@` that
-    could start a mention is broken with a zero-width space so no one is pinged. The text reads
+    could start a mention, a URL GitHub would link by itself and an issue reference (`#12`) are
+    broken with a zero-width space, so no one is pinged and nothing is linked. The text reads
     the same once rendered. In raw HTML (element text, double-quoted attributes) it is safe too,
     though any backslash escapes would show there.
     """
     out = s.translate(_TEXT)
-    return _MENTION_AT.sub(_NO_MENTION, out) if "@" in out else out
+    if "@" in out:
+        out = _MENTION_AT.sub(_NO_MENTION, out)
+    if ":" in out or "." in out:
+        out = _AUTOLINK.sub(lambda m: m.group(0) + _ZWSP, out)
+    if "\\#" in out:
+        out = _ISSUE_REF.sub("\\\\#" + _ZWSP, out)
+    return out
 
 
 def md_code(s: str) -> str:

@@ -36,6 +36,7 @@ NASTY = [
     "|||",
     "<!-- comment -->",
     "<details><summary>x</summary>",
+    "https://evil.example/login?next=www.x.com #12",
 ]
 
 
@@ -107,6 +108,29 @@ def test_md_text_breaks_mentions_but_not_emails_or_metric_names():
     assert md_text("x_@team") == "x\\_&#64;&#8203;team"
     assert md_text("mAP@50:95") == "mAP@50:95"
     assert md_text("me@example.com") == "me@example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("https://evil.example/login", "https&#8203;://evil.example/login"),
+        ("see HTTP://x.io", "see HTTP&#8203;://x.io"),
+        ("ftp://files", "ftp&#8203;://files"),
+        ("www.evil.com", "www&#8203;.evil.com"),
+        ("(www.x.y)", "\\(www&#8203;.x.y\\)"),
+        ("fixes #12", "fixes \\#&#8203;12"),
+        ("#1#2", "\\#&#8203;1\\#&#8203;2"),
+        # not links: left alone
+        ("xhttp://a", "xhttp://a"),
+        ("awww.b", "awww.b"),
+        ("www", "www"),
+        ("# heading", "\\# heading"),
+        ("e.g. 1:2", "e.g. 1:2"),
+    ],
+)
+def test_md_text_breaks_what_github_would_link_by_itself(text, escaped):
+    assert md_text(text) == escaped
+    assert _render_inline(md_text(text)) == text
 
 
 def test_md_text_fuzz_keeps_table_cells_intact():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -12,14 +16,21 @@ import pytest
 
 import gate
 from gate.checks import Check, EvalOutcome, GateOutcome, Status
+from gate.config import load_config
+from gate.evaluate import EvalInput, evaluate
+from gate.markdown import md_text
 from gate.metrics import TaskType
 from gate.report import (
+    CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,
+    OPEN_ROWS,
+    SUMMARY_MAX_BYTES,
     TemplatesNotFoundError,
     find_template_dir,
     render_report,
 )
-from gate.rules import Severity, ThresholdKind
+from gate.results import parse_map_results
+from gate.rules import Location, Severity, ThresholdKind
 
 REPO = Path(__file__).resolve().parent.parent
 ICONS = {
@@ -49,12 +60,15 @@ def make_check(
     baseline: float | None = None,
     severity: Severity = Severity.ERROR,
     message: str = "",
+    rule_index: int = 0,
+    rule: str | None = None,
+    location: Location | None = None,
 ) -> Check:
     return Check(
         eval_id=eval_id,
         eval_label=label,
-        rule_index=0,
-        rule=f"{metric} {kind} {threshold:g} [{split}]",
+        rule_index=rule_index,
+        rule=rule or f"{metric} {kind} {threshold:g} [{split}]",
         metric=metric,
         split=split,
         class_name=class_name,
@@ -67,6 +81,7 @@ def make_check(
         status=status,
         severity=severity,
         message=message or f"{status} message",
+        location=location,
     )
 
 
@@ -100,8 +115,10 @@ def mixed_outcome() -> GateOutcome:
             ),
             make_check(Status.ERROR, metric="map50", actual=None, message="value is 'NaN'"),
             make_check(Status.FAIL, object_size="small", actual=0.6, message="below 0.7"),
-            make_check(Status.PASS, class_name="car", actual=0.9),
-            make_check(Status.FAIL, class_name="person", actual=0.5, message="below 0.7"),
+            make_check(Status.PASS, class_name="car", actual=0.9, rule_index=1),
+            make_check(
+                Status.FAIL, class_name="person", actual=0.5, message="below 0.7", rule_index=1
+            ),
         ],
         baseline_id="base-1",
         url="https://app.roboflow.com/ws/evals/e1",
@@ -225,38 +242,41 @@ def test_eval_sections():
     assert_well_formed(md)
 
 
-def test_failures_first_then_passing_then_per_class():
+def test_rules_that_failed_first_then_warned_then_skipped_passing_and_per_class_folds():
     md = render_report(mixed_outcome())
     section = md[md.index("### ❌") : md.index("### ✅ Seg")]
-    found = tables(section)
-    failures, passing, per_class = found
-    assert failures[0] == (
-        "|  | Metric | Split | Class | Actual | Threshold | Baseline | Δ | Note |"
-    )
-    # fail, error, warn, then skip; in config order within a status. The note only says why a
-    # row has no numbers: where the numbers are there, they tell the story.
-    assert [ICONS[r[2:].split(" |")[0]] for r in failures[2:]] == [
-        Status.FAIL,
-        Status.FAIL,
-        Status.ERROR,
-        Status.WARN,
-        Status.SKIP,
+    headings = re.findall(r"^#### (.*)$", section, flags=re.MULTILINE)
+    # Failing rules first (split-level before per-class), then warnings; the heading says how.
+    assert headings == [
+        "🚫 mAP@50 ≥ 0.7 (test): value is 'NaN'",
+        "❌ mAP@50:95 (small) ≥ 0.7 (test): 0.6000 (0.1000 short)",
+        "❌ mAP@50:95 ≥ 0.7 per class (test): 1 of 2 classes below",
+        f"⚠️ mAP@50:95 drop ≤ 0.02 (test): {MINUS}0.0500 (0.8000 → 0.7500)",
     ]
-    assert failures[2] == ("| ❌ | mAP@50:95 (small) | test |  | 0.6000 | ≥ 0.7000 | — | — |  |")
-    assert failures[3].startswith("| ❌ | mAP@50:95 | test | person | 0.5000 |")
-    assert failures[4] == "| 🚫 | mAP@50 | test |  | — | ≥ 0.7000 | — | — | value is 'NaN' |"
-    assert failures[5] == (
-        f"| ⚠️ | mAP@50:95 | test |  | 0.7500 | drop ≤ 0.02 (≥ 0.7800) | 0.8000 | {MINUS}0.0500 |  |"
+    nan, small, person, drop, skipped, passing, per_class = tables(section)
+    # One table per rule, without the columns the heading already says; the eval has a
+    # baseline, so every row has Baseline and Δ. The note only says why a row has no numbers.
+    assert nan[0] == "|  | Actual | Baseline | Δ | Missed by | Note |"
+    assert nan[2] == "| 🚫 | — | — | — | — | value is 'NaN' |"
+    assert small[0] == "|  | Actual | Baseline | Δ | Missed by |"
+    assert small[2] == "| ❌ | 0.6000 | — | — | 0.1000 |"
+    assert person[0] == "|  | Class | Actual | Baseline | Δ | Missed by |"
+    assert person[2] == "| ❌ | person | 0.5000 | — | — | 0.2000 |"
+    assert drop[2] == f"| ⚠️ | 0.7500 | 0.8000 | {MINUS}0.0500 | 0.0300 |"
+    # rules that only skipped (no data) are folded together, with why
+    assert "<details><summary>1 check skipped (no data)</summary>\n\n" + "\n".join(skipped) in (
+        section
     )
+    assert skipped[2] == "| ⏭️ | mAP@50:95 | valid | — | ≥ 0.7000 | no valid split |"
     # split-level passing checks, folded
     assert "<details><summary>1 passing check</summary>\n\n" + "\n".join(passing) in section
-    assert passing[2] == "| ✅ | mAP@50:95 | test | 0.8100 | ≥ 0.7000 |"
+    assert passing[2] == "| ✅ | mAP@50:95 | test | 0.8100 | ≥ 0.7000 | — | — |"
     # per-class passing checks, folded on their own, class first
     assert (
         "<details><summary>Per-class results: 1 passing check on 1 class</summary>\n\n"
         + "\n".join(per_class)
     ) in section
-    assert per_class[2] == "| ✅ | car | mAP@50:95 | test | 0.9000 | ≥ 0.7000 |"
+    assert per_class[2] == "| ✅ | car | mAP@50:95 | test | 0.9000 | ≥ 0.7000 | — | — |"
     assert section.index("| ❌ |") < section.index("<details>")
 
 
@@ -349,7 +369,6 @@ def test_nasty_class_names_are_escaped():
     assert_well_formed(md)
     assert "<script>" not in md
     assert "<b>" not in md
-    assert md.count("<details>") == 1
     assert "@team" not in md
     assert "&#64;&#8203;team" in md
     assert "SECRET123" not in md
@@ -357,9 +376,16 @@ def test_nasty_class_names_are_escaped():
     assert "\x00" not in md
     assert "### ❌ &lt;b&gt;&#64;&#8203;team&lt;/b&gt; \\| \\[x\\]\\(y\\)\n" in md
     assert "vs baseline `` `id` ``" in md
-    failures, per_class = tables(md)
-    assert len(failures) == 2 + len(NASTY_CLASSES)
+    # the worst few failures open, the rest folded, and the passing ones folded
+    assert md.count("<details>") == 2
+    opened, folded, per_class = tables(md)
+    assert len(opened) == 2 + OPEN_ROWS
+    assert len(opened) + len(folded) == 4 + len(NASTY_CLASSES)
     assert len(per_class) == 2 + len(NASTY_CLASSES)
+    # the summary line names the worst classes, escaped too
+    story = [line for line in md.split("\n") if line.startswith("- ")]
+    assert len(story) == 1
+    assert "\\*bold\\*\\_it\\_\\[x\\]\\(y\\)" in story[0]
 
 
 def test_javascript_url_is_not_linked():
@@ -397,7 +423,7 @@ def many_failures(n_fail: int, n_pass: int, *, eval_id: str = "e1") -> EvalOutco
         make_check(Status.PASS, eval_id=eval_id, class_name=f"ok {i}", split="valid")
         for i in range(n_pass)
     ]
-    checks.append(make_check(Status.WARN, eval_id=eval_id, severity=Severity.WARNING))
+    checks.append(make_check(Status.WARN, eval_id=eval_id, severity=Severity.WARNING, rule_index=1))
     return make_eval(checks, eval_id=eval_id, label=f"Eval {eval_id}")
 
 
@@ -414,7 +440,9 @@ def test_level_2_folds_passing_checks():
     full = render_report(outcome, max_chars=None)
     md = render_report(outcome, max_chars=len(full) - 1, full_report_hint="See the job summary.")
     assert_well_formed(md, len(full) - 1)
-    assert "<details>" not in md
+    assert "passing check</summary>" not in md
+    assert "Per-class results" not in md
+    assert md.count("<details>") == 1  # the failures of the first eval past the first few
     assert (
         "> **This report was shortened** to fit in "
         f"{len(full) - 1:,} characters: passing checks are not listed. See the job summary.\n"
@@ -425,30 +453,35 @@ def test_level_2_folds_passing_checks():
     assert len(failure_rows(md)) == 31 + 3  # every non-passing check is still listed
 
 
-def test_level_3_caps_failures_per_eval():
+def test_level_3_caps_the_checks_listed_per_rule():
     outcome = GateOutcome((many_failures(60, 10), many_failures(3, 0, eval_id="e2")))
     full = render_report(outcome, max_chars=None)
     folded = render_report(outcome, max_chars=len(full) - 1)
-    assert "<details>" not in folded
+    assert "passing checks are not listed." in folded
     limit = len(folded) - 1
     md = render_report(outcome, max_chars=limit)
     assert_well_formed(md, limit)
-    match = re.search(r"only the first (\d+) checks that did not pass are listed", md)
+    match = re.search(r"only the worst (\d+) checks are listed for each rule", md)
     assert match
     cap = int(match.group(1))
-    assert 4 <= cap < 61
-    more = re.search(r"…and (\d+) more checks not shown: (\d+) failed, 1 warning\.", md)
-    assert more
-    first = md[: md.index("### ✅ Eval e2") if "### ✅" in md else md.index("### ❌ Eval e2")]
-    assert len(failure_rows(first)) == cap
-    assert cap + int(more.group(1)) == 61
-    # the failures kept are the first ones, failing before warning
-    assert "| class 0 |" in md
-    assert "| ⚠️ |" not in first
+    assert OPEN_ROWS < cap < 60
+    more = re.findall(r"…and (\d+) more checks not shown: (\d+) failed\.", md)
+    assert len(more) == 1  # only the rule with 60 failures is cut
+    assert cap + int(more[0][0]) == 60
+    first = md[: md.index("### ❌ Eval e2")]
+    # the rule keeps its worst rows, the first few open and the rest folded; the warning too
+    assert len(failure_rows(first)) == cap + 1
+    assert first.count("<details>") == 1
+    assert "| ⚠️ |" in first
     # the second eval's 4 non-passing checks fit under the cap
-    assert len(failure_rows(md)) == cap + 4
+    assert len(failure_rows(md)) == cap + 1 + 4
     # and the cap is as large as fits: one more row would not fit
     assert len(md) > limit - len(failure_rows(md)[0]) - 1
+    # fewer rows still: the open rows shrink too, the heading and summary line stay
+    small = render_report(outcome, max_chars=1500)
+    assert_well_formed(small, 1500)
+    assert "#### ❌ mAP@50:95 ≥ 0.7 per class (test): 60 of 60 classes below" in small
+    assert "- ❌ Eval e1 · **mAP@50:95 ≥ 0.7 per class** (test): 60 of 60 classes below" in small
 
 
 def test_level_4_drops_evaluations_from_the_end():
@@ -560,11 +593,12 @@ def test_two_thousand_classes_fit_and_keep_the_failures_that_fit():
     assert elapsed < 1.0
     assert_well_formed(md, DEFAULT_MAX_CHARS)
     shown = len(failure_rows(md))
-    more = re.search(r"…and ([\d,]+) more checks not shown: ([\d,]+) failed\.", md)
-    assert more
-    assert shown + int(more.group(1).replace(",", "")) == total_failing
+    more = re.findall(r"…and ([\d,]+) more checks not shown: ([\d,]+) failed\.", md)
+    assert len(more) == 12  # every rule (4 rules x 3 splits) keeps its worst rows
+    assert shown + sum(int(n.replace(",", "")) for n, _ in more) == total_failing
     assert shown > 400
-    assert len(md) > DEFAULT_MAX_CHARS - 200  # the budget is used, not wasted
+    # the budget is used, not wasted: to within a row for each of the 12 rules
+    assert len(md) > DEFAULT_MAX_CHARS - 12 * len(failure_rows(md)[-1])
 
 
 def test_two_thousand_classes_with_few_failures_lists_them_all():
@@ -574,6 +608,419 @@ def test_two_thousand_classes_with_few_failures_lists_them_all():
     assert len(failure_rows(md)) == outcome.count(Status.FAIL) == 80
     assert "passing checks are not listed." in md
     assert "23,920 passing checks not shown." in md
+
+
+# --- the story: a summary line per failing rule, worst first -----------------------------------
+
+CONFIG = Location("eval-gate.yml", 12, 5)
+
+
+def floor_and_drop(n_classes: int = 40) -> GateOutcome:
+    """A split-level floor, a per-class floor and a per-class regression rule, with a baseline:
+    class i of n has 0.30 + 0.6 i/n against a baseline of 0.90 - 0.3 i/n (low i is worst)."""
+    checks = [
+        make_check(
+            Status.FAIL,
+            metric="map50_95",
+            actual=0.683,
+            baseline=0.701,
+            rule="map50_95 >= 0.7 [test]",
+            location=Location("eval-gate.yml", 12, 5),
+        )
+    ]
+    for i in range(n_classes):
+        actual = round(0.30 + 0.6 * i / n_classes, 4)
+        base = round(0.90 - 0.3 * i / n_classes, 4)
+        name = f"part-{i:03d}"
+        checks.append(
+            make_check(
+                Status.FAIL if actual < 0.5 else Status.PASS,
+                metric="map50",
+                class_name=name,
+                threshold=0.5,
+                actual=actual,
+                baseline=base,
+                rule_index=1,
+                rule="map50 per class >= 0.5 [test]",
+                location=Location("eval-gate.yml", 15, 5),
+            )
+        )
+        limit = round(base - 0.05, 4)
+        checks.append(
+            make_check(
+                Status.FAIL if actual < limit else Status.PASS,
+                metric="map50",
+                class_name=name,
+                kind=ThresholdKind.MAX_DROP,
+                threshold=0.05,
+                limit=limit,
+                actual=actual,
+                baseline=base,
+                rule_index=2,
+                rule="map50 per class drop <= 0.05 [test]",
+                location=Location("eval-gate.yml", 19, 5),
+            )
+        )
+    return GateOutcome((make_eval(checks, baseline_id="base-1"),))
+
+
+def story_lines(md: str) -> list[str]:
+    """The summary lines under the verdict (the first list of the report)."""
+    lines = md.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("- "))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("- "))
+    return lines[start:end]
+
+
+def test_a_summary_line_per_failing_rule_with_its_worst_checks_and_where_it_is_written():
+    md = render_report(floor_and_drop())
+    assert story_lines(md) == [
+        "- ❌ **mAP@50:95 ≥ 0.7** (test): 0.6830 (0.0170 short) · `eval-gate.yml:12`",
+        (
+            "- ❌ **mAP@50 ≥ 0.5 per class** (test): 14 of 40 classes below — worst: "
+            "part-000 (0.3000), part-001 (0.3150), part-002 (0.3300), … · `eval-gate.yml:15`"
+        ),
+        (
+            "- ❌ **mAP@50 drop ≤ 0.05 per class** (test): 25 of 40 classes dropped more than "
+            f"allowed — worst: part-000 ({MINUS}0.6000), part-001 ({MINUS}0.5775), "
+            f"part-002 ({MINUS}0.5550), … · `eval-gate.yml:19`"
+        ),
+    ]
+    # right under the verdict and its counts
+    assert md.split("\n")[4] == story_lines(md)[0]
+
+
+def test_summary_lines_of_regressions_say_the_drop():
+    pct = make_check(
+        Status.FAIL,
+        metric="miou",
+        kind=ThresholdKind.MAX_DROP_PCT,
+        threshold=3,
+        limit=0.776,
+        actual=0.72,
+        baseline=0.8,
+        rule="miou drop <= 3% [test]",
+    )
+    md = render_report(GateOutcome((make_eval([pct], task_type=TaskType.SEGMENTATION),)))
+    assert story_lines(md) == [f"- ❌ **mIoU drop ≤ 3%** (test): {MINUS}10.0% (0.8000 → 0.7200)"]
+    assert "#### ❌ mIoU drop ≤ 3% (test):" in md
+
+
+def test_summary_lines_count_checks_without_a_value_apart():
+    checks = [
+        make_check(Status.FAIL, class_name="gone", actual=None, message="missing value: gone"),
+        make_check(Status.ERROR, class_name="nan", actual=None, message="value is 'NaN'"),
+        make_check(Status.FAIL, class_name="low", actual=0.5),
+        make_check(Status.PASS, class_name="ok", actual=0.9),
+    ]
+    md = render_report(GateOutcome((make_eval(checks),)))
+    assert story_lines(md) == [
+        (
+            "- ❌ **mAP@50:95 ≥ 0.7 per class** (test): 1 of 4 classes below, 1 malformed, "
+            "1 with no value — low (0.5000)"
+        )
+    ]
+
+
+def test_rows_are_worst_first_no_value_first_then_by_how_far_they_miss():
+    checks = [
+        make_check(Status.FAIL, class_name="a", actual=0.65),
+        make_check(Status.FAIL, class_name="b", actual=0.30),
+        make_check(Status.FAIL, class_name="gone", actual=None, message="missing value"),
+        make_check(Status.FAIL, class_name="c", actual=0.69),
+        make_check(Status.ERROR, class_name="nan", actual=None, message="value is 'NaN'"),
+        make_check(Status.FAIL, class_name="d", actual=0.50),
+    ]
+    md = render_report(GateOutcome((make_eval(checks),)))
+    (table,) = tables(md)
+    assert [row.split(" | ")[1] for row in table[2:]] == ["nan", "gone", "b", "d", "a", "c"]
+
+
+def test_worst_first_across_the_fold_and_split_level_rules_first():
+    outcome = floor_and_drop(300)
+    md = render_report(outcome, max_chars=None)
+    headings = re.findall(r"^#### (.*)$", md, flags=re.MULTILINE)
+    assert [h.split(" (")[0] for h in headings] == [
+        "❌ mAP@50:95 ≥ 0.7",
+        "❌ mAP@50 ≥ 0.5 per class",
+        "❌ mAP@50 drop ≤ 0.05 per class",
+    ]
+    _, floor_open, floor_folded, drop_open, drop_folded, _ = tables(md)
+    for opened, folded in ((floor_open, floor_folded), (drop_open, drop_folded)):
+        assert len(opened) == 2 + OPEN_ROWS
+        missed = [float(row.split(" | ")[-1].strip(" |")) for row in opened[2:] + folded[2:]]
+        assert missed == sorted(missed, reverse=True)
+    for index in (1, 2):
+        failing = sum(1 for c in outcome.checks if c.rule_index == index and c.failing)
+        assert 50 < failing < 250
+        folded = f"<details><summary>{failing - OPEN_ROWS} more classes, worst first</summary>"
+        assert folded in md
+
+
+def test_a_rule_with_a_few_failures_shows_them_all_open():
+    checks = [make_check(Status.FAIL, class_name=f"c{i}", actual=0.5) for i in range(OPEN_ROWS + 2)]
+    md = render_report(GateOutcome((make_eval(checks),)))
+    assert "<details>" not in md
+    assert len(failure_rows(md)) == OPEN_ROWS + 2
+
+
+def test_every_row_has_the_baseline_and_delta_when_the_eval_has_a_baseline():
+    md = render_report(floor_and_drop(), max_chars=None)
+    found = tables(md)
+    assert len(found) == 6  # floor; per-class floor open + folded; drop open + folded; passing
+    for table in found:
+        header = [cell.strip() for cell in table[0].strip("|").split("|")]
+        base, delta = header.index("Baseline"), header.index("Δ")
+        for row in table[2:]:
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            assert re.fullmatch(r"0\.\d{4}", cells[base]), row
+            assert re.fullmatch(rf"[+{MINUS}±]0\.\d{{4}}", cells[delta]), row
+    # a floor's row shows the baseline too, not only the regression's
+    assert f"| ❌ | part-000 | 0.3000 | 0.9000 | {MINUS}0.6000 | 0.2000 |" in md
+
+
+def test_a_line_counts_the_classes_that_improved_and_got_worse():
+    checks = [
+        make_check(Status.PASS, class_name="up", actual=0.9, baseline=0.8),
+        make_check(Status.PASS, class_name="down", actual=0.8, baseline=0.9),
+        make_check(Status.PASS, class_name="down2", actual=0.75, baseline=0.9),
+        make_check(Status.PASS, class_name="same", actual=0.8, baseline=0.80001),
+        # the same class under another rule on the same metric is counted once
+        make_check(Status.PASS, class_name="up", actual=0.9, baseline=0.8, threshold=0.5),
+        make_check(Status.PASS, split="valid", class_name="x", actual=0.9, baseline=0.95),
+    ]
+    md = render_report(GateOutcome((make_eval(checks, baseline_id="b"),)))
+    assert (
+        "\nPer class against the baseline: mAP@50:95 on test: 2 of 4 classes got worse, "
+        f"1 improved, 1 unchanged (median Δ {MINUS}0.0500); mAP@50:95 on valid: 1 of 1 class "
+        f"got worse, 0 improved (median Δ {MINUS}0.0500).\n"
+    ) in md
+    assert "Per class against the baseline" not in render_report(mixed_outcome())
+
+
+def test_several_evaluations_label_their_summary_lines_failing_first():
+    md = render_report(mixed_outcome())
+    assert story_lines(md) == [
+        "- 🚫 Eval one · **mAP@50 ≥ 0.7** (test): value is 'NaN'",
+        "- ❌ Eval one · **mAP@50:95 (small) ≥ 0.7** (test): 0.6000 (0.1000 short)",
+        (
+            "- ❌ Eval one · **mAP@50:95 ≥ 0.7 per class** (test): 1 of 2 classes below — "
+            "person (0.5000)"
+        ),
+        f"- ⚠️ Eval one · **mAP@50:95 drop ≤ 0.02** (test): {MINUS}0.0500 (0.8000 → 0.7500)",
+    ]
+
+
+def test_no_summary_lines_when_nothing_failed_or_warned():
+    outcome = GateOutcome((make_eval([make_check(), make_check(Status.SKIP, actual=None)]),))
+    md = render_report(outcome)
+    assert "\n- " not in md
+    assert "1 check skipped (no data)" in md
+
+
+def test_summary_lines_are_capped_and_the_rest_counted():
+    evals = tuple(
+        make_eval(
+            [
+                make_check(Status.FAIL, eval_id=f"e{i}", actual=0.5),
+                make_check(Status.WARN, eval_id=f"e{i}", severity=Severity.WARNING, rule_index=1),
+            ],
+            eval_id=f"e{i}",
+            label=f"Eval {i}",
+        )
+        for i in range(10)
+    )
+    md = render_report(GateOutcome(evals))
+    lines = story_lines(md)
+    assert len(lines) == 13
+    assert all(line.startswith("- ❌") for line in lines[:10])
+    assert lines[-1] == "- …and 8 more rules with warnings."
+    # at a small limit, as many summary lines as fit (whole lines) and no evaluation section
+    small = render_report(GateOutcome(evals), max_chars=900)
+    assert_well_formed(small, 900)
+    assert "###" not in small
+    assert "no evaluation details are shown" in small
+    shown = story_lines(small)
+    assert 1 <= len(shown) - 1 < 10
+    assert shown[-1].startswith(f"- …and {11 - len(shown)} more failing rules and 10 more rules")
+
+
+def test_hostile_class_names_cannot_inject_anything_in_the_summary_lines():
+    hostile = [*NASTY_CLASSES, "[x](javascript:alert(1))", "![i](http://x/i.png)", "~~s~~"]
+    checks = [
+        make_check(Status.FAIL, class_name=name, actual=0.1 + i / 1000, location=CONFIG)
+        for i, name in enumerate(hostile)
+    ]
+    md = render_report(GateOutcome((make_eval(checks, label="@org/team"),)))
+    for worst in range(0, len(hostile), 3):  # each name, once among the 3 worst
+        batch = checks[worst : worst + 3]
+        line = story_lines(render_report(GateOutcome((make_eval(batch),))))[0]
+        text = line.removeprefix("- ❌ **mAP@50:95 ≥ 0.7 per class** (test): ")
+        text = re.sub(r"&#?\w+;", "", text.removesuffix(" · `eval-gate.yml:12`"))
+        for char in "*_[]()`|<>!~#":
+            allowed = 2 if char in "()" else 0  # the numbers' own parentheses
+            assert unescaped(text.replace("_(blank)_", ""), char) <= allowed * len(batch), line
+        assert "@team" not in text
+        assert "<script>" not in text
+    assert "&#64;&#8203;team" in md
+    assert_well_formed(md)
+
+
+GFM_EXTENSIONS = ("-e", "table", "-e", "strikethrough", "-e", "autolink", "-e", "tagfilter")
+
+
+@pytest.mark.skipif(shutil.which("cmark-gfm") is None, reason="needs cmark-gfm")
+def test_summary_lines_render_as_plain_list_items_with_githubs_renderer():
+    hostile = [
+        *NASTY_CLASSES,
+        "[x](javascript:alert(1))",
+        "![i](http://x/i.png)",
+        "<img src=x>",
+        "https://evil.example #12",
+    ]
+    evals = tuple(
+        make_eval(
+            [make_check(Status.FAIL, eval_id=name, class_name=name, actual=0.1, location=CONFIG)],
+            eval_id=name,
+            label=name,
+        )
+        for name in hostile
+    )
+    md = render_report(GateOutcome(evals))
+    story = "\n".join(story_lines(md)) + "\n"
+    out = subprocess.run(
+        [
+            "cmark-gfm",
+            "--unsafe",
+            *["-e", "table", "-e", "strikethrough", "-e", "autolink", "-e", "tagfilter"],
+        ],
+        input=story,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tags = set(re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", out))
+    assert tags <= {"ul", "li", "strong", "code", "em"}, tags
+    assert out.count("<li>") == 13  # MAX_STORY (12) lines and a count of the rest
+
+
+# --- the first screen, at any number of classes --------------------------------------------------
+
+LARGE = REPO / "examples" / "large"
+FIRST_SCREEN = 10  # lines of Markdown: the verdict, the counts and every failing rule
+
+
+@functools.cache
+def large_example(classes: int) -> GateOutcome:
+    """examples/large/: the parts detector (config and generator), at any number of classes."""
+    spec = importlib.util.spec_from_file_location("large_generate", LARGE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    candidate, baseline = generator.generate(classes)
+    config = load_config((LARGE / "eval-gate.yml").read_text(), "examples/large/eval-gate.yml")
+    (ev,) = config.evals
+    return evaluate(
+        config,
+        [
+            EvalInput(
+                spec=ev,
+                results=parse_map_results(candidate, ev.id),
+                baseline=parse_map_results(baseline, generator.BASELINE),
+                baseline_id=generator.BASELINE,
+                url=f"https://app.roboflow.com/acme-parts/model-evals/{ev.id}",
+            )
+        ],
+    )
+
+
+def test_the_committed_300_class_example_is_what_the_generator_writes():
+    for eval_id, document in zip(("partdet-v8", "partdet-v7"), _generate(300), strict=True):
+        saved = json.loads((LARGE / "results" / f"{eval_id}.json").read_text(encoding="utf-8"))
+        assert saved == document
+
+
+def _generate(classes: int) -> tuple[dict, dict]:
+    spec = importlib.util.spec_from_file_location("large_generate", LARGE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    return generator.generate(classes)
+
+
+def test_the_300_class_example_is_the_scenario_of_the_issue():
+    outcome = large_example(300)
+    checks = list(outcome.checks)
+    assert len(checks) == 601
+    assert sum(c.failing for c in checks) == 194
+
+
+@pytest.mark.parametrize("classes", [300, 2000])
+@pytest.mark.parametrize("max_chars", [DEFAULT_MAX_CHARS, CHECK_RUN_MAX_CHARS, None])
+def test_the_first_screen_holds_the_verdict_and_every_failing_rule(classes, max_chars):
+    outcome = large_example(classes)
+    md = render_report(outcome, max_chars=max_chars)
+    assert_well_formed(md, max_chars)
+    first = md.split("\n")[:FIRST_SCREEN]
+    assert first[0] == "## ❌ eval-gate: **Failed**"
+    rules = {c.rule_index for c in outcome.checks if c.failing}
+    assert len(rules) == 3
+    for index in rules:
+        failing = [c for c in outcome.checks if c.rule_index == index and c.failing]
+        line = next(x for x in first if f"eval-gate.yml:{failing[0].location.line}`" in x)
+        assert line.startswith("- ❌ **mAP@50")
+        per_class = [c for c in failing if c.class_name is not None]
+        if per_class:
+            every = sum(1 for c in outcome.checks if c.rule_index == index)
+            assert f": {len(per_class):,} of {every:,} classes " in line
+            worst = max(per_class, key=lambda c: c.limit - c.actual)
+            assert f"worst: {md_text(worst.class_name)} (" in line
+    # the worst rows of each failing rule come right after (the first table under each)
+    for heading in re.findall(r"^#### .*$", md, flags=re.MULTILINE):
+        block = md[md.index(heading) :].split("\n")
+        assert block[2].startswith("|  |")  # its table, header first
+        assert block[4].startswith("| ❌ |")
+
+
+def test_the_2000_class_comment_is_folded_and_summarised_not_cut():
+    outcome = large_example(2000)
+    md = render_report(outcome)
+    assert_well_formed(md, DEFAULT_MAX_CHARS)
+    assert "**This report was shortened** to fit in 65,000 characters" in md
+    assert len(story_lines(md)) == 3
+    assert md.count("<details>") == 2  # the two per-class rules' folded rows
+    more = re.findall(r"…and ([\d,]+) more checks not shown: ([\d,]+) failed\.", md)
+    shown = len(failure_rows(md))
+    assert shown + sum(int(n.replace(",", "")) for n, _ in more) == outcome.count(Status.FAIL)
+
+
+def test_the_job_summary_limit_counts_bytes():
+    outcome = large_example(300)
+    full = render_report(outcome, max_chars=None)
+    assert len(full.encode()) > len(full)  # emoji, minus signs, Δ: bytes exceed characters
+    assert render_report(outcome, max_chars=None, max_bytes=SUMMARY_MAX_BYTES) == full
+    limit = len(full)  # as many bytes as the full report has characters: it must shorten
+    md = render_report(outcome, max_chars=None, max_bytes=limit)
+    assert len(md.encode()) <= limit
+    assert_well_formed(md)
+    assert f"to fit in {limit:,} bytes: passing checks are not listed" in md
+    both = render_report(outcome, max_chars=20_000, max_bytes=20_000)
+    assert len(both.encode()) <= 20_000
+    assert "to fit in 20,000 characters and 20,000 bytes" in both
+    assert len(story_lines(both)) == 3
+    with pytest.raises(ValueError, match="max_bytes must be at least 200"):
+        render_report(outcome, max_bytes=100)
+
+
+def test_the_2000_class_summary_fits_a_megabyte():
+    outcome = large_example(2000)
+    render_report(mixed_outcome())
+    start = time.perf_counter()
+    md = render_report(outcome, max_chars=None, max_bytes=SUMMARY_MAX_BYTES)
+    elapsed = time.perf_counter() - start
+    assert len(md.encode()) <= SUMMARY_MAX_BYTES
+    assert_well_formed(md)
+    assert elapsed < 2.0
 
 
 # --- templates and import cost -----------------------------------------------------------------
