@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -403,7 +403,7 @@ def _run(
         folder = report_folder(settings.gate_id)
         written.extend((f"{folder}/report.md", f"{folder}/report.json"))
         event = read_event(environ)
-        return asyncio.run(_supervised(settings, event, io, environ, stop))
+        return _run_loop(_supervised(settings, event, io, environ, stop), stop)
     except GateError as error:
         message = redact(str(error), secrets)
         io.annotate("error", message, title="eval-gate")
@@ -416,9 +416,37 @@ def _run(
         return int(ExitCode.INTERNAL)
 
 
+def _run_loop(main: Coroutine[Any, Any, int], stop: _Stop) -> int:
+    """`asyncio.run(main)`, except that a cancelled run does not wait for the loop's executor
+    threads on its way out: a DNS lookup in flight (aiohttp resolves names in a thread) would
+    hold the exit up for as long as the lookup takes."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            remaining = asyncio.all_tasks(loop)
+            for task in remaining:
+                task.cancel()
+            if remaining:
+                loop.run_until_complete(asyncio.gather(*remaining, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            if stop.signum is None:
+                loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()  # shuts the default executor down without waiting
+
+
 def main() -> int:
     """Container entrypoint: wires the real process into `run`."""
-    return run(os.environ, sys.stdout, sys.stderr)
+    code = run(os.environ, sys.stdout, sys.stderr)
+    if code > 128 and threading.active_count() > 1:
+        # Cancelled, with a thread still busy (a DNS lookup): everything is written, and
+        # waiting for it at interpreter exit would make the cancelled job linger.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -645,3 +645,33 @@ async def test_a_cancelled_run_leaves_nothing_owned_by_root(tmp_path, urls, robo
     assert run.code == 143
     owners = owners_under(run.workspace, tmp_path / "file_commands")
     assert dict.fromkeys(owners, RUNNER) == owners
+
+
+SLOW_DNS = """\
+import socket, sys, time
+real = socket.getaddrinfo
+def slow(host, *args, **kwargs):
+    if str(host).endswith(".invalid"):
+        time.sleep(30)  # a DNS lookup that hangs, in aiohttp's resolver thread
+    return real(host, *args, **kwargs)
+socket.getaddrinfo = slow
+from gate.action import main
+sys.exit(main())
+"""
+
+
+async def test_a_hung_dns_lookup_does_not_hold_up_a_cancelled_run(tmp_path, urls, roboflow):
+    # The comment's name lookup runs in a thread that cannot be cancelled: the exit must not
+    # wait for it (asyncio.run would, and so would the interpreter at exit).
+    command = [*ACTION[: ACTION.index("-m")], "-c", SLOW_DNS]
+    started = await start_waiting(
+        tmp_path,
+        urls,
+        roboflow,
+        command=command,
+        extra_env={"GITHUB_API_URL": "http://api.github.invalid"},
+    )
+    run, seconds = await stop(started, signal.SIGTERM, signal.SIGTERM, gap=0.5)
+    assert seconds < 2.5, seconds
+    assert run.code == 143
+    assert run.outputs["verdict"] == "cancelled"
