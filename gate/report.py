@@ -86,6 +86,7 @@ _TASK_NAMES: dict[TaskType, str] = {
     TaskType.SEGMENTATION: "semantic segmentation",
 }
 _SAME = 0.00005  # a change that rounds to ±0.0000 is no change
+_MAX_CHANGES = 2  # metrics whose per-class changes are counted
 
 
 class TemplatesNotFoundError(GateError):
@@ -204,8 +205,9 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# Class, split and metric names repeat across rules and rows: each is escaped once.
-@functools.lru_cache(maxsize=1 << 14)
+# Class, split and metric names repeat across rules and rows: each is escaped once (a bounded
+# cache: a few MB at most, even for the longest hostile names).
+@functools.lru_cache(maxsize=4096)
 def _untrusted(text: str, limit: int) -> str:
     return md_text(_clip(text, limit))
 
@@ -589,17 +591,19 @@ def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: Thre
 
 
 def _worst(bad: Sequence[Check], *, per_class: bool, many_splits: bool) -> str:
-    """The worst checks by name and number: `worst part-062 0.4100, part-070 0.4140 …`."""
+    """The worst checks by name and number: `worst: part-062 (0.4100), part-070 (0.4140), …`."""
     numeric = [c for c in bad if _numeric(c) and c.status is not Status.SKIP]
     named = []
     for check in numeric[:WORST_NAMED]:
         if per_class and _per_class(check):
             name = _class_cell(check.class_name)
             if many_splits:
-                name += f" ({_untrusted(check.split, _MAX_CLASS)})"
+                name += f" ({_untrusted(check.split, _MAX_CLASS)}, {_change(check)})"
+            else:
+                name += f" ({_change(check)})"
         else:
-            name = _untrusted(check.split, _MAX_CLASS)
-        named.append(f"{name} ({_change(check)})")
+            name = f"{_untrusted(check.split, _MAX_CLASS)} ({_change(check)})"
+        named.append(name)
     if not named:
         return ""
     text = ", ".join(named)
@@ -623,8 +627,13 @@ def _changes(checks: Sequence[Check]) -> str | None:
         if found is None:
             groups[key] = found = {}
         found[name] = delta
+    # One count per metric, on the test split when there is one.
+    chosen: dict[tuple[str, str | None], tuple[str, dict[str, float]]] = {}
+    for (metric, size, split), deltas in groups.items():
+        if (metric, size) not in chosen or split == "test":
+            chosen[metric, size] = (split, deltas)
     parts = []
-    for (metric, size, split), deltas in list(groups.items())[:3]:
+    for (metric, size), (split, deltas) in list(chosen.items())[:_MAX_CHANGES]:
         values = list(deltas.values())
         worse = sum(1 for d in values if d <= -_SAME)
         better = sum(1 for d in values if d >= _SAME)
@@ -643,8 +652,10 @@ def _changes(checks: Sequence[Check]) -> str | None:
         parts.append(text)
     if not parts:
         return None
-    more = " …" if len(groups) > 3 else ""
-    return "Per class against the baseline: " + "; ".join(parts) + more + "."
+    more = len(chosen) - len(parts)
+    if more:
+        parts.append(f"{_plural(more, 'more metric')} not summarised")
+    return "Per class against the baseline: " + "; ".join(parts) + "."
 
 
 _RuleKey = tuple[int, str, str, str | None, ThresholdKind, float]

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -722,6 +723,26 @@ def test_summary_lines_count_checks_without_a_value_apart():
     ]
 
 
+def test_summary_lines_of_rules_on_several_splits_name_the_split():
+    checks = [
+        make_check(Status.FAIL, split=split, class_name=name, actual=actual, rule="r [*]")
+        for split, name, actual in (
+            ("test", "a", 0.5),
+            ("valid", "a", 0.4),
+            ("valid", "b", 0.6),
+            ("test", "b", 0.65),
+        )
+    ]
+    md = render_report(GateOutcome((make_eval(checks),)))
+    assert story_lines(md) == [
+        (
+            "- ❌ **mAP@50:95 ≥ 0.7 per class** (test, valid): 4 of 4 checks below — worst: "
+            "a (valid, 0.4000), a (test, 0.5000), b (valid, 0.6000), …"
+        )
+    ]
+    assert tables(md)[0][0] == "|  | Class | Split | Actual | Missed by |"
+
+
 def test_rows_are_worst_first_no_value_first_then_by_how_far_they_miss():
     checks = [
         make_check(Status.FAIL, class_name="a", actual=0.65),
@@ -787,13 +808,19 @@ def test_a_line_counts_the_classes_that_improved_and_got_worse():
         make_check(Status.PASS, class_name="same", actual=0.8, baseline=0.80001),
         # the same class under another rule on the same metric is counted once
         make_check(Status.PASS, class_name="up", actual=0.9, baseline=0.8, threshold=0.5),
+        # one count per metric, on the test split when there is one
         make_check(Status.PASS, split="valid", class_name="x", actual=0.9, baseline=0.95),
+        make_check(Status.PASS, metric="map75", split="valid", class_name="x", actual=0.9),
+        make_check(Status.PASS, metric="map75", split="valid", class_name="y", actual=0.9),
+        make_check(Status.PASS, metric="map50", class_name="z", actual=0.9, baseline=0.8),
     ]
+    checks[-3] = replace(checks[-3], baseline=0.95)  # x got worse on mAP@75
+    checks[-2] = replace(checks[-2], baseline=0.88)  # y improved
     md = render_report(GateOutcome((make_eval(checks, baseline_id="b"),)))
     assert (
         "\nPer class against the baseline: mAP@50:95 on test: 2 of 4 classes got worse, "
-        f"1 improved, 1 unchanged (median Δ {MINUS}0.0500); mAP@50:95 on valid: 1 of 1 class "
-        f"got worse, 0 improved (median Δ {MINUS}0.0500).\n"
+        f"1 improved, 1 unchanged (median Δ {MINUS}0.0500); mAP@75 on valid: 1 of 2 classes "
+        f"got worse, 1 improved (median Δ {MINUS}0.0150); 1 more metric not summarised.\n"
     ) in md
     assert "Per class against the baseline" not in render_report(mixed_outcome())
 
