@@ -87,6 +87,7 @@ _TASK_NAMES: dict[TaskType, str] = {
 }
 _SAME = 0.00005  # a change that rounds to ±0.0000 is no change
 _MAX_CHANGES = 2  # metrics whose per-class changes are counted
+_TOL = 1e-9  # as gate.evaluate compares
 
 
 class TemplatesNotFoundError(GateError):
@@ -587,7 +588,29 @@ def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: Thre
     ]
     (first, phrase), rest = counted[0], counted[1:]
     head = f"{first:,} of {total:,} {unit[1]} {phrase}"
+    if missed and not kind.is_regression:
+        head += _already(bad, kind)
     return ", ".join([head, *(f"{n:,} {phrase}" for n, phrase in rest)])
+
+
+def _already(bad: Sequence[Check], kind: ThresholdKind) -> str:
+    """Of the checks past a floor or ceiling, how many the baseline was past too: whether the
+    change under review made them fail."""
+    known = [
+        c for c in bad if _numeric(c) and c.status is not Status.SKIP and c.baseline is not None
+    ]
+    if not known:
+        return ""
+    if kind is ThresholdKind.MAX:
+        before = sum(1 for c in known if c.baseline is not None and c.baseline > c.threshold + _TOL)
+    else:
+        before = sum(1 for c in known if c.baseline is not None and c.baseline < c.threshold - _TOL)
+    where = _VERBS[kind]
+    return (
+        f" ({before:,} already {where} in the baseline)"
+        if before
+        else f" (none {where} in the baseline)"
+    )
 
 
 def _worst(bad: Sequence[Check], *, per_class: bool, many_splits: bool) -> str:

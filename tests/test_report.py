@@ -678,7 +678,8 @@ def test_a_summary_line_per_failing_rule_with_its_worst_checks_and_where_it_is_w
     assert story_lines(md) == [
         "- ❌ **mAP@50:95 ≥ 0.7** (test): 0.6830 (0.0170 short) · `eval-gate.yml:12`",
         (
-            "- ❌ **mAP@50 ≥ 0.5 per class** (test): 14 of 40 classes below — worst: "
+            "- ❌ **mAP@50 ≥ 0.5 per class** (test): 14 of 40 classes below (none below in the "
+            "baseline) — worst: "
             "part-000 (0.3000), part-001 (0.3150), part-002 (0.3300), … · `eval-gate.yml:15`"
         ),
         (
@@ -721,6 +722,27 @@ def test_summary_lines_count_checks_without_a_value_apart():
             "1 with no value — low (0.5000)"
         )
     ]
+
+
+def test_summary_lines_say_how_many_misses_the_baseline_had_already():
+    def check(name, actual, base, **kw):
+        return make_check(
+            Status.FAIL, class_name=name, actual=actual, baseline=base, threshold=0.5, **kw
+        )
+
+    floor = [check("a", 0.4, 0.45), check("b", 0.45, 0.6), check("c", 0.3, None)]
+    passing = make_check(class_name="d", threshold=0.5)
+    md = render_report(GateOutcome((make_eval([*floor, passing]),)))
+    assert story_lines(md)[0].startswith(
+        "- ❌ **mAP@50:95 ≥ 0.5 per class** (test): 3 of 4 classes below "
+        "(1 already below in the baseline) — worst: c (0.3000), a (0.4000), b (0.4500)"
+    )
+    ceiling = [
+        check(name, actual, base, kind=ThresholdKind.MAX)
+        for name, actual, base in (("a", 0.6, 0.4), ("b", 0.7, 0.45))
+    ]
+    md = render_report(GateOutcome((make_eval(ceiling),)))
+    assert "2 of 2 classes above (none above in the baseline)" in story_lines(md)[0]
 
 
 def test_summary_lines_of_rules_on_several_splits_name_the_split():
