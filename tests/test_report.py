@@ -735,7 +735,7 @@ def test_summary_lines_say_how_many_misses_the_baseline_had_already():
     md = render_report(GateOutcome((make_eval([*floor, passing]),)))
     assert story_lines(md)[0].startswith(
         "- ❌ **mAP@50:95 ≥ 0.5 per class** (test): 3 of 4 classes below "
-        "(1 already below in the baseline) — worst: c (0.3000), a (0.4000), b (0.4500)"
+        "(1 already below in the baseline) — c (0.3000), a (0.4000), b (0.4500)"
     )
     ceiling = [
         check(name, actual, base, kind=ThresholdKind.MAX)
