@@ -18,6 +18,7 @@ import fetch_scaling
 import large_report
 import offline_startup
 import sdk_compare
+import serve_largest
 import serve_throughput
 from _common import BenchError, Row, handle_termination, machine, table
 
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "offline_startup": (offline_startup.run, 20, 8),
     "large_report": (large_report.run, 5, 2),
     "serve_throughput": (serve_throughput.run, 2, 1),  # rounds of 5 x 12 s load runs
+    "serve_largest": (serve_largest.run, 3, 1),  # largest gates one at a time, then 3 more
 }
 
 

@@ -818,7 +818,7 @@ class _Evaluated:
     verdict: str
     exit_code: int
     checks: int
-    text: str  # the answer's JSON, secrets masked
+    body: bytes  # the answer's JSON (ASCII: json.dumps escapes the rest), secrets masked
 
 
 def _evaluate(
@@ -846,8 +846,8 @@ def _evaluate(
     document = json_document(outcome)
     document["report"] = report
     document["exit_code"] = code
-    text = redact(encode_document(document, flag), secrets)
-    return _Evaluated(outcome, outcome.verdict.value, code, count, text)
+    body = redact(encode_document(document, flag), secrets).encode("ascii")
+    return _Evaluated(outcome, outcome.verdict.value, code, count, body)
 
 
 def _render_comment(outcome: GateOutcome, github: GitHubPart, title: str, max_chars: int) -> str:
@@ -990,13 +990,12 @@ async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
         exit_code=evaluated.exit_code,
         seconds=round(loop.time() - started, 3),
     )
-    text = evaluated.text
+    body = evaluated.body
     if call.github is not None:
         left = settings.request_deadline - (loop.time() - started)
         url = await _posted(request, call, call.github, evaluated.outcome, left)
         shown = redact(json.dumps(url), request_secrets() + settings.secrets)
-        text = f'{text[:-1]}, "comment_url": {shown}}}'  # the document's last key
-    body = text.encode("ascii")  # json.dumps escapes everything else
+        body = body[:-1] + f', "comment_url": {shown}}}'.encode("ascii")  # the last key
     if _memoizable(call):
         answer = _Answer(body, evaluated.verdict, evaluated.exit_code)
         request.app[UPSTREAM].answers.put(_answer_key(api_key, raw), answer, len(body))

@@ -357,14 +357,27 @@ async def test_the_deadline_stops_the_work_itself(make_client, standin):
     assert stopped_after < 1.0, stopped_after  # unstopped, evaluating alone takes seconds
 
 
-async def test_work_queued_behind_a_busy_pool_still_answers_the_deadline(make_client, standin):
-    client = await make_client(request_deadline=0.5, max_checks=10_000_000, work_threads=1)
+async def test_a_request_cut_at_its_deadline_frees_the_thread_for_the_next(make_client, standin):
+    """One work thread: a small gate queued behind a huge one waits until the huge one's
+    deadline stops it, then gets the thread and answers well within its own deadline."""
+    client = await make_client(request_deadline=2.0, max_checks=10_000_000, work_threads=1)
     standin.add_eval("big", map_results=big_results(1000))
     standin.add_eval("e1")
-    big = call(client, "POST", "/v1/gate", body=gate_body("big", config=per_class_rules(100)))
-    small = call(client, "POST", "/v1/gate", body=gate_body("e1"))
-    answers = await asyncio.gather(big, small)
-    assert [a.status for a in answers] in ([422, 422], [422, 200])
+    app = client.server.app
+    loop = asyncio.get_running_loop()
+    big_started = loop.time()
+    big = asyncio.create_task(
+        call(client, "POST", "/v1/gate", body=gate_body("big", config=per_class_rules(100)))
+    )
+    await wait_for(lambda: app[WORK].busy == 1 and standin.count("map-results") == 1)
+    await asyncio.sleep(max(0.0, big_started + 1.0 - loop.time()))
+    small_started = loop.time()
+    small = await call(client, "POST", "/v1/gate", body=gate_body("e1"))
+    small_took = loop.time() - small_started
+    assert small.status == 200, small.text
+    assert (await big).status == 422
+    assert small_took > 0.5  # it waited for the thread: the huge gate held it until cut
+    await wait_for(lambda: app[WORK].busy == 0, within=5.0)
 
 
 # --------------------------------------------------------------------------- protocol hygiene
