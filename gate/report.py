@@ -490,11 +490,10 @@ class _RuleParts:
             "" if len(every) == 1 else _worst(bad, per_class=per_class, many_splits=len(splits) > 1)
         )
         location = _location(first)
-        story = f"{icon} **{rule}** ({scope}): {what}"
-        if worst:
-            story += f" — {worst}"
-        if location:
-            story += f" · {location}"
+        # The rule, where it is written (early in the line, so it is not broken across lines),
+        # how many checks missed it, and the worst of them.
+        story = f"{icon} **{rule}** ({scope})" + (f" {location}" if location else "")
+        story += f": {what}" + (f" — {worst}" if worst else "")
         cols = _rule_columns(
             with_class=per_class,
             with_split=len(splits) > 1,
