@@ -1,12 +1,11 @@
 """How much work a `POST /v1/gate` asks for, measured before the work is done.
 
-The service bounds what one request may cost. The body's bytes are capped by aiohttp; what
-the bytes expand into is measured here, each as cheaply as the thing it protects:
+The service bounds what one request may cost. The body's bytes are capped by aiohttp, and
+`gate.config.load_config` bounds what YAML aliases make its validator walk; what the
+validated config expands into is measured here, far more cheaply than doing the work. Both
+measures read the validated config, where every alias is expanded, so YAML aliases (`- *r`
+is a whole rule in five bytes) cannot sneak checks past them:
 
-- `yaml_values`: the values a YAML config holds once its aliases are expanded. Aliases let
-  a few bytes stand for a whole subtree (`- *rule` is a whole rule in five bytes), so a
-  small text can make the config validator walk millions of values. The composed node
-  graph is walked once, each distinct node measured once, and cycles count as unbounded.
 - `checks_floor`: the fewest checks a validated config can expand into, from the config
   alone (before anything is fetched): listed splits and classes multiply, `"*"` counts as
   one, every rule applies to at least one evaluation (else the gate is a config error).
@@ -23,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
 
 from gate.evaluate import EvalInput
 from gate.metrics import METRICS
@@ -31,85 +29,7 @@ from gate.results import EvalResults, Value
 from gate.rules import ALL, GateConfig, Rule
 from gate.server_work import StopFlag
 
-if TYPE_CHECKING:
-    import yaml
-
-MAX_CONFIG_VALUES: Final = 500_000
-"""Values a YAML config may hold once its aliases are expanded: about what a 1 MiB body
-(the default cap) can hold without aliases, so aliases never make validating cost more."""
-
-__all__ = [
-    "MAX_CONFIG_VALUES",
-    "checks_floor",
-    "count_checks",
-    "watched",
-    "yaml_values",
-]
-
-
-def yaml_values(text: str, limit: int) -> int | None:
-    """How many values the YAML `text` holds with its aliases expanded, counting up to
-    `limit + 1` (a cyclic alias counts as `limit + 1`); None if there is no document or it
-    is not YAML at all (the config loader then says what is wrong, with a line and column).
-
-    Text without an anchor (`&`) has no alias and is not composed: its values are bounded
-    by its length.
-    """
-    if "&" not in text:
-        return 0
-    import yaml  # noqa: PLC0415 - only configs with anchors pay for composing them twice
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        root = yaml.compose(text, Loader=loader)
-    except (yaml.YAMLError, UnicodeError, RecursionError):
-        return None
-    if root is None:
-        return None
-    return _expanded_size(root, limit)
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    from yaml.nodes import MappingNode, SequenceNode  # noqa: PLC0415 - lazy, like yaml
-
-    if isinstance(node, MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _expanded_size(root: yaml.Node, limit: int) -> int:
-    """Nodes under `root` counting each alias as a copy of its target, capped at limit + 1.
-
-    Iterative post-order walk; each distinct node is sized once (memoised by identity), so
-    the cost is the size of the graph, not of its expansion.
-    """
-    cap = limit + 1
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        key = id(node)
-        if children_done:
-            open_nodes.discard(key)
-            total = 1 + sum(sizes[id(child)] for child in _children(node))
-            sizes[key] = min(total, cap)
-            continue
-        if key in sizes:
-            continue
-        if key in open_nodes:  # an alias to an ancestor: the expansion never ends
-            return cap
-        open_nodes.add(key)
-        stack.append((node, True))
-        for child in _children(node):
-            child_key = id(child)
-            if child_key in open_nodes:
-                return cap
-            if child_key not in sizes:
-                stack.append((child, False))
-    return sizes[id(root)]
+__all__ = ["checks_floor", "count_checks", "watched"]
 
 
 def _thresholds(rule: Rule) -> int:

@@ -4,10 +4,10 @@ The body must be `application/json` (else 415) and strict JSON (`gate.strict_jso
 duplicate keys, bounded numbers and nesting, else 400 `invalid_json`). It is validated in
 full (the first `MAX_PROBLEMS` problems listed in one 400, the rest counted), the config
 with the same validator as the YAML file. What the request expands into is bounded before
-the work is done (`gate.server_bounds`): YAML aliases may not blow the config up, and the
-checks are counted from the config before anything is fetched, then exactly from the
-results before anything is evaluated; more than the server's `max_checks` is a 400
-`too_many_checks`.
+the work is done (`gate.server_bounds`): the checks are counted from the config before
+anything is fetched, then exactly from the results before anything is evaluated; more than
+the server's `max_checks` is a 400 `too_many_checks` (YAML aliases cannot bypass it: the
+count is of the validated config, and `load_config` bounds what aliases make it walk).
 
 The evaluations are fetched as `gate.engine.run_gate` fetches them, over the process-wide
 results cache and single-flight (`gate.results_cache`) in front of a `RoboflowClient` on the
@@ -59,7 +59,7 @@ from gate.report import DEFAULT_MAX_CHARS, render_report
 from gate.results_cache import ResultsCache, SharedResults, SingleFlight, tenant_of
 from gate.roboflow_client import RoboflowClient
 from gate.rules import AUTO, EvalSpec, GateConfig
-from gate.server_bounds import MAX_CONFIG_VALUES, checks_floor, count_checks, watched, yaml_values
+from gate.server_bounds import checks_floor, count_checks, watched
 from gate.server_metrics import METRICS, TimedSource
 from gate.server_request import (
     ApiError,
@@ -417,16 +417,7 @@ def _config(
     body: _Body, value: Any, max_checks: int
 ) -> tuple[GateConfig | None, ConfigError | None]:
     if isinstance(value, str):
-        values = yaml_values(value, MAX_CONFIG_VALUES)
-        if values is not None and values > MAX_CONFIG_VALUES:
-            raise ApiError(
-                400,
-                "config_too_large",
-                f"config: the YAML text holds more than {MAX_CONFIG_VALUES:,} values once its "
-                "aliases (*name) are expanded, or an alias refers to a list or mapping that "
-                "contains it; write the repeated parts out, or send a smaller config",
-            )
-        try:
+        try:  # load_config bounds what YAML aliases make it walk (an invalid_config problem)
             return load_config(value, YAML_SOURCE), None
         except ConfigError as error:
             return None, error

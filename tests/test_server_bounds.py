@@ -2,7 +2,7 @@
 
 The counts are checked against the real thing: `count_checks` against the checks
 `gate.evaluate.evaluate` makes, `checks_floor` against them too, `encode_document` against
-`json.dumps`, `yaml_values` against the values PyYAML builds.
+`json.dumps`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +21,7 @@ from gate.errors import ConfigError
 from gate.evaluate import EvalInput, evaluate
 from gate.results import parse_map_results
 from gate.rules import ALL, EvalSpec, GateConfig, IfMissing, Rule, Threshold, ThresholdKind
-from gate.server_bounds import checks_floor, count_checks, watched, yaml_values
+from gate.server_bounds import checks_floor, count_checks, watched
 from gate.server_work import TICK, StopFlag, WorkPool, WorkStopped, encode_document
 from tests.roboflow_standin import detection_results, segmentation_results
 
@@ -137,46 +136,6 @@ def test_classes_of_a_lost_class_count_for_regressions():
     config = GateConfig(version=1, rules=(rule,))
     inputs = [EvalInput(EvalSpec("e1"), now, before, "base")]
     assert count_checks(config, inputs) == 6 == len(evaluate(config, inputs).evals[0].checks)
-
-
-# --------------------------------------------------------------------------- yaml_values
-
-
-def _values(node: Any) -> int:
-    """Values of a constructed YAML document (a mapping's keys and values count)."""
-    if isinstance(node, dict):
-        return 1 + sum(_values(k) + _values(v) for k, v in node.items())
-    if isinstance(node, list):
-        return 1 + sum(_values(v) for v in node)
-    return 1
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "a: &x [1, 2, 3]\nb: *x\nc: [*x, *x]\n",
-        "rules:\n  - &r {metric: map50, min: 0.5}\n  - *r\n  - *r\n",
-        "k: &s scalar\nl: [*s, *s, *s]\n",
-        "a: &a [&b [1, 2], *b]\nc: [*a, *a]\n",
-    ],
-)
-def test_yaml_values_counts_aliases_as_the_copies_they_expand_into(text):
-    assert yaml_values(text, 1000) == _values(yaml.safe_load(text))
-
-
-def test_yaml_values_without_an_anchor_is_not_composed():
-    assert yaml_values("rules: [" + "a, " * 1000 + "]", 10) == 0
-    assert yaml_values("version: 1\nrules: ['a & b']\n", 10) == 6
-    assert yaml_values("&broken: [", 10) is None  # the config loader says what is wrong
-
-
-def test_yaml_values_stops_counting_past_the_limit_and_on_cycles():
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 30)]
-    started = time.perf_counter()
-    assert yaml_values("\n".join(lines), 500_000) == 500_001  # 10^30 values, never walked
-    assert time.perf_counter() - started < 2
-    assert yaml_values("a: &a [1, *a]\n", 500_000) == 500_001
 
 
 # --------------------------------------------------------------------------- encode_document
