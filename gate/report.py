@@ -412,7 +412,6 @@ def _prefix_chars(rows: Iterable[tuple[str, ...]]) -> tuple[int, ...]:
     return tuple(prefix)
 
 
-@functools.cache
 def _source_text(source: str) -> str:
     """The config file as a reader knows it: relative to the working directory (the checkout)
     when it is inside it, as given otherwise."""
@@ -426,10 +425,13 @@ def _source_text(source: str) -> str:
 
 
 def _location(check: Check) -> str | None:
-    """`file:line` of the rule, a code span; None when the rule has no line (not from YAML)."""
+    """Where the rule is written, a code span: `file:line`, or `rules[i]` for a config that was
+    not YAML text (a mapping sent to the service); None when unknown."""
     loc = check.location
-    if loc is None or loc.line is None:
+    if loc is None:
         return None
+    if loc.line is None:
+        return md_code(f"rules[{check.rule_index}]")
     return md_code(f"{_clip(_source_text(loc.source), _MAX_LABEL)}:{loc.line}")
 
 

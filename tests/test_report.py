@@ -692,6 +692,21 @@ def test_a_summary_line_per_failing_rule_with_its_worst_checks_and_where_it_is_w
     assert md.split("\n")[4] == story_lines(md)[0]
 
 
+def test_where_a_rule_is_written(tmp_path, monkeypatch):
+    def line(location, rule_index=0):
+        check = make_check(Status.FAIL, location=location, rule_index=rule_index)
+        return story_lines(render_report(GateOutcome((make_eval([check]),))))[0]
+
+    # a path inside the working directory (the checkout) is shown relative to it
+    monkeypatch.chdir(tmp_path)
+    inside = Location(str(tmp_path / ".github" / "eval-gate.yml"), 7, 5)
+    assert "(test) `.github/eval-gate.yml:7`:" in line(inside)
+    assert "(test) `/elsewhere/c.yml:3`:" in line(Location("/elsewhere/c.yml", 3, 1))
+    # a config sent as a mapping (the service) has no lines: the rule's index
+    assert "(test) `rules[2]`:" in line(Location("<request>"), rule_index=2)
+    assert "`" not in line(None)
+
+
 def test_summary_lines_of_regressions_say_the_drop():
     pct = make_check(
         Status.FAIL,
