@@ -115,7 +115,6 @@ class RuleView:
 
     icon: str
     title: str  # "mAP@50 ≥ 0.5 per class (test): 72 of 300 classes below"
-    location: str | None  # where the rule is written, a code span
     open: Table | None  # the worst rows
     folded: Table | None  # the rest, in <details>
     folded_summary: str
@@ -456,7 +455,6 @@ class _RuleParts:
     icon: str
     title: str  # the section heading
     story: str  # the summary line under the verdict (without the eval's label)
-    location: str | None
     rows: tuple[tuple[str, ...], ...]  # every check that did not pass, worst first
     columns: tuple[Column, ...]
     statuses: tuple[Status, ...]
@@ -508,7 +506,6 @@ class _RuleParts:
             icon=icon,
             title=f"{rule} ({scope}): {what}",
             story=story,
-            location=location,
             rows=table.rows,
             columns=table.columns,
             statuses=statuses,
@@ -537,7 +534,6 @@ class _RuleParts:
         return RuleView(
             icon=self.icon,
             title=self.title,
-            location=self.location,
             open=Table(self.columns, self.rows[:opened]) if opened else None,
             folded=Table(self.columns, self.rows[opened:shown]) if folded else None,
             folded_summary=f"{folded:,} more {self.unit[0 if folded == 1 else 1]}, worst first",
