@@ -385,7 +385,7 @@ def run(runs: int = 3) -> list[Row]:
     print()
     return [
         Row(
-            "serve: largest gate (19,998 checks, 1 MB report), one at a time",
+            "serve: largest gate (19,998 checks, max_chars 1,000,000), one at a time",
             f"median {median_gate:.2f} s, answer {largest[0].answer_bytes / 1e6:.1f} MB, worst "
             f"/healthz {max(m.worst_healthz for m in largest) * 1000:.0f} ms, peak RSS "
             f"{largest[-1].peak_rss_mib:.0f} MiB",
