@@ -48,6 +48,8 @@ from gate.settings import CheckSettings
 if TYPE_CHECKING:
     from gate.comment import CommentResult
 
+SUMMARY_MIN_ROOM = 200  # bytes; below this a folded report has no room to say anything
+
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 of each level per step
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Seconds a cancelled run spends saying so on the pull request. The runner sends SIGINT, then
@@ -158,7 +160,18 @@ async def action(
     gated, full = await _run_gate(check)
     title = check.title
     if gated.outcome is not None:
-        summary = full or render_report(gated.outcome, max_chars=None, title=title)
+        folder = report_folder(settings.gate_id)
+        room = io.summary_room()
+        if room is not None and room >= SUMMARY_MIN_ROOM:
+            summary = render_report(
+                gated.outcome,
+                max_chars=None,
+                max_bytes=room,
+                title=title,
+                full_report_hint=f"The full report is in `{folder}/report.md`.",
+            )
+        else:  # no summary file, or too little room: append_summary cuts it with a note
+            summary = full or render_report(gated.outcome, max_chars=None, title=title)
         run_link = (
             f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
         )

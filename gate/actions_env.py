@@ -498,6 +498,22 @@ class ActionsIO:
                 "actions.output_write_failed", path=path, reason=exc.strerror or type(exc).__name__
             )
 
+    def summary_room(self) -> int | None:
+        """Bytes `GITHUB_STEP_SUMMARY` can still take under its 1 MiB limit; None: no summary.
+
+        Leaves one byte for the newline `append_summary` may put before the new text.
+        """
+        path_text = self._environ.get("GITHUB_STEP_SUMMARY", "").strip()
+        if not path_text:
+            return None
+        try:
+            existing = Path(path_text).stat().st_size
+        except FileNotFoundError:
+            existing = 0
+        except OSError:
+            return None
+        return max(self._summary_limit - existing - 2, 0)
+
     def append_summary(self, markdown: str, *, full_report_path: str | None = None) -> None:
         """Append to `GITHUB_STEP_SUMMARY`, shortened so the file stays within 1 MiB.
 

@@ -120,6 +120,7 @@ async def start_action(
     extra_env: dict[str, str] | None = None,
     runner_owner: tuple[int, int] | None = None,
     runner_files: bool = True,
+    summary_prefill: int = 0,
     **inputs: str,
 ) -> Started:
     """Start the Action as the runner does: the image's entrypoint, cwd the workspace.
@@ -137,6 +138,8 @@ async def start_action(
             f.write_text("")
         else:
             f.unlink(missing_ok=True)
+    if summary_prefill:  # earlier steps' summaries, one line each
+        summary.write_text(("x" * 99 + "\n") * (summary_prefill // 100))
     if runner_owner is not None:
         for path in (workspace, *workspace.rglob("*"), commands, *commands.iterdir()):
             os.chown(path, *runner_owner, follow_symlinks=False)
@@ -255,6 +258,21 @@ async def test_failing_gate_exits_1_with_annotations(tmp_path, urls, github):
     assert "::error title=eval-gate" in run.out
     (comment,) = our_comments(github)
     assert "Failed" in comment.body
+
+
+async def test_a_nearly_full_job_summary_gets_a_folded_report_not_a_cut_one(tmp_path, urls, github):
+    limit = 1024 * 1024
+    prefill = limit - 500
+    run = await run_action(tmp_path, urls, eval_ids="bad", summary_prefill=prefill)
+    assert run.code == 1
+    ours = run.summary[(prefill // 100) * 100 :]
+    assert len(run.summary.encode()) <= limit
+    assert "Failed" in ours
+    assert "truncated" not in ours  # folded and summarised by the report, not cut afterwards
+    assert ours.count("<details>") == ours.count("</details>")
+    assert "**mAP@50 ≥ 0.8 per class**" in ours  # the failing rule's line survives
+    assert "shortened" in ours
+    assert "`.eval-gate/github-eval-gate-yml/report.md`" in ours
 
 
 async def test_second_run_updates_the_same_comment(tmp_path, urls, github):
