@@ -18,6 +18,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from gate.errors import MAX_PROBLEMS, ConfigError, Problem
@@ -270,6 +271,8 @@ class _Node(ABC):
         """`; quote it: "..."` for a YAML plain scalar that did not read as a string."""
         raw = self.raw()
         if raw and self.kind in ("scalar", "other") and not self.quoted:
+            if raw != _as_written(raw):  # several lines, or very long: no use quoting it
+                return ""
             return f'; quote it: "{raw}"'
         return ""
 
@@ -282,6 +285,8 @@ class _Node(ABC):
         if self.kind == "other":
             return self.other_description()
         value, raw = self.value, self.raw()
+        if raw is not None:
+            raw = _as_written(raw)
         if value is None:
             if raw == "":
                 return "an empty value"
@@ -296,6 +301,7 @@ class _Node(ABC):
 
 
 _MIN_NODE_BUDGET = 100_000
+_MAX_MESSAGE = 500  # characters of one problem's message
 _MAX_INT_BITS = 333  # about 100 decimal digits
 
 
@@ -359,6 +365,12 @@ class _YamlNode(_Node):
                 except (ValueError, KeyError, IndexError, TypeError, OverflowError):
                     kind = "other"
                     self._huge = node.tag == _YAML_INT and len(self._text) > 100
+                finally:
+                    # No cache of every value; and a failed construction leaves the node marked
+                    # as "being constructed", which would make its next alias (`*v`) raise
+                    # "found unconstructable recursive node".
+                    constructor.constructed_objects.pop(node, None)
+                    constructor.recursive_objects.pop(node, None)
                 if isinstance(self._value, int) and self._value.bit_length() > _MAX_INT_BITS:
                     # `0x` + 5,000 hex digits reads fine, but cannot even be printed (str()
                     # refuses ints of more than 4,300 digits): no config value is that large.
@@ -460,29 +472,56 @@ class _DataNode(_Node):
 _Fields = dict[str, tuple[_Node, _Node]]  # key name -> (key node, value node)
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A problem kept for showing; `order` is (-line, -column, -number): a min-heap of these
+    has the problem that comes last in the document on top."""
+
+    order: tuple[int, int, int]
+    path: str
+    message: str | Callable[[], str]
+
+    def __lt__(self, other: _Kept) -> bool:
+        return self.order < other.order
+
+
 class _Validator:
     """Walks the nodes, collects every problem, builds the GateConfig if there were none."""
 
     def __init__(self, source: str, *, by_path: bool) -> None:
         self.source = source
         self.by_path = by_path
-        # Every problem found, as (line, column, path, message). A message may be a function,
-        # called only for the problems shown: a did-you-mean costs a difflib search, and a
-        # megabyte of invalid rules holds tens of thousands of problems of which 50 are shown.
-        self.problems: list[tuple[int, int, str, str | Callable[[], str]]] = []
+        self.problems = 0  # how many were found
+        # Only the problems that will be shown are kept: the first MAX_PROBLEMS in document
+        # order (YAML: line, column; data: the walk's order), in a heap whose top is the last
+        # of them. A message may be a function, called only for those: a did-you-mean costs a
+        # difflib search, and a megabyte of invalid rules holds hundreds of thousands of
+        # problems, of which 50 are shown.
+        self._kept: list[_Kept] = []
 
     # -- reporting
 
     def report(self, node: _Node, message: str | Callable[[], str]) -> None:
-        self.problems.append((node.line or 0, node.column or 0, node.path, message))
+        self.problems += 1
+        line, column = (0, 0) if self.by_path else (node.line or 0, node.column or 0)
+        entry = _Kept((-line, -column, -self.problems), node.path, message)
+        if len(self._kept) < MAX_PROBLEMS:
+            heapq.heappush(self._kept, entry)
+        elif entry.order > self._kept[0].order:  # earlier than the last one kept
+            heapq.heapreplace(self._kept, entry)
 
-    def _problem(
-        self, line: int, column: int, path: str, message: str | Callable[[], str]
-    ) -> Problem:
-        text = message if isinstance(message, str) else message()
-        if self.by_path:
-            return Problem(f"{path}: {text}" if path else text, self.source)
-        return Problem(text, self.source, line or None, column or None)
+    def _shown(self) -> list[Problem]:
+        shown = []
+        for entry in sorted(self._kept, key=lambda kept: kept.order, reverse=True):
+            text = entry.message if isinstance(entry.message, str) else entry.message()
+            if len(text) > _MAX_MESSAGE:  # a name quoted from a megabyte-long scalar
+                text = text[: _MAX_MESSAGE - 1] + "…"
+            line, column = -entry.order[0], -entry.order[1]
+            if self.by_path:
+                shown.append(Problem(f"{entry.path}: {text}" if entry.path else text, self.source))
+            else:
+                shown.append(Problem(text, self.source, line or None, column or None))
+        return shown
 
     def location(self, node: _Node) -> Location:
         return Location(self.source, node.line, node.column)
@@ -497,13 +536,8 @@ class _Validator:
     def run(self, root: _Node) -> GateConfig:
         config = self.config(root)
         if self.problems or config is None:
-            found = self.problems
-            if not self.by_path:  # document order; data problems keep the walk's order
-                found = heapq.nsmallest(MAX_PROBLEMS, found, key=lambda p: (p[0], p[1]))
-            shown = [self._problem(*entry) for entry in found[:MAX_PROBLEMS]]
-            raise ConfigError(
-                shown or [Problem("invalid config", self.source)], total=len(self.problems)
-            )
+            shown = self._shown() or [Problem("invalid config", self.source)]
+            raise ConfigError(shown, total=max(self.problems, 1))
         return config
 
     def config(self, root: _Node) -> GateConfig | None:
@@ -662,7 +696,7 @@ class _Validator:
 
     def eval_item(self, node: _Node) -> tuple[EvalSpec | None, _Node | None, _Node | None]:
         """One `evals` item: an id, or a mapping; returns the spec and its id and name nodes."""
-        before = len(self.problems)
+        before = self.problems
         if node.kind == "scalar" and node.value is not None:
             eval_id = self.ident(node, "an eval id")
             if eval_id is None:
@@ -695,7 +729,7 @@ class _Validator:
                     f"eval {eval_id!r} cannot be its own baseline: "
                     f"use {AUTO!r} or another evaluation's id",
                 )
-        if eval_id is None or len(self.problems) != before:
+        if eval_id is None or self.problems != before:
             return None, None, None
         spec = EvalSpec(id=eval_id, name=name, baseline=baseline, location=self.location(node))
         return spec, id_node, name_node
@@ -723,7 +757,7 @@ class _Validator:
                 f"got {node.describe()}",
             )
             return None
-        before = len(self.problems)
+        before = self.problems
         fields = self.fields(node, RULE_KEYS, "a rule")
 
         spec: MetricSpec | None = None
@@ -764,7 +798,7 @@ class _Validator:
         if spec is not None:
             self.levels(spec, fields)
 
-        if len(self.problems) != before or spec is None:
+        if self.problems != before or spec is None:
             return None
         return Rule(
             metric=spec.name,
@@ -784,7 +818,7 @@ class _Validator:
         except ValueError as exc:
             self.report(node, str(exc))
             return None
-        before = len(self.problems)
+        before = self.problems
         spec = self.metric(node, metric)
         self.in_range(node, threshold.kind, threshold.value, shown=f"{threshold.value:g}")
         if spec is not None and not spec.split_level:
@@ -793,7 +827,7 @@ class _Validator:
                 f"{spec.name!r} is per class, which the compact form cannot say: write a mapping "
                 f'with metric: {spec.name} and classes: "*" (every class) or a list of names',
             )
-        if spec is None or len(self.problems) != before:
+        if spec is None or self.problems != before:
             return None
         return Rule(metric=spec.name, thresholds=(threshold,), location=self.location(node))
 
@@ -880,7 +914,8 @@ class _Validator:
         top = THRESHOLD_MAX[kind]
         if 0 <= value <= top:
             return True
-        shown = shown or node.raw() or f"{value:g}"
+        raw = node.raw()
+        shown = shown or (_as_written(raw) if raw else f"{value:g}")
         message = f"{kind.value} must be between 0 and {top:g}, got {shown}"
         if kind is ThresholdKind.MAX_DROP_PCT:
             message += " (a percentage of the baseline value)"
@@ -1012,6 +1047,12 @@ def _close(name: str, allowed: Sequence[str]) -> str | None:
         return lowered
     close = difflib.get_close_matches(lowered, list(allowed), n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+def _as_written(raw: str) -> str:
+    """A scalar's source text for a one-line message: as is when it is one short printable
+    line, else quoted and cut (a block scalar spans lines; a plain one may be megabytes)."""
+    return raw if len(raw) <= 40 and raw.isprintable() else _short(raw)
 
 
 def _short(text: str, *, quoted: bool = True, limit: int = 40) -> str:

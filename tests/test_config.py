@@ -1017,6 +1017,14 @@ def test_problems_are_capped_and_counted_and_suggestions_kept():
     assert str(error).endswith("(and 199 more problems)")
 
 
+def test_an_alias_of_a_value_that_failed_to_construct_is_the_same_problem_again():
+    lines = problems("version: &v !!bool maybe\nrules: [{metric: map50, min: *v}]\n")
+    assert lines == [
+        "gate.yml:1:10: version must be the integer 1, got 'maybe' (a YAML bool)",
+        "gate.yml:1:10: min must be a number between 0 and 1, got 'maybe' (a YAML bool)",
+    ]
+
+
 def test_aliases_are_budgeted_not_expanded_without_bound():
     names = ", ".join(f"c{i}" for i in range(2000))
     text = (
@@ -1029,3 +1037,13 @@ def test_aliases_are_budgeted_not_expanded_without_bound():
     # Used a few times, the same alias is fine.
     config = load_config(text.replace("  - *r\n" * 200, "  - *r\n" * 3))
     assert len(config.rules) == 4
+
+
+def test_a_problem_is_one_short_line_whatever_the_scalar():
+    block = "version: 1\nrules:\n  - metric: map50\n    min: !!float |\n      1.5\n"
+    [line] = problems(block)
+    assert line == "gate.yml:4:10: min must be between 0 and 1, got '1.5\\n'"
+    [line] = problems("version: 1\nrules:\n  - metric: " + "m" * 1_000_000 + "\n    min: 0.5\n")
+    assert line.startswith("gate.yml:3:13: unknown metric 'mmmm")
+    assert len(line) < 600
+    assert line.endswith("…")

@@ -70,6 +70,10 @@ SCALARS = [
     "{min: 0.5, min: 0.6}",
     "&a x",
     "*a",
+    "&b !!bool maybe",
+    "*b",
+    "!!int &c +",
+    "*c",
     "*undefined",
     "|\n  text",
 ]
