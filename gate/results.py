@@ -44,6 +44,8 @@ class _Split:
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, int) and value.bit_length() > 332:  # repr() refuses 4,300+ digits
+        return "an integer of more than 100 digits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -56,6 +58,8 @@ def _number(container: Mapping[str, Any], key: str, where: str) -> Value:
         return Missing(f"'{key}' is null{where}")
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return Malformed(f"'{key}' is not a number{where}: {_describe(raw)}")
+    if isinstance(raw, int) and not -1 <= raw <= 1:  # float() of a huge int overflows
+        return Malformed(f"'{key}' = {_describe(raw)} is outside [0, 1]{where}")
     value = float(raw)
     if math.isnan(value) or math.isinf(value):
         return Malformed(f"'{key}' is {raw}{where}")
