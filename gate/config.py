@@ -17,7 +17,7 @@ import heapq
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -244,8 +244,12 @@ class _Node(ABC):
         """A mapping's (key, value) pairs, in order, duplicates included."""
 
     @abstractmethod
-    def items(self) -> list[_Node]:
-        """A sequence's items."""
+    def items(self) -> Iterator[_Node]:
+        """A sequence's items, made one at a time (a list may hold 500,000 of them)."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many items a sequence has."""
 
     @property
     @abstractmethod
@@ -399,8 +403,11 @@ class _YamlNode(_Node):
             out.append((child, self._child(value, child.path)))
         return out
 
-    def items(self) -> list[_Node]:
-        return [self._child(n, f"{self.path}[{i}]") for i, n in enumerate(self._node.value)]
+    def items(self) -> Iterator[_Node]:
+        return (self._child(n, f"{self.path}[{i}]") for i, n in enumerate(self._node.value))
+
+    def count(self) -> int:
+        return len(self._node.value)
 
     @property
     def value(self) -> Any:
@@ -453,8 +460,11 @@ class _DataNode(_Node):
             out.append((_DataNode(key, path), _DataNode(value, path)))
         return out
 
-    def items(self) -> list[_Node]:
-        return [_DataNode(v, f"{self.path}[{i}]") for i, v in enumerate(self._data)]
+    def items(self) -> Iterator[_Node]:
+        return (_DataNode(v, f"{self.path}[{i}]") for i, v in enumerate(self._data))
+
+    def count(self) -> int:
+        return len(self._data)
 
     @property
     def value(self) -> Any:
@@ -740,12 +750,10 @@ class _Validator:
         if node.kind != "sequence":
             self.report(node, f"rules must be a list, got {node.describe()}")
             return ()
-        items = node.items()
-        if not items:
+        if not node.count():
             self.report(node, "rules is empty: add at least one rule, e.g. 'map50 >= 0.85'")
             return ()
-        rules = [self.rule(item) for item in items]
-        return tuple(rule for rule in rules if rule is not None)
+        return tuple(rule for item in node.items() if (rule := self.rule(item)) is not None)
 
     def rule(self, node: _Node) -> Rule | None:
         if node.kind == "scalar" and isinstance(node.value, str):
@@ -936,14 +944,13 @@ class _Validator:
         if node.kind != "sequence":
             value = self.choice(node, "split", allowed)
             return (value,) if value else None
-        items = node.items()
-        if not items:
+        if not node.count():
             self.report(node, "split is an empty list: list splits, or remove it to use 'test'")
             return None
         out: list[str] = []
         seen: dict[str, _Node] = {}
         ok = True
-        for item in items:
+        for item in node.items():
             if item.kind == "scalar" and item.value == ALL:
                 self.report(item, "'*' means every split and must stand alone: write split: \"*\"")
                 ok = False
@@ -983,8 +990,7 @@ class _Validator:
                 f"got {node.describe()}{node.quote_hint()}",
             )
             return None
-        items = node.items()
-        if not items:
+        if not node.count():
             hint = (
                 'use "*" for every class, or list names'
                 if allow_all
@@ -995,7 +1001,7 @@ class _Validator:
         out: list[str] = []
         seen: dict[str, _Node] = {}
         ok = True
-        for item in items:
+        for item in node.items():
             if allow_all and item.kind == "scalar" and item.value == ALL:
                 self.report(
                     item, f"'*' means every {noun} and must stand alone: write {key}: \"*\""
