@@ -74,6 +74,7 @@ def check_settings_for(settings: ActionSettings, workspace: Path) -> CheckSettin
         quiet=True,
         fail_on=settings.fail_on,
         title=f"eval-gate · {settings.gate_id}",
+        confine_outputs_to=workspace,
     )
 
 
@@ -413,6 +414,8 @@ def _run(
     configure_logging(err, fmt="console", secrets=secrets)
     try:
         settings = read_action_settings(environ)
+        for warning in settings.warnings:
+            io.annotate("warning", redact(warning, secrets), title="eval-gate")
         folder = report_folder(settings.gate_id)
         written.extend((f"{folder}/report.md", f"{folder}/report.json"))
         event = read_event(environ)

@@ -7,6 +7,7 @@ gate itself is `gate.engine.run_gate`.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,11 +219,42 @@ async def gate_from_settings(settings: CheckSettings) -> GateOutcome:
         await api.close()
 
 
-def _write(path: Path, text: str) -> None:
+def _refuse_links(path: Path, root: Path) -> None:
+    """UsageError unless `path` lies under `root` with no symbolic link on the way."""
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        raise UsageError(f"cannot write {path}: it is outside {root}") from None
+    current = root
+    for part in relative.parts:
+        current /= part
+        if part == ".." or current.is_symlink():
+            raise UsageError(
+                f"cannot write {path}: {current.relative_to(root)} is a symbolic link (or "
+                "leads out); the gate never follows links where it writes its reports, "
+                "remove it"
+            )
+
+
+def _write(path: Path, text: str, confine_to: Path | None = None) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`.
+
+    The rename replaces a symbolic link at `path` rather than writing through it; with
+    `confine_to`, a link anywhere between that folder and `path` is refused.
+    """
+    if confine_to is not None:
+        _refuse_links(path, confine_to)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if confine_to is not None:
+            _refuse_links(path, confine_to)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as file:
+            file.write(text)
+        temporary.replace(path)
     except OSError as exc:
+        temporary.unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
@@ -231,11 +263,11 @@ def write_outputs(settings: CheckSettings, outcome: GateOutcome, out: TextIO) ->
     full = None
     if settings.report_path is not None:
         full = render_report(outcome, max_chars=None, title=settings.title)
-        _write(settings.report_path, full)
+        _write(settings.report_path, full, settings.confine_outputs_to)
     if settings.json_path is not None:
-        _write(settings.json_path, to_json(outcome))
+        _write(settings.json_path, to_json(outcome), settings.confine_outputs_to)
     if settings.junit_path is not None:
-        _write(settings.junit_path, to_junit(outcome))
+        _write(settings.junit_path, to_junit(outcome), settings.confine_outputs_to)
     if not settings.quiet:
         hint = (
             f"The full report is in {md_text(settings.report_path.name)}."

@@ -48,6 +48,9 @@ class CheckSettings:
     fail_on: str = "error"
     title: str = "eval-gate"
     warnings: tuple[str, ...] = ()  # one line each, for the entry point to show
+    # Output files must stay inside this folder, and no symbolic link under it is followed
+    # (the Action writes into a workspace it does not trust). None: write where told.
+    confine_outputs_to: Path | None = None
 
     @property
     def effective_deadline(self) -> float:

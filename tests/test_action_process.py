@@ -693,3 +693,42 @@ async def test_a_hung_dns_lookup_does_not_hold_up_a_cancelled_run(tmp_path, urls
     assert seconds < 2.5, seconds
     assert run.code == 143
     assert run.outputs["verdict"] == "cancelled"
+
+
+# --- where the Action writes ------------------------------------------------------------------
+
+
+async def test_a_planted_link_for_the_report_folder_is_refused_not_followed(tmp_path, urls, github):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / ".eval-gate").symlink_to(outside)  # the repository plants it
+    run = await run_action(tmp_path, urls)
+    assert run.code == 2
+    assert list(outside.iterdir()) == []
+    assert "symbolic link" in run.err
+    (comment,) = our_comments(github)
+    assert "symbolic link" in comment.body
+
+
+async def test_a_planted_link_for_the_report_file_is_refused_not_written_through(
+    tmp_path, urls, github
+):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    folder = tmp_path / "workspace/.eval-gate/github-eval-gate-yml"
+    folder.mkdir(parents=True)
+    (folder / "report.md").symlink_to(target)
+    run = await run_action(tmp_path, urls)
+    assert run.code == 2
+    assert target.read_text() == "keep me"
+    assert (folder / "report.md").is_symlink()
+
+
+async def test_a_plain_http_api_url_off_loopback_is_a_warning_annotation(tmp_path, urls, github):
+    # The config is not a mapping, so the gate stops before any request to that address.
+    run = await run_action(tmp_path, urls, api_url="http://10.255.255.1", config=".github/no.yml")
+    assert run.code == 2
+    warnings = [ln for ln in run.out.splitlines() if ln.startswith("::warning")]
+    assert any("http://" in ln and "unencrypted" in ln.lower() for ln in warnings), run.out
