@@ -47,6 +47,7 @@ OUTPUT_NAMES: tuple[str, ...] = (
     "comment-url",
 )
 ANNOTATION_LEVELS = ("error", "warning", "notice")
+MAX_EVENT_BYTES = 25 * 2**20  # GitHub caps webhook payloads at 25 MB
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 
 PULL_REQUEST_EVENTS = (
@@ -207,6 +208,15 @@ def parse_event(
     )
 
 
+def _read_event_file(path: Path) -> bytes:
+    """The event file's bytes; JSONDocumentError past `MAX_EVENT_BYTES` (read no further)."""
+    with path.open("rb") as file:
+        raw = file.read(MAX_EVENT_BYTES + 1)
+    if len(raw) > MAX_EVENT_BYTES:
+        raise JSONDocumentError(f"larger than {MAX_EVENT_BYTES // 2**20} MiB")
+    return raw
+
+
 def read_event(environ: Mapping[str, str]) -> EventContext:
     """`parse_event` on the payload at `GITHUB_EVENT_PATH`; an unreadable one is a note."""
     name = environ.get("GITHUB_EVENT_NAME", "")
@@ -217,7 +227,7 @@ def read_event(environ: Mapping[str, str]) -> EventContext:
         problem = "GITHUB_EVENT_PATH is not set, so the event is unknown"
     else:
         try:
-            payload = strict_json.loads(Path(path).read_bytes())
+            payload = strict_json.loads(_read_event_file(Path(path)))
         except OSError as exc:
             problem = f"cannot read the event file {path} ({exc.strerror or type(exc).__name__})"
         except JSONDocumentError as exc:  # not JSON, duplicate keys, too deep, not UTF-8...

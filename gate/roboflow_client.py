@@ -9,6 +9,7 @@ header and is scrubbed from every message this module builds or passes on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ __all__ = ["RoboflowClient"]
 
 _DEFAULT_RETRY = RetryPolicy()
 _ERROR_BODY_LIMIT = 64 * 1024  # an error page is read only this far, for its message
+_DECODE_ON_LOOP_MAX = 256 * 1024  # bytes; larger answers are decoded on a worker thread
 _MAX_LIST_LIMIT = 200
 
 
@@ -271,17 +273,23 @@ class RoboflowClient:
             ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise self._transport_error(exc, what, eval_id) from None
+        parse = functools.partial(
+            parse_response,
+            status,
+            headers,
+            body,
+            what=what,
+            eval_id=eval_id,
+            workspace=self._workspace,
+            now=datetime.now(UTC),
+            max_body=self._max_body,
+        )
         try:
-            return parse_response(
-                status,
-                headers,
-                body,
-                what=what,
-                eval_id=eval_id,
-                workspace=self._workspace,
-                now=datetime.now(UTC),
-                max_body=self._max_body,
-            )
+            if len(body) <= _DECODE_ON_LOOP_MAX:
+                return parse()
+            # A big answer takes about 0.1 s a MB to decode: not on the event loop, where a
+            # server answers /healthz and other clients meanwhile.
+            return await asyncio.to_thread(parse)
         except RoboflowError as exc:
             raise self._scrub(exc) from None
 

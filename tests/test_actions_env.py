@@ -729,3 +729,11 @@ def test_hand_over_failure_is_one_warning(tmp_path, monkeypatch):
     (warning,) = [e for e in logs if e["event"] == "actions.chown_failed"]
     assert warning["count"] == 4
     assert "Operation not permitted" in warning["first"]
+
+
+def test_read_event_reads_at_most_25_mib(tmp_path):
+    """/dev/zero as the event file: refused after 25 MiB, not read until memory runs out."""
+    env = runner_env(GITHUB_EVENT_NAME="push", GITHUB_EVENT_PATH="/dev/zero")
+    context = read_event(env)
+    assert context.sha == ENV_SHA
+    assert context.note is not None and "larger than 25 MiB" in context.note

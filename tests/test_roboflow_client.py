@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 from datetime import UTC, datetime
 
@@ -568,3 +569,32 @@ async def test_list_limit_is_checked(make_client, standin):
     with pytest.raises(UsageError, match=r"1\.\.200"):
         await make_client().list_evals(limit=500)
     assert standin.count() == 0
+
+
+async def test_a_big_answer_is_decoded_off_the_event_loop(make_client, standin):
+    """Some 6 MB of map-results (about 0.5 s of decoding): a ticker on the loop keeps ticking."""
+    classes = {f"part-{i:05d}": 0.5 + (i % 400) / 1000 for i in range(12_000)}
+    standin.add_eval("big", map_results=detection_results(classes))
+    client = make_client()
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def tick() -> None:
+        while True:
+            ticks.append(loop.time())
+            await asyncio.sleep(0.005)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    started = loop.time()
+    try:
+        data = await client.map_results("big")
+    finally:
+        ended = loop.time()
+        ticker.cancel()
+    took = ended - started
+    times = [started, *ticks, ended]
+    longest = max(later - earlier for earlier, later in itertools.pairwise(times))
+    assert len(data["splits"]["test"]["perClass"]) == 12_000
+    assert took > 0.2, "the document is too small to show anything"
+    assert longest < took * 0.6, (longest, took)
