@@ -1,7 +1,7 @@
 """How long does rendering the report take, in-process, at 300 and 2,000 classes?
 
 Builds the gate's outcome once per scenario (config + map-results, evaluated in this process)
-and times `gate.report.render_report` alone (its caches cleared before each call, as in a
+and times `gate.report.render.render_report` alone (its caches cleared before each call, as in a
 fresh process) for each place the report goes: the PR comment
 (65,000 characters), a check run (65,535 characters), the job summary (1 MiB of UTF-8) and
 the full report (no limit). Scenarios:
@@ -37,10 +37,10 @@ from _common import REPO, BenchError, Row, Stats, handle_termination, machine, t
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from gate.checks import GateOutcome
-from gate.config import load_config
-from gate.evaluate import EvalInput, evaluate
-from gate.results import parse_map_results
+from gate.config.loader import load_config
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.outcome import GateOutcome
+from gate.core.results import parse_map_results
 
 LIMITS: dict[str, dict[str, int | None]] = {
     "comment": {"max_chars": 65_000},
@@ -65,7 +65,7 @@ def _outcome(config_text: str, candidate: Any, baseline: Any, ids: tuple[str, st
     config = load_config(config_text, "eval-gate.yml")
     spec = next((e for e in config.evals if e.id == ids[0]), None)
     if spec is None:
-        from gate.rules import EvalSpec  # noqa: PLC0415
+        from gate.core.model import EvalSpec  # noqa: PLC0415
 
         spec = EvalSpec(ids[0])
     return evaluate(
@@ -141,7 +141,7 @@ def _kwargs(render: Callable[..., str], limits: dict[str, int | None]) -> dict[s
 
 
 def run(runs: int = 7, against: str | None = None) -> list[Row]:
-    from gate.report import render_report  # noqa: PLC0415
+    from gate.report.render import render_report  # noqa: PLC0415
 
     print(f"## report rendering, in-process ({machine()})\n")
     outcomes = scenarios()

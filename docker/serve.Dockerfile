@@ -38,7 +38,7 @@ COPY --from=builder /install /usr/local
 
 # As in ../Dockerfile: the runtime set is complete on the final interpreter, or no image.
 RUN /usr/local/bin/python -I -B -c \
-        "import importlib.metadata as m, gate.server_app; m.distribution('eval-gate')" \
+        "import importlib.metadata as m, gate.server.app; m.distribution('eval-gate')" \
     && /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check
 
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.

@@ -1,6 +1,6 @@
 """`python -m gate` runs the command line."""
 
-from gate.cli import main
+from gate.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

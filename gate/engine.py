@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from gate.checks import GateOutcome, Verdict
-from gate.errors import ExitCode, GateError, UsageError
-from gate.evaluate import EvalInput, evaluate
+from gate.core.errors import ExitCode, GateError, UsageError
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.model import AUTO, EvalSpec, GateConfig
+from gate.core.outcome import GateOutcome, Verdict
+from gate.core.results import EvalResults
 from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
-from gate.results import EvalResults
-from gate.rules import AUTO, EvalSpec, GateConfig
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
 

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from gate.errors import ResultsUnavailable, UsageError
-from gate.results import EvalResults, parse_map_results
-from gate.roboflow_api import EvalInfo, NotReady
+from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.results import EvalResults, parse_map_results
+from gate.roboflow.api import EvalInfo, NotReady
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
 

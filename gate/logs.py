@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from gate.redact import redact, redacting_processor
+from gate.core.redact import redact, redacting_processor
 
 LOG_FORMATS = ("console", "json")
 

@@ -15,8 +15,8 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from gate.action_settings import INPUT_NAMES, ActionSettings, read_action_settings
-from gate.actions_env import OUTPUT_NAMES
+from gate.action.inputs import INPUT_NAMES, ActionSettings, read_action_settings
+from gate.action.runner import OUTPUT_NAMES
 from tests.runner_files import dockerfile_instructions, image_entrypoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -225,7 +225,7 @@ def test_two_stages_on_the_same_pinned_slim_python():
 
 
 CHECK_RUN = re.compile(
-    r'/usr/local/bin/python -I -B -c "import importlib\.metadata as m, (gate\.[a-z_]+); '
+    r'/usr/local/bin/python -I -B -c "import importlib\.metadata as m, (gate(?:\.[a-z_]+)+); '
     r"m\.distribution\('eval-gate'\)\" "
     r"&& /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check"
 )
@@ -233,7 +233,7 @@ CHECK_RUN = re.compile(
 
 @pytest.mark.parametrize(
     ("dockerfile", "module"),
-    [(REPO / "Dockerfile", "gate.action"), (SERVE_DOCKERFILE, "gate.server_app")],
+    [(REPO / "Dockerfile", "gate.action"), (SERVE_DOCKERFILE, "gate.server.app")],
     ids=["action", "serve"],
 )
 def test_the_final_stage_copies_the_install_and_proves_it_complete(dockerfile, module):

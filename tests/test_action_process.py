@@ -673,7 +673,7 @@ def slow(host, *args, **kwargs):
         time.sleep(30)  # a DNS lookup that hangs, in aiohttp's resolver thread
     return real(host, *args, **kwargs)
 socket.getaddrinfo = slow
-from gate.action import main
+from gate.action.main import main
 sys.exit(main())
 """
 

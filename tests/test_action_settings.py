@@ -1,18 +1,18 @@
-"""The Action's inputs (gate.action_settings): INPUT_* variables in, validated settings out."""
+"""The Action's inputs (gate.action.inputs): INPUT_* variables in, validated settings out."""
 
 from __future__ import annotations
 
 import pytest
 
-from gate.action_settings import (
+from gate.action.inputs import (
     COMMENT_MODES,
     FAIL_ON,
     ActionSettings,
     input_env_name,
     read_action_settings,
 )
-from gate.errors import ExitCode, UsageError
-from gate.gate_id import derive_gate_id
+from gate.core.errors import ExitCode, UsageError
+from gate.core.gate_id import derive_gate_id
 
 KEY = "rf_live_0123456789abcdef"
 TOKEN = "ghs_0123456789abcdefABCDEF"

@@ -1,4 +1,4 @@
-"""The Actions runner adapter (gate.actions_env): events, workflow commands, outputs, summary."""
+"""The Actions runner adapter (gate.action.runner): events, workflow commands, outputs, summary."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from gate.actions_env import (
+from gate.action.runner import (
     OUTPUT_NAMES,
     SUMMARY_LIMIT,
     ActionsIO,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from gate.comment import (
+from gate.core.gate_id import report_folder, status_context
+from gate.github.api import Comment
+from gate.github.client import GitHubClient
+from gate.github.comment import (
     CommentResult,
     comment_budget,
     find_own_comment,
@@ -13,10 +16,7 @@ from gate.comment import (
     upsert_comment,
     with_marker,
 )
-from gate.gate_id import report_folder, status_context
-from gate.github_api import Comment
-from gate.github_client import GitHubClient
-from gate.retry import RetryPolicy
+from gate.http.retry import RetryPolicy
 from tests.github_standin import (
     GitHubStandIn,
     RecordingSleep,

@@ -9,9 +9,9 @@ import textwrap
 import pytest
 import yaml
 
-from gate.config import config_from_data, load_config, parse_compact_rule
-from gate.errors import MAX_PROBLEMS, ConfigError, ExitCode
-from gate.rules import (
+from gate.config.loader import config_from_data, load_config, parse_compact_rule
+from gate.core.errors import MAX_PROBLEMS, ConfigError, ExitCode
+from gate.core.model import (
     ALL,
     EvalSpec,
     GateConfig,

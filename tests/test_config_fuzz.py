@@ -8,9 +8,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.config import load_config
-from gate.errors import MAX_PROBLEMS, ConfigError
-from gate.rules import GateConfig
+from gate.config.loader import load_config
+from gate.core.errors import MAX_PROBLEMS, ConfigError
+from gate.core.model import GateConfig
 
 KEYS = [
     "version",

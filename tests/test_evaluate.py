@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 
-from gate.checks import Status, Verdict
-from gate.errors import ConfigError
-from gate.evaluate import EvalInput, evaluate
-from gate.results import MalformedResults, parse_map_results
-from gate.rules import (
+from gate.core.errors import ConfigError
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.model import (
     ALL,
     EvalSpec,
     GateConfig,
@@ -22,6 +20,8 @@ from gate.rules import (
     Threshold,
     ThresholdKind,
 )
+from gate.core.outcome import Status, Verdict
+from gate.core.results import MalformedResults, parse_map_results
 
 MIN, MAX = ThresholdKind.MIN, ThresholdKind.MAX
 DROP, DROP_PCT = ThresholdKind.MAX_DROP, ThresholdKind.MAX_DROP_PCT

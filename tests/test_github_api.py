@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gate.github_api import (
+from gate.github.api import (
     COMMENT_MAX_CHARS,
     STATUS_DESCRIPTION_MAX,
     Comment,

@@ -10,7 +10,7 @@ from aiohttp import web
 from structlog.testing import capture_logs
 
 from gate import __version__
-from gate.github_api import (
+from gate.github.api import (
     GitHubBadResponse,
     GitHubError,
     GitHubForbidden,
@@ -21,8 +21,8 @@ from gate.github_api import (
     GitHubUnauthorized,
     GitHubUnprocessable,
 )
-from gate.github_client import GitHubClient
-from gate.retry import RetryPolicy
+from gate.github.client import GitHubClient
+from gate.http.retry import RetryPolicy
 from tests.github_standin import (
     DEFAULT_SHA,
     Fault,

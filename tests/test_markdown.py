@@ -1,4 +1,4 @@
-"""Escaping of untrusted text for Markdown/HTML (gate.markdown)."""
+"""Escaping of untrusted text for Markdown/HTML (gate.report.markdown)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from gate.markdown import md_code, md_text, md_url, public_url
+from gate.report.markdown import md_code, md_text, md_url, public_url
 
 NASTY = [
     "plain",

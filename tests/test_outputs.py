@@ -1,4 +1,4 @@
-"""Machine-readable outputs (gate.outputs): the JSON document and JUnit XML."""
+"""Machine-readable outputs (gate.report.formats): the JSON document and JUnit XML."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from gate.checks import Check, EvalOutcome, GateOutcome, Status
-from gate.metrics import TaskType
-from gate.outputs import to_json, to_junit
-from gate.rules import Severity, ThresholdKind
+from gate.core.metrics import TaskType
+from gate.core.model import Severity, ThresholdKind
+from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
+from gate.report.formats import to_json, to_junit
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit" / "junit-10.xsd"
 

@@ -1,4 +1,4 @@
-"""The Markdown report (gate.report): content, escaping, and shortening to a size limit."""
+"""The Markdown report (gate.report.render): content, escaping, and shortening to a size limit."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 import gate
-from gate.checks import Check, EvalOutcome, GateOutcome, Status
-from gate.config import load_config
-from gate.evaluate import EvalInput, evaluate
-from gate.markdown import md_text
-from gate.metrics import TaskType
-from gate.report import (
+from gate.config.loader import load_config
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.metrics import TaskType
+from gate.core.model import Location, Severity, ThresholdKind
+from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
+from gate.core.results import parse_map_results
+from gate.report.markdown import md_text
+from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,
     OPEN_ROWS,
@@ -30,8 +32,6 @@ from gate.report import (
     find_template_dir,
     render_report,
 )
-from gate.results import parse_map_results
-from gate.rules import Location, Severity, ThresholdKind
 
 REPO = Path(__file__).resolve().parent.parent
 ICONS = {
@@ -1113,7 +1113,7 @@ def test_missing_templates_are_a_clear_error(tmp_path):
 
 
 def test_importing_the_report_does_not_import_jinja2():
-    code = "import sys, gate.report; print('jinja2' in sys.modules)"
+    code = "import sys, gate.report.render; print('jinja2' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )

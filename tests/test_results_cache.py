@@ -13,7 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gate.results_cache import (
+from gate.http.retry import RetryPolicy
+from gate.roboflow.api import AuthError, NotReady, ServerError
+from gate.roboflow.client import RoboflowClient
+from gate.server.cache import (
     CacheKey,
     ResultsCache,
     SharedResults,
@@ -21,9 +24,6 @@ from gate.results_cache import (
     estimate_size,
     tenant_of,
 )
-from gate.retry import RetryPolicy
-from gate.roboflow_api import AuthError, NotReady, ServerError
-from gate.roboflow_client import RoboflowClient
 from tests.roboflow_standin import (
     RoboflowStandIn,
     Scripted,

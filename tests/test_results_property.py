@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.checks import Verdict
-from gate.config import load_config
-from gate.errors import GateError
-from gate.evaluate import TOLERANCE, EvalInput, evaluate
-from gate.results import parse_map_results
-from gate.rules import EvalSpec
-from gate.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONDocumentError, loads
+from gate.config.loader import load_config
+from gate.core.errors import GateError
+from gate.core.evaluate import TOLERANCE, EvalInput, evaluate
+from gate.core.model import EvalSpec
+from gate.core.outcome import Verdict
+from gate.core.results import parse_map_results
+from gate.core.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONDocumentError, loads
 from tests.cli_helpers import run_cli
 
 CONFIG = """\

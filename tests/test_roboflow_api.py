@@ -12,10 +12,10 @@ import pytest
 import structlog
 from yarl import URL
 
-from gate.errors import ExitCode, ResultsUnavailable
-from gate.redact import redact, redacting_processor
-from gate.retry import RetryPolicy
-from gate.roboflow_api import (
+from gate.core.errors import ExitCode, ResultsUnavailable
+from gate.core.redact import redact, redacting_processor
+from gate.http.retry import RetryPolicy
+from gate.roboflow.api import (
     LIST_KEYS,
     MAX_BODY_BYTES,
     AuthError,

@@ -12,9 +12,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from gate import __version__
-from gate.errors import UsageError
-from gate.retry import RetryPolicy
-from gate.roboflow_api import (
+from gate.core.errors import UsageError
+from gate.http.retry import RetryPolicy
+from gate.roboflow.api import (
     AuthError,
     BadRequest,
     BadResponse,
@@ -26,7 +26,7 @@ from gate.roboflow_api import (
     ServerError,
     TransportError,
 )
-from gate.roboflow_client import RoboflowClient
+from gate.roboflow.client import RoboflowClient
 from tests.roboflow_standin import (
     HTML_502,
     RoboflowStandIn,

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from gate.config import EVAL_KEYS, RULE_KEYS, TOP_KEYS, load_config, parse_compact_rule
-from gate.errors import ConfigError
-from gate.schema import compact_rule_pattern, config_schema, schema_json
+from gate.config.loader import EVAL_KEYS, RULE_KEYS, TOP_KEYS, load_config, parse_compact_rule
+from gate.config.schema import compact_rule_pattern, config_schema, schema_json
+from gate.core.errors import ConfigError
 from tests.test_config import EXAMPLE
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "eval-gate.schema.json"
@@ -40,7 +40,7 @@ def loader_accepts(text: str) -> bool:
 
 def test_committed_file_is_the_generated_schema():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_json(), (
-        "regenerate: python -c 'from gate.schema import schema_json; "
+        "regenerate: python -c 'from gate.config.schema import schema_json; "
         'print(schema_json(), end="")\' > schema/eval-gate.schema.json'
     )
     assert json.loads(schema_json()) == config_schema()

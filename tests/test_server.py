@@ -25,10 +25,10 @@ from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
 from gate import __version__
-from gate.server_app import configure_server_logging, create_app
-from gate.server_gate import RUNS, UPSTREAM
-from gate.server_request import add_request_secrets, redact_request_secrets
-from gate.server_settings import ServerSettings
+from gate.server.app import configure_server_logging, create_app
+from gate.server.gate import RUNS, UPSTREAM
+from gate.server.request import add_request_secrets, redact_request_secrets
+from gate.server.settings import ServerSettings
 from tests.cli_helpers import clean_env, run_cli_async
 from tests.github_standin import GitHubStandIn
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results

@@ -1,7 +1,7 @@
-"""What a request expands into (`gate.server_bounds`) and the stoppable work (`gate.server_work`).
+"""What a request expands into (`gate.server.bounds`) and the stoppable work (`gate.server.work`).
 
 The counts are checked against the real thing: `count_checks` against the checks
-`gate.evaluate.evaluate` makes, `checks_floor` against them too, `encode_document` against
+`gate.core.evaluate.evaluate` makes, `checks_floor` against them too, `encode_document` against
 `json.dumps`.
 """
 
@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gate.errors import ConfigError
-from gate.evaluate import EvalInput, evaluate
-from gate.results import parse_map_results
-from gate.rules import ALL, EvalSpec, GateConfig, IfMissing, Rule, Threshold, ThresholdKind
-from gate.server_bounds import checks_floor, count_checks, watched
-from gate.server_work import TICK, StopFlag, WorkPool, WorkStopped, encode_document
+from gate.core.errors import ConfigError
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.model import ALL, EvalSpec, GateConfig, IfMissing, Rule, Threshold, ThresholdKind
+from gate.core.results import parse_map_results
+from gate.server.bounds import checks_floor, count_checks, watched
+from gate.server.work import TICK, StopFlag, WorkPool, WorkStopped, encode_document
 from tests.roboflow_standin import detection_results, segmentation_results
 
 CLASSES = ("car", "bus", "van", "truck", "bike")

@@ -30,8 +30,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from gate.server_app import create_app
-from gate.server_settings import ServerSettings
+from gate.server.app import create_app
+from gate.server.settings import ServerSettings
 from tests.github_standin import GitHubStandIn
 from tests.roboflow_standin import RoboflowStandIn
 from tests.test_server import GH_TOKEN, KEY, SHA, TOKEN

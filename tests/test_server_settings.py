@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gate.errors import UsageError
-from gate.server_settings import ServerSettings, build_server_settings
+from gate.core.errors import UsageError
+from gate.server.settings import ServerSettings, build_server_settings
 
 TOKEN = "bearer-SECRET-token-abcdefghijklmnop"
 OTHER = "other-SECRET-token-0123456789abcd"

@@ -1,4 +1,4 @@
-"""gate.strict_json: the one reader of JSON we did not write, refusing what json.loads bends."""
+"""gate.core.strict_json: the one reader of JSON we did not write, refusing what loads bends."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gate.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONDocumentError, decode_utf8, loads
+from gate.core.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONDocumentError, decode_utf8, loads
 
 
 def refused(data: bytes | str, **kw) -> JSONDocumentError:

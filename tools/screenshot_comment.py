@@ -40,7 +40,9 @@ CMARK += [arg for ext in ("table", "strikethrough", "autolink", "tagfilter", "ta
           for arg in ("-e", ext)]  # fmt: skip
 CSS_PACKAGE = "github-markdown-css@5"
 CSS_CACHE = Path.home() / ".cache" / "eval-gate-screenshot"
-COMMENT_MAX_CHARS = 65_000  # what the Action gives the comment (gate.report.DEFAULT_MAX_CHARS)
+COMMENT_MAX_CHARS = (
+    65_000  # what the Action gives the comment (gate.report.render.DEFAULT_MAX_CHARS)
+)
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>

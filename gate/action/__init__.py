@@ -1,0 +1,1 @@
+"""The GitHub Action face: inputs, the runner's files and commands, the entrypoint."""

@@ -1,0 +1,469 @@
+"""The GitHub Action entrypoint (`python -m gate.action.main`): the gate plus the runner's side.
+
+`main()` only wires the process (environment, stdout, stderr) into `action()`, which runs the
+same engine as `eval-gate check` and then comments, writes the summary and outputs, sets a
+commit status and picks the exit code. Failing to comment never changes the verdict.
+
+Around it, `run()` handles what the container's process has to: SIGTERM and SIGINT (Python is
+PID 1 there, where a signal without a handler is ignored) end the run within `CANCEL_GRACE`
+seconds, the sticky comment saying it was cancelled, with exit code 128 + the signal; and what
+the run wrote in the workspace is handed back to the workspace's owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+import structlog
+
+from gate.action.inputs import ActionSettings, read_action_settings
+from gate.action.runner import ActionsIO, EventContext, read_event
+from gate.cli.settings import CheckSettings
+from gate.core.errors import ExitCode, GateError, internal_error_message
+from gate.core.gate_id import report_folder
+from gate.core.outcome import GateOutcome, Status
+from gate.core.redact import redact
+from gate.engine import exit_code_for
+from gate.github.comment import comment_budget
+from gate.github.publish import (
+    Gated,
+    Target,
+    cancelled_report,
+    error_lines,
+    error_report,
+    publish,
+    publish_cancelled,
+)
+from gate.report.render import DEFAULT_MAX_CHARS, render_report
+from gate.roboflow.api import DEFAULT_API_URL
+
+if TYPE_CHECKING:
+    from gate.github.comment import CommentResult
+
+SUMMARY_MIN_ROOM = 200  # bytes; below this a folded report has no room to say anything
+
+MAX_ANNOTATIONS = 10  # GitHub shows at most 10 of each level per step
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Seconds a cancelled run spends saying so on the pull request. The runner sends SIGINT, then
+# SIGTERM 7.5 s later, then kills; `docker stop` waits 10 s.
+CANCEL_GRACE = 5.0
+CANCELLED = "cancelled"  # the verdict output of a cancelled run
+
+
+def check_settings_for(settings: ActionSettings, workspace: Path) -> CheckSettings:
+    """The `eval-gate check` settings an Action run amounts to."""
+    out = workspace / report_folder(settings.gate_id)
+    return CheckSettings(
+        config_path=workspace / settings.config,
+        eval_ids=settings.eval_ids,
+        baseline=settings.baseline,
+        workspace=settings.workspace,
+        api_url=(settings.api_url or DEFAULT_API_URL).rstrip("/"),
+        api_key=settings.api_key,
+        wait=settings.wait,
+        report_path=out / "report.md",
+        json_path=out / "report.json",
+        quiet=True,
+        fail_on=settings.fail_on,
+        title=f"eval-gate · {settings.gate_id}",
+        confine_outputs_to=workspace,
+    )
+
+
+async def _run_gate(check: CheckSettings) -> tuple[Gated, str | None]:
+    """Run the engine; the outcome (or error) and the full report it wrote."""
+    from gate.cli.run import gate_from_settings, write_outputs  # noqa: PLC0415 - heavy, used once
+
+    try:
+        outcome = await gate_from_settings(check)
+        full = write_outputs(check, outcome, sys.stdout)
+    except GateError as error:
+        return Gated(None, error), None
+    return Gated(outcome, None), full
+
+
+def _annotate(io: ActionsIO, outcome: GateOutcome) -> None:
+    errors = [c for c in outcome.checks if c.failing]
+    warnings = [c for c in outcome.checks if c.status is Status.WARN]
+    for level, checks in (("error", errors), ("warning", warnings)):
+        shown = checks if len(checks) <= MAX_ANNOTATIONS else checks[: MAX_ANNOTATIONS - 1]
+        for check in shown:
+            where = f"{check.eval_label} [{check.split}]"
+            if check.class_name is not None:
+                where += f" class {check.class_name}"
+            io.annotate(level, check.message, title=f"eval-gate: {where}")
+        if len(checks) > len(shown):
+            io.annotate(
+                level,
+                f"{len(checks) - len(shown)} more {level}s: see the job summary",
+                title="eval-gate",
+            )
+
+
+def target_for(settings: ActionSettings, event: EventContext) -> Target:
+    return Target(
+        repository=event.repository,
+        pr_number=event.pr_number,
+        sha=event.sha,
+        gate_id=settings.gate_id,
+        comment=settings.comment,
+        commit_status=settings.commit_status,
+        status_context=settings.status_context,
+        fail_on=settings.fail_on,
+        target_url=event.run_url,
+        lookup_pr_by_sha=event.event_name == "workflow_run",
+        note=event.note,
+    )
+
+
+async def _publish(
+    settings: ActionSettings,
+    event: EventContext,
+    gated: Gated,
+    body: str,
+    environ: Mapping[str, str],
+) -> CommentResult | None:
+    target = target_for(settings, event)
+    if target.comment == "off" and not target.commit_status:
+        return None
+    import aiohttp  # noqa: PLC0415 - only when posting
+
+    async with aiohttp.ClientSession() as session:
+        return await publish(
+            session,
+            token=settings.github_token,
+            api_url=_github_api_url(environ),
+            target=target,
+            gated=gated,
+            body=body,
+        )
+
+
+def _github_api_url(environ: Mapping[str, str]) -> str:
+    return environ.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
+
+
+async def action(
+    settings: ActionSettings, event: EventContext, io: ActionsIO, environ: Mapping[str, str]
+) -> int:
+    """The whole Action: gate, report, comment, status, outputs. Returns the exit code."""
+    log = structlog.get_logger("gate.action.main")
+    secrets = tuple(s for s in (settings.api_key, settings.github_token) if s)
+    check = check_settings_for(settings, io.workspace)
+    gated, full = await _run_gate(check)
+    title = check.title
+    if gated.outcome is not None:
+        folder = report_folder(settings.gate_id)
+        room = io.summary_room()
+        if room is not None and room >= SUMMARY_MIN_ROOM:
+            summary = render_report(
+                gated.outcome,
+                max_chars=None,
+                max_bytes=room,
+                title=title,
+                full_report_hint=f"The full report is in `{folder}/report.md`.",
+            )
+        else:  # no summary file, or too little room: append_summary cuts it with a note
+            summary = full or render_report(gated.outcome, max_chars=None, title=title)
+        run_link = (
+            f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
+        )
+        comment_body = render_report(
+            gated.outcome,
+            max_chars=min(DEFAULT_MAX_CHARS, comment_budget(settings.gate_id)),
+            title=title,
+            full_report_hint=f"The full report is in {run_link}.",
+        )
+        _annotate(io, gated.outcome)
+    else:
+        assert gated.error is not None
+        summary = comment_body = error_report(gated.error, title, secrets)
+        for line in error_lines(gated.error):
+            io.annotate("error", redact(line, secrets), title="eval-gate")
+            log.error("gate.error", message=line)
+    io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
+    result = await _publish(settings, event, gated, comment_body, environ)
+    outcome = gated.outcome
+    failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
+    io.set_outputs(
+        {
+            "verdict": gated.verdict,
+            "passed": "true" if gated.passed(settings.fail_on) else "false",
+            "failed-checks": str(failed),
+            "report-path": f"{report_folder(settings.gate_id)}/report.md" if outcome else "",
+            "json-path": f"{report_folder(settings.gate_id)}/report.json" if outcome else "",
+            "comment-url": (result.url or "") if result is not None else "",
+        }
+    )
+    if gated.error is not None:
+        return int(gated.error.exit_code)
+    assert outcome is not None
+    code = exit_code_for(outcome.verdict, settings.fail_on)
+    log.info("action.verdict", verdict=outcome.verdict.value, exit_code=int(code))
+    return int(code)
+
+
+# --- cancellation -----------------------------------------------------------------------------
+
+
+class Cancelled(BaseException):
+    """A stop signal outside the event loop (a BaseException: `except Exception` lets it by)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Stop:
+    """SIGTERM and SIGINT for the whole run.
+
+    The first signal cancels the run: while the event loop runs, the callback `attach` gave is
+    called there; outside it, `Cancelled` is raised. Later signals call the callback again (to
+    cut the clean-up short) or, outside the loop, are only counted.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.count = 0
+        self._armed = True
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._callback: Callable[[], None] | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread can handle signals; in-process callers keep theirs
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def attach(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        self._loop, self._callback = loop, callback
+
+    def detach(self) -> None:
+        self._loop = self._callback = None
+
+    def disarm(self) -> None:
+        """From now on signals are only counted (the run is finishing anyway)."""
+        self._armed = False
+        self.detach()
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        first = self.signum is None
+        self.count += 1
+        if first:
+            self.signum = signum
+        if not self._armed:
+            return
+        loop, callback = self._loop, self._callback
+        if loop is not None and callback is not None:
+            loop.call_soon_threadsafe(callback)
+        elif first:
+            raise Cancelled(signum)
+
+
+def cancelled_exit_code(signum: int) -> int:
+    """128 + the signal, as a shell reports it: 130 for SIGINT, 143 for SIGTERM."""
+    return 128 + signum
+
+
+async def _supervised(
+    settings: ActionSettings,
+    event: EventContext,
+    io: ActionsIO,
+    environ: Mapping[str, str],
+    stop: _Stop,
+) -> int:
+    """`action()`, cancelled by the first stop signal, then `_report_cancelled()`."""
+    running: list[asyncio.Future[Any]] = [
+        asyncio.ensure_future(action(settings, event, io, environ))
+    ]
+
+    def on_signal() -> None:
+        running[-1].cancel()  # the run, then (a second signal) the cancelled run's clean-up
+
+    stop.attach(asyncio.get_running_loop(), on_signal)
+    try:
+        try:
+            return int(await running[0])
+        except asyncio.CancelledError:
+            if stop.signum is None:
+                raise
+        return await _report_cancelled(
+            settings=settings, event=event, io=io, environ=environ, stop=stop, running=running
+        )
+    finally:
+        stop.detach()
+
+
+async def _report_cancelled(
+    *,
+    settings: ActionSettings,
+    event: EventContext,
+    io: ActionsIO,
+    environ: Mapping[str, str],
+    stop: _Stop,
+    running: list[asyncio.Future[Any]],
+) -> int:
+    """Summary, comment (within CANCEL_GRACE, unless a second signal) and outputs."""
+    log = structlog.get_logger("gate.action.main")
+    assert stop.signum is not None
+    code = cancelled_exit_code(stop.signum)
+    log.warning(
+        "action.cancelled",
+        signal=signal.Signals(stop.signum).name,
+        exit_code=code,
+        note=f"marking the pull request's comment as cancelled (at most {CANCEL_GRACE:g} s)",
+    )
+    body = cancelled_report(f"eval-gate · {settings.gate_id}", sha=event.sha, run_url=event.run_url)
+    io.append_summary(body)
+    url = ""
+    reason = "a second signal"
+    if stop.count == 1:
+        comment = asyncio.ensure_future(_publish_cancelled(settings, event, body, environ))
+        running.append(comment)
+        done, _ = await asyncio.wait({comment}, timeout=CANCEL_GRACE)
+        if comment in done and not comment.cancelled() and comment.exception() is None:
+            result = comment.result()
+            url = (result.url or "") if result is not None else ""
+            reason = ""
+        else:
+            comment.cancel()
+            await asyncio.wait({comment}, timeout=0.5)
+            failure = comment.exception() if comment.done() and not comment.cancelled() else None
+            if failure is not None:
+                reason = internal_error_message(failure)
+            elif stop.count == 1:
+                reason = f"no answer from GitHub within {CANCEL_GRACE:g} s"
+    if reason:
+        log.warning("action.cancelled_comment_not_updated", reason=reason)
+    io.set_outputs(
+        {
+            "verdict": CANCELLED,
+            "passed": "false",
+            "failed-checks": "0",
+            "report-path": "",
+            "json-path": "",
+            "comment-url": url,
+        }
+    )
+    return code
+
+
+async def _publish_cancelled(
+    settings: ActionSettings, event: EventContext, body: str, environ: Mapping[str, str]
+) -> CommentResult | None:
+    target = target_for(settings, event)
+    if target.comment not in ("update", "on-failure"):
+        return None
+    import aiohttp  # noqa: PLC0415 - only when posting
+
+    async with aiohttp.ClientSession() as session:
+        return await publish_cancelled(
+            session,
+            token=settings.github_token,
+            api_url=_github_api_url(environ),
+            target=target,
+            body=body,
+        )
+
+
+# --- the process ------------------------------------------------------------------------------
+
+
+def run(environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    """The Action with its process I/O passed in."""
+    stop = _Stop()
+    stop.install()
+    io = ActionsIO(environ, out)
+    written: list[str] = []  # relative to the workspace, once the gate id is known
+    try:
+        return _run(environ, io, err, stop, written)
+    except Cancelled as cancelled:  # a signal before or after the event loop: nothing to undo
+        name = signal.Signals(cancelled.signum).name
+        err.write(f"eval-gate: stopped by {name} before or after the gate's run\n")
+        return cancelled_exit_code(cancelled.signum)
+    finally:
+        stop.disarm()
+        io.hand_over(written)
+        stop.restore()
+
+
+def _run(
+    environ: Mapping[str, str], io: ActionsIO, err: TextIO, stop: _Stop, written: list[str]
+) -> int:
+    from gate.logs import configure_logging, error_line  # noqa: PLC0415
+
+    raw_key = environ.get("INPUT_API-KEY", "").strip()
+    raw_token = environ.get("INPUT_GITHUB-TOKEN", "").strip()
+    secrets = tuple(s for s in (raw_key, raw_token) if s)
+    for secret in secrets:  # first, before anything can print them
+        io.add_mask(secret)
+    configure_logging(err, fmt="console", secrets=secrets)
+    try:
+        settings = read_action_settings(environ)
+        for warning in settings.warnings:
+            io.annotate("warning", redact(warning, secrets), title="eval-gate")
+        folder = report_folder(settings.gate_id)
+        written.extend((f"{folder}/report.md", f"{folder}/report.json"))
+        event = read_event(environ)
+        return _run_loop(_supervised(settings, event, io, environ, stop), stop)
+    except GateError as error:
+        message = redact(str(error), secrets)
+        io.annotate("error", message, title="eval-gate")
+        err.write(error_line(message, fmt="console", secrets=secrets) + "\n")
+        return int(error.exit_code)
+    except Exception as error:  # noqa: BLE001 - a bug must still end in one clear line
+        message = redact(internal_error_message(error), secrets)
+        io.annotate("error", message, title="eval-gate")
+        err.write(error_line(message, fmt="console", secrets=secrets) + "\n")
+        return int(ExitCode.INTERNAL)
+
+
+def _run_loop(main: Coroutine[Any, Any, int], stop: _Stop) -> int:
+    """`asyncio.run(main)`, except that a cancelled run does not wait for the loop's executor
+    threads on its way out: a DNS lookup in flight (aiohttp resolves names in a thread) would
+    hold the exit up for as long as the lookup takes."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            remaining = asyncio.all_tasks(loop)
+            for task in remaining:
+                task.cancel()
+            if remaining:
+                loop.run_until_complete(asyncio.gather(*remaining, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            if stop.signum is None:
+                loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()  # shuts the default executor down without waiting
+
+
+def main() -> int:
+    """Container entrypoint: wires the real process into `run`."""
+    code = run(os.environ, sys.stdout, sys.stderr)
+    if code > 128 and threading.active_count() > 1:
+        # Cancelled, with a thread still busy (a DNS lookup): everything is written, and
+        # waiting for it at interpreter exit would make the cancelled job linger.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The command line face: `eval-gate check | validate | schema | serve`."""

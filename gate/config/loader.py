@@ -1,0 +1,1079 @@
+"""Load and validate the eval-gate config (YAML text or an already-parsed mapping).
+
+One validator walks an abstract "node with a location", so `load_config` (YAML, located by
+line and column) and `config_from_data` (JSON from the HTTP service, located by a path such as
+`rules[2].min`) apply exactly the same rules. Every problem is collected, then raised at once
+as one `ConfigError`.
+
+YAML is composed (`yaml.compose`), never `safe_load`ed: the node tree keeps every position and
+shows duplicate keys, which PyYAML's constructor would silently overwrite.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import heapq
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from gate.core.errors import MAX_PROBLEMS, ConfigError, Problem
+from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec, suggest_metric
+from gate.core.model import (
+    ALL,
+    AUTO,
+    EvalSpec,
+    GateConfig,
+    IfMissing,
+    Location,
+    Rule,
+    Severity,
+    Threshold,
+    ThresholdKind,
+)
+
+if TYPE_CHECKING:
+    import yaml
+    from yaml.constructor import SafeConstructor
+
+__all__ = [
+    "EVAL_KEYS",
+    "RULE_KEYS",
+    "TOP_KEYS",
+    "config_from_data",
+    "load_config",
+    "parse_compact_rule",
+]
+
+# The keys each mapping may hold, in the order the docs and the JSON Schema list them.
+TOP_KEYS: Final = ("version", "workspace", "evals", "rules")
+EVAL_KEYS: Final = ("id", "name", "baseline")
+RULE_KEYS: Final = (
+    "metric",
+    "split",
+    "classes",
+    "object_size",
+    "min",
+    "max",
+    "max_drop",
+    "max_drop_pct",
+    "if_missing",
+    "severity",
+    "evals",
+)
+THRESHOLD_KEYS: Final = tuple(kind.value for kind in ThresholdKind)
+
+# The upper bound of each threshold (the lower bound is 0): metric values are fractions,
+# `max_drop_pct` is a percentage of the baseline value.
+THRESHOLD_MAX: Final = {
+    ThresholdKind.MIN: 1.0,
+    ThresholdKind.MAX: 1.0,
+    ThresholdKind.MAX_DROP: 1.0,
+    ThresholdKind.MAX_DROP_PCT: 100.0,
+}
+
+COMPACT_FORM: Final = "'<metric> >= <number>' or '<metric> <= <number>', e.g. 'map50 >= 0.85'"
+_COMPACT_RE: Final = re.compile(r"\s*(?P<metric>[^\s<>=!]+)\s*(?P<op>[<>=!]+)\s*(?P<value>\S+)\s*")
+_NUMBER_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+
+_EMPTY_CONFIG: Final = "the config is empty: it needs at least `version: 1` and a list of `rules:`"
+
+_YAML_STR: Final = "tag:yaml.org,2002:str"
+_YAML_SCALAR_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "null", "bool", "int", "float")
+)
+_YAML_INT: Final = "tag:yaml.org,2002:int"
+_YAML_MAP: Final = "tag:yaml.org,2002:map"
+_YAML_SEQ: Final = "tag:yaml.org,2002:seq"
+# YAML line breaks (the parser counts lines with these).
+_LINE_BREAK_RE: Final = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+
+_Kind = Literal["mapping", "sequence", "scalar", "other"]
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_config(text: str, source: str = "<config>") -> GateConfig:
+    """YAML text -> GateConfig; raises ConfigError listing every problem, each at line:column."""
+    import yaml  # noqa: PLC0415 - only the YAML path pays for PyYAML
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader)
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError([_marked_yaml_problem(exc, text, source)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError([_bad_character_problem(text, source, exc.reason)]) from None
+    except UnicodeError:  # libyaml cannot encode lone surrogates
+        raise ConfigError([_bad_character_problem(text, source, "invalid character")]) from None
+    except RecursionError:  # the pure-Python composer recurses per nesting level
+        problem = Problem("invalid YAML: the document is nested too deeply", source, 1, 1)
+        raise ConfigError([problem]) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error is one of the above
+        raise ConfigError([Problem(f"invalid YAML: {exc}", source)]) from None
+    if root is None:
+        raise ConfigError([Problem(_EMPTY_CONFIG, source, 1, 1)])
+    constructor = yaml.constructor.SafeConstructor()
+    # Aliases (`*name`) repeat a node without repeating its text: a megabyte of them can stand
+    # for billions of values. A valid config without aliases holds far fewer values than half
+    # its characters (names are unique, keys come from a short list), so this budget binds
+    # only on alias bombs and absurd invalid files, and walking it costs two seconds at most.
+    budget = _Budget(max(_MIN_NODE_BUDGET, len(text) // 2 + 1))
+    try:
+        return _Validator(source, by_path=False).run(_YamlNode(root, "", constructor, budget))
+    except _BudgetExhausted as exc:
+        message = (
+            f"the config expands to more than {budget.size:,} values to check (a YAML alias, "
+            "*name, counts what it points to each time it is used): shorten it, or use fewer "
+            "aliases"
+        )
+        raise ConfigError([Problem(message, source, exc.line, exc.column)]) from None
+
+
+def config_from_data(data: Any, source: str = "<request>") -> GateConfig:
+    """An already-parsed mapping (e.g. JSON) -> GateConfig, with the same validation.
+
+    There are no line numbers, so each problem message starts with the path of the offending
+    value, e.g. `rules[2].min: min must be between 0 and 1, got 70`.
+    """
+    if data is None:
+        raise ConfigError([Problem(_EMPTY_CONFIG, source)])
+    return _Validator(source, by_path=True).run(_DataNode(data, ""))
+
+
+def parse_compact_rule(text: str) -> tuple[str, Threshold]:
+    """`"map50 >= 0.85"` -> `("map50", Threshold(MIN, 0.85))`; ValueError with a user message.
+
+    Only the syntax is checked here: the metric name and the value's range are checked by the
+    validator, like for the mapping form.
+    """
+    match = _COMPACT_RE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"bad compact rule {text!r}: expected {COMPACT_FORM}")
+    metric, op, value = match["metric"], match["op"], match["value"]
+    if op not in (">=", "<="):
+        raise ValueError(
+            f"operator {op!r} is not supported in {text!r}: thresholds are inclusive: use >= or <="
+        )
+    if _NUMBER_RE.fullmatch(value) is None:
+        raise ValueError(f"bad threshold {value!r} in {text!r}: expected {COMPACT_FORM}")
+    kind = ThresholdKind.MIN if op == ">=" else ThresholdKind.MAX
+    return metric, Threshold(kind, float(value))
+
+
+# --------------------------------------------------------------------------- YAML errors
+
+
+def _marked_yaml_problem(exc: yaml.MarkedYAMLError, text: str, source: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "syntax error"
+    message = f"invalid YAML: {problem}"
+    context_mark = exc.context_mark
+    if "another document" in problem:
+        message = "invalid YAML: the config must be a single YAML document (remove the '---')"
+    elif (
+        exc.problem
+        and exc.context
+        and context_mark is not None
+        and (mark is None or (context_mark.line, context_mark.column) != (mark.line, mark.column))
+    ):
+        where = f"line {context_mark.line + 1}, column {context_mark.column + 1}"
+        message += f" ({exc.context} at {where})"
+    if mark is None:
+        return Problem(message, source)
+    lines = _LINE_BREAK_RE.split(text)
+    line_text = lines[mark.line] if mark.line < len(lines) else ""
+    if mark.column < len(line_text) and line_text[mark.column] == "\t":
+        message += "; indent with spaces, not tabs"
+    return Problem(message, source, mark.line + 1, mark.column + 1)
+
+
+def _bad_character_problem(text: str, source: str, reason: str) -> Problem:
+    """A character YAML does not accept; locate it ourselves (libyaml counts bytes)."""
+    for index, char in enumerate(text):
+        if _yaml_rejects(char):
+            before = _LINE_BREAK_RE.split(text[:index])
+            line, column = len(before), len(before[-1]) + 1
+            return Problem(
+                f"invalid YAML: {reason}: character U+{ord(char):04X} is not allowed",
+                source,
+                line,
+                column,
+            )
+    return Problem(f"invalid YAML: {reason}", source)  # pragma: no cover - defensive
+
+
+def _yaml_rejects(char: str) -> bool:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return True
+    allowed = (
+        char in "\t\n\r\x85"
+        or 0x20 <= code <= 0x7E
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+    return not allowed
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+class _Node(ABC):
+    """A config value with where it was written: YAML line/column, or a data path."""
+
+    __slots__ = ("column", "line", "path")
+
+    def __init__(self, path: str, line: int | None, column: int | None) -> None:
+        self.path = path  # e.g. "rules[2].min"; "" for the root
+        self.line = line  # 1-based, None for data
+        self.column = column
+
+    @property
+    @abstractmethod
+    def kind(self) -> _Kind: ...
+
+    @abstractmethod
+    def entries(self) -> list[tuple[_Node, _Node]]:
+        """A mapping's (key, value) pairs, in order, duplicates included."""
+
+    @abstractmethod
+    def items(self) -> Iterator[_Node]:
+        """A sequence's items, made one at a time (a list may hold 500,000 of them)."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many items a sequence has."""
+
+    @property
+    @abstractmethod
+    def value(self) -> Any:
+        """A scalar's Python value (str, int, float, bool or None)."""
+
+    @abstractmethod
+    def key_name(self) -> str | None:
+        """This node as a mapping key, or None if it cannot be one."""
+
+    def raw(self) -> str | None:
+        """The scalar as written in the source, when there is a source text."""
+        return None
+
+    @property
+    def quoted(self) -> bool:
+        return False
+
+    def other_description(self) -> str:
+        return "an unsupported value"
+
+    def quote_hint(self) -> str:
+        """`; quote it: "..."` for a YAML plain scalar that did not read as a string."""
+        raw = self.raw()
+        if raw and self.kind in ("scalar", "other") and not self.quoted:
+            if raw != _as_written(raw):  # several lines, or very long: no use quoting it
+                return ""
+            return f'; quote it: "{raw}"'
+        return ""
+
+    def describe(self) -> str:
+        """What this value is, for `got ...` in messages."""
+        if self.kind == "mapping":
+            return "a mapping"
+        if self.kind == "sequence":
+            return "a list"
+        if self.kind == "other":
+            return self.other_description()
+        value, raw = self.value, self.raw()
+        if raw is not None:
+            raw = _as_written(raw)
+        if value is None:
+            if raw == "":
+                return "an empty value"
+            return "null" if raw in (None, "null") else f"{raw} (null)"
+        if isinstance(value, bool):
+            return f"{raw or str(value).lower()} (a boolean)"
+        if isinstance(value, int | float):
+            return f"{raw or repr(value)} (a number)"
+        if isinstance(value, str):
+            return f"{_short(value)} (a string)"
+        return f"a {type(value).__name__}"  # pragma: no cover - scalars are the types above
+
+
+_MIN_NODE_BUDGET = 100_000
+_MAX_MESSAGE = 500  # characters of one problem's message
+_MAX_INT_BITS = 333  # about 100 decimal digits
+
+
+class _BudgetExhausted(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line = line
+        self.column = column
+
+
+class _Budget:
+    """How many more YAML nodes the validator may visit (aliases make a node count again)."""
+
+    __slots__ = ("left", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.left = size
+
+
+class _YamlNode(_Node):
+    __slots__ = (
+        "_budget",
+        "_constructor",
+        "_huge",
+        "_kind",
+        "_node",
+        "_quoted",
+        "_text",
+        "_value",
+    )
+
+    def __init__(
+        self, node: yaml.Node, path: str, constructor: SafeConstructor, budget: _Budget
+    ) -> None:
+        from yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415 - lazy yaml
+
+        mark = node.start_mark
+        budget.left -= 1
+        if budget.left < 0:
+            raise _BudgetExhausted(mark.line + 1, mark.column + 1)
+        super().__init__(path, mark.line + 1, mark.column + 1)
+        self._node = node
+        self._budget = budget
+        self._constructor = constructor
+        self._value: Any = None
+        self._text: str | None = None  # a scalar's text as written
+        self._quoted = False
+        self._huge = False  # an integer too large to be any config value
+        kind: _Kind = "other"
+        if isinstance(node, ScalarNode):
+            self._text = str(node.value)
+            self._quoted = node.style in ("'", '"')
+            if node.tag in _YAML_SCALAR_TAGS:
+                try:
+                    self._value = constructor.construct_object(node)
+                    kind = "scalar"
+                # PyYAML's constructors fail in many ways on explicitly tagged text: `!!int abc`
+                # (ValueError), `!!bool maybe` (KeyError), `!!int +` or `!!float ""`
+                # (IndexError), a 5,000-digit `!!int` (ValueError: int's digit limit).
+                except (ValueError, KeyError, IndexError, TypeError, OverflowError):
+                    kind = "other"
+                    self._huge = node.tag == _YAML_INT and len(self._text) > 100
+                finally:
+                    # No cache of every value; and a failed construction leaves the node marked
+                    # as "being constructed", which would make its next alias (`*v`) raise
+                    # "found unconstructable recursive node".
+                    constructor.constructed_objects.pop(node, None)
+                    constructor.recursive_objects.pop(node, None)
+                if isinstance(self._value, int) and self._value.bit_length() > _MAX_INT_BITS:
+                    # `0x` + 5,000 hex digits reads fine, but cannot even be printed (str()
+                    # refuses ints of more than 4,300 digits): no config value is that large.
+                    self._value = None
+                    self._huge = True
+                    kind = "other"
+        elif isinstance(node, MappingNode) and node.tag == _YAML_MAP:
+            kind = "mapping"
+        elif isinstance(node, SequenceNode) and node.tag == _YAML_SEQ:
+            kind = "sequence"
+        self._kind = kind
+
+    @property
+    def kind(self) -> _Kind:
+        return self._kind
+
+    def _child(self, node: yaml.Node, path: str) -> _YamlNode:
+        return _YamlNode(node, path, self._constructor, self._budget)
+
+    def entries(self) -> list[tuple[_Node, _Node]]:
+        out: list[tuple[_Node, _Node]] = []
+        for key, value in self._node.value:
+            child = self._child(key, "")
+            name = child.raw() or "?"
+            child.path = f"{self.path}.{name}" if self.path else name
+            out.append((child, self._child(value, child.path)))
+        return out
+
+    def items(self) -> Iterator[_Node]:
+        return (self._child(n, f"{self.path}[{i}]") for i, n in enumerate(self._node.value))
+
+    def count(self) -> int:
+        return len(self._node.value)
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+    def key_name(self) -> str | None:
+        # The key as written: `on:` or `1:` stay the names the user typed, not True or 1.
+        return self._text
+
+    def raw(self) -> str | None:
+        return self._text
+
+    @property
+    def quoted(self) -> bool:
+        return self._quoted
+
+    def other_description(self) -> str:
+        tag = str(self._node.tag)
+        if self._huge:
+            return "an integer of more than 100 digits"
+        if tag.startswith("tag:yaml.org,2002:"):
+            short = tag.removeprefix("tag:yaml.org,2002:")
+            raw = self._text
+            return f"{_short(raw)} (a YAML {short})" if raw is not None else f"a YAML {short}"
+        return f"a value tagged {tag!r} (custom YAML tags are not supported)"
+
+
+class _DataNode(_Node):
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Any, path: str) -> None:
+        super().__init__(path, None, None)
+        self._data = data
+
+    @property
+    def kind(self) -> _Kind:
+        data = self._data
+        if isinstance(data, dict):
+            return "mapping"
+        if isinstance(data, list | tuple):
+            return "sequence"
+        if data is None or isinstance(data, str | int | float):
+            return "scalar"
+        return "other"
+
+    def entries(self) -> list[tuple[_Node, _Node]]:
+        out: list[tuple[_Node, _Node]] = []
+        for key, value in self._data.items():
+            path = f"{self.path}.{key}" if self.path else str(key)
+            out.append((_DataNode(key, path), _DataNode(value, path)))
+        return out
+
+    def items(self) -> Iterator[_Node]:
+        return (_DataNode(v, f"{self.path}[{i}]") for i, v in enumerate(self._data))
+
+    def count(self) -> int:
+        return len(self._data)
+
+    @property
+    def value(self) -> Any:
+        return self._data
+
+    def key_name(self) -> str | None:
+        return self._data if isinstance(self._data, str) else None
+
+    def other_description(self) -> str:
+        return f"a {type(self._data).__name__}"
+
+
+# --------------------------------------------------------------------------- validator
+
+_Fields = dict[str, tuple[_Node, _Node]]  # key name -> (key node, value node)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A problem kept for showing; `order` is (-line, -column, -number): a min-heap of these
+    has the problem that comes last in the document on top."""
+
+    order: tuple[int, int, int]
+    path: str
+    message: str | Callable[[], str]
+
+    def __lt__(self, other: _Kept) -> bool:
+        return self.order < other.order
+
+
+class _Validator:
+    """Walks the nodes, collects every problem, builds the GateConfig if there were none."""
+
+    def __init__(self, source: str, *, by_path: bool) -> None:
+        self.source = source
+        self.by_path = by_path
+        self.problems = 0  # how many were found
+        # Only the problems that will be shown are kept: the first MAX_PROBLEMS in document
+        # order (YAML: line, column; data: the walk's order), in a heap whose top is the last
+        # of them. A message may be a function, called only for those: a did-you-mean costs a
+        # difflib search, and a megabyte of invalid rules holds hundreds of thousands of
+        # problems, of which 50 are shown.
+        self._kept: list[_Kept] = []
+
+    # -- reporting
+
+    def report(self, node: _Node, message: str | Callable[[], str]) -> None:
+        self.problems += 1
+        line, column = (0, 0) if self.by_path else (node.line or 0, node.column or 0)
+        entry = _Kept((-line, -column, -self.problems), node.path, message)
+        if len(self._kept) < MAX_PROBLEMS:
+            heapq.heappush(self._kept, entry)
+        elif entry.order > self._kept[0].order:  # earlier than the last one kept
+            heapq.heapreplace(self._kept, entry)
+
+    def _shown(self) -> list[Problem]:
+        shown = []
+        for entry in sorted(self._kept, key=lambda kept: kept.order, reverse=True):
+            text = entry.message if isinstance(entry.message, str) else entry.message()
+            if len(text) > _MAX_MESSAGE:  # a name quoted from a megabyte-long scalar
+                text = text[: _MAX_MESSAGE - 1] + "…"
+            line, column = -entry.order[0], -entry.order[1]
+            if self.by_path:
+                shown.append(Problem(f"{entry.path}: {text}" if entry.path else text, self.source))
+            else:
+                shown.append(Problem(text, self.source, line or None, column or None))
+        return shown
+
+    def location(self, node: _Node) -> Location:
+        return Location(self.source, node.line, node.column)
+
+    @staticmethod
+    def where(node: _Node) -> str:
+        """Where `node` is, for "first at ..." in messages."""
+        return f"line {node.line}" if node.line is not None else node.path
+
+    # -- top level
+
+    def run(self, root: _Node) -> GateConfig:
+        config = self.config(root)
+        if self.problems or config is None:
+            shown = self._shown() or [Problem("invalid config", self.source)]
+            raise ConfigError(shown, total=max(self.problems, 1))
+        return config
+
+    def config(self, root: _Node) -> GateConfig | None:
+        if root.kind != "mapping":
+            self.report(
+                root,
+                "the config must be a mapping with `version: 1` and `rules:`, "
+                f"got {root.describe()}",
+            )
+            return None
+        fields = self.fields(root, TOP_KEYS, "the config")
+
+        version: int | None = None
+        if "version" in fields:
+            version = self.version(fields["version"][1])
+        else:
+            self.report(root, "missing required key 'version': add `version: 1`")
+
+        workspace: str | None = None
+        if "workspace" in fields:
+            workspace = self.text(fields["workspace"][1], "workspace")
+
+        evals: tuple[EvalSpec, ...] = ()
+        if "evals" in fields:
+            evals = self.evals(fields["evals"][1])
+
+        rules: tuple[Rule, ...] = ()
+        if "rules" in fields:
+            rules = self.rules(fields["rules"][1])
+        else:
+            self.report(
+                root,
+                "missing required key 'rules': add a list of rules, e.g. rules: ['map50 >= 0.85']",
+            )
+
+        if self.problems or version is None:
+            return None
+        return GateConfig(
+            version=version, rules=rules, workspace=workspace, evals=evals, source=self.source
+        )
+
+    def fields(self, node: _Node, allowed: Sequence[str], what: str) -> _Fields:
+        """A mapping's known keys; reports unknown, duplicate and non-name keys."""
+        out: _Fields = {}
+        for key, value in node.entries():
+            name = key.key_name()
+            if name is None:
+                self.report(key, f"keys must be plain names, got {key.describe()}")
+            elif name == "<<":
+                self.report(key, "YAML merge keys (<<) are not supported: write the keys out")
+            elif name in out:
+                first = out[name][0]
+                self.report(key, f"duplicate key {name!r} (first at {self.where(first)})")
+            elif name not in allowed:
+                self.report(key, functools.partial(_unknown_key, name, what, allowed))
+            else:
+                out[name] = (key, value)
+        return out
+
+    def version(self, node: _Node) -> int | None:
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value == 1:
+                return 1
+            self.report(node, f"unsupported version {value}: this eval-gate reads `version: 1`")
+            return None
+        hint = "; remove the quotes" if isinstance(value, str) and value.strip() == "1" else ""
+        self.report(node, f"version must be the integer 1, got {node.describe()}{hint}")
+        return None
+
+    # -- strings
+
+    def text(self, node: _Node, what: str) -> str | None:
+        """A non-blank string."""
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, str) and value.strip():
+            return value
+        self.report(
+            node, f"{what} must be a non-empty string, got {node.describe()}{node.quote_hint()}"
+        )
+        return None
+
+    def ident(self, node: _Node, what: str) -> str | None:
+        """A name or id: a non-blank string, or an integer.
+
+        Decision: ids, names and class names are often all digits (`id: 12345`, classes `0`,
+        `1`), which YAML and JSON read as integers. Rather than reject them with "quote it",
+        an integer is accepted as the text it was written as (YAML's original scalar text, so
+        `id: 0123` stays "0123"; str(int) for data). Booleans, floats, dates and null are still
+        rejected (`on`, `1.5`, `2024-01-01` would not survive as the text the user meant).
+        """
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return node.raw() or str(value)
+        return self.text(node, what)
+
+    def choice(self, node: _Node, what: str, allowed: Sequence[str]) -> str | None:
+        """One of `allowed`, with a did-you-mean."""
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, str) and value in allowed:
+            return value
+        got = repr(value) if isinstance(value, str) else node.describe()
+        message = f"{what} must be one of {', '.join(allowed)}, got {_short(got, quoted=False)}"
+        if not isinstance(value, str):
+            self.report(node, message)
+            return None
+
+        def with_guess() -> str:
+            guess = _close(value, allowed)
+            return message + (f"; did you mean {guess!r}?" if guess else "")
+
+        self.report(node, with_guess)
+        return None
+
+    # -- evals
+
+    def evals(self, node: _Node) -> tuple[EvalSpec, ...]:
+        if node.kind != "sequence":
+            self.report(node, f"evals must be a list, got {node.describe()}")
+            return ()
+        specs: list[EvalSpec] = []
+        ids: dict[str, tuple[_Node, int]] = {}
+        names: dict[str, tuple[_Node, int]] = {}
+        for index, item in enumerate(node.items()):
+            spec, id_node, name_node = self.eval_item(item)
+            if spec is None:
+                continue
+            assert id_node is not None
+            if spec.id in ids:
+                first = ids[spec.id][0]
+                self.report(
+                    id_node, f"duplicate eval id {spec.id!r} (first at {self.where(first)})"
+                )
+            else:
+                ids[spec.id] = (id_node, index)
+            if spec.name is not None and name_node is not None:
+                if spec.name in names:
+                    first = names[spec.name][0]
+                    self.report(
+                        name_node,
+                        f"duplicate eval name {spec.name!r} (first at {self.where(first)})",
+                    )
+                else:
+                    names[spec.name] = (name_node, index)
+            specs.append(spec)
+        # A rule's `evals:` refers to evals by name or id: one eval's name must not be another's id.
+        for name, (name_node, index) in names.items():
+            if name in ids and ids[name][1] != index:
+                other = ids[name][0]
+                self.report(
+                    name_node,
+                    f"eval name {name!r} is the id of another eval ({self.where(other)}): "
+                    "rules could not tell them apart; rename it",
+                )
+        return tuple(specs)
+
+    def eval_item(self, node: _Node) -> tuple[EvalSpec | None, _Node | None, _Node | None]:
+        """One `evals` item: an id, or a mapping; returns the spec and its id and name nodes."""
+        before = self.problems
+        if node.kind == "scalar" and node.value is not None:
+            eval_id = self.ident(node, "an eval id")
+            if eval_id is None:
+                return None, None, None
+            return EvalSpec(id=eval_id, location=self.location(node)), node, None
+        if node.kind != "mapping":
+            self.report(
+                node,
+                "each eval must be an id or a mapping with id, name and baseline, "
+                f"got {node.describe()}",
+            )
+            return None, None, None
+        fields = self.fields(node, EVAL_KEYS, "an eval")
+        eval_id = name = baseline = None
+        id_node = name_node = None
+        if "id" in fields:
+            id_node = fields["id"][1]
+            eval_id = self.ident(id_node, "id")
+        else:
+            self.report(node, "eval has no id: add id: <the evaluation's id>")
+        if "name" in fields:
+            name_node = fields["name"][1]
+            name = self.ident(name_node, "name")
+        if "baseline" in fields:
+            baseline_node = fields["baseline"][1]
+            baseline = self.ident(baseline_node, "baseline")
+            if baseline is not None and baseline == eval_id:
+                self.report(
+                    baseline_node,
+                    f"eval {eval_id!r} cannot be its own baseline: "
+                    f"use {AUTO!r} or another evaluation's id",
+                )
+        if eval_id is None or self.problems != before:
+            return None, None, None
+        spec = EvalSpec(id=eval_id, name=name, baseline=baseline, location=self.location(node))
+        return spec, id_node, name_node
+
+    # -- rules
+
+    def rules(self, node: _Node) -> tuple[Rule, ...]:
+        if node.kind != "sequence":
+            self.report(node, f"rules must be a list, got {node.describe()}")
+            return ()
+        if not node.count():
+            self.report(node, "rules is empty: add at least one rule, e.g. 'map50 >= 0.85'")
+            return ()
+        return tuple(rule for item in node.items() if (rule := self.rule(item)) is not None)
+
+    def rule(self, node: _Node) -> Rule | None:
+        if node.kind == "scalar" and isinstance(node.value, str):
+            return self.compact_rule(node)
+        if node.kind != "mapping":
+            self.report(
+                node,
+                "each rule must be a mapping or a compact string like 'map50 >= 0.85', "
+                f"got {node.describe()}",
+            )
+            return None
+        before = self.problems
+        fields = self.fields(node, RULE_KEYS, "a rule")
+
+        spec: MetricSpec | None = None
+        if "metric" in fields:
+            spec = self.metric(fields["metric"][1])
+        else:
+            self.report(node, f"rule has no metric: add metric: <one of {', '.join(METRICS)}>")
+
+        thresholds = self.thresholds(node, fields)
+
+        splits: tuple[str, ...] | Literal["*"] = ("test",)
+        if "split" in fields:
+            splits = self.splits(fields["split"][1]) or splits
+
+        classes: tuple[str, ...] | Literal["*"] | None = None
+        if "classes" in fields:
+            classes = self.names(fields["classes"][1], "classes", "class", allow_all=True)
+
+        object_size = None
+        if "object_size" in fields:
+            object_size = self.choice(fields["object_size"][1], "object_size", OBJECT_SIZES)
+
+        if_missing = IfMissing.FAIL
+        if "if_missing" in fields:
+            value = self.choice(fields["if_missing"][1], "if_missing", [m.value for m in IfMissing])
+            if_missing = IfMissing(value) if value else if_missing
+
+        severity = Severity.ERROR
+        if "severity" in fields:
+            value = self.choice(fields["severity"][1], "severity", [s.value for s in Severity])
+            severity = Severity(value) if value else severity
+
+        evals: tuple[str, ...] | None = None
+        if "evals" in fields:
+            named = self.names(fields["evals"][1], "evals", "eval", allow_all=False)
+            evals = named if isinstance(named, tuple) else None
+
+        if spec is not None:
+            self.levels(spec, fields)
+
+        if self.problems != before or spec is None:
+            return None
+        return Rule(
+            metric=spec.name,
+            thresholds=thresholds,
+            splits=splits,
+            classes=classes,
+            object_size=object_size,
+            if_missing=if_missing,
+            severity=severity,
+            evals=evals,
+            location=self.location(node),
+        )
+
+    def compact_rule(self, node: _Node) -> Rule | None:
+        try:
+            metric, threshold = parse_compact_rule(node.value)
+        except ValueError as exc:
+            self.report(node, str(exc))
+            return None
+        before = self.problems
+        spec = self.metric(node, metric)
+        self.in_range(node, threshold.kind, threshold.value, shown=f"{threshold.value:g}")
+        if spec is not None and not spec.split_level:
+            self.report(
+                node,
+                f"{spec.name!r} is per class, which the compact form cannot say: write a mapping "
+                f'with metric: {spec.name} and classes: "*" (every class) or a list of names',
+            )
+        if spec is None or self.problems != before:
+            return None
+        return Rule(metric=spec.name, thresholds=(threshold,), location=self.location(node))
+
+    def metric(self, node: _Node, name: str | None = None) -> MetricSpec | None:
+        if name is None:
+            value = node.value if node.kind == "scalar" else None
+            if not isinstance(value, str):
+                self.report(
+                    node, f"metric must be a metric name, got {node.describe()}{node.quote_hint()}"
+                )
+                return None
+            name = value
+        spec = METRICS.get(name)
+        if spec is not None:
+            return spec
+        self.report(node, functools.partial(_unknown_metric, name))
+        return None
+
+    def levels(self, spec: MetricSpec, fields: _Fields) -> None:
+        """Is the metric measured where the rule looks (per class, per object size)?"""
+        if "classes" in fields and not spec.per_class:
+            per_class = [m.name for m in METRICS.values() if m.per_class and m.task is spec.task]
+            message = f"{spec.name!r} is split-level and has no per-class value"
+            if spec.name == "miou" and "iou" in per_class:
+                message = f"{spec.name!r} is split-level; per class use 'iou'"
+            self.report(fields["classes"][1], message)
+        if "classes" not in fields and not spec.split_level:
+            self.report(fields["metric"][1], _per_class_message(spec))
+        if "object_size" in fields and not spec.by_size:
+            by_size = ", ".join(m.name for m in METRICS.values() if m.by_size)
+            self.report(
+                fields["object_size"][1],
+                f"object_size applies only to detection metrics ({by_size})",
+            )
+
+    def thresholds(self, rule: _Node, fields: _Fields) -> tuple[Threshold, ...]:
+        """The rule's thresholds, in ThresholdKind order."""
+        found: dict[ThresholdKind, tuple[_Node, float]] = {}
+        present = False
+        for kind in ThresholdKind:
+            if kind.value not in fields:
+                continue
+            present = True
+            node = fields[kind.value][1]
+            value = self.number(node, kind)
+            if value is not None:
+                found[kind] = (node, value)
+        if not present:
+            self.report(rule, "rule has no threshold: add min, max, max_drop or max_drop_pct")
+        low, high = found.get(ThresholdKind.MIN), found.get(ThresholdKind.MAX)
+        if low is not None and high is not None and low[1] > high[1]:
+            self.report(
+                low[0], f"min {low[1]:g} is greater than max {high[1]:g}: no value can pass"
+            )
+        return tuple(Threshold(kind, value) for kind, (_, value) in found.items())
+
+    def number(self, node: _Node, kind: ThresholdKind) -> float | None:
+        top = THRESHOLD_MAX[kind]
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            hint = ""
+            if isinstance(value, str):
+                as_number = _to_float(value)
+                if as_number is not None and node.quoted:
+                    hint = "; remove the quotes"
+                elif as_number is not None and node.raw() is not None:
+                    # YAML 1.1 reads `1e-3` (no dot) as text.
+                    hint = f"; write it as a decimal, e.g. {_decimal(as_number)}"
+            self.report(
+                node,
+                f"{kind.value} must be a number between 0 and {top:g}, got {node.describe()}{hint}",
+            )
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.report(node, f"{kind.value} must be a finite number, got {node.describe()}")
+            return None
+        if not self.in_range(node, kind, value):
+            return None
+        return float(value)
+
+    def in_range(
+        self, node: _Node, kind: ThresholdKind, value: float, *, shown: str | None = None
+    ) -> bool:
+        top = THRESHOLD_MAX[kind]
+        if 0 <= value <= top:
+            return True
+        raw = node.raw()
+        shown = shown or (_as_written(raw) if raw else f"{value:g}")
+        message = f"{kind.value} must be between 0 and {top:g}, got {shown}"
+        if kind is ThresholdKind.MAX_DROP_PCT:
+            message += " (a percentage of the baseline value)"
+        elif 1 < value <= 100 and kind is ThresholdKind.MAX_DROP:
+            message += (
+                f"; metric values are fractions: did you mean max_drop: {value / 100:g}"
+                f" or max_drop_pct: {value:g}?"
+            )
+        elif 2 <= value <= 100:  # looks like a percentage; 1.5 is more likely a typo
+            message += f"; metric values are fractions: did you mean {value / 100:g}?"
+        self.report(node, message)
+        return False
+
+    def splits(self, node: _Node) -> tuple[str, ...] | Literal["*"] | None:
+        allowed = [*SPLITS, ALL]
+        if node.kind == "scalar" and node.value == ALL:
+            return ALL
+        if node.kind != "sequence":
+            value = self.choice(node, "split", allowed)
+            return (value,) if value else None
+        if not node.count():
+            self.report(node, "split is an empty list: list splits, or remove it to use 'test'")
+            return None
+        out: list[str] = []
+        seen: dict[str, _Node] = {}
+        ok = True
+        for item in node.items():
+            if item.kind == "scalar" and item.value == ALL:
+                self.report(item, "'*' means every split and must stand alone: write split: \"*\"")
+                ok = False
+                continue
+            value = self.choice(item, "split", SPLITS)
+            if value is None:
+                ok = False
+            elif value in seen:
+                self.report(
+                    item, f"split {value!r} is listed twice (first at {self.where(seen[value])})"
+                )
+                ok = False
+            else:
+                seen[value] = item
+                out.append(value)
+        return tuple(out) if ok else None
+
+    def names(
+        self, node: _Node, key: str, noun: str, *, allow_all: bool
+    ) -> tuple[str, ...] | Literal["*"] | None:
+        """`classes` or a rule's `evals`: a name, a list of names, or (classes only) "*"."""
+        if allow_all and node.kind == "scalar" and node.value == ALL:
+            return ALL
+        if node.kind != "sequence":
+            if (
+                node.kind == "scalar"
+                and node.value is not None
+                and not isinstance(node.value, bool)
+            ):
+                one = self.ident(node, f"{key} ({'a' if noun == 'class' else 'an'} {noun} name)")
+                return (one,) if one is not None else None
+            every = '"*" (every class), ' if allow_all else ""
+            article = "an" if noun[0] in "aeiou" else "a"
+            self.report(
+                node,
+                f"{key} must be {every}{article} {noun} name or a list of {noun} names, "
+                f"got {node.describe()}{node.quote_hint()}",
+            )
+            return None
+        if not node.count():
+            hint = (
+                'use "*" for every class, or list names'
+                if allow_all
+                else "list names, or remove it"
+            )
+            self.report(node, f"{key} is an empty list: {hint}")
+            return None
+        out: list[str] = []
+        seen: dict[str, _Node] = {}
+        ok = True
+        for item in node.items():
+            if allow_all and item.kind == "scalar" and item.value == ALL:
+                self.report(
+                    item, f"'*' means every {noun} and must stand alone: write {key}: \"*\""
+                )
+                ok = False
+                continue
+            name = self.ident(item, f"each {noun} name")
+            if name is None:
+                ok = False
+            elif name in seen:
+                self.report(
+                    item, f"{noun} {name!r} is listed twice (first at {self.where(seen[name])})"
+                )
+                ok = False
+            else:
+                seen[name] = item
+                out.append(name)
+        return tuple(out) if ok else None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _per_class_message(spec: MetricSpec) -> str:
+    message = f'{spec.name!r} is per class: add classes: "*" (every class) or a list of names'
+    split_mean = [m.name for m in METRICS.values() if m.task is spec.task and m.split_level]
+    if spec.name == "iou" and "miou" in split_mean:
+        message += "; for the split mean use 'miou'"
+    return message
+
+
+def _unknown_key(name: str, what: str, allowed: Sequence[str]) -> str:
+    guess = _close(name, allowed)
+    if guess:
+        return f"unknown key {name!r} in {what}, did you mean {guess!r}?"
+    return f"unknown key {name!r} in {what}: expected one of {', '.join(allowed)}"
+
+
+def _unknown_metric(name: str) -> str:
+    guess = suggest_metric(name)
+    if guess is not None:
+        return f"unknown metric {name!r}, did you mean {guess!r}?"
+    return f"unknown metric {name!r}: valid metrics are {', '.join(METRICS)}"
+
+
+def _close(name: str, allowed: Sequence[str]) -> str | None:
+    lowered = name.strip().lower()
+    if lowered in allowed:
+        return lowered
+    close = difflib.get_close_matches(lowered, list(allowed), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _as_written(raw: str) -> str:
+    """A scalar's source text for a one-line message: as is when it is one short printable
+    line, else quoted and cut (a block scalar spans lines; a plain one may be megabytes)."""
+    return raw if len(raw) <= 40 and raw.isprintable() else _short(raw)
+
+
+def _short(text: str, *, quoted: bool = True, limit: int = 40) -> str:
+    shown = text if len(text) <= limit else text[: limit - 3] + "..."
+    return repr(shown) if quoted else shown
+
+
+def _to_float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _decimal(value: float) -> str:
+    text = f"{value:.12f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text

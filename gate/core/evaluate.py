@@ -1,0 +1,309 @@
+"""Rule evaluation: config rules x evaluation results -> checks and a verdict. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from gate.core.errors import ConfigError, Problem
+from gate.core.metrics import METRICS, TaskType
+from gate.core.model import ALL, EvalSpec, GateConfig, IfMissing, Rule, Severity, Threshold
+from gate.core.model import ThresholdKind as Kind
+from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
+from gate.core.results import EvalResults, Malformed, Missing, Value
+
+TOLERANCE = 1e-9
+
+_MISSING_STATUS = {
+    IfMissing.FAIL: Status.FAIL,
+    IfMissing.WARN: Status.WARN,
+    IfMissing.SKIP: Status.SKIP,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EvalInput:
+    """One evaluation to gate, with its results and its baseline's (if any)."""
+
+    spec: EvalSpec
+    results: EvalResults
+    baseline: EvalResults | None = None
+    baseline_id: str | None = None
+    baseline_note: str | None = None  # why there is no baseline, when there is none
+    url: str | None = None
+
+
+def _problem(rule: Rule, message: str) -> Problem:
+    loc = rule.location
+    if loc is None:
+        return Problem(message)
+    return Problem(message, loc.source, loc.line, loc.column)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4f}"
+
+
+def _compare(threshold: Threshold, actual: float, baseline: float | None) -> tuple[bool, float]:
+    """Whether `actual` passes, and the bound it was compared against."""
+    kind, t = threshold.kind, threshold.value
+    if kind is Kind.MIN:
+        return actual >= t - TOLERANCE, t
+    if kind is Kind.MAX:
+        return actual <= t + TOLERANCE, t
+    assert baseline is not None  # callers resolve it for regressions
+    limit = baseline - t if kind is Kind.MAX_DROP else baseline * (1.0 - t / 100.0)
+    return actual >= limit - TOLERANCE, limit
+
+
+def _message(
+    metric: str,
+    threshold: Threshold,
+    actual: float,
+    baseline: float | None,
+    *,
+    ok: bool,
+    limit: float,
+) -> str:
+    kind, t = threshold.kind, threshold.value
+    if kind is Kind.MIN:
+        return f"{metric} = {_fmt(actual)} {'>=' if ok else '<'} min {_fmt(t)}"
+    if kind is Kind.MAX:
+        return f"{metric} = {_fmt(actual)} {'<=' if ok else '>'} max {_fmt(t)}"
+    assert baseline is not None
+    delta = actual - baseline
+    if kind is Kind.MAX_DROP:
+        allowed = f"max drop {_fmt(t)}"
+    else:
+        allowed = f"max drop {t:g}% (limit {_fmt(limit)})"
+    change = f"{'+' if delta >= 0 else '-'}{_fmt(abs(delta))}"
+    pct = f" ({delta / baseline * 100:+.1f}%)" if baseline > 0 else ""
+    return f"{metric} = {_fmt(actual)} vs baseline {_fmt(baseline)}: {change}{pct}, {allowed}"
+
+
+class _RuleRun:
+    """Checks of one rule on one evaluation."""
+
+    def __init__(self, index: int, rule: Rule, ev: EvalInput) -> None:
+        self.index, self.rule, self.ev = index, rule, ev
+        self.described = rule.describe()
+
+    def check(
+        self,
+        split: str,
+        class_name: str | None,
+        threshold: Threshold,
+        status: Status,
+        message: str,
+        *,
+        actual: float | None = None,
+        baseline: float | None = None,
+        limit: float | None = None,
+    ) -> Check:
+        return Check(
+            eval_id=self.ev.spec.id,
+            eval_label=self.ev.spec.label,
+            rule_index=self.index,
+            rule=self.described,
+            metric=self.rule.metric,
+            split=split,
+            class_name=class_name,
+            object_size=self.rule.object_size,
+            kind=threshold.kind,
+            threshold=threshold.value,
+            limit=limit,
+            actual=actual,
+            baseline=baseline,
+            status=status,
+            severity=self.rule.severity,
+            message=message,
+            location=self.rule.location,
+        )
+
+    def _not_a_value(self, value: Missing | Malformed, what: str) -> tuple[Status, str]:
+        if isinstance(value, Malformed):
+            return Status.ERROR, f"malformed {what}: {value.reason}"
+        status = _MISSING_STATUS[self.rule.if_missing]
+        if status is Status.FAIL and self.rule.severity is Severity.WARNING:
+            status = Status.WARN
+        return status, f"missing {what}: {value.reason}"
+
+    def scope(self, split: str, class_name: str | None) -> Iterator[Check]:
+        rule, ev = self.rule, self.ev
+        actual = ev.results.value(rule.metric, split, class_name, rule.object_size)
+        # The baseline's value, shown beside every check (it decides only regression ones).
+        other = (
+            ev.baseline.value(rule.metric, split, class_name, rule.object_size)
+            if ev.baseline is not None
+            else None
+        )
+        context = other if isinstance(other, float) else None
+        for threshold in rule.thresholds:
+            base: Value | None = None
+            if threshold.kind.is_regression:
+                if ev.baseline is None:
+                    status, _ = self._not_a_value(Missing("no baseline"), "baseline")
+                    yield self.check(
+                        split,
+                        class_name,
+                        threshold,
+                        status,
+                        ev.baseline_note or f"no baseline for eval {ev.spec.label}",
+                        actual=actual if isinstance(actual, float) else None,
+                    )
+                    continue
+                base = other
+            if not isinstance(actual, float):
+                status, message = self._not_a_value(actual, "value")
+                yield self.check(
+                    split,
+                    class_name,
+                    threshold,
+                    status,
+                    message,
+                    baseline=context,
+                )
+                continue
+            if base is not None and not isinstance(base, float):
+                status, message = self._not_a_value(base, f"baseline value ({ev.baseline_id})")
+                yield self.check(split, class_name, threshold, status, message, actual=actual)
+                continue
+            ok, limit = _compare(threshold, actual, base)
+            if ok:
+                status = Status.PASS
+            else:
+                status = Status.FAIL if rule.severity is Severity.ERROR else Status.WARN
+            yield self.check(
+                split,
+                class_name,
+                threshold,
+                status,
+                _message(rule.metric, threshold, actual, base, ok=ok, limit=limit),
+                actual=actual,
+                baseline=context,
+                limit=limit,
+            )
+
+    def class_list(self, split: str) -> list[str] | Missing | Malformed:
+        rule, ev = self.rule, self.ev
+        if rule.classes != ALL:
+            assert rule.classes is not None  # only called for per-class rules
+            return list(rule.classes)
+        names = ev.results.class_names(split)
+        if not isinstance(names, list) or not rule.is_regression or ev.baseline is None:
+            return names
+        # A class the baseline had and the candidate lost is a regression too.
+        base_names = ev.baseline.class_names(split)
+        if isinstance(base_names, list):
+            seen = set(names)
+            names = names + [n for n in base_names if n not in seen]
+        return names
+
+    def run(self) -> Iterator[Check]:
+        rule = self.rule
+        splits = self.ev.results.split_names() if rule.splits == ALL else list(rule.splits)
+        if not splits:
+            for threshold in rule.thresholds:
+                status, message = self._not_a_value(Missing("the results have no split"), "value")
+                yield self.check("*", None, threshold, status, message)
+            return
+        for split in splits:
+            if rule.classes is None:
+                yield from self.scope(split, None)
+                continue
+            names = self.class_list(split)
+            if not isinstance(names, list):
+                for threshold in rule.thresholds:
+                    status, message = self._not_a_value(names, "per-class results")
+                    yield self.check(split, "*", threshold, status, message)
+                continue
+            if not names:
+                for threshold in rule.thresholds:
+                    status, message = self._not_a_value(
+                        Missing(f"split '{split}' lists no class"), "per-class results"
+                    )
+                    yield self.check(split, "*", threshold, status, message)
+                continue
+            for name in names:
+                yield from self.scope(split, name)
+
+
+def _applies(rule: Rule, ev: EvalInput) -> bool:
+    if METRICS[rule.metric].task is not ev.results.task_type:
+        return False
+    return (
+        rule.evals is None
+        or ev.spec.id in rule.evals
+        or (ev.spec.name is not None and ev.spec.name in rule.evals)
+    )
+
+
+def _check_rules(config: GateConfig, inputs: Sequence[EvalInput]) -> None:
+    """Raise ConfigError for rules that cannot be evaluated as written."""
+    problems: list[Problem] = []
+    known = {ev.spec.id for ev in inputs} | {ev.spec.name for ev in inputs if ev.spec.name}
+    tasks = sorted({ev.results.task_type.value for ev in inputs})
+    for rule in config.rules:
+        if rule.evals is not None:
+            for ref in rule.evals:
+                if ref not in known:
+                    problems.append(
+                        _problem(
+                            rule,
+                            f"rule names eval '{ref}', which is not gated "
+                            f"(gated: {', '.join(sorted(known)) or 'none'})",
+                        )
+                    )
+        matching = [ev for ev in inputs if _applies(rule, ev)]
+        if not matching and not (rule.evals and any(ref not in known for ref in rule.evals)):
+            task = METRICS[rule.metric].task.value
+            problems.append(
+                _problem(
+                    rule,
+                    f"rule on '{rule.metric}' applies to no evaluation: it needs a {task} "
+                    f"evaluation, the gated ones are {', '.join(tasks) or 'none'}; "
+                    "remove the rule or restrict it with evals:",
+                )
+            )
+        if rule.is_regression and rule.if_missing is IfMissing.FAIL:
+            for ev in matching:
+                if ev.baseline is None:
+                    problems.append(
+                        _problem(
+                            rule,
+                            f"rule on '{rule.metric}' compares with a baseline, but eval "
+                            f"'{ev.spec.label}' has none"
+                            + (f" ({ev.baseline_note})" if ev.baseline_note else "")
+                            + ": set baseline: (an eval id or auto) for it, pass --baseline, "
+                            "or set if_missing: warn or skip on the rule",
+                        )
+                    )
+    if problems:
+        raise ConfigError(problems)
+
+
+def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
+    """Check every rule against every evaluation it applies to."""
+    _check_rules(config, inputs)
+    outcomes = []
+    for ev in inputs:
+        checks = [
+            check
+            for index, rule in enumerate(config.rules)
+            if _applies(rule, ev)
+            for check in _RuleRun(index, rule, ev).run()
+        ]
+        outcomes.append(
+            EvalOutcome(
+                eval_id=ev.spec.id,
+                label=ev.spec.label,
+                task_type=ev.results.task_type,
+                checks=tuple(checks),
+                baseline_id=ev.baseline_id,
+                url=ev.url,
+            )
+        )
+    return GateOutcome(evals=tuple(outcomes))
+
+
+__all__ = ["TOLERANCE", "EvalInput", "TaskType", "evaluate"]

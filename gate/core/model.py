@@ -1,0 +1,120 @@
+"""The validated config, as values: rules, evaluations to gate, and the gate config itself.
+
+`gate.config.loader` builds these from YAML (or a mapping); everything downstream takes them as-is.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Literal
+
+ALL: Literal["*"] = "*"
+AUTO: Literal["auto"] = "auto"
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"  # a failing check fails the gate
+    WARNING = "warning"  # a failing check is reported, never fails the gate
+
+
+class IfMissing(enum.StrEnum):
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+
+
+class ThresholdKind(enum.StrEnum):
+    MIN = "min"  # actual >= value
+    MAX = "max"  # actual <= value
+    MAX_DROP = "max_drop"  # actual >= baseline - value
+    MAX_DROP_PCT = "max_drop_pct"  # actual >= baseline * (1 - value / 100)
+
+    @property
+    def is_regression(self) -> bool:
+        return self in (ThresholdKind.MAX_DROP, ThresholdKind.MAX_DROP_PCT)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was written: file, 1-based line and column."""
+
+    source: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        out = self.source
+        if self.line is not None:
+            out += f":{self.line}"
+            if self.column is not None:
+                out += f":{self.column}"
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    kind: ThresholdKind
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of the config. Each threshold becomes its own check per scope."""
+
+    metric: str
+    thresholds: tuple[Threshold, ...]
+    splits: tuple[str, ...] | Literal["*"] = ("test",)
+    classes: tuple[str, ...] | Literal["*"] | None = None  # None: not per class
+    object_size: str | None = None
+    if_missing: IfMissing = IfMissing.FAIL
+    severity: Severity = Severity.ERROR
+    evals: tuple[str, ...] | None = None  # eval names or ids; None: every eval
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def is_regression(self) -> bool:
+        return any(t.kind.is_regression for t in self.thresholds)
+
+    def describe(self) -> str:
+        """A short human form, e.g. `map50_95 >= 0.7 [test]`."""
+        parts = [self.metric]
+        if self.object_size:
+            parts.append(f"({self.object_size})")
+        if self.classes is not None:
+            parts.append("per class" if self.classes == ALL else f"classes {list(self.classes)}")
+        conds = []
+        for t in self.thresholds:
+            if t.kind is ThresholdKind.MIN:
+                conds.append(f">= {t.value:g}")
+            elif t.kind is ThresholdKind.MAX:
+                conds.append(f"<= {t.value:g}")
+            elif t.kind is ThresholdKind.MAX_DROP:
+                conds.append(f"drop <= {t.value:g}")
+            else:
+                conds.append(f"drop <= {t.value:g}%")
+        splits = "*" if self.splits == ALL else ",".join(self.splits)
+        return f"{' '.join(parts)} {' and '.join(conds)} [{splits}]"
+
+
+@dataclass(frozen=True, slots=True)
+class EvalSpec:
+    """One evaluation to gate."""
+
+    id: str
+    name: str | None = None
+    baseline: str | None = None  # an eval id, "auto", or None
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class GateConfig:
+    version: int
+    rules: tuple[Rule, ...]
+    workspace: str | None = None
+    evals: tuple[EvalSpec, ...] = ()
+    source: str = "<config>"

@@ -1,0 +1,532 @@
+"""The GitHub REST API calls a gate makes, as pure functions (sans-I/O).
+
+Everything here maps values to values: request paths from a repository and numbers,
+a response's (status, headers, body) to decoded data or to one typed exception whose
+message is a single line (what was attempted, the HTTP status, GitHub's message, how to
+fix it), `Link` headers to the next page, and JSON to small frozen values. The transport
+(`gate.github.client`) owns sockets, timeouts, retries and rate-limit waits; this module
+must not import aiohttp.
+
+GitHub errors are deliberately not `GateError`s: a failed comment or status must never
+change the gate's verdict or exit code; the action decides what to do with them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from gate.core import strict_json
+from gate.core.strict_json import JSONDocumentError
+from gate.roboflow.api import human_size, one_line, parse_retry_after
+
+__all__ = [
+    "API_VERSION",
+    "COMMENT_MAX_CHARS",
+    "DEFAULT_API_URL",
+    "MEDIA_TYPE",
+    "STATUS_DESCRIPTION_MAX",
+    "STATUS_STATES",
+    "Comment",
+    "GitHubBadResponse",
+    "GitHubError",
+    "GitHubForbidden",
+    "GitHubNotFound",
+    "GitHubRateLimited",
+    "GitHubServerError",
+    "GitHubTransportError",
+    "GitHubUnauthorized",
+    "GitHubUnprocessable",
+    "comment_path",
+    "comments_path",
+    "commit_pulls_path",
+    "next_page_url",
+    "parse_comment",
+    "parse_comments",
+    "parse_login",
+    "parse_pull_numbers",
+    "parse_response",
+    "rate_limit_wait",
+    "split_repo",
+    "status_description",
+    "statuses_path",
+]
+
+DEFAULT_API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+MEDIA_TYPE = "application/vnd.github+json"
+USER_PATH = "/user"
+COMMENT_MAX_CHARS = 65536  # GitHub's limit on an issue comment body (characters)
+STATUS_DESCRIPTION_MAX = 140  # GitHub's limit on a commit status description (characters)
+STATUS_STATES: tuple[str, ...] = ("error", "failure", "pending", "success")
+MAX_BODY_BYTES = 64 * 1024 * 1024  # 100 comments of 65,536 characters, JSON-escaped, fit
+SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "otherwise, wait for at least one minute"
+RESET_MARGIN = 1.0  # x-ratelimit-reset is a whole second: wait until *after* it
+
+NOT_ACCESSIBLE = "resource not accessible by integration"
+_SECONDARY_MARKERS = ("secondary rate limit", "abuse detection")
+_DETAIL_MAX = 300
+_REPO_PART = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+_SHA = re.compile(r"[0-9A-Fa-f]{4,64}")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class GitHubError(Exception):
+    """A GitHub request did not succeed. `str()` (and `message`) is one line, token-free."""
+
+    retryable: bool = False  # class default; an instance may override it
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable
+
+    @property
+    def message(self) -> str:
+        """The one-line message (the same text as `str(error)`)."""
+        return str(self.args[0]) if self.args else ""
+
+
+class GitHubUnauthorized(GitHubError):
+    """401: the token is missing, wrong or expired."""
+
+
+class GitHubForbidden(GitHubError):
+    """403 that is not a rate limit: the token may not do this (fork PR, missing permission)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 403,
+        not_accessible: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, retry_after=retry_after, retryable=False)
+        self.not_accessible = not_accessible
+
+
+class GitHubNotFound(GitHubError):
+    """404: no such repository, issue or comment (or the token cannot see it)."""
+
+
+class GitHubUnprocessable(GitHubError):
+    """422: GitHub validated the request and refused it (e.g. a comment body too long)."""
+
+
+class GitHubRateLimited(GitHubError):
+    """429, or 403 with x-ratelimit-remaining: 0 or a secondary-rate-limit message.
+
+    `retry_after` is always set: Retry-After, else x-ratelimit-reset minus now, else 60 s.
+    """
+
+    retryable = True
+
+
+class GitHubServerError(GitHubError):
+    """5xx: GitHub failed; worth retrying."""
+
+    retryable = True
+
+
+class GitHubBadResponse(GitHubError):
+    """A response we cannot use: not JSON, truncated, the wrong shape, a redirect, a bad link."""
+
+
+class GitHubTransportError(GitHubError):
+    """No HTTP response at all: connection refused/reset, DNS, timeout, body cut short."""
+
+    retryable = True
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def split_repo(repo: str) -> tuple[str, str]:
+    """`"owner/name"` as (owner, name); raises GitHubError when it is not of that form."""
+    parts = repo.strip().split("/")
+    if (
+        len(parts) != 2
+        or not all(_REPO_PART.fullmatch(part) for part in parts)
+        or any(part in (".", "..") for part in parts)
+    ):
+        raise GitHubError(
+            f"repository {one_line(repo, limit=120)!r} is not of the form owner/name; "
+            "check GITHUB_REPOSITORY"
+        )
+    return parts[0], parts[1]
+
+
+def _repo_prefix(repo: str) -> str:
+    owner, name = split_repo(repo)
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def _positive(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GitHubError(f"{what} {value!r} is not a positive integer")
+    return value
+
+
+def _sha(sha: str) -> str:
+    if not _SHA.fullmatch(sha.strip()):
+        raise GitHubError(
+            f"commit {one_line(sha, limit=80)!r} is not a hexadecimal SHA; check GITHUB_SHA"
+        )
+    return sha.strip().lower()
+
+
+def comments_path(repo: str, number: int) -> str:
+    """`/repos/{owner}/{repo}/issues/{number}/comments` (list and create)."""
+    return f"{_repo_prefix(repo)}/issues/{_positive(number, 'pull request number')}/comments"
+
+
+def comment_path(repo: str, comment_id: int) -> str:
+    """`/repos/{owner}/{repo}/issues/comments/{comment_id}` (get, update, delete)."""
+    return f"{_repo_prefix(repo)}/issues/comments/{_positive(comment_id, 'comment id')}"
+
+
+def statuses_path(repo: str, sha: str) -> str:
+    """`/repos/{owner}/{repo}/statuses/{sha}` (create a commit status)."""
+    return f"{_repo_prefix(repo)}/statuses/{_sha(sha)}"
+
+
+def commit_pulls_path(repo: str, sha: str) -> str:
+    """`/repos/{owner}/{repo}/commits/{sha}/pulls` (pull requests containing a commit)."""
+    return f"{_repo_prefix(repo)}/commits/{_sha(sha)}/pulls"
+
+
+def status_description(text: str) -> str:
+    """`text` as one line of at most 140 characters (GitHub's limit), cut with an ellipsis."""
+    return one_line(text, limit=STATUS_DESCRIPTION_MAX)
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lowered:
+            return val
+    return None
+
+
+def _split_links(value: str) -> list[str]:
+    """Split a Link header into its link-values (commas inside <...> or quotes are kept)."""
+    parts: list[str] = []
+    current: list[str] = []
+    in_url = in_quotes = False
+    for ch in value:
+        if ch == "<" and not in_quotes:
+            in_url = True
+        elif ch == ">" and not in_quotes:
+            in_url = False
+        elif ch == '"' and not in_url:
+            in_quotes = not in_quotes
+        if ch == "," and not in_url and not in_quotes:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    return [part for part in parts if part.strip()]
+
+
+def next_page_url(link_header: str | None) -> str | None:
+    """The target of the `rel="next"` link in a `Link` header (RFC 8288), or None."""
+    if not link_header:
+        return None
+    for part in _split_links(link_header):
+        match = re.match(r"\s*<([^>]*)>(.*)\Z", part, re.DOTALL)
+        if match is None:
+            continue
+        target, params = match.group(1).strip(), match.group(2)
+        for param in params.split(";"):
+            key, sep, raw = param.partition("=")
+            if not sep or key.strip().lower() != "rel":
+                continue
+            rels = raw.strip().strip('"').lower().split()
+            if "next" in rels and target:
+                return target
+    return None
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float:
+    """Seconds GitHub asks us to wait after a rate-limit answer (per GitHub's docs).
+
+    Retry-After if present; else, when x-ratelimit-remaining is 0, until just after
+    x-ratelimit-reset (UTC epoch seconds); else one minute.
+    """
+    retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
+    if retry_after is not None:
+        return retry_after
+    remaining = (_header(headers, "x-ratelimit-remaining") or "").strip()
+    reset = (_header(headers, "x-ratelimit-reset") or "").strip()
+    if remaining == "0" and re.fullmatch(r"\d+(\.\d+)?", reset):
+        at = float(reset)
+        if math.isfinite(at):
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=UTC)
+            return max(at - now.timestamp(), 0.0) + RESET_MARGIN
+    return SECONDARY_LIMIT_WAIT
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def _error_message(body: bytes) -> tuple[str | None, str]:
+    """GitHub's `message` (raw) and a sanitised detail (message + validation errors)."""
+    if not body.strip():
+        return None, "empty body"
+    try:
+        data = strict_json.loads(body)
+    except JSONDocumentError as exc:
+        if body[:512].lstrip().startswith(b"<"):
+            return None, "non-JSON error page"
+        if not exc.syntax_error:  # JSON, but refused (e.g. two "message" keys): trust none of it
+            return None, "malformed JSON body: " + one_line(exc.problem, limit=_DETAIL_MAX)
+        return None, "non-JSON body"
+    if not isinstance(data, dict):
+        return None, "JSON body without a message"
+    message = data.get("message")
+    message = message if isinstance(message, str) and message.strip() else None
+    parts = [message] if message else []
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        for item in errors[:5]:
+            if isinstance(item, dict):
+                text = item.get("message")
+                if not isinstance(text, str) or not text.strip():
+                    fields = [
+                        str(item.get(k)) for k in ("resource", "field", "code") if item.get(k)
+                    ]
+                    text = " ".join(fields)
+                if text:
+                    parts.append(text)
+            elif isinstance(item, str) and item.strip():
+                parts.append(item)
+    if not parts:
+        return message, "JSON body without a message"
+    return message, one_line(": ".join(parts), limit=_DETAIL_MAX)
+
+
+def _is_secondary(message: str | None) -> bool:
+    lowered = (message or "").lower()
+    return any(marker in lowered for marker in _SECONDARY_MARKERS)
+
+
+def parse_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    what: str,
+    now: datetime | None = None,
+    max_body: int = MAX_BODY_BYTES,
+) -> Any:
+    """Decode a 2xx JSON body (None for an empty one), or raise the typed error.
+
+    `what` names the request for messages ("creating a comment on octo/repo#12"); `now`
+    (default: the current UTC time) dates Retry-After and x-ratelimit-reset. Messages
+    never include headers or the request's URL.
+    """
+    what = one_line(what)
+    if 200 <= status < 300:
+        return _decode_success(status, headers, body, what=what, max_body=max_body)
+    raw_message, detail = _error_message(body)
+    prefix = f"{what}: HTTP {status} ({detail})"
+    remaining = (_header(headers, "x-ratelimit-remaining") or "").strip()
+    if status == 429 or (status == 403 and (remaining == "0" or _is_secondary(raw_message))):
+        wait = rate_limit_wait(headers, now or datetime.now(UTC))
+        kind = "secondary rate limit" if _is_secondary(raw_message) else "rate limit"
+        raise GitHubRateLimited(
+            f"{prefix}: GitHub {kind} hit; it asks to wait {wait:.0f} s",
+            status=status,
+            retry_after=wait,
+        )
+    if status == 401:
+        raise GitHubUnauthorized(
+            f"{prefix}: GitHub refused the token; check the github-token input "
+            "(default: ${{ github.token }})",
+            status=status,
+        )
+    if status == 403:
+        not_accessible = NOT_ACCESSIBLE in (raw_message or "").lower()
+        if not_accessible:
+            hint = (
+                "the token may not write here; grant it `pull-requests: write` (and "
+                "`statuses: write` for commit statuses) in the workflow's permissions, or, for "
+                "pull requests from forks, use the two-workflow workflow_run pattern"
+            )
+        else:
+            hint = "GitHub refused the request; check the token's permissions"
+        raise GitHubForbidden(f"{prefix}: {hint}", status=status, not_accessible=not_accessible)
+    if status == 404:
+        raise GitHubNotFound(
+            f"{prefix}: not found; check the repository and pull request number, and that "
+            "the token can see the repository",
+            status=status,
+        )
+    if status == 422:
+        raise GitHubUnprocessable(f"{prefix}: GitHub rejected the content", status=status)
+    if 500 <= status < 600:
+        retry_after = parse_retry_after(_header(headers, "Retry-After"), now or datetime.now(UTC))
+        raise GitHubServerError(
+            f"{prefix}: GitHub had a server error; retry later",
+            status=status,
+            retry_after=retry_after,
+        )
+    if 300 <= status < 400:
+        raise GitHubBadResponse(
+            f"{what}: unexpected HTTP {status} redirect; check the GitHub API URL "
+            "(GITHUB_API_URL) and the repository name",
+            status=status,
+        )
+    raise GitHubError(f"{prefix}: GitHub rejected the request", status=status)
+
+
+def _decode_success(
+    status: int, headers: Mapping[str, str], body: bytes, *, what: str, max_body: int
+) -> Any:
+    if len(body) > max_body:
+        raise GitHubBadResponse(
+            f"{what}: response larger than {human_size(max_body)}; refusing to parse it",
+            status=status,
+        )
+    declared = _header(headers, "Content-Length")
+    encoding = (_header(headers, "Content-Encoding") or "identity").strip().lower()
+    if (
+        declared is not None
+        and encoding == "identity"
+        and declared.strip().isdigit()
+        and len(body) < int(declared)
+    ):
+        raise GitHubBadResponse(
+            f"{what}: HTTP {status} body truncated ({len(body)} of {int(declared)} bytes)",
+            status=status,
+            retryable=True,
+        )
+    if not body.strip():
+        return None
+    try:
+        return strict_json.loads(body)
+    except JSONDocumentError as exc:
+        html = body[:512].lstrip().startswith(b"<")
+        if exc.syntax_error or html:  # not JSON at all: maybe cut short, worth a retry
+            kind = "an HTML page" if html else "invalid JSON"
+            raise GitHubBadResponse(
+                f"{what}: HTTP {status} with {kind}, expected JSON; check the GitHub API URL",
+                status=status,
+                retryable=True,
+            ) from None
+        # Complete JSON we refuse (duplicate key, huge number, nesting too deep): the same
+        # answer would come back.
+        raise GitHubBadResponse(
+            f"{what}: HTTP {status} with malformed JSON ({one_line(exc.reason, limit=_DETAIL_MAX)})"
+            "; not retried, since the same answer would come back: check the GitHub API URL",
+            status=status,
+            retryable=False,
+        ) from None
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One issue (pull request) comment, reduced to what finding our own needs."""
+
+    id: int
+    body: str
+    user_login: str | None
+    user_type: str | None  # "User" | "Bot" | "Organization" | None (deleted account)
+    html_url: str | None
+
+
+def _bad(what: str, problem: str) -> GitHubBadResponse:
+    return GitHubBadResponse(f"{one_line(what)}: {problem}")
+
+
+def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+def parse_comment(data: Any, *, what: str = "comment") -> Comment:
+    """One comment object; raises GitHubBadResponse (naming the problem) if unusable."""
+    if not isinstance(data, Mapping):
+        raise _bad(what, "expected a comment object")
+    comment_id = data.get("id")
+    if isinstance(comment_id, bool) or not isinstance(comment_id, int) or comment_id < 1:
+        raise _bad(what, "comment has no positive integer id")
+    body = data.get("body")
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise _bad(what, f"comment {comment_id} has a non-string body")
+    user = data.get("user")
+    login = user_type = None
+    if isinstance(user, Mapping):
+        login = _optional_str(user, "login")
+        user_type = _optional_str(user, "type")
+    elif user is not None:
+        raise _bad(what, f"comment {comment_id} has a malformed user")
+    return Comment(
+        id=comment_id,
+        body=body,
+        user_login=login,
+        user_type=user_type,
+        html_url=_optional_str(data, "html_url"),
+    )
+
+
+def parse_comments(data: Any, *, what: str = "comments") -> list[Comment]:
+    """A page of comments (a JSON list); fails closed on any unusable entry."""
+    if not isinstance(data, list):
+        raise _bad(what, "expected a JSON list of comments")
+    return [parse_comment(item, what=f"{what}, entry #{index}") for index, item in enumerate(data)]
+
+
+def parse_login(data: Any) -> str | None:
+    """The `login` of a GET /user answer, or None if it has none."""
+    if isinstance(data, Mapping):
+        login = data.get("login")
+        if isinstance(login, str) and login.strip():
+            return login.strip()
+    return None
+
+
+def parse_pull_numbers(data: Any, *, what: str = "pull requests", state: str = "open") -> list[int]:
+    """Numbers of the pull requests in `data` (a JSON list) whose state is `state`."""
+    if not isinstance(data, list):
+        raise _bad(what, "expected a JSON list of pull requests")
+    numbers: list[int] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, Mapping):
+            raise _bad(what, f"entry #{index} is not an object")
+        number = item.get("number")
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise _bad(what, f"entry #{index} has no positive integer number")
+        if item.get("state") == state and number not in numbers:
+            numbers.append(number)
+    return numbers

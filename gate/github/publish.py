@@ -1,0 +1,250 @@
+"""Posting a gate's result to GitHub: the sticky comment and the commit status.
+
+Shared by the Action and the HTTP service. Every GitHub failure is logged as a warning and
+returned as data; nothing here changes a verdict or raises. `publish_cancelled` is the one
+thing a cancelled Action run still does: replace its stale comment with a "cancelled" note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import structlog
+
+from gate.core.errors import ConfigError, ExitCode, GateError
+from gate.core.gate_id import status_context
+from gate.core.outcome import GateOutcome, Status, Verdict
+from gate.core.redact import redact
+from gate.engine import exit_code_for
+from gate.report.markdown import md_code, md_text, md_url, public_url
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from gate.github.client import GitHubClient
+    from gate.github.comment import CommentResult
+
+STATUS_DESCRIPTION_MAX = 140
+
+
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """What the gate produced: an outcome, or the error that stopped it."""
+
+    outcome: GateOutcome | None
+    error: GateError | None
+
+    @property
+    def verdict(self) -> str:
+        return "error" if self.outcome is None else self.outcome.verdict.value
+
+    def passed(self, fail_on: str) -> bool:
+        """Whether the gate passed under `fail_on` (`never` judges as `error` does)."""
+        if self.outcome is None:
+            return False
+        policy = "error" if fail_on == "never" else fail_on
+        return exit_code_for(self.outcome.verdict, policy) == ExitCode.OK
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where on GitHub a gate reports, and how."""
+
+    repository: str | None  # owner/name
+    pr_number: int | None
+    sha: str | None  # the commit for the status: a PR's head, never its merge commit
+    gate_id: str
+    comment: str = "update"  # update | new | on-failure | off
+    commit_status: bool = False
+    status_context: str = ""
+    fail_on: str = "error"
+    target_url: str | None = None
+    lookup_pr_by_sha: bool = False  # workflow_run from a fork: find the PR by its head commit
+    note: str | None = None  # why there is no PR, for the log
+
+
+def error_lines(error: GateError) -> list[str]:
+    return error.lines() if isinstance(error, ConfigError) else [str(error)]
+
+
+def error_report(error: GateError, title: str, secrets: tuple[str, ...]) -> str:
+    """The Markdown shown instead of a report when the gate could not run."""
+    items = "\n".join(f"- {md_text(redact(line, secrets))}" for line in error_lines(error))
+    kind = "configuration error" if error.exit_code == ExitCode.USAGE else "results unavailable"
+    return (
+        f"## 🚫 {md_text(title)}: **could not run** ({kind})\n\n{items}\n\n"
+        "No verdict: the gate fails closed until this is fixed.\n"
+    )
+
+
+def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None = None) -> str:
+    """The Markdown that replaces a verdict when the run was cancelled before it finished."""
+    link = public_url(run_url)
+    run = f"[The workflow run]({md_url(link)})" if link else "The workflow run"
+    commit = f" for commit {md_code(sha[:12])}" if sha else ""
+    return (
+        f"## ⏹️ {md_text(title)}: **cancelled**\n\n"
+        f"{run} was cancelled before the gate finished: there is no verdict{commit}. "
+        "Re-run the job to gate this pull request.\n"
+    )
+
+
+def status_state(gated: Gated) -> tuple[str, str]:
+    """Commit status state and a one-line description of at most 140 characters."""
+    if gated.outcome is None:
+        description = f"eval-gate could not run: {gated.error}"
+        state = "error"
+    else:
+        outcome = gated.outcome
+        failed = sum(1 for c in outcome.checks if c.failing)
+        warned = outcome.count(Status.WARN)
+        total = sum(1 for _ in outcome.checks)
+        if outcome.verdict is Verdict.FAIL:
+            state, description = "failure", f"{failed} of {total} checks failed"
+        elif outcome.verdict is Verdict.WARN:
+            plural = "s" if warned != 1 else ""
+            state, description = "success", f"passed with {warned} warning{plural} ({total} checks)"
+        else:
+            state, description = "success", f"all {total} checks passed"
+    description = " ".join(description.split())
+    if len(description) > STATUS_DESCRIPTION_MAX:
+        description = description[: STATUS_DESCRIPTION_MAX - 1] + "…"
+    return state, description
+
+
+async def _find_pr(github: GitHubClient, target: Target) -> int | None:
+    if target.pr_number is not None:
+        return target.pr_number
+    if not target.lookup_pr_by_sha or not target.repository or not target.sha:
+        return None
+    from gate.github.api import GitHubError  # noqa: PLC0415
+
+    try:
+        numbers = await github.pulls_for_commit(target.repository, target.sha)
+    except GitHubError as error:
+        structlog.get_logger("gate.github.publish").warning(
+            "publish.pr_lookup_failed", reason=str(error)
+        )
+        return None
+    return numbers[0] if numbers else None
+
+
+async def _comment(
+    github: GitHubClient, target: Target, body: str, *, passing: bool
+) -> CommentResult | None:
+    from gate.github.comment import upsert_comment  # noqa: PLC0415
+
+    log = structlog.get_logger("gate.github.publish")
+    assert target.repository is not None
+    pr = await _find_pr(github, target)
+    if pr is None:
+        log.info("publish.no_pull_request", note=target.note or "no pull request to comment on")
+        return None
+    result = await upsert_comment(
+        github,
+        repo=target.repository,
+        number=pr,
+        body=body,
+        gate_id=target.gate_id,
+        mode=target.comment,
+        passing=passing,
+    )
+    if result.action == "failed":
+        log.warning(
+            "publish.comment_failed",
+            reason=result.reason or "unknown error",
+            not_accessible=result.not_accessible,
+        )
+    else:
+        log.info("publish.comment", action=result.action, url=result.url)
+    return result
+
+
+async def _status(github: GitHubClient, target: Target, gated: Gated) -> None:
+    from gate.github.api import GitHubError  # noqa: PLC0415
+
+    log = structlog.get_logger("gate.github.publish")
+    if not target.repository or not target.sha:
+        log.warning("publish.no_commit", note="no commit to set a status on")
+        return
+    state, description = status_state(gated)
+    try:
+        await github.create_status(
+            target.repository,
+            target.sha,
+            state=state,
+            description=description,
+            context=target.status_context or status_context(target.gate_id),
+            target_url=target.target_url,
+        )
+    except GitHubError as error:
+        log.warning(
+            "publish.status_failed",
+            reason=str(error),
+            fix="grant `statuses: write` to the token (the workflow's permissions block)",
+        )
+
+
+async def publish(
+    session: aiohttp.ClientSession,
+    *,
+    token: str | None,
+    api_url: str,
+    target: Target,
+    gated: Gated,
+    body: str,
+) -> CommentResult | None:
+    """Comment and commit status as `target` asks; the comment's result, if one was tried."""
+    log = structlog.get_logger("gate.github.publish")
+    wants_comment = target.comment != "off" and target.repository is not None
+    if not wants_comment and not target.commit_status:
+        return None
+    if not token:
+        log.warning("publish.no_token", hint="give a GitHub token to comment or set a status")
+        return None
+    from gate.github.api import GitHubError  # noqa: PLC0415
+    from gate.github.client import GitHubClient  # noqa: PLC0415
+
+    result: CommentResult | None = None
+    try:
+        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        if wants_comment:
+            result = await _comment(github, target, body, passing=gated.passed(target.fail_on))
+        if target.commit_status:
+            await _status(github, target, gated)
+    except GitHubError as error:
+        log.warning("publish.github_failed", reason=str(error))
+    return result
+
+
+async def publish_cancelled(
+    session: aiohttp.ClientSession,
+    *,
+    token: str | None,
+    api_url: str,
+    target: Target,
+    body: str,
+) -> CommentResult | None:
+    """Replace the gate's sticky comment with `body`, the note of a cancelled run.
+
+    Only a comment already there is edited (comment `update` or `on-failure`): a cancelled
+    run adds no comment, and in `new` mode each run's comment stays as it was. No commit
+    status is set: a status belongs to one commit and a cancelled run has nothing to say
+    about it. The caller bounds the time this takes.
+    """
+    if target.comment not in ("update", "on-failure") or target.repository is None or not token:
+        return None
+    from gate.github.api import GitHubError  # noqa: PLC0415
+    from gate.github.client import GitHubClient  # noqa: PLC0415
+
+    # `on-failure` when passing is exactly "update ours if it exists, create nothing".
+    only_update = replace(target, comment="on-failure", commit_status=False)
+    try:
+        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        return await _comment(github, only_update, body, passing=True)
+    except GitHubError as error:
+        structlog.get_logger("gate.github.publish").warning(
+            "publish.github_failed", reason=str(error)
+        )
+        return None

@@ -1,0 +1,1 @@
+"""What both HTTP clients share: capped body reads, transport errors, retries."""

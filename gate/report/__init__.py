@@ -1,0 +1,1 @@
+"""The outcome as Markdown (from the top-level templates/), JSON and JUnit."""

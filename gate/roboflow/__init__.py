@@ -1,0 +1,1 @@
+"""Roboflow's model-evals API: sans-I/O responses (`api`) and the aiohttp client (`client`)."""

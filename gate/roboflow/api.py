@@ -1,0 +1,549 @@
+"""The Roboflow model-evals REST API as pure functions (sans-I/O).
+
+Everything here maps values to values: request paths from ids, and a response's
+(status, headers, body) to decoded data or to one typed exception whose message is a
+single self-contained line (what was fetched, the HTTP status, the server's error code
+and message, how to fix it). The transport (`gate.roboflow.client`) owns sockets,
+timeouts and retries; this module must not import aiohttp.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from gate.core import strict_json
+from gate.core.errors import ResultsUnavailable
+from gate.core.strict_json import JSONDocumentError
+
+DEFAULT_API_URL = "https://api.roboflow.com"
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+# Where a list response may keep its entries (the shape is not documented).
+LIST_KEYS: tuple[str, ...] = ("evals", "modelEvals", "items", "data", "results")
+
+_DETAIL_MAX = 200
+_EPOCH_MS_THRESHOLD = 1e11  # a larger number is milliseconds (1e11 s is the year 5138)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class RoboflowError(ResultsUnavailable):
+    """A Roboflow request did not give usable data. `str()` is a one-line message."""
+
+    retryable: bool = False  # class default; an instance may override it
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        eval_id: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message, eval_id=eval_id)
+        self.status = status
+        self.retry_after = retry_after
+        if retryable is not None:
+            self.retryable = retryable  # e.g. truncated JSON is retryable, too large is not
+
+
+class AuthError(RoboflowError):
+    """401/403: the key is missing, wrong, lacks the scope, or belongs to another workspace."""
+
+
+class EvalNotFound(RoboflowError):
+    """404: no such evaluation (or workspace) for this key."""
+
+
+class NotReady(RoboflowError):
+    """409 model_eval_not_done: the eval is still running, or its panel data is missing."""
+
+
+class BadRequest(RoboflowError):
+    """400 and any other unexpected 4xx: the request itself is wrong."""
+
+
+class RateLimited(RoboflowError):
+    """429: slow down; `retry_after` holds the server's hint in seconds, if any."""
+
+    retryable = True
+
+
+class ServerError(RoboflowError):
+    """5xx: the server failed; worth retrying."""
+
+    retryable = True
+
+
+class BadResponse(RoboflowError):
+    """A success status with an unusable body (not JSON, truncated, too large, wrong shape)."""
+
+
+class TransportError(RoboflowError):
+    """No HTTP response at all: connection refused/reset, DNS, timeout, body cut short."""
+
+    retryable = True
+
+
+class DeadlineExceeded(RoboflowError):
+    """The overall deadline passed before a usable response arrived."""
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _segment(value: str) -> str:
+    if value in (".", ".."):  # a dot segment would be resolved away by servers and proxies
+        return value.replace(".", "%2E")
+    return quote(value, safe="")
+
+
+def eval_path(workspace: str, eval_id: str) -> str:
+    """`/{workspace}/model-evals/{eval_id}` with each segment percent-quoted."""
+    return f"/{_segment(workspace)}/model-evals/{_segment(eval_id)}"
+
+
+def map_results_path(workspace: str, eval_id: str) -> str:
+    """`/{workspace}/model-evals/{eval_id}/map-results`."""
+    return eval_path(workspace, eval_id) + "/map-results"
+
+
+def list_path(
+    workspace: str, *, project: str | None = None, status: str | None = None, limit: int = 200
+) -> str:
+    """`/{workspace}/model-evals?project=..&status=..&limit=..` (None filters are left out)."""
+    query: list[tuple[str, str]] = []
+    if project is not None:
+        query.append(("project", project))
+    if status is not None:
+        query.append(("status", status))
+    query.append(("limit", str(limit)))
+    return f"/{_segment(workspace)}/model-evals?{urlencode(query, quote_via=quote)}"
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def one_line(text: str, *, limit: int | None = None) -> str:
+    """Collapse `text` to a single printable line, optionally cut to `limit` characters.
+
+    Control and format characters (newlines, escapes, bidi overrides) become spaces, so
+    untrusted server text cannot forge extra log lines or reorder what a terminal shows.
+    """
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in text
+    )
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if limit is not None and len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return cleaned
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lowered:
+            return val
+    return None
+
+
+def _looks_like_html(headers: Mapping[str, str], body: bytes) -> bool:
+    content_type = (_header(headers, "Content-Type") or "").lower()
+    if "html" in content_type:
+        return True
+    return body[:512].lstrip().startswith(b"<")
+
+
+def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
+    """The server's `error: message` from a JSON body, sanitised; or what kind of body it was."""
+    if not body.strip():
+        return "empty body"
+    try:
+        data = strict_json.loads(body, allow_nan=True)
+    except JSONDocumentError as exc:
+        if _looks_like_html(headers, body):
+            return "non-JSON error page"
+        if not exc.syntax_error:  # JSON, but refused (e.g. two "error" keys): trust none of it
+            return "malformed JSON body: " + one_line(exc.problem, limit=_DETAIL_MAX)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return "non-JSON body"
+        return "non-JSON body: " + one_line(text, limit=_DETAIL_MAX)
+    if not isinstance(data, dict):
+        return "JSON body without an error message"
+    code = data.get("error")
+    message = data.get("message")
+    if isinstance(code, dict):  # some Roboflow endpoints nest it: {"error": {"message", "type"}}
+        message = message if message is not None else code.get("message")
+        code = code.get("type", code.get("code"))
+    parts = [str(part) for part in (code, message) if part is not None and str(part).strip()]
+    if not parts:
+        return "JSON body without an error message"
+    return one_line(": ".join(parts), limit=_DETAIL_MAX)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def parse_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    what: str,
+    eval_id: str | None = None,
+    workspace: str | None = None,
+    now: datetime | None = None,
+    max_body: int = MAX_BODY_BYTES,
+) -> Any:
+    """Decode a 2xx JSON body (a dict or a list), or raise the typed error for the response.
+
+    `what` names the request for messages ("map-results for eval abc"). `workspace` and
+    `now` (for an HTTP-date Retry-After; default: the current UTC time) only refine
+    messages and hints. Messages never include headers.
+    """
+    what = one_line(what)
+    where = f" in workspace {one_line(workspace)}" if workspace else ""
+    if 200 <= status < 300:
+        return _decode_success(status, headers, body, what=what, eval_id=eval_id, max_body=max_body)
+
+    detail = _error_detail(headers, body)
+    prefix = f"{what}: HTTP {status} ({detail})"
+    if status in (401, 403):
+        scope = f" for workspace {one_line(workspace)}" if workspace else ""
+        raise AuthError(
+            f"{prefix}: Roboflow refused the API key; check ROBOFLOW_API_KEY and that the key "
+            f"has the model-eval:read scope{scope}",
+            eval_id=eval_id,
+            status=status,
+        )
+    if status == 404:
+        if eval_id is not None:
+            message = (
+                f"{prefix}: evaluation {one_line(eval_id)} not found{where}; "
+                "check the eval id and the workspace"
+            )
+        else:
+            message = f"{prefix}: nothing found{where}; check the workspace name"
+        raise EvalNotFound(message, eval_id=eval_id, status=status)
+    if status == 409:
+        subject = f"evaluation {one_line(eval_id)}" if eval_id is not None else "the evaluation"
+        raise NotReady(
+            f"{prefix}: {subject} has no results yet (still running, or its data is missing); "
+            "wait for it to finish or check its status in Roboflow",
+            eval_id=eval_id,
+            status=status,
+        )
+    if status == 429:
+        retry_after = parse_retry_after(_header(headers, "Retry-After"), now or datetime.now(UTC))
+        raise RateLimited(
+            f"{prefix}: Roboflow rate limit hit; retry later or lower the request rate",
+            eval_id=eval_id,
+            status=status,
+            retry_after=retry_after,
+        )
+    if 400 <= status < 500:
+        raise BadRequest(
+            f"{prefix}: Roboflow rejected the request; check the eval id, workspace and filters",
+            eval_id=eval_id,
+            status=status,
+        )
+    if 500 <= status < 600:
+        retry_after = parse_retry_after(_header(headers, "Retry-After"), now or datetime.now(UTC))
+        raise ServerError(
+            f"{prefix}: Roboflow had a server error; retry later",
+            eval_id=eval_id,
+            status=status,
+            retry_after=retry_after,
+        )
+    if 300 <= status < 400:
+        raise BadResponse(
+            f"{what}: unexpected HTTP {status} redirect; check the API URL "
+            "(it must be the API's final https address)",
+            eval_id=eval_id,
+            status=status,
+        )
+    raise BadResponse(
+        f"{what}: unexpected HTTP status {status}; check the API URL",
+        eval_id=eval_id,
+        status=status,
+    )
+
+
+def _decode_success(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    what: str,
+    eval_id: str | None,
+    max_body: int,
+) -> Any:
+    if len(body) > max_body:
+        raise BadResponse(
+            f"{what}: response larger than {human_size(max_body)}; refusing to parse it",
+            eval_id=eval_id,
+            status=status,
+            retryable=False,
+        )
+    declared = _header(headers, "Content-Length")
+    encoding = (_header(headers, "Content-Encoding") or "identity").strip().lower()
+    if (
+        declared is not None
+        and encoding == "identity"  # a compressed length says nothing about the decoded body
+        and declared.strip().isdigit()
+        and len(body) < int(declared)
+    ):
+        raise BadResponse(
+            f"{what}: HTTP {status} body truncated ({len(body)} of {int(declared)} bytes)",
+            eval_id=eval_id,
+            status=status,
+            retryable=True,
+        )
+    if not body.strip():
+        raise BadResponse(
+            f"{what}: HTTP {status} with an empty body, expected JSON",
+            eval_id=eval_id,
+            status=status,
+            retryable=True,
+        )
+    try:
+        # NaN/Infinity are kept: readers mark such values malformed one by one (map-results)
+        # or refuse them where they matter (timestamps), as they do for any wrong value.
+        data = strict_json.loads(body, allow_nan=True)
+    except JSONDocumentError as exc:
+        html = _looks_like_html(headers, body)
+        if exc.syntax_error or html:  # not JSON at all: maybe cut short on the way, a proxy
+            kind = "an HTML page" if html else "invalid or truncated JSON"
+            raise BadResponse(
+                f"{what}: HTTP {status} with {kind}, expected JSON; check the API URL if this "
+                "persists",
+                eval_id=eval_id,
+                status=status,
+                retryable=True,
+            ) from None
+        # Complete JSON we refuse (a duplicate key, a 5,000-digit number, nesting 100,000 deep):
+        # the same answer would come back, and reading it leniently could bend the verdict.
+        raise BadResponse(
+            f"{what}: HTTP {status} with malformed JSON ({one_line(exc.reason, limit=_DETAIL_MAX)})"
+            "; not retried, since the same answer would come back: check the API URL",
+            eval_id=eval_id,
+            status=status,
+            retryable=False,
+        ) from None
+    if not isinstance(data, (dict, list)):
+        raise BadResponse(
+            f"{what}: HTTP {status} JSON is a {_json_type(data)}, expected an object or a list",
+            eval_id=eval_id,
+            status=status,
+            retryable=False,
+        )
+    return data
+
+
+def human_size(n: int) -> str:
+    """`n` bytes as "32 MiB", "64 KiB" or "100 bytes"."""
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024} KiB"
+    return f"{n} bytes"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+# --------------------------------------------------------------------------- eval info
+
+
+@dataclass(frozen=True, slots=True)
+class EvalInfo:
+    """One model evaluation as the API describes it."""
+
+    eval_id: str
+    status: str  # lower-cased: "running" | "done" | "failed" | whatever the server says
+    project: str | None
+    version_id: str | None
+    model_id: str | None
+    created_at: datetime | None  # timezone-aware
+
+
+def _bad(what: str, problem: str, eval_id: str | None) -> BadResponse:
+    return BadResponse(f"{what}: {problem}", eval_id=eval_id, retryable=False)
+
+
+def _optional_id(data: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        if key not in data or data[key] is None:
+            continue
+        value = data[key]
+        if isinstance(value, bool):
+            raise TypeError(f"field {key!r} is a boolean, expected a string")
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, str):
+            return value if value.strip() else None
+        raise TypeError(f"field {key!r} is a {_json_type(value)}, expected a string")
+    return None
+
+
+def _parse_timestamp(value: Any) -> datetime | None:
+    """ISO-8601 (Z or offset; naive = UTC), epoch s/ms, or Firestore {_seconds, _nanoseconds}."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError("is a boolean, expected a timestamp")
+    if isinstance(value, Mapping) and "_seconds" in value:  # Firestore-style timestamps
+        seconds = value["_seconds"]
+        nanos = value.get("_nanoseconds", 0) or 0
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError("has a non-numeric _seconds")
+        if isinstance(nanos, bool) or not isinstance(nanos, (int, float)):
+            raise TypeError("has a non-numeric _nanoseconds")
+        return _from_epoch(float(seconds) + float(nanos) / 1e9)
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if abs(number) >= _EPOCH_MS_THRESHOLD:
+            number /= 1000.0
+        return _from_epoch(number)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return _parse_timestamp(float(text))
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{one_line(text, limit=40)!r} is not an ISO-8601 time") from None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    raise TypeError(f"is a {_json_type(value)}, expected a timestamp")
+
+
+def _from_epoch(seconds: float) -> datetime:
+    if not math.isfinite(seconds):
+        raise ValueError("is not a finite number")
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError("is out of range") from None
+
+
+def parse_eval_info(data: Any, *, what: str = "eval info", eval_id: str | None = None) -> EvalInfo:
+    """Read one eval object; legacy `id`/`projectId` accepted, unknown fields ignored.
+
+    Raises BadResponse (naming the field) when the object is unusable: not an object,
+    no id, no status, or a known field of the wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise _bad(what, f"expected a JSON object, got a {_json_type(data)}", eval_id)
+    try:
+        found_id = _optional_id(data, ("evalId", "id"))
+    except TypeError as exc:
+        raise _bad(what, f"eval id {exc}", eval_id) from None
+    if found_id is None:
+        raise _bad(what, "eval object has no evalId", eval_id)
+    raw_status = data.get("status")
+    if not isinstance(raw_status, str) or not raw_status.strip():
+        raise _bad(what, f"eval {one_line(found_id)} has no status string", found_id)
+    try:
+        project = _optional_id(data, ("project", "projectId"))
+        version_id = _optional_id(data, ("versionId",))
+        model_id = _optional_id(data, ("modelId",))
+    except TypeError as exc:
+        raise _bad(what, f"eval {one_line(found_id)}: {exc}", found_id) from None
+    try:
+        created_at = _parse_timestamp(data.get("createdAt"))
+    except (TypeError, ValueError) as exc:
+        raise _bad(what, f"eval {one_line(found_id)}: createdAt {exc}", found_id) from None
+    return EvalInfo(
+        eval_id=found_id,
+        status=raw_status.strip().lower(),
+        project=project,
+        version_id=version_id,
+        model_id=model_id,
+        created_at=created_at,
+    )
+
+
+def parse_eval_list(data: Any, *, what: str = "eval list") -> list[EvalInfo]:
+    """Read a list response: a JSON list, or an object keeping its list under one of LIST_KEYS.
+
+    Fails closed: any unparsable entry raises BadResponse naming its index.
+    """
+    entries: list[Any] | None = None
+    if isinstance(data, list):
+        entries = data
+    elif isinstance(data, Mapping):
+        for key in LIST_KEYS:
+            if isinstance(data.get(key), list):
+                entries = data[key]
+                break
+        if entries is None:
+            raise _bad(
+                what,
+                "JSON object has no list of evals (looked for " + ", ".join(LIST_KEYS) + ")",
+                None,
+            )
+    else:
+        raise _bad(what, f"expected a JSON list or object, got a {_json_type(data)}", None)
+    result: list[EvalInfo] = []
+    for index, entry in enumerate(entries):
+        try:
+            result.append(parse_eval_info(entry, what=f"entry #{index}"))
+        except BadResponse as exc:
+            raise _bad(what, str(exc), None) from None
+    return result
+
+
+# --------------------------------------------------------------------------- retry-after
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date).
+
+    Past dates and negative numbers give 0; absent or unparsable values give None.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        seconds = float(text)
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415 - rare path, costly import
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)

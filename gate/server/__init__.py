@@ -1,0 +1,1 @@
+"""The HTTP service face (`eval-gate serve`): app, auth, gate handler, cache, metrics."""

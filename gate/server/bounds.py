@@ -1,0 +1,147 @@
+"""How much work a `POST /v1/gate` asks for, measured before the work is done.
+
+The service bounds what one request may cost. The body's bytes are capped by aiohttp, and
+`gate.config.loader.load_config` bounds what YAML aliases make its validator walk; what the
+validated config expands into is measured here, far more cheaply than doing the work. Both
+measures read the validated config, where every alias is expanded, so YAML aliases (`- *r`
+is a whole rule in five bytes) cannot sneak checks past them:
+
+- `checks_floor`: the fewest checks a validated config can expand into, from the config
+  alone (before anything is fetched): listed splits and classes multiply, `"*"` counts as
+  one, every rule applies to at least one evaluation (else the gate is a config error).
+- `count_checks`: exactly how many checks `gate.core.evaluate.evaluate` will make from the
+  fetched results, without making them (class lists are measured once per split).
+
+`watched` wraps fetched results so evaluation checks a `StopFlag` as it goes: every check
+looks up a value, and every 1,024 lookups the flag is read (a deadline or a cancellation
+stops the evaluation between two checks, not after it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gate.core.evaluate import EvalInput
+from gate.core.metrics import METRICS
+from gate.core.model import ALL, GateConfig, Rule
+from gate.core.results import EvalResults, Value
+from gate.server.work import StopFlag
+
+__all__ = ["checks_floor", "count_checks", "watched"]
+
+
+def _thresholds(rule: Rule) -> int:
+    return max(1, len(rule.thresholds))
+
+
+def checks_floor(config: GateConfig) -> int:
+    """The fewest checks `config` can expand into, whatever the results (see the module).
+
+    Listed splits are always visited, and listed classes always checked in each: they
+    multiply. `split: "*"` may find no split at all (one check per threshold), and
+    `classes: "*"` may find no class (one check per threshold and split): they count as one.
+    """
+    total = 0
+    for rule in config.rules:
+        scopes = 1
+        if rule.splits != ALL:
+            scopes = max(1, len(rule.splits))
+            if isinstance(rule.classes, tuple):
+                scopes *= max(1, len(rule.classes))
+        total += _thresholds(rule) * scopes
+    return total
+
+
+@dataclass(slots=True)
+class _ClassCounts:
+    """Class counts of one evaluation's splits, measured once however many rules ask."""
+
+    ev: EvalInput
+    plain: dict[str, int | None] = field(default_factory=dict)  # split -> classes (None: none)
+    with_baseline: dict[str, int | None] = field(default_factory=dict)
+
+    def count(self, split: str, *, regression: bool) -> int | None:
+        """How many classes a `classes: "*"` rule checks in `split` (None: not a list)."""
+        cache = self.with_baseline if regression else self.plain
+        if split not in cache:
+            cache[split] = self._measure(split, regression=regression)
+        return cache[split]
+
+    def _measure(self, split: str, *, regression: bool) -> int | None:
+        names = self.ev.results.class_names(split)
+        if not isinstance(names, list):
+            return None
+        if not regression or self.ev.baseline is None:
+            return len(names)
+        base_names = self.ev.baseline.class_names(split)
+        if not isinstance(base_names, list):
+            return len(names)
+        seen = set(names)
+        return len(names) + sum(1 for name in base_names if name not in seen)
+
+
+def _applies(rule: Rule, ev: EvalInput) -> bool:
+    if METRICS[rule.metric].task is not ev.results.task_type:
+        return False
+    return (
+        rule.evals is None
+        or ev.spec.id in rule.evals
+        or (ev.spec.name is not None and ev.spec.name in rule.evals)
+    )
+
+
+def _rule_checks(rule: Rule, ev: EvalInput, classes: _ClassCounts) -> int:
+    per_scope = len(rule.thresholds)
+    splits = ev.results.split_names() if rule.splits == ALL else list(rule.splits)
+    if not splits:
+        return per_scope
+    if rule.classes is None:
+        return per_scope * len(splits)
+    if rule.classes != ALL:
+        return per_scope * len(splits) * len(rule.classes)
+    total = 0
+    for split in splits:
+        count = classes.count(split, regression=rule.is_regression)
+        total += per_scope * (count or 1)  # no list, or an empty one: one check
+    return total
+
+
+def count_checks(config: GateConfig, inputs: Sequence[EvalInput]) -> int:
+    """Exactly how many checks `evaluate(config, inputs)` makes (if the config is valid for
+    those inputs), in time proportional to rules x evaluations x splits plus the classes."""
+    counts = [_ClassCounts(ev) for ev in inputs]
+    return sum(
+        _rule_checks(rule, ev, classes)
+        for rule in config.rules
+        for ev, classes in zip(inputs, counts, strict=True)
+        if _applies(rule, ev)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Watched(EvalResults):
+    """Results that read a StopFlag every 1,024 value lookups (one lookup per check)."""
+
+    flag: StopFlag = field(default_factory=StopFlag, repr=False, compare=False)
+
+    def value(
+        self,
+        metric: str,
+        split: str,
+        class_name: str | None = None,
+        object_size: str | None = None,
+    ) -> Value:
+        self.flag.tick()
+        # Not super(): dataclass(slots=True) makes a new class, which zero-argument super() misses.
+        return EvalResults.value(self, metric, split, class_name, object_size)
+
+
+def _watch(results: EvalResults, flag: StopFlag) -> EvalResults:
+    return _Watched(results.eval_id, results.task_type, results.splits, flag)
+
+
+def watched(inputs: Sequence[EvalInput], flag: StopFlag) -> list[EvalInput]:
+    """`inputs` whose evaluation stops (WorkStopped) soon after `flag` is stopped."""
+    return [dataclasses.replace(ev, results=_watch(ev.results, flag)) for ev in inputs]

@@ -1,0 +1,1045 @@
+"""`POST /v1/gate`: the gate as an HTTP call, on the same engine as the CLI and the Action.
+
+The body must be `application/json` (else 415) and strict JSON (`gate.core.strict_json`: no
+duplicate keys, bounded numbers and nesting, else 400 `invalid_json`). It is validated in
+full (the first `MAX_PROBLEMS` problems listed in one 400, the rest counted), the config
+with the same validator as the YAML file. What the request expands into is bounded before
+the work is done (`gate.server.bounds`): the checks are counted from the config before
+anything is fetched, then exactly from the results before anything is evaluated; more than
+the server's `max_checks` is a 400 `too_many_checks` (YAML aliases cannot bypass it: the
+count is of the validated config, and `load_config` bounds what aliases make it walk).
+
+The evaluations are fetched as `gate.engine.run_gate` fetches them, over the process-wide
+results cache and single-flight (`gate.server.cache`) in front of a `RoboflowClient` on the
+one shared HTTP session; everything else (parsing, validating, counting, evaluating,
+rendering, encoding) runs on the `WorkPool`'s threads, never on the event loop, and stops
+when the request deadline passes (`gate.server.work`). The answer is the `--json` document
+plus the Markdown report and the exit code the CLI would give, whatever the verdict. With a
+`github` part the sticky comment and commit status are posted as the Action does
+(`gate.github.publish`); GitHub failures are logged as warnings and never change the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from gate.action.inputs import COMMENT_MODES, MAX_STATUS_CONTEXT
+from gate.cli.settings import FAIL_ON
+from gate.config.loader import config_from_data, load_config
+from gate.core import strict_json
+from gate.core.errors import MAX_PROBLEMS, ConfigError, ResultsUnavailable, UsageError
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.gate_id import GATE_ID_PATTERN, GATE_ID_RULE
+from gate.core.model import AUTO, EvalSpec, GateConfig
+from gate.core.outcome import GateOutcome
+from gate.core.redact import redact
+from gate.engine import (  # the private two: run_gate's fetching half (see _fetch)
+    GateRequest,
+    _first_gate_error,
+    _gather_input,
+    exit_code_for,
+    plan_targets,
+)
+from gate.fetch import Fetcher, FetchOptions
+from gate.github.publish import Gated, Target, publish
+from gate.report.formats import json_document
+from gate.report.markdown import md_url
+from gate.report.render import DEFAULT_MAX_CHARS, render_report
+from gate.roboflow.client import RoboflowClient
+from gate.server.bounds import checks_floor, count_checks, watched
+from gate.server.cache import ResultsCache, SharedResults, SingleFlight, tenant_of
+from gate.server.metrics import METRICS, TimedSource
+from gate.server.request import (
+    ApiError,
+    ClientDisconnected,
+    add_request_secrets,
+    request_secrets,
+)
+from gate.server.settings import DEFAULT_MAX_CHECKS, ServerSettings
+from gate.server.work import StopFlag, WorkPool, WorkStopped, encode_document
+
+__all__ = [
+    "API_KEY_HEADER",
+    "MAX_API_KEY",
+    "MAX_EVALS",
+    "REQUEST_FIELDS",
+    "RUNS",
+    "SETTINGS",
+    "UPSTREAM",
+    "WORK",
+    "GateCall",
+    "GateRuns",
+    "GitHubPart",
+    "Upstream",
+    "parse_call",
+    "routes",
+]
+
+API_KEY_HEADER: Final = "X-Roboflow-Api-Key"
+REQUEST_FIELDS: Final = (
+    "config",
+    "evals",
+    "baseline",
+    "workspace",
+    "wait",
+    "fail_on",
+    "max_chars",
+    "title",
+    "github",
+)
+GITHUB_FIELDS: Final = (
+    "repository",
+    "pull_number",
+    "sha",
+    "token",
+    "gate_id",
+    "comment",
+    "commit_status",
+    "status_context",
+    "target_url",
+)
+MIN_MAX_CHARS: Final = 1000
+MAX_MAX_CHARS: Final = 1_000_000
+MAX_EVALS: Final = 100  # evaluations gated by one request (evals plus the config's evals:)
+MAX_ID: Final = 200
+MAX_TITLE: Final = 200
+MAX_API_KEY: Final = 512
+MIN_PUBLISH_SECONDS: Final = 5.0  # posting to GitHub gets at least this, however long the gate took
+FETCH_CONCURRENCY: Final = 8  # per request; the shared connector bounds all requests together
+YAML_SOURCE: Final = "<request config>"
+DATA_SOURCE: Final = "config"
+JSON_MEDIA_TYPE: Final = "application/json"
+
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+_URL = re.compile(r"https?://[^\s]{1,2000}")
+_FULL_REPORT_HINT = "Ask again with a larger `max_chars` for the full report."
+_MAX_CHECKS_HINT = (
+    "gate fewer evaluations, splits or classes a request (or split the rules over several "
+    "requests); the server's limit is EVAL_GATE_MAX_CHECKS"
+)
+
+
+_T = TypeVar("_T")
+_Reader = Callable[[str, Any], "_T | None"]
+
+# --------------------------------------------------------------------------- per-app state
+
+
+class GateRuns:
+    """The gates running now: a bound on their number, draining, and cutting them short.
+
+    Used from the event loop only. `try_enter` never waits: a full server answers 429.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._scopes: set[asyncio.Timeout] = set()
+
+    def try_enter(self) -> bool:
+        if self.count >= self.limit:
+            return False
+        self.count += 1
+        self._idle.clear()
+        return True
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count <= 0:
+            self.count = 0
+            self._idle.set()
+
+    @contextlib.contextmanager
+    def tracked(self, scope: asyncio.Timeout) -> Iterator[None]:
+        """While inside, `cut_short` ends `scope` (the request's deadline) at once."""
+        self._scopes.add(scope)
+        try:
+            yield
+        finally:
+            self._scopes.discard(scope)
+
+    async def wait_idle(self, within: float) -> bool:
+        """Whether every gate finished within `within` seconds."""
+        try:
+            async with asyncio.timeout(max(0.0, within)):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def cut_short(self) -> int:
+        """End every running gate's deadline now (the grace period is over); how many."""
+        loop = asyncio.get_running_loop()
+        for scope in list(self._scopes):
+            if not scope.expired():
+                scope.reschedule(loop.time())
+        return len(self._scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """What every request shares: the one HTTP session, the results cache, the single-flight."""
+
+    session: aiohttp.ClientSession
+    cache: ResultsCache
+    flights: SingleFlight
+    clock: Callable[[], float]  # for durations (metrics)
+    answers: ResultsCache = field(default_factory=lambda: ResultsCache(0))  # see _answer_key
+
+
+SETTINGS = web.AppKey("eval_gate.settings", ServerSettings)
+RUNS = web.AppKey("eval_gate.runs", GateRuns)
+UPSTREAM = web.AppKey("eval_gate.upstream", Upstream)
+WORK = web.AppKey("eval_gate.work", WorkPool)
+
+
+# --------------------------------------------------------------------------- the request body
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubPart:
+    """Where to post the result on GitHub (the request's `github` object), validated."""
+
+    repository: str
+    token: str = field(repr=False)
+    pull_number: int | None = None
+    sha: str | None = None
+    gate_id: str = "default"
+    comment: str = "update"
+    commit_status: bool = False
+    status_context: str = ""
+    target_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateCall:
+    """A validated `POST /v1/gate` body."""
+
+    config: GateConfig
+    eval_ids: tuple[str, ...] = ()
+    baseline: str | None = None
+    workspace: str | None = None
+    wait: float = 0.0
+    fail_on: str = "error"
+    max_chars: int = DEFAULT_MAX_CHARS
+    title: str = "eval-gate"
+    github: GitHubPart | None = None
+    targets: tuple[EvalSpec, ...] = ()  # the evaluations to gate, each with its baseline
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
+def _number(value: float) -> str:
+    """A number from the request, for a message (never thousands of digits, never an error)."""
+    if isinstance(value, int):
+        if value.bit_length() <= 64:
+            return f"{value:,}"
+        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    return f"{value:g}" if math.isfinite(value) else repr(value)
+
+
+def _more(total: int) -> str:
+    """` (and N more problems)` after the first of `total` problems."""
+    if total <= 1:
+        return ""
+    return f" (and {total - 1:,} more problem{'s' if total > 2 else ''})"
+
+
+class _Body:
+    """Reads the fields of the request body, collecting problems (and echoing no secret).
+
+    The first MAX_PROBLEMS problems are kept; `total` counts them all.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[dict[str, Any]] = []
+        self.total = 0
+
+    def add(self, where: str, message: str) -> None:
+        self.total += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"field": where, "message": f"{where}: {message}"})
+
+    def known(self, data: dict[str, Any], allowed: tuple[str, ...], prefix: str = "") -> None:
+        unknown = [key for key in data if key not in allowed]
+        valid = ", ".join(prefix + a for a in allowed)
+        for key in unknown[:MAX_PROBLEMS]:
+            self.add(
+                f"{prefix}{key if len(key) <= 60 else key[:57] + '...'}",
+                f"unknown field; valid fields are {valid}",
+            )
+        self.total += max(0, len(unknown) - MAX_PROBLEMS)
+
+    def read(self, data: dict[str, Any], where: str, reader: _Reader[_T], default: _T) -> _T:
+        """`data[key]` read by `reader` (`where` is `prefix.key`); `default` if null or bad."""
+        value = data.get(where.rsplit(".", 1)[-1])
+        if value is None:
+            return default
+        found = reader(where, value)
+        return default if found is None else found
+
+    def ident(self, where: str, value: Any) -> str | None:
+        """An id: a non-empty one-line string without spaces."""
+        if not isinstance(value, str):
+            self.add(where, f"must be a string, got {_kind(value)}")
+            return None
+        text = value.strip()
+        if not text or len(value) > MAX_ID or any(c.isspace() or not c.isprintable() for c in text):
+            self.add(
+                where,
+                f"must be 1 to {MAX_ID} printable characters without spaces, got {_shown(value)}",
+            )
+            return None
+        return text
+
+    def evals(self, where: str, value: Any) -> tuple[str, ...] | None:
+        if not isinstance(value, list):
+            self.add(where, f"must be a list of evaluation ids, got {_kind(value)}")
+            return None
+        if len(value) > MAX_EVALS:
+            self.add(where, f"lists {len(value):,} evaluations; at most {MAX_EVALS} a request")
+            return None
+        found = (self.ident(f"{where}[{i}]", item) for i, item in enumerate(value))
+        return tuple(dict.fromkeys(i for i in found if i is not None))
+
+    def seconds(self, where: str, value: Any, high: float) -> float | None:
+        bounds = f"between 0 and {high:g} (the server's request deadline)"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(where, f"must be a number of seconds {bounds}, got {_kind(value)}")
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(where, f"must be a finite number of seconds {bounds}, got {value!r}")
+            return None
+        if not 0 <= value <= high:
+            self.add(where, f"must be a number of seconds {bounds}, got {_number(value)}")
+            return None
+        return float(value)
+
+    def choice(self, allowed: tuple[str, ...]) -> _Reader[str]:
+        def reader(where: str, value: Any) -> str | None:
+            if not isinstance(value, str) or value not in allowed:
+                got = _shown(value) if isinstance(value, str) else _kind(value)
+                self.add(where, f"must be one of {', '.join(allowed)}, got {got}")
+                return None
+            return value
+
+        return reader
+
+    def integer(self, low: int, high: int) -> _Reader[int]:
+        def reader(where: str, value: Any) -> int | None:
+            bounds = f"between {low:,} and {high:,}"
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                got = _number(value) if isinstance(value, float) else _kind(value)
+                self.add(where, f"must be a whole number {bounds}, got {got}")
+                return None
+            if not low <= value <= high:
+                self.add(where, f"must be {bounds}, got {_number(value)}")
+                return None
+            return value
+
+        return reader
+
+    def line(self, limit: int) -> _Reader[str]:
+        def reader(where: str, value: Any) -> str | None:
+            if not isinstance(value, str):
+                self.add(where, f"must be a string, got {_kind(value)}")
+                return None
+            text = value.strip()
+            if not text or len(value) > limit or any(not c.isprintable() for c in text):
+                self.add(where, f"must be one line of 1 to {limit} printable characters")
+                return None
+            return text
+
+        return reader
+
+    def pattern(self, regex: re.Pattern[str], hint: str) -> _Reader[str]:
+        def reader(where: str, value: Any) -> str | None:
+            if not isinstance(value, str) or not regex.fullmatch(value):
+                self.add(where, hint)
+                return None
+            return value
+
+        return reader
+
+    def boolean(self, where: str, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.add(where, f"must be true or false, got {_kind(value)}")
+            return None
+        return value
+
+
+def _too_many_checks(count: int, limit: int, how: str) -> ApiError:
+    return ApiError(
+        400,
+        "too_many_checks",
+        f"this request expands into {how}; this server evaluates at most {limit:,} checks "
+        f"a request: {_MAX_CHECKS_HINT}",
+        extra={"checks": count, "max_checks": limit},
+    )
+
+
+def _config(
+    body: _Body, value: Any, max_checks: int
+) -> tuple[GateConfig | None, ConfigError | None]:
+    if isinstance(value, str):
+        try:  # load_config bounds what YAML aliases make it walk (an invalid_config problem)
+            return load_config(value, YAML_SOURCE), None
+        except ConfigError as error:
+            return None, error
+    if isinstance(value, dict):
+        rules = value.get("rules")
+        if isinstance(rules, list) and len(rules) > max_checks:
+            raise _too_many_checks(
+                len(rules),
+                max_checks,
+                f"at least {len(rules):,} checks (config.rules lists {len(rules):,} rules, "
+                "each at least one check)",
+            )
+        try:
+            return config_from_data(value, DATA_SOURCE), None
+        except ConfigError as error:
+            return None, error
+    body.add("config", f"must be an object or YAML text, got {_kind(value)}")
+    return None, None
+
+
+def _github(body: _Body, value: Any) -> GitHubPart | None:
+    if not isinstance(value, dict):
+        body.add("github", f"must be an object, got {_kind(value)}")
+        return None
+    before = body.total
+    body.known(value, GITHUB_FIELDS, "github.")
+    if value.get("repository") is None:
+        body.add("github.repository", "is required: the repository as owner/name")
+    repository = body.read(
+        value, "github.repository", body.pattern(_REPOSITORY, "must be owner/name"), ""
+    )
+    token = value.get("token")
+    if not isinstance(token, str) or not token.strip():
+        # Never describe the value: it is meant to be a secret.
+        body.add("github.token", "is required: a GitHub token that may comment and set statuses")
+        token = ""
+    pull_number = body.read(value, "github.pull_number", body.integer(1, 2**31 - 1), None)
+    sha = body.read(
+        value,
+        "github.sha",
+        body.pattern(_SHA, "must be a full commit SHA (40 hexadecimal characters)"),
+        None,
+    )
+    gate_id = body.read(
+        value,
+        "github.gate_id",
+        body.pattern(
+            GATE_ID_PATTERN,
+            f"must be {GATE_ID_RULE}",
+        ),
+        "default",
+    )
+    comment = body.read(value, "github.comment", body.choice(COMMENT_MODES), "update")
+    has_sha = value.get("sha") is not None
+    commit_status = body.read(value, "github.commit_status", body.boolean, has_sha)
+    if commit_status and not has_sha:
+        body.add("github.commit_status", "needs github.sha, the commit to set the status on")
+    if comment != "off" and value.get("pull_number") is None and not has_sha:
+        body.add(
+            "github.pull_number",
+            "is required to comment (or give github.sha to find the pull request by its head)",
+        )
+    status_context = body.read(value, "github.status_context", body.line(MAX_STATUS_CONTEXT), "")
+    target_url = body.read(
+        value, "github.target_url", body.pattern(_URL, "must be an http(s) URL"), None
+    )
+    if body.total != before:
+        return None
+    return GitHubPart(
+        repository=repository,
+        token=token.strip(),
+        pull_number=pull_number,
+        sha=sha.lower() if sha else None,
+        gate_id=gate_id,
+        comment=comment,
+        commit_status=commit_status,
+        status_context=status_context,
+        target_url=target_url,
+    )
+
+
+def _config_problems(error: ConfigError) -> list[dict[str, Any]]:
+    return [
+        {"field": "config", "message": p.message, "line": p.line, "column": p.column}
+        for p in error.problems
+    ]
+
+
+def _config_error(error: ConfigError) -> ApiError:
+    problems = _config_problems(error)
+    return ApiError(
+        400,
+        "invalid_config",
+        str(error),
+        extra={"problems": problems, "problems_total": max(error.total, len(problems))},
+    )
+
+
+def _invalid(problems: list[dict[str, Any]], total: int) -> ApiError:
+    shown = problems[:MAX_PROBLEMS]
+    total = max(total, len(shown))
+    head = shown[0]["message"] if shown else "invalid request"
+    return ApiError(
+        400,
+        "invalid_request",
+        head + _more(total),
+        extra={"problems": shown, "problems_total": total},
+    )
+
+
+def _targets(
+    config: GateConfig, eval_ids: tuple[str, ...], baseline: str | None
+) -> tuple[EvalSpec, ...]:
+    """The evaluations the request gates, bounded (every one is fetched, with its baseline)."""
+    try:
+        targets = plan_targets(GateRequest(config=config, eval_ids=eval_ids, baseline=baseline))
+    except UsageError as error:
+        raise ApiError(400, "invalid_request", str(error)) from None
+    if len(targets) > MAX_EVALS:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"evals: this request gates {len(targets):,} evaluations (evals plus the config's "
+            f"evals:); at most {MAX_EVALS} a request: split it into several requests",
+            extra={"problems": [{"field": "evals", "message": "too many evaluations"}]},
+        )
+    return targets
+
+
+def _bound_checks(config: GateConfig, targets: Sequence[EvalSpec], max_checks: int) -> None:
+    """400 too_many_checks when the config alone shows the request must exceed the bound."""
+    pairs = len(config.rules) * len(targets)
+    if pairs > max_checks:
+        raise _too_many_checks(
+            pairs,
+            max_checks,
+            f"{len(config.rules):,} rules x {len(targets):,} evaluations = {pairs:,} "
+            "rule-evaluation pairs, each evaluated (and at least one check where the rule "
+            "applies)",
+        )
+    floor = checks_floor(config)
+    if floor > max_checks:
+        raise _too_many_checks(
+            floor,
+            max_checks,
+            f"at least {floor:,} checks (thresholds x splits x classes the rules list, "
+            "before any result is fetched)",
+        )
+
+
+def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHECKS) -> GateCall:
+    """Validate a decoded request body and bound what it asks for; ApiError 400 otherwise
+    (listing the first MAX_PROBLEMS problems and counting the rest)."""
+    if not isinstance(data, dict):
+        raise ApiError(
+            400, "invalid_request", f"the request body must be a JSON object, got {_kind(data)}"
+        )
+    body = _Body()
+    body.known(data, REQUEST_FIELDS)
+    if "config" not in data:
+        body.add("config", "is required: the gate's config, as an object or as YAML text")
+    no_evals: tuple[str, ...] = ()
+    eval_ids = body.read(data, "evals", body.evals, no_evals)
+    baseline = body.read(data, "baseline", body.ident, None)
+    workspace = body.read(data, "workspace", body.ident, None)
+    wait = body.read(data, "wait", lambda where, v: body.seconds(where, v, max_wait), 0.0)
+    fail_on = body.read(data, "fail_on", body.choice(FAIL_ON), "error")
+    max_chars = body.read(
+        data, "max_chars", body.integer(MIN_MAX_CHARS, MAX_MAX_CHARS), DEFAULT_MAX_CHARS
+    )
+    title = body.read(data, "title", body.line(MAX_TITLE), "eval-gate")
+    github = _github(body, data["github"]) if data.get("github") is not None else None
+    config, config_error = (
+        _config(body, data["config"], max_checks) if "config" in data else (None, None)
+    )
+    if config_error is not None and not body.total:
+        raise _config_error(config_error)
+    if config is not None and not eval_ids and not config.evals:
+        body.add("evals", "no evaluation to gate: list eval ids in evals, or evals: in the config")
+    if body.total or config is None:
+        problems = body.problems
+        total = body.total
+        if config_error is not None:
+            problems = problems + _config_problems(config_error)
+            total += config_error.total
+        raise _invalid(problems, total)
+    targets = _targets(config, eval_ids, baseline)
+    _bound_checks(config, targets, max_checks)
+    return GateCall(
+        config=config,
+        eval_ids=eval_ids,
+        baseline=baseline,
+        workspace=workspace,
+        wait=wait,
+        fail_on=fail_on,
+        max_chars=max_chars,
+        title=title,
+        github=github,
+        targets=targets,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """What the worker thread made of a body: a call or the error to answer, and the secrets
+    the body brought (the thread's context is a copy: the handler must add them itself)."""
+
+    call: GateCall | None = None
+    error: ApiError | None = None
+    secrets: tuple[str, ...] = ()
+
+
+def _body_secrets(data: Any) -> tuple[str, ...]:
+    github = data.get("github") if isinstance(data, dict) else None
+    token = github.get("token") if isinstance(github, dict) else None
+    return (token,) if isinstance(token, str) and token else ()
+
+
+def _parse_request(raw: bytes, settings: ServerSettings, flag: StopFlag) -> _Parsed:
+    """The body as a GateCall (on a worker thread: parsing and validating are CPU work)."""
+    try:
+        data = strict_json.loads(raw)
+    except strict_json.JSONDocumentError as error:
+        message = (
+            f"the request body is not valid JSON: {error.reason.removeprefix('not valid JSON: ')}"
+        )
+        return _Parsed(error=ApiError(400, "invalid_json", message + "; send one JSON object"))
+    secrets = _body_secrets(data)
+    flag.check()
+    try:
+        call = parse_call(data, max_wait=settings.request_deadline, max_checks=settings.max_checks)
+    except ApiError as error:
+        return _Parsed(error=error, secrets=secrets)
+    return _Parsed(call=call, secrets=secrets)
+
+
+# --------------------------------------------------------------------------- the handler
+
+
+def _require_json(request: web.Request) -> None:
+    """415 unless the body is declared `application/json` (UTF-8, the only charset JSON has)."""
+    charset = (request.charset or "utf-8").lower()
+    if request.content_type == JSON_MEDIA_TYPE and charset in ("utf-8", "utf8"):
+        return
+    sent = request.headers.get("Content-Type")
+    got = f"Content-Type {_shown(sent)}" if sent else "no Content-Type"
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"POST /v1/gate takes a JSON body: send the header Content-Type: {JSON_MEDIA_TYPE} "
+        f"(charset utf-8, if any), got {got}",
+    )
+
+
+async def _read_body(request: web.Request, max_body: int) -> bytes:
+    too_large = ApiError(
+        413,
+        "body_too_large",
+        f"the request body is larger than {max_body:,} bytes, this server's limit; "
+        "send a smaller config",
+    )
+    if request.content_length is not None and request.content_length > max_body:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    except (ConnectionError, aiohttp.ClientPayloadError):
+        raise ClientDisconnected(request.content_length) from None
+
+
+def _answer_key(api_key: str, raw: bytes) -> tuple[str, str, str]:
+    """Whole answers are remembered by (key, body): the same request about finished
+    evaluations always gets the same answer, so a repeat costs a lookup, not a gate."""
+    return ("answer", tenant_of(api_key), hashlib.sha256(raw).hexdigest())
+
+
+def _memoizable(call: GateCall) -> bool:
+    """Answers that depend on nothing but the body and the (immutable) results of done evals:
+    not those that post to GitHub (a side effect to repeat) nor `baseline: auto` (a newer
+    evaluation may become the baseline)."""
+    autos = [call.baseline] + [spec.baseline for spec in call.config.evals]
+    return call.github is None and AUTO not in autos
+
+
+def _api_key(request: web.Request, settings: ServerSettings) -> str:
+    sent = request.headers.getall(API_KEY_HEADER, [])
+    if len(sent) > 1:
+        add_request_secrets(*sent)
+        raise ApiError(
+            400,
+            "invalid_api_key",
+            f"the {API_KEY_HEADER} header is sent {len(sent)} times; send it once",
+        )
+    if sent:
+        key = sent[0].strip()
+        add_request_secrets(key)
+        if not key:
+            raise ApiError(
+                400,
+                "missing_api_key",
+                f"the {API_KEY_HEADER} header is empty: send the Roboflow API key in it"
+                + (", or leave it out to use this server's" if settings.roboflow_api_key else ""),
+            )
+        if len(key) > MAX_API_KEY or not (key.isascii() and key.isprintable()) or " " in key:
+            # Never describe the value: it is meant to be a secret.
+            raise ApiError(
+                400,
+                "invalid_api_key",
+                f"the {API_KEY_HEADER} header must be the Roboflow API key exactly: 1 to "
+                f"{MAX_API_KEY} printable ASCII characters without spaces; paste the key as "
+                "Roboflow shows it",
+            )
+        return key
+    if settings.roboflow_api_key:
+        return settings.roboflow_api_key
+    raise ApiError(
+        400,
+        "missing_api_key",
+        f"no Roboflow API key: send it in the {API_KEY_HEADER} header "
+        "(this server has no ROBOFLOW_API_KEY of its own)",
+    )
+
+
+def _workspace(call: GateCall, settings: ServerSettings) -> str:
+    workspace = call.workspace or call.config.workspace or settings.workspace
+    if not workspace:
+        raise ApiError(
+            400,
+            "invalid_request",
+            "no workspace: add workspace to the request body or workspace: to the config",
+        )
+    return workspace
+
+
+async def _fetch(
+    request: web.Request, call: GateCall, api_key: str, workspace: str
+) -> list[EvalInput]:
+    """Every target's results and baseline, as `run_gate` fetches them (on the event loop:
+    this is waiting, not computing). `run_gate` itself evaluates on the event loop when the
+    fetching is done, so the service uses its fetching half and evaluates on the WorkPool."""
+    app = request.app
+    settings, upstream, metrics = app[SETTINGS], app[UPSTREAM], app[METRICS]
+    loop = asyncio.get_running_loop()
+    client = RoboflowClient(
+        upstream.session,
+        api_key=api_key,
+        workspace=workspace,
+        api_url=settings.api_url,
+        timeout=settings.upstream_timeout,
+        deadline=loop.time() + settings.request_deadline,
+    )
+    source = SharedResults(
+        TimedSource(client, metrics.upstream_seconds, upstream.clock),
+        upstream.cache,
+        upstream.flights,
+        tenant=tenant_of(api_key),
+        api_url=settings.api_url,
+        workspace=workspace,
+        on_hit=metrics.cache_hits.inc,
+        on_miss=metrics.cache_misses.inc,
+    )
+    gate_request = GateRequest(
+        config=call.config,
+        eval_ids=call.eval_ids,
+        baseline=call.baseline,
+        workspace=workspace,
+    )
+    options = FetchOptions(
+        concurrency=FETCH_CONCURRENCY, wait=call.wait, poll_interval=settings.poll_interval
+    )
+    fetcher = Fetcher(source, options, clock=loop.time)
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(_gather_input(fetcher, target, gate_request))
+                for target in call.targets
+            ]
+    except BaseExceptionGroup as group_error:
+        raise _first_gate_error(group_error) from None
+    finally:
+        fetcher.cancel()
+    return [task.result() for task in tasks]
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    outcome: GateOutcome
+    verdict: str
+    exit_code: int
+    checks: int
+    body: bytes  # the answer's JSON (ASCII: json.dumps escapes the rest), secrets masked
+
+
+def _evaluate(
+    call: GateCall,
+    inputs: Sequence[EvalInput],
+    max_checks: int,
+    secrets: tuple[str, ...],
+    flag: StopFlag,
+) -> _Evaluated:
+    """Count, evaluate, render and encode (on a worker thread), stopping when `flag` says."""
+    count = count_checks(call.config, inputs)
+    if count > max_checks:
+        raise _too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
+    flag.check()
+    try:
+        outcome = evaluate(call.config, watched(inputs, flag))
+    except ConfigError as error:
+        raise _config_error(error) from None
+    flag.check()
+    report = render_report(
+        outcome, max_chars=call.max_chars, title=call.title, full_report_hint=_FULL_REPORT_HINT
+    )
+    flag.check()
+    code = int(exit_code_for(outcome.verdict, call.fail_on))
+    document = json_document(outcome)
+    document["report"] = report
+    document["exit_code"] = code
+    body = redact(encode_document(document, flag), secrets).encode("ascii")
+    return _Evaluated(outcome, outcome.verdict.value, code, count, body)
+
+
+def _render_comment(outcome: GateOutcome, github: GitHubPart, title: str, max_chars: int) -> str:
+    hint = github.target_url and (
+        f"The full report is at [the job that ran the gate]({md_url(github.target_url)})."
+    )
+    return render_report(outcome, max_chars=max_chars, title=title, full_report_hint=hint)
+
+
+async def _publish(
+    request: web.Request,
+    call: GateCall,
+    github: GitHubPart,
+    outcome: GateOutcome,
+    flag: StopFlag,
+) -> str | None:
+    """Post the comment and status; the comment's URL. Never raises: GitHub is best effort."""
+    from gate.github.comment import comment_budget  # noqa: PLC0415 - only requests that publish
+
+    settings, upstream = request.app[SETTINGS], request.app[UPSTREAM]
+    log = structlog.get_logger("gate.server.gate")
+    title = call.title if call.title != "eval-gate" else f"eval-gate · {github.gate_id}"
+    budget = min(DEFAULT_MAX_CHARS, comment_budget(github.gate_id))
+    body = await request.app[WORK].run(
+        flag, "render_comment", _render_comment, outcome, github, title, budget
+    )
+    target = Target(
+        repository=github.repository,
+        pr_number=github.pull_number,
+        sha=github.sha,
+        gate_id=github.gate_id,
+        comment=github.comment,
+        commit_status=github.commit_status,
+        status_context=github.status_context,
+        fail_on=call.fail_on,
+        target_url=github.target_url,
+        lookup_pr_by_sha=github.pull_number is None and github.sha is not None,
+    )
+    try:
+        result = await publish(
+            upstream.session,
+            token=github.token,
+            api_url=settings.github_api_url,
+            target=target,
+            gated=Gated(outcome, None),
+            body=body,
+        )
+    except Exception as error:  # noqa: BLE001 - GitHub is best effort: never change the answer
+        log.warning("server.github_failed", error=type(error).__name__)
+        return None
+    return result.url if result is not None else None
+
+
+def _deadline_error(settings: ServerSettings, runs: GateRuns, doing: str) -> ApiError:
+    if runs.draining:
+        return ApiError(
+            503,
+            "shutting_down",
+            "the server is shutting down and its grace period ended before this gate finished; "
+            "send the request again",
+            headers={"Retry-After": "1"},
+        )
+    return ApiError(
+        422,
+        "results_unavailable",
+        f"the request deadline of {settings.request_deadline:g} s was reached while {doing}; "
+        "ask again later, with a smaller wait, or with fewer evaluations or rules",
+        extra={"eval_id": None},
+    )
+
+
+async def _posted(
+    request: web.Request, call: GateCall, github: GitHubPart, outcome: GateOutcome, left: float
+) -> str | None:
+    """`_publish` within what is left of the deadline (at least a few seconds); never raises."""
+    runs = request.app[RUNS]
+    within = max(MIN_PUBLISH_SECONDS, left)
+    flag = StopFlag(time.monotonic() + within)
+    try:
+        async with asyncio.timeout(within) as scope:
+            with runs.tracked(scope):
+                return await _publish(request, call, github, outcome, flag)
+    except (TimeoutError, WorkStopped):
+        structlog.get_logger("gate.server.gate").warning(
+            "server.github_timeout", hint="the request deadline ended while posting to GitHub"
+        )
+        return None
+
+
+async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCall, _Evaluated]:
+    """Parse, fetch and evaluate within the request deadline; ApiError when there is no
+    verdict. CPU work runs on the WorkPool, and stops when the deadline passes."""
+    settings, runs, metrics = request.app[SETTINGS], request.app[RUNS], request.app[METRICS]
+    work = request.app[WORK]
+    flag = StopFlag(time.monotonic() + settings.request_deadline)
+    doing = "reading the request"
+    try:
+        async with asyncio.timeout(settings.request_deadline) as scope:
+            with runs.tracked(scope):
+                parsed = await work.run(flag, "parse", _parse_request, raw, settings, flag)
+                add_request_secrets(*parsed.secrets)
+                if parsed.error is not None:
+                    raise parsed.error
+                assert parsed.call is not None
+                call = parsed.call
+                workspace = _workspace(call, settings)
+                doing = "fetching results"
+                inputs = await _fetch(request, call, api_key, workspace)
+                doing = "evaluating"
+                secrets = request_secrets() + settings.secrets
+                evaluated = await work.run(
+                    flag, "evaluate", _evaluate, call, inputs, settings.max_checks, secrets, flag
+                )
+    except (TimeoutError, WorkStopped):
+        metrics.verdicts.labels(verdict="error").inc()
+        raise _deadline_error(settings, runs, doing) from None
+    except ResultsUnavailable as error:
+        metrics.verdicts.labels(verdict="error").inc()
+        structlog.get_logger("gate.server.gate").info(
+            "gate.unavailable", reason=str(error), eval_id=error.eval_id
+        )
+        raise ApiError(
+            422, "results_unavailable", str(error), extra={"eval_id": error.eval_id}
+        ) from None
+    except UsageError as error:
+        raise ApiError(400, "invalid_request", str(error)) from None
+    return call, evaluated
+
+
+async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
+    settings, metrics = request.app[SETTINGS], request.app[METRICS]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    call, evaluated = await _gated(request, raw, api_key)
+    metrics.verdicts.labels(verdict=evaluated.verdict).inc()
+    structlog.get_logger("gate.server.gate").info(
+        "gate.verdict",
+        verdict=evaluated.verdict,
+        checks=evaluated.checks,
+        exit_code=evaluated.exit_code,
+        seconds=round(loop.time() - started, 3),
+    )
+    body = evaluated.body
+    if call.github is not None:
+        left = settings.request_deadline - (loop.time() - started)
+        url = await _posted(request, call, call.github, evaluated.outcome, left)
+        shown = redact(json.dumps(url), request_secrets() + settings.secrets)
+        body = body[:-1] + f', "comment_url": {shown}}}'.encode("ascii")  # the last key
+    if _memoizable(call):
+        answer = _Answer(body, evaluated.verdict, evaluated.exit_code)
+        request.app[UPSTREAM].answers.put(_answer_key(api_key, raw), answer, len(body))
+    return web.Response(body=body, content_type=JSON_MEDIA_TYPE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    body: bytes
+    verdict: str
+    exit_code: int
+
+
+def _remembered(request: web.Request, raw: bytes, api_key: str) -> web.Response | None:
+    answer = request.app[UPSTREAM].answers.get(_answer_key(api_key, raw))
+    if not isinstance(answer, _Answer):
+        return None
+    request.app[METRICS].verdicts.labels(verdict=answer.verdict).inc()
+    structlog.get_logger("gate.server.gate").info(
+        "gate.verdict", verdict=answer.verdict, exit_code=answer.exit_code, remembered=True
+    )
+    return web.Response(body=answer.body, content_type=JSON_MEDIA_TYPE)
+
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/v1/gate")
+async def post_gate(request: web.Request) -> web.Response:
+    """Gate evaluations against a config; 429 at once when the server runs its most gates."""
+    runs = request.app[RUNS]
+    if runs.draining:
+        raise ApiError(
+            503,
+            "draining",
+            "the server is shutting down and takes no new gates; send the request again",
+            headers={"Retry-After": "1", "Connection": "close"},
+        )
+    settings = request.app[SETTINGS]
+    _require_json(request)
+    raw = await _read_body(request, settings.max_body)
+    api_key = _api_key(request, settings)
+    remembered = _remembered(request, raw, api_key)
+    if remembered is not None:
+        return remembered  # no gate runs: it takes no slot
+    if not runs.try_enter():
+        raise ApiError(
+            429,
+            "too_many_gates",
+            f"this server is running its most gates at once ({runs.limit}); retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        return await _gate(request, raw, api_key)
+    finally:
+        runs.leave()
