@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from gate.cli.run import MAX_CONFIG_BYTES, MAX_RESULTS_BYTES
-from gate.cli.settings import MAX_RESULTS_FILES, build_settings
+from gate.cli.settings import build_settings
 from gate.core.errors import MAX_PROBLEMS, UsageError
+from gate.local_files import MAX_CONFIG_BYTES, MAX_RESULTS_BYTES, MAX_RESULTS_FILES
 from tests.cli_helpers import Proc, clean_env, run_cli, run_cli_async
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 

@@ -16,11 +16,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gate.cli.settings import cleartext_key_warning
 from gate.core.errors import UsageError
-from gate.core.gate_id import derive_gate_id, gate_id_problem
+from gate.core.gate_id import MAX_STATUS_CONTEXT, derive_gate_id, gate_id_problem
 from gate.core.gate_id import status_context as default_status_context
+from gate.core.model import COMMENT_MODES, FAIL_ON
 from gate.core.redact import redact
+from gate.sources import cleartext_key_warning
 
 __all__ = [
     "COMMENT_MODES",
@@ -34,10 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG = ".github/eval-gate.yml"
-COMMENT_MODES = ("update", "new", "on-failure", "off")
-FAIL_ON = ("error", "warning", "never")
 MAX_WAIT = 6 * 3600.0  # a GitHub-hosted job is stopped after 6 hours anyway
-MAX_STATUS_CONTEXT = 255
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})

@@ -26,24 +26,25 @@ import structlog
 
 from gate.action.inputs import ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
-from gate.cli.settings import CheckSettings
 from gate.core.errors import ExitCode, GateError, internal_error_message
 from gate.core.gate_id import report_folder
+from gate.core.model import CommentMode
 from gate.core.outcome import GateOutcome, Status
 from gate.core.redact import redact
 from gate.engine import exit_code_for
-from gate.github.comment import comment_budget
 from gate.github.publish import (
     Gated,
     Target,
     cancelled_report,
     error_lines,
     error_report,
-    publish,
     publish_cancelled,
+    report_gate,
 )
-from gate.report.render import DEFAULT_MAX_CHARS, render_report
+from gate.local_files import write_file
+from gate.report.render import render_report
 from gate.roboflow.api import DEFAULT_API_URL
+from gate.sources import LocalGate, RoboflowAccess, gate_local
 
 if TYPE_CHECKING:
     from gate.github.comment import CommentResult
@@ -56,35 +57,42 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # SIGTERM 7.5 s later, then kills; `docker stop` waits 10 s.
 CANCEL_GRACE = 5.0
 CANCELLED = "cancelled"  # the verdict output of a cancelled run
+FETCH_SLACK = 120.0  # seconds of fetching allowed beyond the `wait` input
 
 
-def check_settings_for(settings: ActionSettings, workspace: Path) -> CheckSettings:
-    """The `eval-gate check` settings an Action run amounts to."""
-    out = workspace / report_folder(settings.gate_id)
-    return CheckSettings(
+def local_gate_for(settings: ActionSettings, workspace: Path) -> LocalGate:
+    """The engine's arguments for an Action run: the config in the workspace, all from
+    Roboflow, waiting up to the `wait` input (and two minutes more for the fetching)."""
+    return LocalGate(
         config_path=workspace / settings.config,
+        roboflow=RoboflowAccess(
+            api_key=settings.api_key,
+            api_url=(settings.api_url or DEFAULT_API_URL).rstrip("/"),
+            deadline=settings.wait + FETCH_SLACK,
+        ),
         eval_ids=settings.eval_ids,
         baseline=settings.baseline,
         workspace=settings.workspace,
-        api_url=(settings.api_url or DEFAULT_API_URL).rstrip("/"),
-        api_key=settings.api_key,
         wait=settings.wait,
-        report_path=out / "report.md",
-        json_path=out / "report.json",
-        quiet=True,
-        fail_on=settings.fail_on,
-        title=f"eval-gate · {settings.gate_id}",
-        confine_outputs_to=workspace,
+        deadline_hint="raise the wait input",
     )
 
 
-async def _run_gate(check: CheckSettings) -> tuple[Gated, str | None]:
-    """Run the engine; the outcome (or error) and the full report it wrote."""
-    from gate.cli.run import gate_from_settings, write_outputs  # noqa: PLC0415 - heavy, used once
+def title_for(settings: ActionSettings) -> str:
+    return f"eval-gate · {settings.gate_id}"
 
+
+async def _run_gate(settings: ActionSettings, workspace: Path) -> tuple[Gated, str | None]:
+    """Run the engine and write the report files; the outcome (or error) and the full report."""
+    from gate.report.formats import to_json  # noqa: PLC0415 - used once
+
+    folder = workspace / report_folder(settings.gate_id)
     try:
-        outcome = await gate_from_settings(check)
-        full = write_outputs(check, outcome, sys.stdout)
+        outcome = await gate_local(local_gate_for(settings, workspace))
+        full = render_report(outcome, max_chars=None, title=title_for(settings))
+        # Into a workspace the Action does not trust: no link under it is followed.
+        write_file(folder / "report.md", full, confine_to=workspace)
+        write_file(folder / "report.json", to_json(outcome), confine_to=workspace)
     except GateError as error:
         return Gated(None, error), None
     return Gated(outcome, None), full
@@ -128,23 +136,29 @@ async def _publish(
     settings: ActionSettings,
     event: EventContext,
     gated: Gated,
-    body: str,
     environ: Mapping[str, str],
 ) -> CommentResult | None:
     target = target_for(settings, event)
-    if target.comment == "off" and not target.commit_status:
+    if not target.wants_anything:
         return None
     import aiohttp  # noqa: PLC0415 - only when posting
 
+    run_link = f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
     async with aiohttp.ClientSession() as session:
-        return await publish(
+        return await report_gate(
             session,
             token=settings.github_token,
             api_url=_github_api_url(environ),
             target=target,
             gated=gated,
-            body=body,
+            title=title_for(settings),
+            full_report_hint=f"The full report is in {run_link}.",
+            secrets=_secrets(settings),
         )
+
+
+def _secrets(settings: ActionSettings) -> tuple[str, ...]:
+    return tuple(s for s in (settings.api_key, settings.github_token) if s)
 
 
 def _github_api_url(environ: Mapping[str, str]) -> str:
@@ -156,10 +170,9 @@ async def action(
 ) -> int:
     """The whole Action: gate, report, comment, status, outputs. Returns the exit code."""
     log = structlog.get_logger("gate.action.main")
-    secrets = tuple(s for s in (settings.api_key, settings.github_token) if s)
-    check = check_settings_for(settings, io.workspace)
-    gated, full = await _run_gate(check)
-    title = check.title
+    secrets = _secrets(settings)
+    gated, full = await _run_gate(settings, io.workspace)
+    title = title_for(settings)
     if gated.outcome is not None:
         folder = report_folder(settings.gate_id)
         room = io.summary_room()
@@ -173,24 +186,15 @@ async def action(
             )
         else:  # no summary file, or too little room: append_summary cuts it with a note
             summary = full or render_report(gated.outcome, max_chars=None, title=title)
-        run_link = (
-            f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
-        )
-        comment_body = render_report(
-            gated.outcome,
-            max_chars=min(DEFAULT_MAX_CHARS, comment_budget(settings.gate_id)),
-            title=title,
-            full_report_hint=f"The full report is in {run_link}.",
-        )
         _annotate(io, gated.outcome)
     else:
         assert gated.error is not None
-        summary = comment_body = error_report(gated.error, title, secrets)
+        summary = error_report(gated.error, title, secrets)
         for line in error_lines(gated.error):
             io.annotate("error", redact(line, secrets), title="eval-gate")
             log.error("gate.error", message=line)
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
-    result = await _publish(settings, event, gated, comment_body, environ)
+    result = await _publish(settings, event, gated, environ)
     outcome = gated.outcome
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
     io.set_outputs(
@@ -327,7 +331,7 @@ async def _report_cancelled(
         exit_code=code,
         note=f"marking the pull request's comment as cancelled (at most {CANCEL_GRACE:g} s)",
     )
-    body = cancelled_report(f"eval-gate · {settings.gate_id}", sha=event.sha, run_url=event.run_url)
+    body = cancelled_report(title_for(settings), sha=event.sha, run_url=event.run_url)
     io.append_summary(body)
     url = ""
     reason = "a second signal"
@@ -366,7 +370,7 @@ async def _publish_cancelled(
     settings: ActionSettings, event: EventContext, body: str, environ: Mapping[str, str]
 ) -> CommentResult | None:
     target = target_for(settings, event)
-    if target.comment not in ("update", "on-failure"):
+    if target.comment not in (CommentMode.UPDATE, CommentMode.ON_FAILURE):
         return None
     import aiohttp  # noqa: PLC0415 - only when posting
 

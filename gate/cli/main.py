@@ -229,8 +229,8 @@ def run(
 
 
 def _validate(args: argparse.Namespace, cwd: Path, out: TextIO) -> int:
-    from gate.cli.run import read_config  # noqa: PLC0415
     from gate.cli.settings import find_config  # noqa: PLC0415
+    from gate.local_files import read_config  # noqa: PLC0415
 
     path = find_config(args.config, cwd)
     config = read_config(path)

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from gate.core.errors import UsageError
+from gate.core.model import FAIL_ON
+from gate.local_files import MAX_RESULTS_FILES, ResultsFile
 from gate.report.render import DEFAULT_MAX_CHARS
 from gate.roboflow.api import DEFAULT_API_URL
+from gate.sources import cleartext_key_warning
 
 DEFAULT_CONFIGS = ("eval-gate.yml", ".github/eval-gate.yml")
-FAIL_ON = ("error", "warning", "never")
-MAX_RESULTS_FILES = 1000
-"""--results files in all (a folder is listed only this far): each is read and kept in memory."""
-
-
-@dataclass(frozen=True, slots=True)
-class ResultsFile:
-    eval_id: str
-    path: Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +40,6 @@ class CheckSettings:
     fail_on: str = "error"
     title: str = "eval-gate"
     warnings: tuple[str, ...] = ()  # one line each, for the entry point to show
-    # Output files must stay inside this folder, and no symbolic link under it is followed
-    # (the Action writes into a workspace it does not trust). None: write where told.
-    confine_outputs_to: Path | None = None
 
     @property
     def effective_deadline(self) -> float:
@@ -108,32 +97,6 @@ def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
         raise UsageError(f"{name} must be a finite number of seconds, got {value}")
     if value < 0 or (value == 0 and not allow_zero):
         raise UsageError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value:g}")
-
-
-def _is_loopback(host: str) -> bool:
-    name = host.strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def cleartext_key_warning(api_url: str, *, where: str) -> str | None:
-    """A one-line warning when the API key would travel unencrypted to another machine:
-    `api_url` is http:// and its host is not loopback. `where` names the setting."""
-    try:
-        parts = urlsplit(api_url.strip())
-        host = parts.hostname
-    except ValueError:
-        return None  # not a URL at all: the client refuses it with its own message
-    if parts.scheme.lower() != "http" or not host or _is_loopback(host):
-        return None
-    return (
-        f"{where} is http://{host}: the Roboflow API key will be sent unencrypted; use https:// "
-        "(plain http is only safe to a loopback address such as 127.0.0.1)"
-    )
 
 
 def _clean(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ __all__ = [
     "GATE_ID_PATTERN",
     "GATE_ID_RULE",
     "MAX_GATE_ID",
+    "MAX_STATUS_CONTEXT",
     "derive_gate_id",
     "gate_id_problem",
     "report_folder",
@@ -22,6 +23,7 @@ __all__ = [
 ]
 
 MAX_GATE_ID = 64
+MAX_STATUS_CONTEXT = 255  # GitHub's limit on a commit status's context
 GATE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 GATE_ID_RULE = "1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit"
 DEFAULT_GATE_ID = "eval-gate"  # when a config path has no letter or digit at all

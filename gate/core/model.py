@@ -24,6 +24,27 @@ class IfMissing(enum.StrEnum):
     SKIP = "skip"
 
 
+class FailOn(enum.StrEnum):
+    """Which verdict fails the run (exit code 1, a failing status): the same words on every face."""
+
+    ERROR = "error"  # a failing gate only
+    WARNING = "warning"  # a warning too
+    NEVER = "never"  # report only: exit 0 whatever the verdict
+
+
+class CommentMode(enum.StrEnum):
+    """What a gate does with its pull-request comment."""
+
+    UPDATE = "update"  # one sticky comment per gate, edited on each run
+    NEW = "new"  # a new comment on each run
+    ON_FAILURE = "on-failure"  # like update, but a passing gate creates none (only edits its own)
+    OFF = "off"  # no comment
+
+
+FAIL_ON: tuple[str, ...] = tuple(m.value for m in FailOn)
+COMMENT_MODES: tuple[str, ...] = tuple(m.value for m in CommentMode)
+
+
 class ThresholdKind(enum.StrEnum):
     MIN = "min"  # actual >= value
     MAX = "max"  # actual <= value

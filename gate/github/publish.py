@@ -1,12 +1,16 @@
 """Posting a gate's result to GitHub: the sticky comment and the commit status.
 
-Shared by the Action and the HTTP service. Every GitHub failure is logged as a warning and
-returned as data; nothing here changes a verdict or raises. `publish_cancelled` is the one
-thing a cancelled Action run still does: replace its stale comment with a "cancelled" note.
+The one path from an outcome to GitHub, for the Action and the HTTP service alike: each face
+describes where to report (`Target`) and calls `report_gate`, which renders the comment
+(`comment_body`), posts it and sets the status (`publish`, `status_state`). Every GitHub
+failure is logged as a warning and returned as data; nothing here changes a verdict or
+raises. `publish_cancelled` is the one thing a cancelled Action run still does: replace its
+stale comment with a "cancelled" note.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -14,10 +18,11 @@ import structlog
 
 from gate.core.errors import ConfigError, ExitCode, GateError
 from gate.core.gate_id import status_context
+from gate.core.model import CommentMode, FailOn
 from gate.core.outcome import GateOutcome, Status, Verdict
 from gate.core.redact import redact
-from gate.engine import exit_code_for
 from gate.report.markdown import md_code, md_text, md_url, public_url
+from gate.report.render import DEFAULT_MAX_CHARS, render_report
 
 if TYPE_CHECKING:
     import aiohttp
@@ -43,8 +48,8 @@ class Gated:
         """Whether the gate passed under `fail_on` (`never` judges as `error` does)."""
         if self.outcome is None:
             return False
-        policy = "error" if fail_on == "never" else fail_on
-        return exit_code_for(self.outcome.verdict, policy) == ExitCode.OK
+        verdict = self.outcome.verdict
+        return verdict is Verdict.PASS or (verdict is Verdict.WARN and fail_on != FailOn.WARNING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +60,22 @@ class Target:
     pr_number: int | None
     sha: str | None  # the commit for the status: a PR's head, never its merge commit
     gate_id: str
-    comment: str = "update"  # update | new | on-failure | off
+    comment: str = CommentMode.UPDATE  # a CommentMode
     commit_status: bool = False
-    status_context: str = ""
-    fail_on: str = "error"
-    target_url: str | None = None
-    lookup_pr_by_sha: bool = False  # workflow_run from a fork: find the PR by its head commit
+    status_context: str = ""  # "" = eval-gate/<gate_id>
+    fail_on: str = FailOn.ERROR  # a FailOn: whether the gate passed, for `on-failure`
+    target_url: str | None = None  # the status's link
+    lookup_pr_by_sha: bool = False  # no PR number: find the PR by its head commit
     note: str | None = None  # why there is no PR, for the log
+
+    @property
+    def wants_comment(self) -> bool:
+        return self.comment != CommentMode.OFF and self.repository is not None
+
+    @property
+    def wants_anything(self) -> bool:
+        """Whether a comment or a status is asked for (else GitHub is not contacted at all)."""
+        return self.wants_comment or self.commit_status
 
 
 def error_lines(error: GateError) -> list[str]:
@@ -87,6 +101,69 @@ def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None 
         f"## ⏹️ {md_text(title)}: **cancelled**\n\n"
         f"{run} was cancelled before the gate finished: there is no verdict{commit}. "
         "Re-run the job to gate this pull request.\n"
+    )
+
+
+def comment_body(
+    gated: Gated,
+    *,
+    gate_id: str,
+    title: str,
+    full_report_hint: str | None,
+    secrets: tuple[str, ...] = (),
+) -> str:
+    """The comment's Markdown: the report shortened to fit one comment with its marker, or the
+    error that stopped the gate."""
+    if gated.outcome is None:
+        assert gated.error is not None
+        return error_report(gated.error, title, secrets)
+    from gate.github.comment import comment_budget  # noqa: PLC0415 - only when commenting
+
+    return render_report(
+        gated.outcome,
+        max_chars=min(DEFAULT_MAX_CHARS, comment_budget(gate_id)),
+        title=title,
+        full_report_hint=full_report_hint,
+    )
+
+
+Render = Callable[[Callable[[], str]], Awaitable[str]]
+"""Runs the rendering of a comment (the service hands it to its work threads)."""
+
+
+async def _inline(render: Callable[[], str]) -> str:
+    return render()
+
+
+async def report_gate(
+    session: aiohttp.ClientSession,
+    *,
+    token: str | None,
+    api_url: str,
+    target: Target,
+    gated: Gated,
+    title: str,
+    full_report_hint: str | None,
+    secrets: tuple[str, ...] = (),
+    render: Render = _inline,
+) -> CommentResult | None:
+    """Comment and commit status for a gate's result, as `target` asks: the one path the Action
+    and the service share. The comment is rendered only when one is wanted."""
+    if not target.wants_anything:
+        return None
+
+    def body() -> str:
+        return comment_body(
+            gated,
+            gate_id=target.gate_id,
+            title=title,
+            full_report_hint=full_report_hint,
+            secrets=secrets,
+        )
+
+    text = await render(body) if target.wants_comment else ""
+    return await publish(
+        session, token=token, api_url=api_url, target=target, gated=gated, body=text
     )
 
 
@@ -197,8 +274,8 @@ async def publish(
 ) -> CommentResult | None:
     """Comment and commit status as `target` asks; the comment's result, if one was tried."""
     log = structlog.get_logger("gate.github.publish")
-    wants_comment = target.comment != "off" and target.repository is not None
-    if not wants_comment and not target.commit_status:
+    wants_comment = target.wants_comment
+    if not target.wants_anything:
         return None
     if not token:
         log.warning("publish.no_token", hint="give a GitHub token to comment or set a status")
@@ -233,13 +310,14 @@ async def publish_cancelled(
     status is set: a status belongs to one commit and a cancelled run has nothing to say
     about it. The caller bounds the time this takes.
     """
-    if target.comment not in ("update", "on-failure") or target.repository is None or not token:
+    sticky = (CommentMode.UPDATE, CommentMode.ON_FAILURE)
+    if target.comment not in sticky or target.repository is None or not token:
         return None
     from gate.github.api import GitHubError  # noqa: PLC0415
     from gate.github.client import GitHubClient  # noqa: PLC0415
 
     # `on-failure` when passing is exactly "update ours if it exists, create nothing".
-    only_update = replace(target, comment="on-failure", commit_status=False)
+    only_update = replace(target, comment=CommentMode.ON_FAILURE, commit_status=False)
     try:
         github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
         return await _comment(github, only_update, body, passing=True)

@@ -13,12 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from gate.action.inputs import COMMENT_MODES, MAX_STATUS_CONTEXT
-from gate.cli.settings import FAIL_ON
 from gate.config.loader import config_from_data, load_config
 from gate.core.errors import MAX_PROBLEMS, ConfigError, UsageError
-from gate.core.gate_id import GATE_ID_PATTERN, GATE_ID_RULE
-from gate.core.model import EvalSpec, GateConfig
+from gate.core.gate_id import GATE_ID_PATTERN, GATE_ID_RULE, MAX_STATUS_CONTEXT
+from gate.core.model import COMMENT_MODES, FAIL_ON, EvalSpec, GateConfig
 from gate.engine import GateRequest, plan_targets
 from gate.report.render import DEFAULT_MAX_CHARS
 from gate.server.bounds import checks_floor

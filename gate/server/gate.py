@@ -47,10 +47,10 @@ from gate.engine import (  # the private two: run_gate's fetching half (see _fet
     exit_code_for,
 )
 from gate.fetch import Fetcher, FetchOptions
-from gate.github.publish import Gated, Target, publish
+from gate.github.publish import Gated, Target, report_gate
 from gate.report.formats import json_document
 from gate.report.markdown import md_url
-from gate.report.render import DEFAULT_MAX_CHARS, render_report
+from gate.report.render import render_report
 from gate.roboflow.client import RoboflowClient
 from gate.server.body import (
     MAX_EVALS,
@@ -394,13 +394,6 @@ def _evaluate(
     return _Evaluated(outcome, outcome.verdict.value, code, count, body)
 
 
-def _render_comment(outcome: GateOutcome, github: GitHubPart, title: str, max_chars: int) -> str:
-    hint = github.target_url and (
-        f"The full report is at [the job that ran the gate]({md_url(github.target_url)})."
-    )
-    return render_report(outcome, max_chars=max_chars, title=title, full_report_hint=hint)
-
-
 async def _publish(
     request: web.Request,
     call: GateCall,
@@ -409,14 +402,11 @@ async def _publish(
     flag: StopFlag,
 ) -> str | None:
     """Post the comment and status; the comment's URL. Never raises: GitHub is best effort."""
-    from gate.github.comment import comment_budget  # noqa: PLC0415 - only requests that publish
-
     settings, upstream = request.app[SETTINGS], request.app[UPSTREAM]
     log = structlog.get_logger("gate.server.gate")
     title = call.title if call.title != "eval-gate" else f"eval-gate · {github.gate_id}"
-    budget = min(DEFAULT_MAX_CHARS, comment_budget(github.gate_id))
-    body = await request.app[WORK].run(
-        flag, "render_comment", _render_comment, outcome, github, title, budget
+    hint = github.target_url and (
+        f"The full report is at [the job that ran the gate]({md_url(github.target_url)})."
     )
     target = Target(
         repository=github.repository,
@@ -430,15 +420,23 @@ async def _publish(
         target_url=github.target_url,
         lookup_pr_by_sha=github.pull_number is None and github.sha is not None,
     )
+
+    async def on_work_thread(render: Callable[[], str]) -> str:
+        return await request.app[WORK].run(flag, "render_comment", render)
+
     try:
-        result = await publish(
+        result = await report_gate(
             upstream.session,
             token=github.token,
             api_url=settings.github_api_url,
             target=target,
             gated=Gated(outcome, None),
-            body=body,
+            title=title,
+            full_report_hint=hint or None,
+            render=on_work_thread,
         )
+    except WorkStopped:
+        raise
     except Exception as error:  # noqa: BLE001 - GitHub is best effort: never change the answer
         log.warning("server.github_failed", error=type(error).__name__)
         return None
