@@ -966,20 +966,23 @@ class _Report:
 # --- templates --------------------------------------------------------------------------------
 
 
-def template_dirs(package_dir: Path) -> tuple[Path, Path]:
-    """Where templates are looked for: in the installed package, then next to it (a checkout)."""
-    return (package_dir / "templates", package_dir.parent / "templates")
+def package_dir() -> Path:
+    """The installed `gate` package's folder; its data folders (`templates/`, `schema/`) are
+    found in it the one way, `importlib.resources.files("gate") / name`. In a checkout (and an
+    editable install) `gate/templates` and `gate/schema` are committed links to the top-level
+    `templates/` and `schema/`; a wheel (hatch follows the links) holds them as files."""
+    from importlib.resources import files  # noqa: PLC0415 - only when rendering
+
+    return Path(str(files("gate")))
 
 
-def find_template_dir(package_dir: Path) -> Path:
-    """The first of `template_dirs(package_dir)` holding the report template."""
-    candidates = template_dirs(package_dir)
-    for candidate in candidates:
-        if (candidate / TEMPLATE_NAME).is_file():
-            return candidate
-    looked = " and ".join(str(c) for c in candidates)
+def find_template_dir(package: Path) -> Path:
+    """`package/templates`, holding the report template (the real folder, links resolved)."""
+    candidate = package / "templates"
+    if (candidate / TEMPLATE_NAME).is_file():
+        return candidate.resolve()
     raise TemplatesNotFoundError(
-        f"eval-gate's report templates are missing (looked in {looked}); reinstall eval-gate"
+        f"eval-gate's report templates are missing (looked in {candidate}); reinstall eval-gate"
     )
 
 
@@ -989,7 +992,7 @@ def _environment() -> SandboxedEnvironment:
     from jinja2.sandbox import SandboxedEnvironment  # noqa: PLC0415 - deferred: import cost
 
     return SandboxedEnvironment(
-        loader=FileSystemLoader(find_template_dir(Path(__file__).parent.parent)),
+        loader=FileSystemLoader(find_template_dir(package_dir())),
         autoescape=False,  # Markdown, not HTML: the view is escaped when it is built
         undefined=StrictUndefined,
         trim_blocks=True,
