@@ -1,7 +1,9 @@
 """Getting every evaluation's results (and its baseline's) concurrently, waiting while they run.
 
-The source of documents is passed in (the Roboflow client, saved files, or both), so this
-module does no I/O of its own beyond awaiting it.
+The results-source port: `ResultsSource` and the types it speaks (`EvalInfo`, and `NotReady`,
+raised while an evaluation has no results yet) are defined here; adapters (the Roboflow
+client, saved files) produce them. The source is passed in, so this module does no I/O of
+its own beyond awaiting it, and imports no adapter.
 """
 
 from __future__ import annotations
@@ -9,15 +11,42 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 
 from gate.core.errors import ResultsUnavailable, UsageError
 from gate.core.results import EvalResults, parse_map_results
-from gate.roboflow.api import EvalInfo, NotReady
+
+__all__ = [
+    "Baseline",
+    "EvalInfo",
+    "FetchOptions",
+    "Fetcher",
+    "NotReady",
+    "ResultsSource",
+    "SavedResults",
+]
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
+
+
+@dataclass(frozen=True, slots=True)
+class EvalInfo:
+    """One model evaluation as a results source describes it."""
+
+    eval_id: str
+    status: str  # lower-cased: "running" | "done" | "failed" | whatever the source says
+    project: str | None
+    version_id: str | None
+    model_id: str | None
+    created_at: datetime | None  # timezone-aware
+
+
+class NotReady(ResultsUnavailable):
+    """The evaluation has no results yet (still running, or its data is missing): the
+    fetcher then asks for its status and waits, rather than failing."""
 
 
 class ResultsSource(Protocol):

@@ -22,7 +22,6 @@ from gate.github.api import (
     comment_path,
     comments_path,
     commit_pulls_path,
-    next_page_url,
     parse_comment,
     parse_comments,
     parse_login,
@@ -33,6 +32,7 @@ from gate.github.api import (
     status_description,
     statuses_path,
 )
+from gate.http.text import next_page_url
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
@@ -62,7 +62,8 @@ def test_empty_success_body_is_none():
 
 
 @pytest.mark.parametrize(
-    ("payload", "kind"), [(b"<html>hi</html>", "an HTML page"), (b"{nope", "invalid JSON")]
+    ("payload", "kind"),
+    [(b"<html>hi</html>", "an HTML page"), (b"{nope", "invalid or truncated JSON")],
 )
 def test_success_with_unusable_body_is_bad_response(payload, kind):
     with pytest.raises(GitHubBadResponse, match=kind) as caught:

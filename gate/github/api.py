@@ -3,9 +3,8 @@
 Everything here maps values to values: request paths from a repository and numbers,
 a response's (status, headers, body) to decoded data or to one typed exception whose
 message is a single line (what was attempted, the HTTP status, GitHub's message, how to
-fix it), `Link` headers to the next page, and JSON to small frozen values. The transport
-(`gate.github.client`) owns sockets, timeouts, retries and rate-limit waits; this module
-must not import aiohttp.
+fix it), and JSON to small frozen values. `gate.http` owns sockets, timeouts, retries,
+rate-limit waits and following `Link` headers; this module must not import aiohttp.
 
 GitHub errors are deliberately not `GateError`s: a failed comment or status must never
 change the gate's verdict or exit code; the action decides what to do with them.
@@ -21,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from gate.core import strict_json
-from gate.core.strict_json import JSONDocumentError
-from gate.roboflow.api import human_size, one_line, parse_retry_after
+from gate.http.body import UnusableBody, error_body, json_body
+from gate.http.errors import HttpError
+from gate.http.text import header, one_line, parse_retry_after
 
 __all__ = [
     "API_VERSION",
@@ -45,7 +44,6 @@ __all__ = [
     "comment_path",
     "comments_path",
     "commit_pulls_path",
-    "next_page_url",
     "parse_comment",
     "parse_comments",
     "parse_login",
@@ -78,29 +76,8 @@ _SHA = re.compile(r"[0-9A-Fa-f]{4,64}")
 # --------------------------------------------------------------------------- errors
 
 
-class GitHubError(Exception):
+class GitHubError(HttpError):
     """A GitHub request did not succeed. `str()` (and `message`) is one line, token-free."""
-
-    retryable: bool = False  # class default; an instance may override it
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-        if retryable is not None:
-            self.retryable = retryable
-
-    @property
-    def message(self) -> str:
-        """The one-line message (the same text as `str(error)`)."""
-        return str(self.args[0]) if self.args else ""
 
 
 class GitHubUnauthorized(GitHubError):
@@ -137,6 +114,7 @@ class GitHubRateLimited(GitHubError):
     """
 
     retryable = True
+    rate_limit = True
 
 
 class GitHubServerError(GitHubError):
@@ -220,68 +198,17 @@ def status_description(text: str) -> str:
 # --------------------------------------------------------------------------- headers
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, val in headers.items():
-        if key.lower() == lowered:
-            return val
-    return None
-
-
-def _split_links(value: str) -> list[str]:
-    """Split a Link header into its link-values (commas inside <...> or quotes are kept)."""
-    parts: list[str] = []
-    current: list[str] = []
-    in_url = in_quotes = False
-    for ch in value:
-        if ch == "<" and not in_quotes:
-            in_url = True
-        elif ch == ">" and not in_quotes:
-            in_url = False
-        elif ch == '"' and not in_url:
-            in_quotes = not in_quotes
-        if ch == "," and not in_url and not in_quotes:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    parts.append("".join(current))
-    return [part for part in parts if part.strip()]
-
-
-def next_page_url(link_header: str | None) -> str | None:
-    """The target of the `rel="next"` link in a `Link` header (RFC 8288), or None."""
-    if not link_header:
-        return None
-    for part in _split_links(link_header):
-        match = re.match(r"\s*<([^>]*)>(.*)\Z", part, re.DOTALL)
-        if match is None:
-            continue
-        target, params = match.group(1).strip(), match.group(2)
-        for param in params.split(";"):
-            key, sep, raw = param.partition("=")
-            if not sep or key.strip().lower() != "rel":
-                continue
-            rels = raw.strip().strip('"').lower().split()
-            if "next" in rels and target:
-                return target
-    return None
-
-
 def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float:
     """Seconds GitHub asks us to wait after a rate-limit answer (per GitHub's docs).
 
     Retry-After if present; else, when x-ratelimit-remaining is 0, until just after
     x-ratelimit-reset (UTC epoch seconds); else one minute.
     """
-    retry_after = parse_retry_after(_header(headers, "Retry-After"), now)
+    retry_after = parse_retry_after(header(headers, "Retry-After"), now)
     if retry_after is not None:
         return retry_after
-    remaining = (_header(headers, "x-ratelimit-remaining") or "").strip()
-    reset = (_header(headers, "x-ratelimit-reset") or "").strip()
+    remaining = (header(headers, "x-ratelimit-remaining") or "").strip()
+    reset = (header(headers, "x-ratelimit-reset") or "").strip()
     if remaining == "0" and re.fullmatch(r"\d+(\.\d+)?", reset):
         at = float(reset)
         if math.isfinite(at):
@@ -294,18 +221,11 @@ def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float:
 # --------------------------------------------------------------------------- responses
 
 
-def _error_message(body: bytes) -> tuple[str | None, str]:
+def _error_message(headers: Mapping[str, str], body: bytes) -> tuple[str | None, str]:
     """GitHub's `message` (raw) and a sanitised detail (message + validation errors)."""
-    if not body.strip():
-        return None, "empty body"
-    try:
-        data = strict_json.loads(body)
-    except JSONDocumentError as exc:
-        if body[:512].lstrip().startswith(b"<"):
-            return None, "non-JSON error page"
-        if not exc.syntax_error:  # JSON, but refused (e.g. two "message" keys): trust none of it
-            return None, "malformed JSON body: " + one_line(exc.problem, limit=_DETAIL_MAX)
-        return None, "non-JSON body"
+    data, kind = error_body(headers, body, limit=_DETAIL_MAX)
+    if kind is not None:
+        return None, kind
     if not isinstance(data, dict):
         return None, "JSON body without a message"
     message = data.get("message")
@@ -353,9 +273,9 @@ def parse_response(
     what = one_line(what)
     if 200 <= status < 300:
         return _decode_success(status, headers, body, what=what, max_body=max_body)
-    raw_message, detail = _error_message(body)
+    raw_message, detail = _error_message(headers, body)
     prefix = f"{what}: HTTP {status} ({detail})"
-    remaining = (_header(headers, "x-ratelimit-remaining") or "").strip()
+    remaining = (header(headers, "x-ratelimit-remaining") or "").strip()
     if status == 429 or (status == 403 and (remaining == "0" or _is_secondary(raw_message))):
         wait = rate_limit_wait(headers, now or datetime.now(UTC))
         kind = "secondary rate limit" if _is_secondary(raw_message) else "rate limit"
@@ -390,7 +310,7 @@ def parse_response(
     if status == 422:
         raise GitHubUnprocessable(f"{prefix}: GitHub rejected the content", status=status)
     if 500 <= status < 600:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"), now or datetime.now(UTC))
+        retry_after = parse_retry_after(header(headers, "Retry-After"), now or datetime.now(UTC))
         raise GitHubServerError(
             f"{prefix}: GitHub had a server error; retry later",
             status=status,
@@ -408,45 +328,18 @@ def parse_response(
 def _decode_success(
     status: int, headers: Mapping[str, str], body: bytes, *, what: str, max_body: int
 ) -> Any:
-    if len(body) > max_body:
-        raise GitHubBadResponse(
-            f"{what}: response larger than {human_size(max_body)}; refusing to parse it",
-            status=status,
-        )
-    declared = _header(headers, "Content-Length")
-    encoding = (_header(headers, "Content-Encoding") or "identity").strip().lower()
-    if (
-        declared is not None
-        and encoding == "identity"
-        and declared.strip().isdigit()
-        and len(body) < int(declared)
-    ):
-        raise GitHubBadResponse(
-            f"{what}: HTTP {status} body truncated ({len(body)} of {int(declared)} bytes)",
-            status=status,
-            retryable=True,
-        )
-    if not body.strip():
-        return None
     try:
-        return strict_json.loads(body)
-    except JSONDocumentError as exc:
-        html = body[:512].lstrip().startswith(b"<")
-        if exc.syntax_error or html:  # not JSON at all: maybe cut short, worth a retry
-            kind = "an HTML page" if html else "invalid JSON"
-            raise GitHubBadResponse(
-                f"{what}: HTTP {status} with {kind}, expected JSON; check the GitHub API URL",
-                status=status,
-                retryable=True,
-            ) from None
-        # Complete JSON we refuse (duplicate key, huge number, nesting too deep): the same
-        # answer would come back.
-        raise GitHubBadResponse(
-            f"{what}: HTTP {status} with malformed JSON ({one_line(exc.reason, limit=_DETAIL_MAX)})"
-            "; not retried, since the same answer would come back: check the GitHub API URL",
-            status=status,
-            retryable=False,
-        ) from None
+        return json_body(
+            status,
+            headers,
+            body,
+            max_body=max_body,
+            allow_nan=False,
+            empty_ok=True,
+            fix="check the GitHub API URL",
+        )
+    except UnusableBody as exc:
+        raise GitHubBadResponse(f"{what}: {exc}", status=status, retryable=exc.retryable) from None
 
 
 # --------------------------------------------------------------------------- values

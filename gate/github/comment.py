@@ -21,7 +21,7 @@ import structlog
 
 from gate.core.gate_id import gate_id_problem
 from gate.github.api import COMMENT_MAX_CHARS, Comment, GitHubError, GitHubForbidden
-from gate.roboflow.api import one_line
+from gate.http.text import one_line
 
 if TYPE_CHECKING:
     from gate.github.client import GitHubClient

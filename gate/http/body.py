@@ -1,76 +1,117 @@
-"""What both HTTP clients (Roboflow, GitHub) share: reading a capped body, naming a transport
-failure without echoing its text (which carries URLs), and checking a base URL."""
+"""Reading a response body as JSON, the same way for every API (pure, no I/O).
+
+`json_body` decodes a 2xx body strictly or raises `UnusableBody` saying what is wrong and
+whether a retry may help; `error_body` reads an error answer's JSON, or names the kind of
+body it was. Each API turns these into its own typed errors and messages.
+"""
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
-import aiohttp
-from yarl import URL
+from gate.core import strict_json
+from gate.core.strict_json import JSONDocumentError
+from gate.http.text import header, human_size, looks_like_html, one_line
 
-from gate.roboflow.api import one_line
+__all__ = ["DETAIL_MAX", "UnusableBody", "error_body", "json_body", "json_type"]
 
-_CHUNK = 64 * 1024
-
-
-async def read_capped(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """Up to `limit` bytes of the body, and whether there was more."""
-    buffer = bytearray()
-    while len(buffer) <= limit:
-        chunk = await resp.content.read(min(_CHUNK, limit + 1 - len(buffer)))
-        if not chunk:
-            return bytes(buffer), False
-        buffer += chunk
-    return bytes(buffer[:limit]), True
+DETAIL_MAX = 200
 
 
-@dataclass(frozen=True, slots=True)
-class TransportFailure:
-    reason: str  # a short phrase built from the error's kind, never from its text
-    retryable: bool
-    never_sent: bool  # the request cannot have reached the server (safe to retry a POST)
+class UnusableBody(Exception):
+    """A 2xx body we cannot use; `str()` is the problem, without the request's name."""
+
+    def __init__(self, problem: str, *, retryable: bool) -> None:
+        super().__init__(problem)
+        self.retryable = retryable
 
 
-def describe_transport_error(exc: BaseException) -> TransportFailure:
-    """Classify an aiohttp/OS error without quoting it."""
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return TransportFailure("the response body was cut short", retryable=True, never_sent=False)
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return TransportFailure(
-            "the server closed the connection", retryable=True, never_sent=False
+def json_body(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    max_body: int,
+    allow_nan: bool,
+    empty_ok: bool = False,
+    fix: str = "check the API URL",
+) -> Any:
+    """The decoded JSON of a 2xx body (None for an empty one if `empty_ok`).
+
+    Not JSON at all (cut short, an HTML page) is retryable; complete JSON that strict
+    parsing refuses (a duplicate key, a 5,000-digit number, nesting 100,000 deep) is not:
+    the same answer would come back, and reading it leniently could bend the verdict.
+    """
+    if len(body) > max_body:
+        raise UnusableBody(
+            f"response larger than {human_size(max_body)}; refusing to parse it", retryable=False
         )
-    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-        # A bad certificate does not heal by retrying.
-        return TransportFailure(
-            "TLS handshake or certificate check failed", retryable=False, never_sent=False
+    declared = header(headers, "Content-Length")
+    encoding = (header(headers, "Content-Encoding") or "identity").strip().lower()
+    if (
+        declared is not None
+        and encoding == "identity"  # a compressed length says nothing about the decoded body
+        and declared.strip().isdigit()
+        and len(body) < int(declared)
+    ):
+        raise UnusableBody(
+            f"HTTP {status} body truncated ({len(body)} of {int(declared)} bytes)", retryable=True
         )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        strerror = exc.os_error.strerror if exc.os_error is not None else None
-        reason = (
-            f"cannot connect ({one_line(strerror, limit=80)})" if strerror else "cannot connect"
-        )
-        return TransportFailure(reason, retryable=True, never_sent=True)
-    if isinstance(exc, aiohttp.InvalidURL):
-        return TransportFailure("invalid URL", retryable=False, never_sent=True)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return TransportFailure(
-            f"malformed HTTP response (status {exc.status})", retryable=True, never_sent=False
-        )
-    if isinstance(exc, OSError) and exc.strerror:
-        return TransportFailure(one_line(exc.strerror, limit=80), retryable=True, never_sent=False)
-    return TransportFailure("connection error", retryable=True, never_sent=False)
-
-
-def check_base_url(api_url: str) -> URL | str:
-    """The parsed base URL, or a sentence saying what is wrong with it (never echoing
-    credentials, a query or a fragment, which may hold secrets)."""
+    if not body.strip():
+        if empty_ok:
+            return None
+        raise UnusableBody(f"HTTP {status} with an empty body, expected JSON", retryable=True)
     try:
-        url = URL(api_url.strip())
-    except (TypeError, ValueError):
-        return f"{one_line(api_url, limit=80)!r} is not a URL"
-    if url.scheme not in ("http", "https") or not url.host:
-        return f"{one_line(api_url, limit=80)!r} must be an http(s) URL with a host"
-    if url.user is not None or url.password is not None or url.raw_query_string or url.fragment:
-        return "the URL must not contain credentials, a query or a fragment"
-    return url
+        return strict_json.loads(body, allow_nan=allow_nan)
+    except JSONDocumentError as exc:
+        html = looks_like_html(headers, body)
+        if exc.syntax_error or html:
+            kind = "an HTML page" if html else "invalid or truncated JSON"
+            raise UnusableBody(
+                f"HTTP {status} with {kind}, expected JSON; {fix} if this persists",
+                retryable=True,
+            ) from None
+        raise UnusableBody(
+            f"HTTP {status} with malformed JSON ({one_line(exc.reason, limit=DETAIL_MAX)})"
+            f"; not retried, since the same answer would come back: {fix}",
+            retryable=False,
+        ) from None
+
+
+def error_body(
+    headers: Mapping[str, str], body: bytes, *, limit: int = DETAIL_MAX
+) -> tuple[Any, str | None]:
+    """An error answer's decoded JSON and None, or None and what kind of body it was
+    instead ("empty body", "non-JSON error page", "non-JSON body: <its first line>", ...)."""
+    if not body.strip():
+        return None, "empty body"
+    try:
+        return strict_json.loads(body, allow_nan=True), None
+    except JSONDocumentError as exc:
+        if looks_like_html(headers, body):
+            return None, "non-JSON error page"
+        if not exc.syntax_error:  # JSON, but refused (e.g. two "error" keys): trust none of it
+            return None, "malformed JSON body: " + one_line(exc.problem, limit=limit)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "non-JSON body"
+        return None, "non-JSON body: " + one_line(text, limit=limit)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type ("object", "list", "string", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__

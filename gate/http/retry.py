@@ -1,12 +1,28 @@
-"""Backoff policy for retried requests, as a pure value (no clock, no sleeping)."""
+"""Backoff policy for retried requests, as pure values, and the test switch for sleeping.
+
+`RetryPolicy.delay` is the backoff hook: exponential backoff with full jitter, never
+shorter than the server's Retry-After (however the API read it: `Retry-After`, GitHub's
+`x-ratelimit-reset`), itself clamped so a hostile server cannot park us. `RateLimits`
+bounds the waits a server may ask for without using up retries.
+
+`sleepless()` is the switch tests use instead of passing `sleep=`/`rand=` to every client:
+inside it no retry sleeps, the waits are recorded, and the jitter is fixed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Callable
+import random
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+__all__ = ["RateLimits", "RetryPolicy", "Sleep", "Waits", "sleepless"]
+
 _MAX_EXPONENT = 60  # 2**60 already dwarfs any cap; avoids float overflow on huge attempt numbers
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +60,63 @@ class RetryPolicy:
         if retry_after is not None and not math.isnan(retry_after):
             wait = max(wait, min(max(retry_after, 0.0), self.max_retry_after))
         return wait
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Waits a rate-limited server asks for: each at most `max_wait` seconds (a longer one
+    gives up at once), at most `max_waits` of them a request; they use up no retry."""
+
+    max_wait: float = 60.0
+    max_waits: int = 3
+
+    def __post_init__(self) -> None:
+        if not self.max_wait >= 0 or self.max_waits < 0:
+            raise ValueError("RateLimits.max_wait and max_waits must be >= 0")
+
+
+class Waits(list[float]):
+    """The waits recorded while `sleepless()` is on."""
+
+
+_testing: tuple[Waits, float] | None = None
+
+
+@contextmanager
+def sleepless(*, jitter: float = 1.0) -> Iterator[Waits]:
+    """Within this block retries do not sleep: each wait is appended to the yielded list,
+    and the backoff's random factor is `jitter` (1.0: the full exponential backoff)."""
+    global _testing  # noqa: PLW0603 - a process-wide test switch, like stamina's
+    previous = _testing
+    waits = Waits()
+    _testing = (waits, jitter)
+    try:
+        yield waits
+    finally:
+        _testing = previous
+
+
+def resolve_sleep(sleep: Sleep | None) -> Sleep:
+    """The sleep to use: the one given, else the test switch's recorder, else asyncio's."""
+    if sleep is not None:
+        return sleep
+    switch = _testing
+    if switch is None:
+        return asyncio.sleep
+    waits = switch[0]
+
+    async def record(delay: float) -> None:
+        waits.append(delay)
+
+    return record
+
+
+def resolve_rand(rand: Callable[[], float] | None) -> Callable[[], float]:
+    """The jitter source: the one given, else the test switch's fixed value, else random."""
+    if rand is not None:
+        return rand
+    switch = _testing
+    if switch is None:
+        return random.random
+    jitter = switch[1]
+    return lambda: jitter

@@ -3,24 +3,51 @@
 Everything here maps values to values: request paths from ids, and a response's
 (status, headers, body) to decoded data or to one typed exception whose message is a
 single self-contained line (what was fetched, the HTTP status, the server's error code
-and message, how to fix it). The transport (`gate.roboflow.client`) owns sockets,
-timeouts and retries; this module must not import aiohttp.
+and message, how to fix it). Sockets, timeouts and retries are `gate.http`'s; the
+results-source types (`EvalInfo`, `NotReady`) are the port's (`gate.fetch`), produced here.
+This module must not import aiohttp.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from gate.core import strict_json
+from gate import fetch
 from gate.core.errors import ResultsUnavailable
-from gate.core.strict_json import JSONDocumentError
+from gate.fetch import EvalInfo
+from gate.http.body import DETAIL_MAX, UnusableBody, error_body, json_body, json_type
+from gate.http.errors import HttpError
+from gate.http.text import header, human_size, one_line, parse_retry_after
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "LIST_KEYS",
+    "MAX_BODY_BYTES",
+    "AuthError",
+    "BadRequest",
+    "BadResponse",
+    "DeadlineExceeded",
+    "EvalNotFound",
+    "NotReady",
+    "RateLimited",
+    "RoboflowError",
+    "ServerError",
+    "TransportError",
+    "eval_path",
+    "human_size",
+    "list_path",
+    "map_results_path",
+    "one_line",
+    "parse_eval_info",
+    "parse_eval_list",
+    "parse_response",
+    "parse_retry_after",
+]
 
 DEFAULT_API_URL = "https://api.roboflow.com"
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -28,17 +55,19 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 # Where a list response may keep its entries (the shape is not documented).
 LIST_KEYS: tuple[str, ...] = ("evals", "modelEvals", "items", "data", "results")
 
-_DETAIL_MAX = 200
+_DETAIL_MAX = DETAIL_MAX
 _EPOCH_MS_THRESHOLD = 1e11  # a larger number is milliseconds (1e11 s is the year 5138)
 
 
 # --------------------------------------------------------------------------- errors
 
 
-class RoboflowError(ResultsUnavailable):
-    """A Roboflow request did not give usable data. `str()` is a one-line message."""
+class RoboflowError(ResultsUnavailable, HttpError):
+    """A Roboflow request did not give usable data. `str()` is a one-line message.
 
-    retryable: bool = False  # class default; an instance may override it
+    Both a gate error (exit 3, results unavailable) and an `HttpError` (status,
+    retry_after, retryable), so `gate.http` retries it by the same rules as any API's.
+    """
 
     def __init__(
         self,
@@ -49,7 +78,7 @@ class RoboflowError(ResultsUnavailable):
         retry_after: float | None = None,
         retryable: bool | None = None,
     ) -> None:
-        super().__init__(message, eval_id=eval_id)
+        super().__init__(message, eval_id=eval_id)  # on through the MRO to HttpError
         self.status = status
         self.retry_after = retry_after
         if retryable is not None:
@@ -64,7 +93,7 @@ class EvalNotFound(RoboflowError):
     """404: no such evaluation (or workspace) for this key."""
 
 
-class NotReady(RoboflowError):
+class NotReady(RoboflowError, fetch.NotReady):
     """409 model_eval_not_done: the eval is still running, or its panel data is missing."""
 
 
@@ -76,6 +105,7 @@ class RateLimited(RoboflowError):
     """429: slow down; `retry_after` holds the server's hint in seconds, if any."""
 
     retryable = True
+    rate_limit = True
 
 
 class ServerError(RoboflowError):
@@ -133,55 +163,11 @@ def list_path(
 # --------------------------------------------------------------------------- text helpers
 
 
-def one_line(text: str, *, limit: int | None = None) -> str:
-    """Collapse `text` to a single printable line, optionally cut to `limit` characters.
-
-    Control and format characters (newlines, escapes, bidi overrides) become spaces, so
-    untrusted server text cannot forge extra log lines or reorder what a terminal shows.
-    """
-    cleaned = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in text
-    )
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
-    if limit is not None and len(cleaned) > limit:
-        cleaned = cleaned[: limit - 1].rstrip() + "…"
-    return cleaned
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    for key, val in headers.items():
-        if key.lower() == lowered:
-            return val
-    return None
-
-
-def _looks_like_html(headers: Mapping[str, str], body: bytes) -> bool:
-    content_type = (_header(headers, "Content-Type") or "").lower()
-    if "html" in content_type:
-        return True
-    return body[:512].lstrip().startswith(b"<")
-
-
 def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
     """The server's `error: message` from a JSON body, sanitised; or what kind of body it was."""
-    if not body.strip():
-        return "empty body"
-    try:
-        data = strict_json.loads(body, allow_nan=True)
-    except JSONDocumentError as exc:
-        if _looks_like_html(headers, body):
-            return "non-JSON error page"
-        if not exc.syntax_error:  # JSON, but refused (e.g. two "error" keys): trust none of it
-            return "malformed JSON body: " + one_line(exc.problem, limit=_DETAIL_MAX)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return "non-JSON body"
-        return "non-JSON body: " + one_line(text, limit=_DETAIL_MAX)
+    data, kind = error_body(headers, body)
+    if kind is not None:
+        return kind
     if not isinstance(data, dict):
         return "JSON body without an error message"
     code = data.get("error")
@@ -248,7 +234,7 @@ def parse_response(
             status=status,
         )
     if status == 429:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"), now or datetime.now(UTC))
+        retry_after = parse_retry_after(header(headers, "Retry-After"), now or datetime.now(UTC))
         raise RateLimited(
             f"{prefix}: Roboflow rate limit hit; retry later or lower the request rate",
             eval_id=eval_id,
@@ -262,7 +248,7 @@ def parse_response(
             status=status,
         )
     if 500 <= status < 600:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"), now or datetime.now(UTC))
+        retry_after = parse_retry_after(header(headers, "Retry-After"), now or datetime.now(UTC))
         raise ServerError(
             f"{prefix}: Roboflow had a server error; retry later",
             eval_id=eval_id,
@@ -292,57 +278,13 @@ def _decode_success(
     eval_id: str | None,
     max_body: int,
 ) -> Any:
-    if len(body) > max_body:
-        raise BadResponse(
-            f"{what}: response larger than {human_size(max_body)}; refusing to parse it",
-            eval_id=eval_id,
-            status=status,
-            retryable=False,
-        )
-    declared = _header(headers, "Content-Length")
-    encoding = (_header(headers, "Content-Encoding") or "identity").strip().lower()
-    if (
-        declared is not None
-        and encoding == "identity"  # a compressed length says nothing about the decoded body
-        and declared.strip().isdigit()
-        and len(body) < int(declared)
-    ):
-        raise BadResponse(
-            f"{what}: HTTP {status} body truncated ({len(body)} of {int(declared)} bytes)",
-            eval_id=eval_id,
-            status=status,
-            retryable=True,
-        )
-    if not body.strip():
-        raise BadResponse(
-            f"{what}: HTTP {status} with an empty body, expected JSON",
-            eval_id=eval_id,
-            status=status,
-            retryable=True,
-        )
     try:
         # NaN/Infinity are kept: readers mark such values malformed one by one (map-results)
         # or refuse them where they matter (timestamps), as they do for any wrong value.
-        data = strict_json.loads(body, allow_nan=True)
-    except JSONDocumentError as exc:
-        html = _looks_like_html(headers, body)
-        if exc.syntax_error or html:  # not JSON at all: maybe cut short on the way, a proxy
-            kind = "an HTML page" if html else "invalid or truncated JSON"
-            raise BadResponse(
-                f"{what}: HTTP {status} with {kind}, expected JSON; check the API URL if this "
-                "persists",
-                eval_id=eval_id,
-                status=status,
-                retryable=True,
-            ) from None
-        # Complete JSON we refuse (a duplicate key, a 5,000-digit number, nesting 100,000 deep):
-        # the same answer would come back, and reading it leniently could bend the verdict.
+        data = json_body(status, headers, body, max_body=max_body, allow_nan=True)
+    except UnusableBody as exc:
         raise BadResponse(
-            f"{what}: HTTP {status} with malformed JSON ({one_line(exc.reason, limit=_DETAIL_MAX)})"
-            "; not retried, since the same answer would come back: check the API URL",
-            eval_id=eval_id,
-            status=status,
-            retryable=False,
+            f"{what}: {exc}", eval_id=eval_id, status=status, retryable=exc.retryable
         ) from None
     if not isinstance(data, (dict, list)):
         raise BadResponse(
@@ -354,44 +296,10 @@ def _decode_success(
     return data
 
 
-def human_size(n: int) -> str:
-    """`n` bytes as "32 MiB", "64 KiB" or "100 bytes"."""
-    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)} MiB"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024} KiB"
-    return f"{n} bytes"
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+_json_type = json_type
 
 
 # --------------------------------------------------------------------------- eval info
-
-
-@dataclass(frozen=True, slots=True)
-class EvalInfo:
-    """One model evaluation as the API describes it."""
-
-    eval_id: str
-    status: str  # lower-cased: "running" | "done" | "failed" | whatever the server says
-    project: str | None
-    version_id: str | None
-    model_id: str | None
-    created_at: datetime | None  # timezone-aware
 
 
 def _bad(what: str, problem: str, eval_id: str | None) -> BadResponse:
@@ -518,32 +426,3 @@ def parse_eval_list(data: Any, *, what: str = "eval list") -> list[EvalInfo]:
         except BadResponse as exc:
             raise _bad(what, str(exc), None) from None
     return result
-
-
-# --------------------------------------------------------------------------- retry-after
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After value (delta-seconds or HTTP-date).
-
-    Past dates and negative numbers give 0; absent or unparsable values give None.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
-        seconds = float(text)
-        return max(seconds, 0.0) if math.isfinite(seconds) else None
-    from email.utils import parsedate_to_datetime  # noqa: PLC0415 - rare path, costly import
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)

@@ -21,8 +21,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from gate.fetch import ResultsSource
-from gate.roboflow.api import EvalInfo
+from gate.fetch import EvalInfo, ResultsSource
 
 __all__ = [
     "CacheKey",

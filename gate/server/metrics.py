@@ -24,8 +24,7 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from gate.fetch import ResultsSource
-from gate.roboflow.api import EvalInfo
+from gate.fetch import EvalInfo, ResultsSource
 
 __all__ = [
     "CLIENT_CLOSED_REQUEST",
