@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -22,12 +23,11 @@ from gate.github.api import (
     GitHubUnprocessable,
 )
 from gate.github.client import GitHubClient
-from gate.http.retry import RetryPolicy
+from gate.http.retry import RetryPolicy, sleepless
 from tests.github_standin import (
     DEFAULT_SHA,
     Fault,
     GitHubStandIn,
-    RecordingSleep,
     bad_credentials,
     hang,
     leaks,
@@ -66,7 +66,10 @@ async def session():
 
 @pytest.fixture
 def sleep():
-    return RecordingSleep()
+    """Backoff and rate-limit waits are recorded, not slept (gate.http's test switch; jitter
+    1.0: the full exponential backoff)."""
+    with sleepless(jitter=1.0) as waits:
+        yield SimpleNamespace(delays=waits)
 
 
 @pytest.fixture
@@ -77,8 +80,6 @@ def make_client(server, session, sleep):
             "api_url": f"http://{server.host}:{server.port}",
             "timeout": 5.0,
             "retry": RetryPolicy(attempts=3, base=0.5, cap=2.0),
-            "sleep": sleep,
-            "rand": lambda: 1.0,
         }
         options.update(overrides)
         return GitHubClient(session, **options)
@@ -201,9 +202,7 @@ async def test_next_link_to_another_origin_is_not_followed(aiohttp_server, sessi
         return web.json_response([], headers={"Link": link})
 
     server = await aiohttp_server(_single_route_app(first_page))
-    client = GitHubClient(
-        session, token=TOKEN, api_url=f"http://{server.host}:{server.port}", sleep=sleep
-    )
+    client = GitHubClient(session, token=TOKEN, api_url=f"http://{server.host}:{server.port}")
     with pytest.raises(GitHubBadResponse, match="outside") as caught:
         [c async for c in client.comments(REPO, PR)]
     assert other_hits == []
@@ -470,7 +469,6 @@ async def test_connection_refused_is_a_transport_error(session, sleep):
         session,
         token=TOKEN,
         api_url=f"http://127.0.0.1:{port}",
-        sleep=sleep,
         retry=RetryPolicy(attempts=2),
     )
     with pytest.raises(GitHubTransportError, match="cannot connect") as caught:

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import socket
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -13,7 +14,7 @@ from structlog.testing import capture_logs
 
 from gate import __version__
 from gate.core.errors import UsageError
-from gate.http.retry import RetryPolicy
+from gate.http.retry import RetryPolicy, sleepless
 from gate.roboflow.api import (
     AuthError,
     BadRequest,
@@ -37,16 +38,6 @@ from tests.roboflow_standin import (
 
 KEY = "rf_Sekr3t/key+with=chars"
 ENCODED_KEY = "rf_Sekr3t%2Fkey%2Bwith%3Dchars"
-
-
-class RecordingSleep:
-    """Backoff sleeps are recorded, not slept: the suite stays fast."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture
@@ -89,7 +80,9 @@ async def session():
 
 @pytest.fixture
 def sleeps():
-    return RecordingSleep()
+    """Backoff waits are recorded, not slept (gate.http's test switch, jitter fixed at 0.5)."""
+    with sleepless(jitter=0.5) as waits:
+        yield SimpleNamespace(delays=waits)
 
 
 @pytest.fixture
@@ -101,8 +94,6 @@ def make_client(session, server, sleeps):
             "api_url": f"http://{server.host}:{server.port}",
             "timeout": 2.0,
             "retry": RetryPolicy(attempts=3, base=0.5, cap=10.0),
-            "sleep": sleeps,
-            "rand": lambda: 0.5,
         }
         options.update(overrides)
         return RoboflowClient(session, **options)
@@ -397,7 +388,6 @@ async def test_connection_refused(session, sleeps):
         workspace="ws",
         api_url=f"http://127.0.0.1:{port}",
         retry=RetryPolicy(attempts=2),
-        sleep=sleeps,
     )
     with pytest.raises(TransportError) as info:
         await client.map_results("abc")

@@ -41,7 +41,7 @@ from gate.github.api import (
 )
 from gate.http.client import Errors, Hints, HttpClient, default_transport
 from gate.http.retry import RateLimits, RetryPolicy
-from gate.http.text import BaseUrl, check_base_url, one_line
+from gate.http.text import BaseUrl, check_base_url, credential_problem, one_line
 from gate.http.transport import RawResponse, Transport
 
 if TYPE_CHECKING:
@@ -94,12 +94,10 @@ class GitHubClient:
     ) -> None:
         """Raises GitHubError for an empty or malformed token or API URL (never echoing them)."""
         clean = token.strip() if isinstance(token, str) else ""
-        if not clean:
-            raise GitHubError("the GitHub token is empty; pass github-token (default: the job's)")
-        if not clean.isascii() or not clean.isprintable() or any(ch.isspace() for ch in clean):
-            raise GitHubError(
-                "the GitHub token contains spaces or non-ASCII characters; pass it exactly"
-            )
+        problem = credential_problem(clean)
+        if problem is not None:
+            fix = "pass it exactly" if clean else "pass github-token (default: the job's)"
+            raise GitHubError(f"the GitHub token {problem}; {fix}")
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
         if not max_rate_wait >= 0 or max_rate_waits < 0 or max_pages < 1 or max_body < 1:

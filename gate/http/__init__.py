@@ -21,12 +21,11 @@ from gate.http.text import (
     one_line,
     parse_retry_after,
 )
-from gate.http.transport import Headers, RawResponse, Request, Transport
+from gate.http.transport import RawResponse, Request, Transport
 
 __all__ = [
     "BaseUrl",
     "Errors",
-    "Headers",
     "Hints",
     "HttpClient",
     "HttpError",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "BaseUrl",
     "check_base_url",
+    "credential_problem",
     "header",
     "human_size",
     "looks_like_html",
@@ -183,3 +184,12 @@ def check_base_url(api_url: str) -> BaseUrl | str:
     return BaseUrl(
         base=f"{parts.scheme.lower()}://{parts.netloc}{parts.path.rstrip('/')}", host=parts.netloc
     )
+
+
+def credential_problem(value: str) -> str | None:
+    """What is wrong with an API key or token (stripped), never quoting it; None if usable."""
+    if not value:
+        return "is empty"
+    if not value.isascii() or not value.isprintable() or any(ch.isspace() for ch in value):
+        return "contains spaces or non-ASCII characters"
+    return None

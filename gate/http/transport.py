@@ -8,35 +8,13 @@ client's job (it wraps `send` in `asyncio.timeout`), so a transport may simply h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Headers", "RawResponse", "Request", "Transport", "cap_body"]
+from gate.http.text import header
 
-
-class Headers(Mapping[str, str]):
-    """Response headers, looked up case-insensitively (the first of repeated names wins)."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        pairs = items.items() if isinstance(items, Mapping) else items
-        self._items: dict[str, tuple[str, str]] = {}
-        for key, value in pairs:
-            self._items.setdefault(key.lower(), (key, value))
-
-    def __getitem__(self, key: str) -> str:
-        return self._items[key.lower()][1]
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"Headers({dict(self.items())!r})"
+__all__ = ["RawResponse", "Request", "Transport", "cap_body"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +37,7 @@ class RawResponse:
     Content-Length was already too long)."""
 
     status: int
-    headers: Mapping[str, str] = field(default_factory=Headers)
+    headers: Mapping[str, str] = field(default_factory=dict)  # looked up case-insensitively
     body: bytes = b""
     overflow: bool = False
 
@@ -71,19 +49,12 @@ class Transport(Protocol):
     async def send(self, request: Request) -> RawResponse: ...
 
 
-def _declared_length(headers: Mapping[str, str]) -> int | None:
-    for key, value in headers.items():
-        if key.lower() == "content-length" and value.strip().isdigit():
-            return int(value.strip())
-    return None
-
-
 def cap_body(request: Request, response: RawResponse) -> RawResponse:
     """`response` as a streaming transport would have read it under the request's caps."""
     success = 200 <= response.status < 300
     limit = request.max_body if success else request.max_error_body
-    declared = _declared_length(response.headers)
-    if success and declared is not None and declared > limit:
+    declared = (header(response.headers, "Content-Length") or "").strip()
+    if success and declared.isdigit() and int(declared) > limit:
         return RawResponse(response.status, response.headers, b"", overflow=True)
     if len(response.body) > limit:
         return RawResponse(response.status, response.headers, response.body[:limit], overflow=True)

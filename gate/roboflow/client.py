@@ -17,7 +17,7 @@ from gate.core.errors import UsageError
 from gate.fetch import EvalInfo
 from gate.http.client import Errors, Hints, HttpClient, default_transport
 from gate.http.retry import RetryPolicy
-from gate.http.text import BaseUrl, check_base_url, one_line
+from gate.http.text import BaseUrl, check_base_url, credential_problem, one_line
 from gate.http.transport import RawResponse, Transport
 from gate.roboflow.api import (
     DEFAULT_API_URL,
@@ -72,14 +72,14 @@ def _check_id(eval_id: str) -> None:
 
 def _validate_key(api_key: str) -> str:
     key = api_key.strip()
-    if not key:
-        raise UsageError(
-            "ROBOFLOW_API_KEY is empty; set it to a Roboflow API key with the model-eval:read scope"
+    problem = credential_problem(key)
+    if problem is not None:
+        fix = (
+            "paste the key exactly"
+            if key
+            else "set it to a Roboflow API key with the model-eval:read scope"
         )
-    if not key.isascii() or not key.isprintable() or any(ch.isspace() for ch in key):
-        raise UsageError(
-            "ROBOFLOW_API_KEY contains spaces or non-ASCII characters; paste the key exactly"
-        )
+        raise UsageError(f"ROBOFLOW_API_KEY {problem}; {fix}")
     return key
 
 
