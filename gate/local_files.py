@@ -18,7 +18,8 @@ from gate.core import strict_json
 from gate.core.errors import ConfigError, Problem, UsageError
 from gate.core.model import GateConfig
 from gate.core.strict_json import JSONDocumentError, decode_utf8
-from gate.roboflow.api import MAX_BODY_BYTES, human_size
+from gate.http.text import human_size
+from gate.roboflow.api import MAX_BODY_BYTES
 
 __all__ = [
     "MAX_CONFIG_BYTES",

@@ -25,7 +25,7 @@ from gate.roboflow.api import DEFAULT_API_URL
 if TYPE_CHECKING:
     import aiohttp
 
-    from gate.roboflow.api import EvalInfo
+    from gate.fetch import EvalInfo
     from gate.roboflow.client import RoboflowClient
 
 __all__ = [

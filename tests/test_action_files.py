@@ -15,7 +15,13 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from gate.action.inputs import INPUT_NAMES, ActionSettings, read_action_settings
+from gate.action.inputs import (
+    INPUT_NAMES,
+    INPUTS,
+    REQUIRED_INPUTS,
+    ActionSettings,
+    read_action_settings,
+)
 from gate.action.runner import OUTPUT_NAMES
 from tests.runner_files import dockerfile_instructions, image_entrypoint
 
@@ -71,6 +77,24 @@ def test_input_defaults():
         "fail-on": "error",
         "commit-status": "false",
     }
+
+
+def test_action_yml_agrees_with_the_declared_inputs():
+    # action.yml and gate.action.inputs.INPUTS declare the same inputs, in the same order, the
+    # same required ones, and a default in action.yml reads as the declaration's default (an
+    # input without one there is "not given": the declaration's default is None or empty).
+    inputs = ACTION["inputs"]
+    assert [o.name for o in INPUTS] == list(inputs)
+    assert [n for n, spec in inputs.items() if spec["required"]] == list(REQUIRED_INPUTS)
+    for option in INPUTS:
+        spec = inputs[option.name]
+        if "default" not in spec:
+            assert option.default in (None, "", ()), option.name
+        elif "${{" in spec["default"]:
+            assert option.default is None, option.name  # evaluated by the runner
+        else:
+            assert option.convert(spec["default"]) == option.default, option.name
+            assert option.shown() == f"`{spec['default']}`", option.name
 
 
 def test_expressions_only_in_the_token_default():

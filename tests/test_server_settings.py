@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
 from gate.core.errors import UsageError
-from gate.server.settings import ServerSettings, build_server_settings
+from gate.server.settings import SETTINGS, ServerSettings, build_server_settings
 
 TOKEN = "bearer-SECRET-token-abcdefghijklmnop"
 OTHER = "other-SECRET-token-0123456789abcd"
@@ -189,3 +191,16 @@ def test_a_server_key_that_cannot_be_a_key_is_a_usage_error(key):
     message = str(caught.value)
     assert "ROBOFLOW_API_KEY contains spaces, control or non-ASCII characters" in message
     assert key not in message
+
+
+def test_every_setting_is_declared_once():
+    # gate.server.settings.SETTINGS is the one list: every field of ServerSettings but the
+    # --insecure-no-auth switch has a row (the tokens file is read into `tokens`).
+    declared = [o.field for o in SETTINGS]
+    assert len(declared) == len(set(declared))
+    names = {f.name for f in fields(ServerSettings)} - {"insecure_no_auth"}
+    assert names == set(declared) - {"tokens_file"}
+    for option in SETTINGS:
+        if option.field in names and option.field != "tokens":
+            default = getattr(ServerSettings(), option.field)
+            assert option.default == default, option.name

@@ -1,12 +1,15 @@
-"""The Action's inputs, read from the `INPUT_*` variables the runner sets, validated in one go.
+"""The Action's inputs, declared once (`INPUTS`) and read from the `INPUT_*` variables the
+runner sets, every problem collected before one `UsageError` is raised.
 
 The runner turns each input `name` into the variable `INPUT_` + `name.upper()` with spaces
 replaced by `_` and hyphens kept (`eval-ids` -> `INPUT_EVAL-IDS`), and passes every input the
 action declares, with its default, as an empty string when it has none. So an empty value means
 "not given". `required: true` in action.yml is not enforced by the runner: it is checked here.
 
-Pure: an environ mapping in, `ActionSettings` out. Every problem is collected first and raised
-as one `UsageError`, so a user fixes all their inputs in one round.
+From `INPUTS` come the reader, the README's table of inputs (`inputs_table`) and the check
+that action.yml declares the same inputs with the same defaults (tests/test_action_files.py).
+
+Pure: an environ mapping in, `ActionSettings` out.
 """
 
 from __future__ import annotations
@@ -15,22 +18,33 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gate.core.errors import UsageError
-from gate.core.gate_id import MAX_STATUS_CONTEXT, derive_gate_id, gate_id_problem
+from gate.core.gate_id import (
+    GATE_ID_RULE,
+    MAX_STATUS_CONTEXT,
+    derive_gate_id,
+    gate_id_problem,
+)
 from gate.core.gate_id import status_context as default_status_context
-from gate.core.model import COMMENT_MODES, FAIL_ON
+from gate.core.model import COMMENT_MODES, FAIL_ON, CommentMode, FailOn
 from gate.core.redact import redact
+from gate.options import Option, markdown_table, read_options
 from gate.sources import cleartext_key_warning
 
 __all__ = [
     "COMMENT_MODES",
     "DEFAULT_CONFIG",
     "FAIL_ON",
+    "INPUTS",
     "INPUT_NAMES",
+    "MAX_STATUS_CONTEXT",
     "MAX_WAIT",
+    "REQUIRED_INPUTS",
     "ActionSettings",
     "input_env_name",
+    "inputs_table",
     "read_action_settings",
 ]
 
@@ -40,23 +54,6 @@ MAX_WAIT = 6 * 3600.0  # a GitHub-hosted job is stopped after 6 hours anyway
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})
 _ID_SEPARATORS = re.compile(r"[\s,]+")
-
-# Every input the code reads, in action.yml's order.
-INPUT_NAMES: tuple[str, ...] = (
-    "api-key",
-    "workspace",
-    "eval-ids",
-    "baseline",
-    "config",
-    "github-token",
-    "comment",
-    "gate-id",
-    "wait",
-    "fail-on",
-    "api-url",
-    "commit-status",
-    "status-context",
-)
 
 _API_KEY_MISSING = (
     "input api-key is required: add `api-key: ${{ secrets.ROBOFLOW_API_KEY }}` under with:"
@@ -73,10 +70,10 @@ class ActionSettings:
     eval_ids: tuple[str, ...] = ()
     baseline: str | None = None
     config: str = DEFAULT_CONFIG
-    comment: str = "update"  # update | new | on-failure | off
+    comment: str = CommentMode.UPDATE  # a CommentMode
     gate_id: str = ""  # derived from `config` when the input is empty
     wait: float = 600.0
-    fail_on: str = "error"  # error | warning | never
+    fail_on: str = FailOn.ERROR  # a FailOn
     api_url: str | None = None
     commit_status: bool = False
     status_context: str = ""  # default f"eval-gate/{gate_id}"
@@ -85,58 +82,59 @@ class ActionSettings:
     warnings: tuple[str, ...] = ()
 
 
-def input_env_name(name: str) -> str:
-    """The variable the runner sets for input `name`: `INPUT_` + upper case, spaces to `_`."""
-    return "INPUT_" + name.replace(" ", "_").upper()
+# --- converters: raw text (stripped, not empty) -> value, or ValueError(what is wrong) --------
+
+
+def _text(value: str) -> str:
+    return value
 
 
 def _split_ids(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part for part in _ID_SEPARATORS.split(value) if part))
 
 
-def _choice(name: str, value: str | None, allowed: tuple[str, ...], problems: list[str]) -> str:
-    if value is None:
-        return allowed[0]
-    lowered = value.lower()
-    if lowered not in allowed:
-        problems.append(f"input {name} must be one of {', '.join(allowed)}, got {value!r}")
-        return allowed[0]
-    return lowered
+def _config(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must be a file path, relative to the repository root")
+    return value
 
 
-def _wait(value: str | None, problems: list[str]) -> float:
-    if value is None:
-        return 600.0
+def _choice(enum: type[CommentMode] | type[FailOn]) -> Any:
+    allowed = tuple(m.value for m in enum)
+
+    def convert(value: str) -> CommentMode | FailOn:
+        lowered = value.lower()
+        if lowered not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
+        return enum(lowered)
+
+    return convert
+
+
+def _wait(value: str) -> float:
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        problems.append(f"input wait must be a number of seconds >= 0, got {value!r}")
-        return 600.0
+        raise ValueError(f"must be a number of seconds >= 0, got {value!r}")
     if seconds > MAX_WAIT:
-        problems.append(
-            f"input wait must be at most {MAX_WAIT:g} seconds (a job stops after 6 hours), "
-            f"got {value!r}"
+        raise ValueError(
+            f"must be at most {MAX_WAIT:g} seconds (a job stops after 6 hours), got {value!r}"
         )
-        return MAX_WAIT
     return seconds
 
 
-def _boolean(name: str, value: str | None, problems: list[str]) -> bool:
-    if value is None:
-        return False
+def _boolean(value: str) -> bool:
     lowered = value.lower()
     if lowered in _TRUE:
         return True
     if lowered not in _FALSE:
-        problems.append(f"input {name} must be true or false, got {value!r}")
+        raise ValueError(f"must be true or false, got {value!r}")
     return False
 
 
-def _api_url(value: str | None, problems: list[str]) -> str | None:
-    if value is None:
-        return None
+def _api_url(value: str) -> str:
     from urllib.parse import urlsplit  # noqa: PLC0415 - only when the input is given
 
     try:
@@ -146,32 +144,148 @@ def _api_url(value: str | None, problems: list[str]) -> str | None:
         host = None
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
-        problems.append(
-            f"input api-url must be an http:// or https:// URL with a host, got {value!r}"
-        )
-        return None
+        raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
     return value.rstrip("/")
 
 
-def _gate_id(value: str | None, config: str, problems: list[str]) -> str:
-    if value is None:
-        return derive_gate_id(config)
+def _gate_id(value: str) -> str:
     problem = gate_id_problem(value)
     if problem is not None:
-        problems.append(f"input gate-id {problem}")
-        return derive_gate_id(config)
+        raise ValueError(problem)
     return value
 
 
-def _status_context(value: str | None, gate_id: str, problems: list[str]) -> str:
-    if value is None:
-        return default_status_context(gate_id)
+def _status_context(value: str) -> str:
     if len(value) > MAX_STATUS_CONTEXT or any(ord(c) < 0x20 for c in value):
-        problems.append(
-            f"input status-context must be one line of at most {MAX_STATUS_CONTEXT} characters"
-        )
-        return default_status_context(gate_id)
+        raise ValueError(f"must be one line of at most {MAX_STATUS_CONTEXT} characters")
     return value
+
+
+# --- the declaration, in action.yml's order -------------------------------------------------
+
+INPUTS: tuple[Option[Any], ...] = (
+    Option(
+        "api-key",
+        "api_key",
+        _text,
+        None,
+        "Roboflow API key (`model-eval:read`), from a secret; masked in the log",
+        shown_default="— (required)",
+    ),
+    Option(
+        "workspace",
+        "workspace",
+        _text,
+        None,
+        "Roboflow workspace",
+        shown_default="config's `workspace`",
+    ),
+    Option(
+        "eval-ids",
+        "eval_ids",
+        _split_ids,
+        (),
+        "evaluations to gate, separated by commas, spaces or newlines",
+        shown_default="config's `evals`",
+    ),
+    Option(
+        "baseline",
+        "baseline",
+        _text,
+        None,
+        "baseline for the evaluations in `eval-ids`: an id or `auto`",
+        shown_default="config's",
+    ),
+    Option(
+        "config",
+        "config",
+        _config,
+        DEFAULT_CONFIG,
+        "the config file, relative to the repository root",
+    ),
+    Option(
+        "github-token",
+        "github_token",
+        _text,
+        None,
+        "token for the comment and the status",
+        shown_default="`${{ github.token }}`",
+    ),
+    Option(
+        "comment",
+        "comment",
+        _choice(CommentMode),
+        CommentMode.UPDATE,
+        "`update` (one sticky comment edited in place), `new` (a new comment each run), "
+        "`on-failure` (only when the gate does not pass; a comment already there is still "
+        "updated, so it never shows a stale verdict), `off`",
+    ),
+    Option(
+        "gate-id",
+        "gate_id",
+        _gate_id,
+        None,  # derived from `config`
+        "names this gate, so several gates keep separate comments and statuses: "
+        f"{GATE_ID_RULE}, used verbatim (case and all) in the "
+        "comment marker, the status context and the report folder, so `a.b` and `a-b` are "
+        "two gates",
+        shown_default="derived from `config`",
+    ),
+    Option(
+        "wait",
+        "wait",
+        _wait,
+        600.0,
+        "seconds to wait for running evaluations",
+        shown_default="`600`",
+    ),
+    Option(
+        "fail-on",
+        "fail_on",
+        _choice(FailOn),
+        FailOn.ERROR,
+        "`error`, `warning` or `never` (a gate that could not run still fails the step)",
+    ),
+    Option(
+        "api-url",
+        "api_url",
+        _api_url,
+        None,
+        "Roboflow API base",
+        shown_default="`https://api.roboflow.com`",
+    ),
+    Option(
+        "commit-status",
+        "commit_status",
+        _boolean,
+        default=False,
+        help="`true` to set a commit status on the pull request's head commit (not the merge "
+        "commit)",
+        shown_default="`false`",
+    ),
+    Option(
+        "status-context",
+        "status_context",
+        _status_context,
+        None,  # eval-gate/<gate-id>
+        "the status's context",
+        shown_default="`eval-gate/<gate-id>`",
+    ),
+)
+
+INPUT_NAMES: tuple[str, ...] = tuple(option.name for option in INPUTS)
+REQUIRED_INPUTS: tuple[str, ...] = ("api-key",)
+
+
+def inputs_table() -> str:
+    """The README's table of inputs (section "Inputs")."""
+    rows = ((f"`{o.name}`", o.shown(), o.help) for o in INPUTS)
+    return markdown_table(("input", "default", "meaning"), rows)
+
+
+def input_env_name(name: str) -> str:
+    """The variable the runner sets for input `name`: `INPUT_` + upper case, spaces to `_`."""
+    return "INPUT_" + name.replace(" ", "_").upper()
 
 
 def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
@@ -181,35 +295,30 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         value = environ.get(input_env_name(name), "").strip()
         return value or None
 
-    problems: list[str] = []
-    api_key = get("api-key")
-    if api_key is None:
-        problems.append(_API_KEY_MISSING)
-    github_token = get("github-token")
-    config = get("config") or DEFAULT_CONFIG
-    if "\x00" in config:
-        problems.append("input config must be a file path, relative to the repository root")
-        config = DEFAULT_CONFIG
-    gate_id = _gate_id(get("gate-id"), config, problems)
-    api_url = _api_url(get("api-url"), problems)
+    read = read_options(INPUTS, get, prefix="input ")
+    problems = [_API_KEY_MISSING] if get("api-key") is None else []
+    problems.extend(read.problems)
+    config = read["config"]
+    gate_id = read["gate_id"] or derive_gate_id(config)
+    api_url = read["api_url"]
     warning = cleartext_key_warning(api_url, where="input api-url") if api_url else None
     settings = ActionSettings(
-        api_key=api_key or "",
-        github_token=github_token,
-        workspace=get("workspace"),
-        eval_ids=_split_ids(get("eval-ids") or ""),
-        baseline=get("baseline"),
+        api_key=read["api_key"] or "",
+        github_token=read["github_token"],
+        workspace=read["workspace"],
+        eval_ids=read["eval_ids"],
+        baseline=read["baseline"],
         config=config,
-        comment=_choice("comment", get("comment"), COMMENT_MODES, problems),
+        comment=read["comment"],
         gate_id=gate_id,
-        wait=_wait(get("wait"), problems),
-        fail_on=_choice("fail-on", get("fail-on"), FAIL_ON, problems),
+        wait=read["wait"],
+        fail_on=read["fail_on"],
         api_url=api_url,
-        commit_status=_boolean("commit-status", get("commit-status"), problems),
-        status_context=_status_context(get("status-context"), gate_id, problems),
+        commit_status=read["commit_status"],
+        status_context=read["status_context"] or default_status_context(gate_id),
         warnings=(warning,) if warning else (),
     )
     if problems:
-        secrets = [s for s in (api_key, github_token) if s]
+        secrets = [s for s in (settings.api_key, settings.github_token) if s]
         raise UsageError(redact("; ".join(problems), secrets))
     return settings

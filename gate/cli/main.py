@@ -8,10 +8,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from gate import __version__
 from gate.core.errors import ConfigError, ExitCode, GateError, internal_error_message
+from gate.options import Option, Read, read_options
 
 if TYPE_CHECKING:
     from gate.cli.settings import CheckSettings
@@ -20,16 +21,6 @@ EPILOG = """\
 exit codes: 0 pass or warn, 1 fail (or warn with --fail-on warning), 2 usage or config error,
 3 results unavailable (network, auth, eval not found, eval failed, still running).
 environment: ROBOFLOW_API_KEY (required to fetch), ROBOFLOW_WORKSPACE, ROBOFLOW_API_URL."""
-
-
-SERVE_EPILOG = """\
-environment: EVAL_GATE_TOKENS or EVAL_GATE_TOKENS_FILE (required unless --insecure-no-auth),
-ROBOFLOW_API_KEY (else each request sends X-Roboflow-Api-Key), ROBOFLOW_API_URL,
-ROBOFLOW_WORKSPACE, EVAL_GATE_HOST, EVAL_GATE_PORT, EVAL_GATE_MAX_BODY (bytes, default 1048576),
-EVAL_GATE_REQUEST_DEADLINE (s, 120), EVAL_GATE_MAX_CONCURRENT_GATES (16),
-EVAL_GATE_UPSTREAM_CONCURRENCY (32), EVAL_GATE_UPSTREAM_TIMEOUT (s, 30),
-EVAL_GATE_POLL_INTERVAL (s, 5), EVAL_GATE_CACHE_BYTES (268435456), EVAL_GATE_GRACE (s, 30),
-EVAL_GATE_GITHUB_API_URL (https://api.github.com)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +34,17 @@ class _UsageExitError(GateError):
     exit_code = ExitCode.USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _serve_epilog(argv: Sequence[str]) -> str:
+    """`eval-gate serve --help`'s list of settings, from the service's declaration (imported
+    only when the command line names `serve`)."""
+    if "serve" not in argv:
+        return ""
+    from gate.server.settings import settings_help  # noqa: PLC0415 - only for `serve`
+
+    return settings_help()
+
+
+def build_parser(*, serve_epilog: str = "") -> argparse.ArgumentParser:
     parser = _Parser(
         prog="eval-gate",
         description="Gate computer-vision models on their Roboflow evaluation metrics.",
@@ -59,72 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    src = check.add_argument_group("what to gate")
-    src.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: eval-gate.yml, then .github/eval-gate.yml)",
-    )
-    src.add_argument(
-        "--eval",
-        dest="eval_ids",
-        metavar="ID",
-        action="append",
-        default=[],
-        help="evaluation id to gate (repeatable); adds to evals: in the config",
-    )
-    src.add_argument(
-        "--baseline", metavar="ID|auto", help="baseline for the evals given with --eval"
-    )
-    src.add_argument(
-        "--results",
-        metavar="[ID=]PATH",
-        action="append",
-        default=[],
-        help="saved map-results JSON instead of the API (repeatable); "
-        "the file's stem is the eval id unless ID= is given",
-    )
-    src.add_argument("--workspace", help="Roboflow workspace (env ROBOFLOW_WORKSPACE)")
-    src.add_argument(
-        "--api-url",
-        help="Roboflow API base (env ROBOFLOW_API_URL, default https://api.roboflow.com)",
-    )
-    net = check.add_argument_group("fetching")
-    net.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    net.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    net.add_argument(
-        "--wait",
-        type=float,
-        default=600.0,
-        help="seconds to wait for a running evaluation (default 600)",
-    )
-    net.add_argument(
-        "--poll-interval",
-        type=float,
-        default=10.0,
-        help="seconds between looks at a running evaluation (default 10)",
-    )
-    net.add_argument(
-        "--deadline", type=float, help="overall seconds for all fetching (default: --wait + 120)"
-    )
-    out = check.add_argument_group("output")
-    out.add_argument("--report", metavar="PATH", help="write the full Markdown report here")
-    out.add_argument("--json", metavar="PATH", help="write every check as JSON here")
-    out.add_argument("--junit", metavar="PATH", help="write JUnit XML (one test case a check)")
-    out.add_argument(
-        "--max-chars",
-        type=int,
-        default=65_000,
-        help="shorten the printed report to this many characters (default 65000)",
-    )
-    out.add_argument("--title", default="eval-gate", help="report title")
-    out.add_argument("--quiet", "-q", action="store_true", help="do not print the report")
-    out.add_argument(
-        "--fail-on",
-        choices=("error", "warning", "never"),
-        default="error",
-        help="which verdict exits 1: error (default: fail only), warning (warn too) or never",
-    )
+    from gate.cli.settings import FLAGS  # noqa: PLC0415 - the parser is built on every run
+
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for option in FLAGS:
+        if option.group not in groups:
+            groups[option.group] = check.add_argument_group(option.group)
+        _add_flag(groups[option.group], option)
     _logging_flags(check)
 
     validate = commands.add_parser("validate", help="check a config file without fetching")
@@ -136,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the gate as an HTTP service (POST /v1/gate; see the README's deployment)",
-        epilog=SERVE_EPILOG,
+        epilog=serve_epilog or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument(
@@ -159,19 +101,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _help(option: Option[Any]) -> str:
+    """--help's line for a declared option: its help, then its default (Markdown removed)."""
+    shown = option.shown()
+    text = option.help if shown == "—" else f"{option.help} (default: {shown})"
+    return text.replace("`", "").replace("%", "%%")
+
+
+def _add_flag(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, option: Option[Any]
+) -> None:
+    names = (option.name, option.also) if option.also else (option.name,)
+    if option.action == "store_true":
+        parser.add_argument(*names, dest=option.field, action="store_true", help=_help(option))
+        return
+    parser.add_argument(
+        *names,
+        dest=option.field,
+        action=option.action,
+        default=[] if option.action == "append" else None,  # raw: converted by read_options
+        metavar=option.metavar or option.field.split("_")[-1].upper(),
+        help=_help(option),
+    )
+
+
 def _logging_flags(parser: argparse.ArgumentParser, *, default_format: str = "console") -> None:
-    parser.add_argument(
-        "--log-format",
-        choices=("console", "json"),
-        default=default_format,
-        help=f"stderr log format (default {default_format})",
+    from gate.cli.settings import log_flags  # noqa: PLC0415 - the parser is built on every run
+
+    for option in log_flags(default_format):
+        _add_flag(parser, option)
+
+
+def _read_flags(options: Sequence[Option[Any]], args: argparse.Namespace) -> Read:
+    """The declared single-valued flags of `args`, converted; every problem collected."""
+    return read_options(
+        (o for o in options if o.action == "store"),
+        lambda name: next(getattr(args, o.field) for o in options if o.name == name),
     )
-    parser.add_argument(
-        "--log-level",
-        choices=("debug", "info", "warning", "error"),
-        default="info",
-        help="stderr log level (default info)",
-    )
+
+
+def _log_settings(args: argparse.Namespace) -> tuple[str, str]:
+    """--log-format and --log-level, checked (a wrong one is a usage error on the console)."""
+    from gate.cli.settings import log_flags  # noqa: PLC0415
+
+    default = "json" if args.command == "serve" else "console"
+    read = _read_flags(log_flags(default), args)
+    if read.problems:
+        raise _UsageExitError("; ".join(read.problems))
+    return read["log_format"], read["log_level"]
 
 
 def _print_error(error: GateError, fmt: str, secrets: Sequence[str], err: TextIO) -> None:
@@ -195,8 +172,10 @@ def run(
         v for k in ("ROBOFLOW_API_KEY",) if (v := environ.get(k, "").strip())
     )
     try:
-        args = build_parser().parse_args(list(argv))
-        fmt = getattr(args, "log_format", "console")
+        args = build_parser(serve_epilog=_serve_epilog(argv)).parse_args(list(argv))
+        if hasattr(args, "log_format"):
+            fmt, args.log_level = _log_settings(args)
+            args.log_format = fmt
         if args.command == "schema":
             from gate.config.schema import schema_json  # noqa: PLC0415 - per-command imports
 
@@ -300,29 +279,17 @@ def _print_warning(message: str, fmt: str, secrets: Sequence[str], err: TextIO) 
 def _check(
     args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, out: TextIO, err: TextIO
 ) -> int:
-    from gate.cli.settings import build_settings  # noqa: PLC0415
+    from gate.cli.settings import FLAGS, build_settings  # noqa: PLC0415
 
+    read = _read_flags(FLAGS, args)
     settings = build_settings(
         environ=environ,
         cwd=cwd,
-        config=args.config,
         eval_ids=args.eval_ids,
-        baseline=args.baseline,
         results=args.results,
-        workspace=args.workspace,
-        api_url=args.api_url,
-        concurrency=args.concurrency,
-        timeout=args.timeout,
-        wait=args.wait,
-        poll_interval=args.poll_interval,
-        deadline=args.deadline,
-        max_chars=args.max_chars,
-        report=args.report,
-        json=args.json,
-        junit=args.junit,
         quiet=args.quiet,
-        fail_on=args.fail_on,
-        title=args.title,
+        problems=read.problems,
+        **read.values,
     )
     if args.log_level in ("debug", "info", "warning"):
         for warning in settings.warnings:

@@ -1,21 +1,29 @@
-"""Settings of `eval-gate check`, built from parsed arguments and an environ mapping passed in."""
+"""Settings of `eval-gate check`, built from parsed arguments and an environ mapping passed in.
+
+The flags are declared once (`FLAGS`, plus `log_flags`): the argument parser, `--help`, the
+reader that collects every problem and the README's table of options (`flags_table`) come from
+that declaration.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gate.core.errors import UsageError
-from gate.core.model import FAIL_ON
+from gate.core.model import FAIL_ON, FailOn
 from gate.local_files import MAX_RESULTS_FILES, ResultsFile
+from gate.options import Option, markdown_table
 from gate.report.render import DEFAULT_MAX_CHARS
 from gate.roboflow.api import DEFAULT_API_URL
 from gate.sources import cleartext_key_warning
 
 DEFAULT_CONFIGS = ("eval-gate.yml", ".github/eval-gate.yml")
+MIN_MAX_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +100,269 @@ def parse_results_arg(value: str, cwd: Path) -> list[ResultsFile]:
     return [ResultsFile(path.stem, path)]
 
 
-def _positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    if not math.isfinite(value):
-        raise UsageError(f"{name} must be a finite number of seconds, got {value}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise UsageError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value:g}")
+# --- the declaration: every flag of `eval-gate check`, in --help's and the README's order -------
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _whole(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {raw[:40]!r}") from None
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, got {raw[:40]!r}") from None
+
+
+def _seconds(*, allow_zero: bool = False) -> Callable[[float], str | None]:
+    def check(value: float) -> str | None:
+        if not math.isfinite(value):
+            return f"must be a finite number of seconds, got {value}"
+        if value < 0 or (value == 0 and not allow_zero):
+            return f"must be {'>= 0' if allow_zero else '> 0'}, got {value:g}"
+        return None
+
+    return check
+
+
+def _at_least(low: int, words: str) -> Callable[[int], str | None]:
+    def check(value: int) -> str | None:
+        return f"must be {words} {low}, got {value}" if value < low else None
+
+    return check
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {raw!r}")
+        return raw
+
+    return convert
+
+
+_WHAT, _FETCH, _OUT = "what to gate", "fetching", "output"
+
+FLAGS: tuple[Option[Any], ...] = (
+    Option(
+        "--config",
+        "config",
+        _text,
+        None,
+        "the config file",
+        shown_default=" then ".join(f"`{n}`" for n in DEFAULT_CONFIGS).replace(" then", ", then"),
+        metavar="PATH",
+        group=_WHAT,
+    ),
+    Option(
+        "--eval",
+        "eval_ids",
+        _text,
+        (),
+        "an evaluation to gate (repeatable), in addition to `evals:`",
+        metavar="ID",
+        group=_WHAT,
+        action="append",
+    ),
+    Option(
+        "--baseline",
+        "baseline",
+        _text,
+        None,
+        "the baseline for the evaluations given with `--eval`",
+        metavar="ID|auto",
+        group=_WHAT,
+    ),
+    Option(
+        "--results",
+        "results",
+        _text,
+        (),
+        "saved map-results JSON (repeatable; a folder means every `*.json` in it). The "
+        "file's stem is the eval id unless `ID=` is given",
+        metavar="[ID=]PATH",
+        group=_WHAT,
+        action="append",
+    ),
+    Option(
+        "--workspace",
+        "workspace",
+        _text,
+        None,
+        "Roboflow workspace",
+        shown_default="`ROBOFLOW_WORKSPACE`, then `workspace:`",
+        metavar="WS",
+        group=_WHAT,
+    ),
+    Option(
+        "--api-url",
+        "api_url",
+        _text,
+        None,
+        "API base",
+        shown_default=f"`ROBOFLOW_API_URL`, then `{DEFAULT_API_URL}`",
+        metavar="URL",
+        group=_WHAT,
+    ),
+    Option(
+        "--concurrency",
+        "concurrency",
+        _whole,
+        8,
+        "requests in flight at once (one shared connection pool)",
+        shown_default="8",
+        metavar="N",
+        group=_FETCH,
+        check=_at_least(1, ">="),
+    ),
+    Option(
+        "--timeout",
+        "timeout",
+        _number,
+        30.0,
+        "seconds per request",
+        shown_default="30",
+        metavar="S",
+        group=_FETCH,
+        check=_seconds(),
+    ),
+    Option(
+        "--wait",
+        "wait",
+        _number,
+        600.0,
+        "how long to wait for a running evaluation",
+        shown_default="600",
+        metavar="S",
+        group=_FETCH,
+        check=_seconds(allow_zero=True),
+    ),
+    Option(
+        "--poll-interval",
+        "poll_interval",
+        _number,
+        10.0,
+        "seconds between looks at a running evaluation",
+        shown_default="10",
+        metavar="S",
+        group=_FETCH,
+        check=_seconds(),
+    ),
+    Option(
+        "--deadline",
+        "deadline",
+        _number,
+        None,
+        "overall seconds for all fetching",
+        shown_default="`--wait` + 120",
+        metavar="S",
+        group=_FETCH,
+        check=_seconds(),
+    ),
+    Option(
+        "--report",
+        "report",
+        _text,
+        None,
+        "the full Markdown report (never shortened)",
+        metavar="PATH",
+        group=_OUT,
+    ),
+    Option(
+        "--json",
+        "json",
+        _text,
+        None,
+        'every check as JSON, with a top-level `"verdict"`',
+        metavar="PATH",
+        group=_OUT,
+    ),
+    Option(
+        "--junit",
+        "junit",
+        _text,
+        None,
+        "JUnit XML, one test case per check",
+        metavar="PATH",
+        group=_OUT,
+    ),
+    Option(
+        "--max-chars",
+        "max_chars",
+        _whole,
+        DEFAULT_MAX_CHARS,
+        "shorten the printed report to N characters",
+        shown_default=str(DEFAULT_MAX_CHARS),
+        metavar="N",
+        group=_OUT,
+        check=_at_least(MIN_MAX_CHARS, "at least"),
+    ),
+    Option(
+        "--title", "title", _text, "eval-gate", "the report's title", metavar="TEXT", group=_OUT
+    ),
+    Option(
+        "--quiet",
+        "quiet",
+        _text,
+        default=False,
+        help="print no report",
+        shown_default="—",
+        also="-q",
+        group=_OUT,
+        action="store_true",
+    ),
+    Option(
+        "--fail-on",
+        "fail_on",
+        _one_of(FAIL_ON),
+        FailOn.ERROR.value,
+        "`error`: exit 1 on fail; `warning`: on warn too; `never`: always 0",
+        metavar="WHEN",
+        group=_OUT,
+    ),
+)
+
+LOG_FORMATS = ("console", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def log_flags(default_format: str = "console") -> tuple[Option[Any], ...]:
+    """The logging flags every subcommand that logs has (`serve` logs JSON by default)."""
+    return (
+        Option(
+            "--log-format",
+            "log_format",
+            _one_of(LOG_FORMATS),
+            default_format,
+            "stderr logs: `console` or `json`",
+        ),
+        Option(
+            "--log-level",
+            "log_level",
+            _one_of(LOG_LEVELS),
+            "info",
+            ", ".join(f"`{level}`" for level in LOG_LEVELS),
+        ),
+    )
+
+
+def flag_label(option: Option[Any]) -> str:
+    """How the README names a flag: `--config PATH`, `--quiet`, `-q`."""
+    label = f"`{option.name}{' ' + option.metavar if option.metavar else ''}`"
+    return f"{label}, `{option.also}`" if option.also else label
+
+
+def flags_table() -> str:
+    """The README's table of `eval-gate check`'s options (section "Command line")."""
+    rows = ((flag_label(o), o.shown(), o.help) for o in (*FLAGS, *log_flags()))
+    return markdown_table(("option", "default", "meaning"), rows)
 
 
 def _clean(value: str | None) -> str | None:
@@ -128,19 +394,27 @@ def build_settings(
     quiet: bool = False,
     fail_on: str = "error",
     title: str = "eval-gate",
+    problems: Sequence[str] = (),
 ) -> CheckSettings:
-    """Validate and combine flags and environment into settings (flags win)."""
-    if concurrency < 1:
-        raise UsageError(f"--concurrency must be >= 1, got {concurrency}")
-    _positive("--timeout", timeout)
-    _positive("--wait", wait, allow_zero=True)
-    _positive("--poll-interval", poll_interval)
-    if deadline is not None:
-        _positive("--deadline", deadline)
-    if max_chars < 1000:
-        raise UsageError(f"--max-chars must be at least 1000, got {max_chars}")
+    """Validate and combine flags and environment into settings (flags win); one
+    UsageError lists every problem, after `problems` found while reading the flags."""
+    found = list(problems)
+    given = {
+        "concurrency": concurrency,
+        "timeout": timeout,
+        "wait": wait,
+        "poll_interval": poll_interval,
+        "deadline": deadline,
+        "max_chars": max_chars,
+    }
+    for option in FLAGS:
+        value = given.get(option.field)
+        if value is not None and (problem := option.problem(value)) is not None:
+            found.append(problem)
     if fail_on not in FAIL_ON:
-        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+        found.append(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    if found:
+        raise UsageError("; ".join(found))
     ids = tuple(dict.fromkeys(i.strip() for i in eval_ids if i.strip()))
     url = _clean(api_url) or _clean(environ.get("ROBOFLOW_API_URL")) or DEFAULT_API_URL
     if not url.startswith(("http://", "https://")):

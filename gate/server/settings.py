@@ -1,5 +1,9 @@
 """Settings of `eval-gate serve`, from an environ mapping and the command line, validated at once.
 
+Declared once (`SETTINGS`, one environment variable a row): the reader, the environment part of
+`eval-gate serve --help` (`settings_help`) and the README's table (`settings_table`) all come
+from it.
+
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
 I/O is reading the tokens file the caller names. Secrets (bearer tokens, the Roboflow key)
 are kept out of `repr` and out of every message.
@@ -9,11 +13,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+import textwrap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gate.core.errors import UsageError
+from gate.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
 
 __all__ = [
@@ -21,8 +28,11 @@ __all__ = [
     "DEFAULT_MAX_CHECKS",
     "DEFAULT_PORT",
     "MIN_TOKEN_LENGTH",
+    "SETTINGS",
     "ServerSettings",
     "build_server_settings",
+    "settings_help",
+    "settings_table",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -72,41 +82,33 @@ class ServerSettings:
         return tuple(s for s in (*self.tokens, self.roboflow_api_key) if s)
 
 
-class _Problems:
-    """Collects problems while reading values, so every one is reported in one go."""
+# --- converters: raw text (stripped, not empty) -> value, or ValueError(what is wrong) --------
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self.items: list[str] = []
 
-    def get(self, name: str) -> str | None:
-        value = self.environ.get(name, "").strip()
-        return value or None
+def _text(raw: str) -> str:
+    return raw
 
-    def integer(self, name: str, default: int, *, low: int, high: int | None = None) -> int:
-        raw = self.get(name)
-        if raw is None:
-            return default
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    def convert(raw: str) -> int:
         try:
             value = int(raw.replace("_", ""))
-        except ValueError:
-            self.items.append(f"{name} must be a whole number, got {raw[:40]!r}")
-            return default  # "inf", "nan" and "1e3" land here: int() takes digits only
+        except ValueError:  # "inf", "nan" and "1e3" land here: int() takes digits only
+            raise ValueError(f"must be a whole number, got {raw[:40]!r}") from None
         if value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            self.items.append(f"{name} must be {bound}, got {value}")
-            return default
+            raise ValueError(f"must be {bound}, got {value}")
         return value
 
-    def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
-        raw = self.get(name)
-        if raw is None:
-            return default
+    return convert
+
+
+def _seconds(*, allow_zero: bool = False) -> Callable[[str], float]:
+    def convert(raw: str) -> float:
         try:
             value = float(raw)
         except ValueError:
-            self.items.append(f"{name} must be a number of seconds, got {raw[:40]!r}")
-            return default
+            raise ValueError(f"must be a number of seconds, got {raw[:40]!r}") from None
         if (
             not math.isfinite(value)
             or value < 0
@@ -114,28 +116,27 @@ class _Problems:
             or value > MAX_SECONDS
         ):
             low = ">= 0" if allow_zero else "> 0"
-            self.items.append(
-                f"{name} must be a finite number of seconds {low} and at most {MAX_SECONDS:,.0f} "
+            raise ValueError(
+                f"must be a finite number of seconds {low} and at most {MAX_SECONDS:,.0f} "
                 f"(a day), got {raw[:40]!r}"
             )
-            return default
         return value
 
-    def api_key(self, name: str) -> str | None:
-        """A Roboflow API key: printable ASCII without spaces (never echoed)."""
-        key = self.get(name)
-        if key is not None and not (key.isascii() and key.isprintable() and " " not in key):
-            self.items.append(
-                f"{name} contains spaces, control or non-ASCII characters; set it to the key "
-                "exactly as Roboflow shows it"
-            )
-            return None
-        return key
+    return convert
 
-    def url(self, name: str, default: str) -> str:
-        raw = self.get(name)
-        if raw is None:
-            return default
+
+def _api_key(raw: str) -> str:
+    """A Roboflow API key: printable ASCII without spaces (never echoed)."""
+    if not (raw.isascii() and raw.isprintable() and " " not in raw):
+        raise ValueError(
+            "contains spaces, control or non-ASCII characters; set it to the key exactly as "
+            "Roboflow shows it"
+        )
+    return raw
+
+
+def _url(default: str) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
         from yarl import URL  # noqa: PLC0415 - only when a URL is configured
 
         try:
@@ -143,34 +144,208 @@ class _Problems:
         except (TypeError, ValueError):
             url = None
         if url is None or url.scheme not in ("http", "https") or not url.host:
-            self.items.append(f"{name} must be an http(s) URL with a host, e.g. {default}")
-            return default
+            raise ValueError(f"must be an http(s) URL with a host, e.g. {default}")
         if url.user is not None or url.password is not None or url.raw_query_string:
             # Never echo it: it may hold credentials.
-            self.items.append(f"{name} must not contain credentials or a query string")
-            return default
+            raise ValueError("must not contain credentials or a query string")
         return raw.rstrip("/")
 
+    return convert
 
-def _read_tokens_file(path: Path, problems: _Problems, origin: str) -> list[str]:
+
+# --- the declaration: one environment variable a row, in the README's order -------------------
+
+_MIB = 1024 * 1024
+
+SETTINGS: tuple[Option[Any], ...] = (
+    Option(
+        "EVAL_GATE_TOKENS",
+        "tokens",
+        _text,
+        None,
+        "bearer tokens clients must send, separated by commas or spaces (this or "
+        "`EVAL_GATE_TOKENS_FILE` is required, unless `--insecure-no-auth`)",
+        shown_default="— (required)",
+    ),
+    Option(
+        "EVAL_GATE_TOKENS_FILE",
+        "tokens_file",
+        _text,
+        None,
+        "a file of bearer tokens, one a line (`#` starts a comment)",
+        also="`--tokens-file`",
+    ),
+    Option(
+        "EVAL_GATE_HOST",
+        "host",
+        _text,
+        DEFAULT_HOST,
+        "address to listen on (`0.0.0.0` in a container)",
+        also="`--host`",
+    ),
+    Option(
+        "EVAL_GATE_PORT",
+        "port",
+        _integer(0, 65535),
+        DEFAULT_PORT,
+        "port to listen on",
+        also="`--port`",
+    ),
+    Option(
+        "ROBOFLOW_API_KEY",
+        "roboflow_api_key",
+        _api_key,
+        None,
+        "the server's key; else each request sends `X-Roboflow-Api-Key`",
+    ),
+    Option(
+        "ROBOFLOW_API_URL",
+        "api_url",
+        _url(DEFAULT_API_URL),
+        DEFAULT_API_URL,
+        "the Roboflow API",
+    ),
+    Option(
+        "ROBOFLOW_WORKSPACE",
+        "workspace",
+        _text,
+        None,
+        "the workspace when neither the request nor its config names one",
+    ),
+    Option("EVAL_GATE_MAX_BODY", "max_body", _integer(1024), _MIB, "request body cap, bytes"),
+    Option(
+        "EVAL_GATE_REQUEST_DEADLINE",
+        "request_deadline",
+        _seconds(),
+        120.0,
+        "seconds per gate request",
+    ),
+    Option(
+        "EVAL_GATE_MAX_CONCURRENT_GATES",
+        "max_concurrent_gates",
+        _integer(1),
+        16,
+        "gates running at once; more get 429",
+    ),
+    Option(
+        "EVAL_GATE_UPSTREAM_CONCURRENCY",
+        "upstream_concurrency",
+        _integer(1),
+        32,
+        "connections to Roboflow, shared by all requests",
+    ),
+    Option(
+        "EVAL_GATE_UPSTREAM_TIMEOUT",
+        "upstream_timeout",
+        _seconds(),
+        30.0,
+        "seconds per upstream request",
+    ),
+    Option(
+        "EVAL_GATE_POLL_INTERVAL",
+        "poll_interval",
+        _seconds(),
+        5.0,
+        "seconds between looks at a running evaluation",
+    ),
+    Option(
+        "EVAL_GATE_CACHE_BYTES",
+        "cache_bytes",
+        _integer(0),
+        256 * _MIB,
+        "results cache size (estimated in-memory bytes)",
+    ),
+    Option(
+        "EVAL_GATE_GRACE",
+        "grace",
+        _seconds(allow_zero=True),
+        30.0,
+        "seconds in-flight gates get after SIGTERM",
+    ),
+    Option(
+        "EVAL_GATE_MAX_CHECKS",
+        "max_checks",
+        _integer(1, MAX_MAX_CHECKS),
+        DEFAULT_MAX_CHECKS,
+        "checks one request may expand into; more is a 400 `too_many_checks`",
+    ),
+    Option(
+        "EVAL_GATE_WORK_THREADS",
+        "work_threads",
+        _integer(1, MAX_WORK_THREADS),
+        2,
+        "threads for requests' CPU work (parse, evaluate, render, encode)",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_API_URL",
+        "github_api_url",
+        _url(DEFAULT_GITHUB_API_URL),
+        DEFAULT_GITHUB_API_URL,
+        "GitHub (Enterprise) API for `github` posting",
+    ),
+)
+
+LOG_FLAGS_ROW = ("—", "`--log-format`, `--log-level`", "`json`, `info`", "logs on stderr")
+"""The service's logging is set by flags only (the command line owns them)."""
+
+
+def _shown_default(option: Option[Any]) -> str:
+    """The README's default: numbers plain, text in code style, `—` for none."""
+    if option.shown_default:
+        return option.shown_default
+    if option.default is None:
+        return "—"
+    if isinstance(option.default, int | float):
+        return f"{option.default:g}" if isinstance(option.default, float) else str(option.default)
+    return f"`{option.default}`"
+
+
+def settings_table() -> str:
+    """The README's table of the service's settings (section "Settings")."""
+    rows = [(f"`{o.name}`", o.also or "—", _shown_default(o), o.help) for o in SETTINGS]
+    rows.append(LOG_FLAGS_ROW)
+    return markdown_table(("variable", "flag", "default", "meaning"), rows)
+
+
+def settings_help() -> str:
+    """The environment part of `eval-gate serve --help`."""
+    parts = []
+    for o in SETTINGS:
+        default = (
+            ""
+            if o.default is None
+            else f" (default {o.default:g})"
+            if isinstance(o.default, float)
+            else f" (default {o.default})"
+        )
+        parts.append(f"{o.name}{default}")
+    return textwrap.fill("environment: " + ", ".join(parts) + ".", width=95)
+
+
+def _read_tokens_file(path: Path, problems: list[str], origin: str) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.items.append(f"{origin}: tokens file {path} not found")
+        problems.append(f"{origin}: tokens file {path} not found")
         return []
     except (OSError, UnicodeDecodeError) as exc:
-        problems.items.append(f"{origin}: cannot read tokens file {path} ({type(exc).__name__})")
+        problems.append(f"{origin}: cannot read tokens file {path} ({type(exc).__name__})")
         return []
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _tokens(problems: _Problems, tokens_file: str | None, cwd: Path | None) -> tuple[str, ...]:
+def _tokens(
+    problems: list[str],
+    inline: str | None,
+    tokens_file: str | None,
+    env_file: str | None,
+    cwd: Path | None,
+) -> tuple[str, ...]:
     found: list[str] = []
-    inline = problems.environ.get("EVAL_GATE_TOKENS", "")
-    found.extend(t for t in _TOKEN_SPLIT.split(inline) if t)
+    found.extend(t for t in _TOKEN_SPLIT.split(inline or "") if t)
     origin = "--tokens-file" if tokens_file else "EVAL_GATE_TOKENS_FILE"
-    file_name = tokens_file or problems.get("EVAL_GATE_TOKENS_FILE")
+    file_name = tokens_file or env_file
     if file_name:
         path = Path(file_name)
         if cwd is not None and not path.is_absolute():
@@ -179,13 +354,13 @@ def _tokens(problems: _Problems, tokens_file: str | None, cwd: Path | None) -> t
     short = [i for i, t in enumerate(found, start=1) if len(t) < MIN_TOKEN_LENGTH]
     if short:
         which = ", ".join(f"#{i}" for i in short)
-        problems.items.append(
+        problems.append(
             f"bearer token {which} is shorter than {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}"
         )
     odd = [i for i, t in enumerate(found, start=1) if not (t.isascii() and t.isprintable())]
     if odd:
         which = ", ".join(f"#{i}" for i in odd)
-        problems.items.append(f"bearer token {which} has non-ASCII or control characters")
+        problems.append(f"bearer token {which} has non-ASCII or control characters")
     return tuple(dict.fromkeys(found))
 
 
@@ -199,46 +374,33 @@ def build_server_settings(
     cwd: Path | None = None,
 ) -> ServerSettings:
     """Flags (which win) and environment as settings; one UsageError lists every problem."""
-    problems = _Problems(environ)
-    tokens = _tokens(problems, tokens_file, cwd)
+
+    def get(name: str) -> str | None:
+        value = environ.get(name, "").strip()
+        return value or None
+
+    read = read_options(SETTINGS, get)
+    problems: list[str] = []
+    tokens = _tokens(problems, read["tokens"], tokens_file, read["tokens_file"], cwd)
     if not tokens and not insecure_no_auth:
-        problems.items.append(
+        problems.append(
             "no bearer token configured: set EVAL_GATE_TOKENS (comma or space separated) or "
             "EVAL_GATE_TOKENS_FILE (one per line), or pass --insecure-no-auth to serve without "
             f"authentication (never on a shared network); {_GENERATE_HINT}"
         )
     if tokens and insecure_no_auth:
-        problems.items.append(
+        problems.append(
             "--insecure-no-auth was given but bearer tokens are configured: drop one of them"
         )
-    env_port = problems.integer("EVAL_GATE_PORT", DEFAULT_PORT, low=0, high=65535)
+    problems.extend(read.problems)
     if port is not None and not 0 <= port <= 65535:
-        problems.items.append(f"--port must be between 0 and 65535, got {port}")
+        problems.append(f"--port must be between 0 and 65535, got {port}")
         port = None
-    chosen_host = (host or "").strip() or problems.get("EVAL_GATE_HOST") or DEFAULT_HOST
-    deadline = problems.seconds("EVAL_GATE_REQUEST_DEADLINE", 120.0)
-    settings = ServerSettings(
-        host=chosen_host,
-        port=port if port is not None else env_port,
-        tokens=tokens,
-        insecure_no_auth=insecure_no_auth,
-        roboflow_api_key=problems.api_key("ROBOFLOW_API_KEY"),
-        api_url=problems.url("ROBOFLOW_API_URL", DEFAULT_API_URL),
-        workspace=problems.get("ROBOFLOW_WORKSPACE"),
-        max_body=problems.integer("EVAL_GATE_MAX_BODY", 1024 * 1024, low=1024),
-        request_deadline=deadline,
-        max_concurrent_gates=problems.integer("EVAL_GATE_MAX_CONCURRENT_GATES", 16, low=1),
-        upstream_concurrency=problems.integer("EVAL_GATE_UPSTREAM_CONCURRENCY", 32, low=1),
-        upstream_timeout=problems.seconds("EVAL_GATE_UPSTREAM_TIMEOUT", 30.0),
-        poll_interval=problems.seconds("EVAL_GATE_POLL_INTERVAL", 5.0),
-        cache_bytes=problems.integer("EVAL_GATE_CACHE_BYTES", 256 * 1024 * 1024, low=0),
-        grace=problems.seconds("EVAL_GATE_GRACE", 30.0, allow_zero=True),
-        github_api_url=problems.url("EVAL_GATE_GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
-        max_checks=problems.integer(
-            "EVAL_GATE_MAX_CHECKS", DEFAULT_MAX_CHECKS, low=1, high=MAX_MAX_CHECKS
-        ),
-        work_threads=problems.integer("EVAL_GATE_WORK_THREADS", 2, low=1, high=MAX_WORK_THREADS),
-    )
-    if problems.items:
-        raise UsageError("; ".join(problems.items))
+    fields = {o.field: read[o.field] for o in SETTINGS if o.field not in ("tokens", "tokens_file")}
+    fields["host"] = (host or "").strip() or read["host"]
+    if port is not None:
+        fields["port"] = port
+    settings = ServerSettings(tokens=tokens, insecure_no_auth=insecure_no_auth, **fields)
+    if problems:
+        raise UsageError("; ".join(problems))
     return settings
