@@ -37,6 +37,7 @@ from gate.http import (
     RetryPolicy,
     Transport,
     TransportFailure,
+    Wait,
     check_base_url,
     header,
     sleepless,
@@ -458,10 +459,10 @@ async def test_a_big_answer_is_parsed_off_the_event_loop():
     assert threads[1] == threading.current_thread().name
 
 
-def _bare_client(transport: Transport, **options: Any) -> HttpClient:
+def _bare_client(transport: Transport, cls: type[HttpClient] = HttpClient, **options: Any) -> Any:
     base = check_base_url("https://api.example")
     assert isinstance(base, BaseUrl)
-    return HttpClient(
+    return cls(
         transport,
         base=base,
         headers={},
@@ -471,6 +472,21 @@ def _bare_client(transport: Transport, **options: Any) -> HttpClient:
         name="example",
         **options,
     )
+
+
+async def test_the_backoff_hook_decides_every_wait(waits):
+    class Patient(HttpClient):
+        def backoff(self, exc: HttpError, *, attempt: int, rate_waits: int) -> Wait | None:
+            return Wait(7.0) if attempt < 3 else None
+
+    def fail(raw: RawResponse) -> None:
+        raise HttpError(f"HTTP {raw.status}", status=raw.status)  # not retryable by itself
+
+    client = _bare_client(MockTransport(lambda r: answer(418)), Patient)
+    with pytest.raises(HttpError, match="HTTP 418"):
+        await client.request("GET", client.url("/x"), what="x", parse=fail)
+    assert waits == [7.0, 7.0]
+    assert len(client.transport.requests) == 3
 
 
 # --------------------------------------------------------------------------- paging

@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "Transport": "gate.http.transport",
     "TransportFailure": "gate.http.errors",
     "UnusableBody": "gate.http.body",
+    "Wait": "gate.http.client",
     "check_base_url": "gate.http.text",
     "default_transport": "gate.http.client",
     "error_body": "gate.http.body",
@@ -52,6 +53,7 @@ __all__ = [
     "Transport",
     "TransportFailure",
     "UnusableBody",
+    "Wait",
     "check_base_url",
     "default_transport",
     "error_body",
@@ -68,7 +70,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from gate.http.body import UnusableBody, error_body, json_body, json_type
-    from gate.http.client import Errors, Hints, HttpClient, default_transport
+    from gate.http.client import Errors, Hints, HttpClient, Wait, default_transport
     from gate.http.errors import HttpError, TransportFailure
     from gate.http.mock import MockTransport
     from gate.http.retry import RateLimits, RetryPolicy, sleepless

@@ -35,6 +35,7 @@ __all__ = [
     "Errors",
     "Hints",
     "HttpClient",
+    "Wait",
     "default_transport",
 ]
 
@@ -45,6 +46,14 @@ ERROR_BODY_LIMIT = 64 * 1024  # an error page is read only this far, for its mes
 DECODE_ON_LOOP_MAX = 256 * 1024  # bytes; larger answers are parsed on a worker thread
 _DEFAULT_RETRY = RetryPolicy()
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A wait before the next try; a rate-limit wait uses up no retry."""
+
+    seconds: float
+    rate_limit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,46 +176,51 @@ class HttpClient:
             try:
                 return await self._attempt(request, what=what, idempotent=idempotent, parse=parse)
             except HttpError as exc:
-                self.scrub(exc)
-                if exc.rate_limit and self.rate_limits is not None:
-                    wait = exc.retry_after if exc.retry_after is not None else 60.0
-                    rate_waits += 1
-                    limits = self.rate_limits
-                    if wait > limits.max_wait:
-                        exc.args = (
-                            f"{exc}; that is more than the {limits.max_wait:g} s this step waits",
-                        )
-                        raise
-                    if rate_waits > limits.max_waits:
-                        exc.args = (f"{exc}; still limited after {limits.max_waits} waits",)
-                        raise
-                    if self.deadline is not None and loop.time() + wait >= self.deadline:
-                        raise
-                    attempt -= 1  # a rate-limit wait does not use up a retry
-                    self._log.warning(
-                        f"{self._name}.rate_limited",
-                        what=what,
-                        wait=round(wait, 3),
-                        reason=str(exc),
-                    )
-                    await resolve_sleep(self._sleep)(wait)
-                    continue
-                if not exc.retryable or attempt >= self.retry.attempts:
+                wait = self.backoff(self.scrub(exc), attempt=attempt, rate_waits=rate_waits)
+                if wait is None:
                     raise
+                if self.deadline is not None and loop.time() + wait.seconds >= self.deadline:
+                    raise  # no time left to wait: the error as it is, not a deadline error
                 last = exc
-            delay = self.retry.delay(
-                attempt, retry_after=last.retry_after, rand=resolve_rand(self._rand)
-            )
-            if self.deadline is not None and loop.time() + delay >= self.deadline:
-                raise last
-            self._log.warning(
-                f"{self._name}.retry",
-                what=what,
-                attempt=attempt,
-                delay=round(delay, 3),
-                reason=str(last),
-            )
-            await resolve_sleep(self._sleep)(delay)
+            if wait.rate_limit:
+                rate_waits += 1
+                attempt -= 1  # a rate-limit wait does not use up a retry
+                self._log.warning(
+                    f"{self._name}.rate_limited",
+                    what=what,
+                    wait=round(wait.seconds, 3),
+                    reason=str(last),
+                )
+            else:
+                self._log.warning(
+                    f"{self._name}.retry",
+                    what=what,
+                    attempt=attempt,
+                    delay=round(wait.seconds, 3),
+                    reason=str(last),
+                )
+            await resolve_sleep(self._sleep)(wait.seconds)
+
+    def backoff(self, exc: HttpError, *, attempt: int, rate_waits: int) -> Wait | None:
+        """The backoff hook: how long to wait after `exc` on try `attempt`, or None to give
+        up (then `exc`'s message may say why). A rate limit waits what the server asked
+        (Retry-After, x-ratelimit-reset: the API read it into `retry_after`) from the
+        `RateLimits` budget; any other retryable error backs off by the `RetryPolicy`,
+        never for less than its Retry-After."""
+        limits = self.rate_limits
+        if exc.rate_limit and limits is not None:
+            seconds = exc.retry_after if exc.retry_after is not None else 60.0
+            if seconds > limits.max_wait:
+                exc.args = (f"{exc}; that is more than the {limits.max_wait:g} s this step waits",)
+                return None
+            if rate_waits >= limits.max_waits:
+                exc.args = (f"{exc}; still limited after {limits.max_waits} waits",)
+                return None
+            return Wait(seconds, rate_limit=True)
+        if not exc.retryable or attempt >= self.retry.attempts:
+            return None
+        rand = resolve_rand(self._rand)
+        return Wait(self.retry.delay(attempt, retry_after=exc.retry_after, rand=rand))
 
     async def pages(
         self,
