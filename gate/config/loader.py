@@ -17,21 +17,20 @@ import heapq
 import math
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from gate.config.fields import EVAL, RULE, THRESHOLD_MAX, TOP, Field, Section
 from gate.core.errors import MAX_PROBLEMS, ConfigError, Problem
-from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec, suggest_metric
+from gate.core.metrics import METRICS, SPLITS, MetricSpec, suggest_metric
 from gate.core.model import (
     ALL,
     AUTO,
     EvalSpec,
     GateConfig,
-    IfMissing,
     Location,
     Rule,
-    Severity,
     Threshold,
     ThresholdKind,
 )
@@ -49,32 +48,15 @@ __all__ = [
     "parse_compact_rule",
 ]
 
-# The keys each mapping may hold, in the order the docs and the JSON Schema list them.
-TOP_KEYS: Final = ("version", "workspace", "evals", "rules")
-EVAL_KEYS: Final = ("id", "name", "baseline")
-RULE_KEYS: Final = (
-    "metric",
-    "split",
-    "classes",
-    "object_size",
-    "min",
-    "max",
-    "max_drop",
-    "max_drop_pct",
-    "if_missing",
-    "severity",
-    "evals",
-)
+# The keys each mapping may hold, in the order the docs and the JSON Schema list them: the
+# fields are declared once, in `gate.config.fields`, and the validator walks those tables.
+TOP_KEYS: Final = TOP.keys
+EVAL_KEYS: Final = EVAL.keys
+RULE_KEYS: Final = RULE.keys
 THRESHOLD_KEYS: Final = tuple(kind.value for kind in ThresholdKind)
-
-# The upper bound of each threshold (the lower bound is 0): metric values are fractions,
-# `max_drop_pct` is a percentage of the baseline value.
-THRESHOLD_MAX: Final = {
-    ThresholdKind.MIN: 1.0,
-    ThresholdKind.MAX: 1.0,
-    ThresholdKind.MAX_DROP: 1.0,
-    ThresholdKind.MAX_DROP_PCT: 100.0,
-}
+_THRESHOLDS: Final = tuple((kind, kind.value) for kind in ThresholdKind)
+_RULE_FIRST: Final = tuple(f for f in RULE.fields if f.name in ("metric", *THRESHOLD_KEYS))
+_RULE_REST: Final = tuple(f for f in RULE.fields if f not in _RULE_FIRST)
 
 COMPACT_FORM: Final = "'<metric> >= <number>' or '<metric> <= <number>', e.g. 'map50 >= 0.85'"
 _COMPACT_RE: Final = re.compile(r"\s*(?P<metric>[^\s<>=!]+)\s*(?P<op>[<>=!]+)\s*(?P<value>\S+)\s*")
@@ -558,39 +540,41 @@ class _Validator:
                 f"got {root.describe()}",
             )
             return None
-        fields = self.fields(root, TOP_KEYS, "the config")
-
-        version: int | None = None
-        if "version" in fields:
-            version = self.version(fields["version"][1])
-        else:
-            self.report(root, "missing required key 'version': add `version: 1`")
-
-        workspace: str | None = None
-        if "workspace" in fields:
-            workspace = self.text(fields["workspace"][1], "workspace")
-
-        evals: tuple[EvalSpec, ...] = ()
-        if "evals" in fields:
-            evals = self.evals(fields["evals"][1])
-
-        rules: tuple[Rule, ...] = ()
-        if "rules" in fields:
-            rules = self.rules(fields["rules"][1])
-        else:
-            self.report(
-                root,
-                "missing required key 'rules': add a list of rules, e.g. rules: ['map50 >= 0.85']",
-            )
-
+        values, _ = self.record(root, TOP)
+        version: int | None = values["version"]
         if self.problems or version is None:
             return None
         return GateConfig(
-            version=version, rules=rules, workspace=workspace, evals=evals, source=self.source
+            version=version,
+            rules=values["rules"] or (),
+            workspace=values["workspace"],
+            evals=values["evals"] or (),
+            source=self.source,
         )
 
-    def fields(self, node: _Node, allowed: Sequence[str], what: str) -> _Fields:
+    def record(self, node: _Node, section: Section) -> tuple[dict[str, Any], _Fields]:
+        """A mapping read by its section's table: each field's value (None when it was refused,
+        the field's default when it is absent), and the fields present; every problem reported
+        (unknown keys, missing required fields, each value's own problems)."""
+        fields = self.fields(node, section)
+        return self.read(node, fields, section.fields), fields
+
+    def read(self, node: _Node, fields: _Fields, table: Iterable[Field]) -> dict[str, Any]:
+        """The values of `table`'s fields in `node` (whose present fields are `fields`)."""
+        values: dict[str, Any] = {}
+        for field in table:
+            present = fields.get(field.name)
+            if present is not None:
+                values[field.name] = field.kind.read(self, present[1], field.name)
+                continue
+            if field.required:
+                self.report(node, field.required)
+            values[field.name] = field.when_missing
+        return values
+
+    def fields(self, node: _Node, section: Section) -> _Fields:
         """A mapping's known keys; reports unknown, duplicate and non-name keys."""
+        allowed, what = section.keys, section.what
         out: _Fields = {}
         for key, value in node.entries():
             name = key.key_name()
@@ -719,26 +703,16 @@ class _Validator:
                 f"got {node.describe()}",
             )
             return None, None, None
-        fields = self.fields(node, EVAL_KEYS, "an eval")
-        eval_id = name = baseline = None
-        id_node = name_node = None
-        if "id" in fields:
-            id_node = fields["id"][1]
-            eval_id = self.ident(id_node, "id")
-        else:
-            self.report(node, "eval has no id: add id: <the evaluation's id>")
-        if "name" in fields:
-            name_node = fields["name"][1]
-            name = self.ident(name_node, "name")
-        if "baseline" in fields:
-            baseline_node = fields["baseline"][1]
-            baseline = self.ident(baseline_node, "baseline")
-            if baseline is not None and baseline == eval_id:
-                self.report(
-                    baseline_node,
-                    f"eval {eval_id!r} cannot be its own baseline: "
-                    f"use {AUTO!r} or another evaluation's id",
-                )
+        values, fields = self.record(node, EVAL)
+        eval_id, name, baseline = values["id"], values["name"], values["baseline"]
+        id_node = fields["id"][1] if "id" in fields else None
+        name_node = fields["name"][1] if "name" in fields else None
+        if baseline is not None and baseline == eval_id:
+            self.report(
+                fields["baseline"][1],
+                f"eval {eval_id!r} cannot be its own baseline: "
+                f"use {AUTO!r} or another evaluation's id",
+            )
         if eval_id is None or self.problems != before:
             return None, None, None
         spec = EvalSpec(id=eval_id, name=name, baseline=baseline, location=self.location(node))
@@ -766,57 +740,26 @@ class _Validator:
             )
             return None
         before = self.problems
-        fields = self.fields(node, RULE_KEYS, "a rule")
-
-        spec: MetricSpec | None = None
-        if "metric" in fields:
-            spec = self.metric(fields["metric"][1])
-        else:
-            self.report(node, f"rule has no metric: add metric: <one of {', '.join(METRICS)}>")
-
-        thresholds = self.thresholds(node, fields)
-
-        splits: tuple[str, ...] | Literal["*"] = ("test",)
-        if "split" in fields:
-            splits = self.splits(fields["split"][1]) or splits
-
-        classes: tuple[str, ...] | Literal["*"] | None = None
-        if "classes" in fields:
-            classes = self.names(fields["classes"][1], "classes", "class", allow_all=True)
-
-        object_size = None
-        if "object_size" in fields:
-            object_size = self.choice(fields["object_size"][1], "object_size", OBJECT_SIZES)
-
-        if_missing = IfMissing.FAIL
-        if "if_missing" in fields:
-            value = self.choice(fields["if_missing"][1], "if_missing", [m.value for m in IfMissing])
-            if_missing = IfMissing(value) if value else if_missing
-
-        severity = Severity.ERROR
-        if "severity" in fields:
-            value = self.choice(fields["severity"][1], "severity", [s.value for s in Severity])
-            severity = Severity(value) if value else severity
-
-        evals: tuple[str, ...] | None = None
-        if "evals" in fields:
-            named = self.names(fields["evals"][1], "evals", "eval", allow_all=False)
-            evals = named if isinstance(named, tuple) else None
-
+        # The metric and the thresholds first, then the rest: without lines and columns (a
+        # mapping from JSON) problems are listed in the order they are found.
+        fields = self.fields(node, RULE)
+        values = self.read(node, fields, _RULE_FIRST)
+        spec: MetricSpec | None = values["metric"]
+        thresholds = self.thresholds(node, fields, values)
+        values |= self.read(node, fields, _RULE_REST)
         if spec is not None:
             self.levels(spec, fields)
-
         if self.problems != before or spec is None:
             return None
         return Rule(
             metric=spec.name,
             thresholds=thresholds,
-            splits=splits,
-            classes=classes,
-            object_size=object_size,
-            if_missing=if_missing,
-            severity=severity,
-            evals=evals,
+            splits=values["split"],
+            classes=values["classes"],
+            object_size=values["object_size"],
+            if_missing=values["if_missing"],
+            severity=values["severity"],
+            evals=values["evals"],
             location=self.location(node),
         )
 
@@ -871,19 +814,17 @@ class _Validator:
                 f"object_size applies only to detection metrics ({by_size})",
             )
 
-    def thresholds(self, rule: _Node, fields: _Fields) -> tuple[Threshold, ...]:
-        """The rule's thresholds, in ThresholdKind order."""
-        found: dict[ThresholdKind, tuple[_Node, float]] = {}
-        present = False
-        for kind in ThresholdKind:
-            if kind.value not in fields:
-                continue
-            present = True
-            node = fields[kind.value][1]
-            value = self.number(node, kind)
-            if value is not None:
-                found[kind] = (node, value)
-        if not present:
+    def thresholds(
+        self, rule: _Node, fields: _Fields, values: dict[str, Any]
+    ) -> tuple[Threshold, ...]:
+        """The rule's thresholds (read by the table), in ThresholdKind order; the rules
+        across them: at least one, and `min` not above `max`."""
+        found: dict[ThresholdKind, tuple[_Node, float]] = {
+            kind: (fields[key][1], values[key])
+            for kind, key in _THRESHOLDS
+            if values[key] is not None
+        }
+        if not any(key in fields for key in THRESHOLD_KEYS):
             self.report(rule, "rule has no threshold: add min, max, max_drop or max_drop_pct")
         low, high = found.get(ThresholdKind.MIN), found.get(ThresholdKind.MAX)
         if low is not None and high is not None and low[1] > high[1]:

@@ -1,0 +1,431 @@
+"""The config's fields, declared once: per section (the top level, an `evals` item, a rule),
+each field's name, how it is read (its kind: type, converter, allowed values), its default
+and its help text.
+
+The validator (`gate.config.loader`) reads a mapping by walking its section's table, and
+`gate.config.schema` generates the JSON Schema (`schema/eval-gate.schema.json`) from the same
+tables, so a field, an allowed value or a default is added in one place. What the tables cannot
+say (a rule needs at least one threshold, `min` above `max`, a metric measured where the rule
+looks, an eval that is its own baseline, unique ids) the validator checks in code, and the
+schema says as much of it as JSON Schema can, by hand.
+
+A kind reads a value through the validator (`Reader`), which reports the problems with the
+value's location; this module does no I/O and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+
+from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec
+from gate.core.model import ALL, AUTO, IfMissing, Severity, ThresholdKind
+
+if TYPE_CHECKING:
+    from gate.core.model import EvalSpec, Rule
+
+__all__ = [
+    "EVAL",
+    "RULE",
+    "THRESHOLD_MAX",
+    "TOP",
+    "Field",
+    "Kind",
+    "Reader",
+    "Section",
+]
+
+# The upper bound of each threshold (the lower bound is 0): metric values are fractions,
+# `max_drop_pct` is a percentage of the baseline value.
+THRESHOLD_MAX: Final = {
+    ThresholdKind.MIN: 1.0,
+    ThresholdKind.MAX: 1.0,
+    ThresholdKind.MAX_DROP: 1.0,
+    ThresholdKind.MAX_DROP_PCT: 100.0,
+}
+
+NAME_REF: Final = "#/$defs/name"
+CLASS_NAME_REF: Final = "#/$defs/className"
+RULE_REF: Final = "#/$defs/rule"
+
+
+class Reader(Protocol):
+    """What a kind reads a value with: the validator's readers, each reporting its problems
+    (located at `node`) and giving None for a value it refused."""
+
+    def version(self, node: Any) -> int | None: ...
+    def text(self, node: Any, what: str) -> str | None: ...
+    def ident(self, node: Any, what: str) -> str | None: ...
+    def choice(self, node: Any, what: str, allowed: Sequence[str]) -> str | None: ...
+    def metric(self, node: Any, name: str | None = None) -> MetricSpec | None: ...
+    def number(self, node: Any, kind: ThresholdKind) -> float | None: ...
+    def splits(self, node: Any) -> tuple[str, ...] | Literal["*"] | None: ...
+    def names(
+        self, node: Any, key: str, noun: str, *, allow_all: bool
+    ) -> tuple[str, ...] | Literal["*"] | None: ...
+    def evals(self, node: Any) -> tuple[EvalSpec, ...]: ...
+    def rules(self, node: Any) -> tuple[Rule, ...]: ...
+
+
+class Kind:
+    """How a field's value is read (with the validator) and described (in the JSON Schema)."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        raise NotImplementedError
+
+    def convert(self, written: Any) -> Any:
+        """A default, as written in a config, as the value the validator makes of it."""
+        return written
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: Kind
+    help: str  # the schema's description (editor completion)
+    default: Any = None  # as written in a config; None: no default
+    required: str | None = None  # the problem when the field is missing (what to add)
+    # What the validator makes of the default (made once: a config may hold 500,000 rules).
+    when_missing: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        made = None if self.default is None else self.kind.convert(self.default)
+        object.__setattr__(self, "when_missing", made)
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """The fields one mapping may hold, in the order the docs and the JSON Schema list them."""
+
+    what: str  # for "unknown key 'x' in <what>"
+    fields: tuple[Field, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def required(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+    def properties(self) -> dict[str, Any]:
+        """Each field's JSON Schema: its description, its kind's schema, its default."""
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            prop: dict[str, Any] = {"description": f.help, **f.kind.schema()}
+            if f.default is not None:
+                prop["default"] = f.default
+            out[f.name] = prop
+        return out
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+class Version(Kind):
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        return reader.version(node)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "const": 1}
+
+
+class Text(Kind):
+    """A non-blank string."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        return reader.text(node, name)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": r"\S"}
+
+
+class Ident(Kind):
+    """A name or id: a non-blank string, or an integer read as the text it is written as."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        return reader.ident(node, name)
+
+    def schema(self) -> dict[str, Any]:
+        return {"$ref": NAME_REF}
+
+
+class Choice(Kind):
+    """One of `values` (with a did-you-mean), made into `to(value)` when given."""
+
+    __slots__ = ("to", "values")
+
+    def __init__(self, values: Sequence[str], to: Callable[[str], Any] | None = None) -> None:
+        self.values = tuple(values)
+        self.to = to
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        value = reader.choice(node, name, self.values)
+        return None if value is None else self.convert(value)
+
+    def convert(self, written: Any) -> Any:
+        return written if self.to is None else self.to(written)
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(self.values)}
+
+
+class Metric(Kind):
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        return reader.metric(node)
+
+    def schema(self) -> dict[str, Any]:
+        return {"enum": list(METRICS)}
+
+
+class Number(Kind):
+    """A threshold: a finite number from 0 to `THRESHOLD_MAX[kind]`."""
+
+    __slots__ = ("threshold",)
+
+    def __init__(self, threshold: ThresholdKind) -> None:
+        self.threshold = threshold
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        return reader.number(node, self.threshold)
+
+    def schema(self) -> dict[str, Any]:
+        top = THRESHOLD_MAX[self.threshold]
+        return {"type": "number", "minimum": 0, "maximum": int(top) if top.is_integer() else top}
+
+
+class Splits(Kind):
+    """A split, a list of splits, or "*" (every split present)."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        return reader.splits(node)
+
+    def convert(self, written: Any) -> Any:
+        return ALL if written == ALL else (written,)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "anyOf": [
+                {"enum": [*SPLITS, ALL]},
+                {
+                    "type": "array",
+                    "items": {"enum": list(SPLITS)},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                },
+            ]
+        }
+
+
+class Names(Kind):
+    """A name or a list of names (`classes`, a rule's `evals`); "*" too when `allow_all`."""
+
+    __slots__ = ("allow_all", "noun")
+
+    def __init__(self, noun: str, *, allow_all: bool) -> None:
+        self.noun = noun
+        self.allow_all = allow_all
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        named = reader.names(node, name, self.noun, allow_all=self.allow_all)
+        return named if self.allow_all or isinstance(named, tuple) else None
+
+    def schema(self) -> dict[str, Any]:
+        ref = CLASS_NAME_REF if self.allow_all else NAME_REF
+        listed = {"type": "array", "items": {"$ref": ref}, "minItems": 1, "uniqueItems": True}
+        if not self.allow_all:
+            return {"anyOf": [{"$ref": ref}, listed]}
+        every = {"const": ALL, "description": f"every {self.noun} present in the results"}
+        return {"anyOf": [every, {"$ref": ref}, listed]}
+
+
+class EvalList(Kind):
+    """The top level's `evals`: ids, or mappings of the `EVAL` section."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        return reader.evals(node)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"$ref": NAME_REF, "description": "An evaluation id."},
+                    {
+                        "description": "An evaluation, with an optional name and baseline.",
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": EVAL.required,
+                        "properties": EVAL.properties(),
+                    },
+                ]
+            },
+        }
+
+
+class RuleList(Kind):
+    """The top level's `rules`: at least one rule (a mapping of the `RULE` section, or the
+    compact form, described in the schema's `$defs/rule`)."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, _name: str) -> Any:
+        return reader.rules(node)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "minItems": 1, "items": {"$ref": RULE_REF}}
+
+
+# --------------------------------------------------------------------------- the tables
+
+
+def _metric_help() -> str:
+    return "; ".join(
+        f"{m.name}: {m.label} ({m.task.value}"
+        + (", split-level" if m.split_level else "")
+        + (", per class" if m.per_class else "")
+        + (", per object size" if m.by_size else "")
+        + ")"
+        for m in METRICS.values()
+    )
+
+
+def _metrics(test: Callable[[MetricSpec], bool]) -> str:
+    return ", ".join(m.name for m in METRICS.values() if test(m))
+
+
+EVAL: Final = Section(
+    "an eval",
+    (
+        Field(
+            "id",
+            Ident(),
+            "The Roboflow evaluation id.",
+            required="eval has no id: add id: <the evaluation's id>",
+        ),
+        Field("name", Ident(), "A readable name, used in reports and by rules' `evals`."),
+        Field(
+            "baseline",
+            Ident(),
+            "The evaluation to compare against for max_drop / max_drop_pct: "
+            f'an eval id, or "{AUTO}".',
+        ),
+    ),
+)
+
+RULE: Final = Section(
+    "a rule",
+    (
+        Field(
+            "metric",
+            Metric(),
+            f"The metric to check. {_metric_help()}.",
+            required=f"rule has no metric: add metric: <one of {', '.join(METRICS)}>",
+        ),
+        Field(
+            "split",
+            Splits(),
+            f"The dataset split(s) to check: one of {', '.join(SPLITS)}, a list of them, "
+            f'or "{ALL}" for every split present. Default: test.',
+            default="test",
+        ),
+        Field(
+            "classes",
+            Names("class", allow_all=True),
+            f'Check the metric per class: "{ALL}" for every class present, a class name, '
+            "or a list of class names. Only for per-class metrics "
+            f"({_metrics(lambda m: m.per_class)}).",
+        ),
+        Field(
+            "object_size",
+            Choice(OBJECT_SIZES),
+            "Check the metric for objects of one size only. Only for detection metrics "
+            f"({_metrics(lambda m: m.by_size)}); combinable with classes.",
+        ),
+        Field(
+            ThresholdKind.MIN.value,
+            Number(ThresholdKind.MIN),
+            "Pass when the value is at least this (inclusive), 0 to 1.",
+        ),
+        Field(
+            ThresholdKind.MAX.value,
+            Number(ThresholdKind.MAX),
+            "Pass when the value is at most this (inclusive), 0 to 1.",
+        ),
+        Field(
+            ThresholdKind.MAX_DROP.value,
+            Number(ThresholdKind.MAX_DROP),
+            "Regression check: pass when the value is at least the baseline's minus this "
+            "(an absolute drop, 0 to 1). Needs a baseline on the eval.",
+        ),
+        Field(
+            ThresholdKind.MAX_DROP_PCT.value,
+            Number(ThresholdKind.MAX_DROP_PCT),
+            "Regression check: pass when the value dropped by at most this percentage of the "
+            "baseline's value (0 to 100). Needs a baseline on the eval.",
+        ),
+        Field(
+            "if_missing",
+            Choice([m.value for m in IfMissing], IfMissing),
+            "What to do when the value is absent or null: fail the check (default), "
+            "warn, or skip it.",
+            default=IfMissing.FAIL.value,
+        ),
+        Field(
+            "severity",
+            Choice([s.value for s in Severity], Severity),
+            "error (default): a failing check fails the gate; "
+            "warning: it is reported but never fails the gate.",
+            default=Severity.ERROR.value,
+        ),
+        Field(
+            "evals",
+            Names("eval", allow_all=False),
+            "Apply the rule only to these evals (by name or id). Default: every eval.",
+        ),
+    ),
+)
+
+TOP: Final = Section(
+    "the config",
+    (
+        Field(
+            "version",
+            Version(),
+            "The config format version: 1.",
+            required="missing required key 'version': add `version: 1`",
+        ),
+        Field("workspace", Text(), "The Roboflow workspace the evaluations belong to."),
+        Field(
+            "evals",
+            EvalList(),
+            "The evaluations to gate: ids, or mappings with id, name and baseline.",
+        ),
+        Field(
+            "rules",
+            RuleList(),
+            "The checks to run, at least one.",
+            required=(
+                "missing required key 'rules': add a list of rules, e.g. rules: ['map50 >= 0.85']"
+            ),
+        ),
+    ),
+)
