@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from gate.core.errors import ExitCode, GateError, UsageError
 from gate.core.evaluate import EvalInput, evaluate
-from gate.core.model import AUTO, EvalSpec, GateConfig
+from gate.core.model import AUTO, EvalSpec, FailOn, GateConfig
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults
 from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
@@ -63,10 +63,10 @@ def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
 
 
 def exit_code_for(verdict: Verdict, fail_on: str) -> ExitCode:
-    """The process exit code for a verdict: `fail_on` is error, warning or never."""
-    if fail_on == "never":
+    """The process exit code for a verdict: `fail_on` is a `FailOn` (error, warning, never)."""
+    if fail_on == FailOn.NEVER:
         return ExitCode.OK
-    if verdict is Verdict.FAIL or (verdict is Verdict.WARN and fail_on == "warning"):
+    if verdict is Verdict.FAIL or (verdict is Verdict.WARN and fail_on == FailOn.WARNING):
         return ExitCode.FAILED
     return ExitCode.OK
 
