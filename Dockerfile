@@ -21,6 +21,7 @@ RUN python -m pip install --no-cache-dir -r /src/docker/build-requirements.txt \
 COPY pyproject.toml README.md /src/
 COPY gate /src/gate
 COPY templates /src/templates
+COPY schema /src/schema
 # --no-deps everywhere: every dependency comes from the pinned list above; the final stage
 # proves the list is complete.
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \

@@ -20,6 +20,7 @@ RUN python -m pip install --no-cache-dir -r /src/docker/build-requirements.txt \
 COPY pyproject.toml README.md /src/
 COPY gate /src/gate
 COPY templates /src/templates
+COPY schema /src/schema
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
     && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl
 

@@ -7,16 +7,17 @@ before anything is fetched (`gate.server.bounds`).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from gate.config.loader import config_from_data, load_config
 from gate.core.errors import MAX_PROBLEMS, ConfigError, UsageError
-from gate.core.gate_id import GATE_ID_PATTERN, GATE_ID_RULE, MAX_STATUS_CONTEXT
-from gate.core.model import COMMENT_MODES, FAIL_ON, EvalSpec, GateConfig
+from gate.core.gate_id import GATE_ID_RULE, MAX_STATUS_CONTEXT
+from gate.core.model import EvalSpec, GateConfig
 from gate.engine import GateRequest, plan_targets
 from gate.report.render import DEFAULT_MAX_CHARS
 from gate.server.bounds import checks_floor
@@ -56,17 +57,12 @@ GITHUB_FIELDS: Final = (
     "status_context",
     "target_url",
 )
-MIN_MAX_CHARS: Final = 1000
-MAX_MAX_CHARS: Final = 1_000_000
 MAX_EVALS: Final = 100  # evaluations gated by one request (evals plus the config's evals:)
 MAX_ID: Final = 200
 MAX_TITLE: Final = 200
 YAML_SOURCE: Final = "<request config>"
 DATA_SOURCE: Final = "config"
 
-_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
-_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
-_URL = re.compile(r"https?://[^\s]{1,2000}")
 _MAX_CHECKS_HINT = (
     "gate fewer evaluations, splits or classes a request (or split the rules over several "
     "requests); the server's limit is EVAL_GATE_MAX_CHECKS"
@@ -142,33 +138,210 @@ def _more(total: int) -> str:
     return f" (and {total - 1:,} more problem{'s' if total > 2 else ''})"
 
 
+# --------------------------------------------------------------------------- the schema
+
+OPENAPI_PATH: Final = ("schema", "openapi.yaml")  # in the package: gate/schema/openapi.yaml
+REQUEST_SCHEMA: Final = "#/components/schemas/GateRequest"
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+# Said in words, not as the schema's pattern: what each patterned field must be.
+_PATTERN_HINTS: Final = {
+    "github.repository": "must be owner/name",
+    "github.sha": "must be a full commit SHA (40 hexadecimal characters)",
+    "github.gate_id": f"must be {GATE_ID_RULE}",
+    "github.target_url": "must be an http(s) URL",
+}
+# What a missing required field is, after "is required: ".
+_REQUIRED_HINTS: Final = {
+    "config": "the gate's config, as an object or as YAML text",
+    "github.repository": "the repository as owner/name",
+    "github.token": "a GitHub token that may comment and set statuses",
+}
+_SECRETS: Final = frozenset({"github.token"})  # never described beyond their JSON type
+_TYPE_WORDS: Final = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+}
+
+
+def _ecma_pattern(_validator: Any, pattern: str, instance: Any, _schema: Any) -> Iterator[Any]:
+    """JSON Schema's `pattern` as ECMA-262 reads it: `$` is the end of the text (Python's `$`
+    also matches before a final newline, which would let "owner/name\n" through)."""
+    from jsonschema.exceptions import ValidationError  # noqa: PLC0415 - already loaded
+
+    if not isinstance(instance, str):
+        return
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    if re.search(pattern, instance) is None:
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+@functools.cache
+def request_validator() -> Any:
+    """A Draft 2020-12 validator of `GateRequest` from the OpenAPI document the package ships
+    (`gate/schema/openapi.yaml`, the top-level `schema/openapi.yaml` in a checkout)."""
+    from importlib.resources import files  # noqa: PLC0415 - once, on the first request
+
+    import yaml  # noqa: PLC0415
+    from jsonschema import Draft202012Validator, validators  # noqa: PLC0415
+
+    text = files("gate").joinpath(*OPENAPI_PATH).read_text(encoding="utf-8")
+    document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+    schema = {"$schema": _DRAFT, "components": document["components"], "$ref": REQUEST_SCHEMA}
+    Draft202012Validator.check_schema(schema)
+    strict = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+    return strict(schema)
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if len(part) <= 60 else part[:57] + "..."
+            out += f".{name}" if out else name
+    return out
+
+
+def _got(where: str, value: Any) -> str:
+    """The value sent, for `got ...` (its kind only for a secret or a value of another kind)."""
+    if where in _SECRETS or isinstance(value, bool) or value is None:
+        return _kind(value)
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        return _shown(value)
+    return _kind(value)
+
+
+def _types(names: Any) -> str:
+    listed = [names] if isinstance(names, str) else [n for n in names if n != "null"]
+    return " or ".join(_TYPE_WORDS.get(n, n) for n in listed)
+
+
+def _schema_message(error: Any, where: str, expected: dict[str, str]) -> str:
+    """One schema error as `must be ..., got ...`, in the words of the fields' meaning."""
+    keyword, value, schema = error.validator, error.instance, error.schema
+    if where in expected:
+        got = _kind(value) if keyword in ("type", "oneOf", "anyOf") else _got(where, value)
+        return f"must be {expected[where]}, got {got}"
+    if keyword == "type":
+        return f"must be {_types(schema['type'])}, got {_kind(value)}"
+    if keyword == "enum":
+        allowed = ", ".join(str(v) for v in schema["enum"] if v is not None)
+        return f"must be one of {allowed}, got {_got(where, value)}"
+    if keyword == "pattern":
+        return _PATTERN_HINTS.get(where, f"must match {schema['pattern']}")
+    if keyword in ("minimum", "maximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return f"must be between {low:,} and {high:,}, got {_got(where, value)}"
+        if low is not None:
+            return f"must be at least {low:,}, got {_got(where, value)}"
+        return f"must be at most {high:,}, got {_got(where, value)}"
+    if keyword in ("minLength", "maxLength"):
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        if high is None:
+            return f"must be at least {low:,} character{'s' if low != 1 else ''} long"
+        return f"must be {max(low, 1) if low else 0} to {high:,} characters long"
+    if keyword == "maxItems":
+        return f"lists {len(value):,} items; at most {schema['maxItems']:,} a request"
+    if keyword in ("oneOf", "anyOf"):
+        kinds = [_types(branch.get("type", "value")) for branch in schema[keyword]]
+        return f"must be {' or '.join(kinds)}, got {_kind(value)}"
+    return f"is not valid ({keyword})"  # pragma: no cover - the keywords GateRequest uses
+
+
+def _bounded(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with any list longer than MAX_EVALS + 1 cut to that length (its `maxItems` still
+    fails; nothing else about a megabyte-long list needs checking item by item)."""
+    cut = {k: v[: MAX_EVALS + 1] for k, v in data.items() if isinstance(v, list)}
+    cut = {k: v for k, v in cut.items() if len(v) < len(data[k])}
+    return {**data, **cut} if cut else data
+
+
+def schema_problems(data: dict[str, Any], expected: dict[str, str]) -> list[tuple[str, str]]:
+    """Every way `data` breaks `GateRequest`, as (field path, message), in the schema's
+    order; unknown fields one by one."""
+    out: list[tuple[str, str]] = []
+    for error in request_validator().iter_errors(_bounded(data)):
+        parts = list(error.absolute_path)
+        keyword = error.validator
+        if keyword == "required":
+            for name in error.validator_value:
+                if isinstance(error.instance, dict) and name not in error.instance:
+                    where = _path([*parts, name])
+                    hint = _REQUIRED_HINTS.get(where)
+                    out.append((where, f"is required: {hint}" if hint else "is required"))
+        elif keyword == "additionalProperties":
+            allowed = list(error.schema.get("properties", {}))
+            prefix = _path(parts) + "." if parts else ""
+            valid = ", ".join(prefix + name for name in allowed)
+            for key in error.instance:
+                if key not in allowed:
+                    where = _path([*parts, key])
+                    out.append((where, f"unknown field; valid fields are {valid}"))
+        else:
+            where = _path(parts)
+            if keyword == "maxItems" and len(parts) == 1:
+                error.instance = data[parts[0]]  # the list sent, not the cut one
+            out.append((where, _schema_message(error, where, expected)))
+    return out
+
+
 class _Body:
     """Reads the fields of the request body, collecting problems (and echoing no secret).
 
-    The first MAX_PROBLEMS problems are kept; `total` counts them all.
+    Types, allowed values, ranges, patterns, required and unknown fields are the OpenAPI
+    document's `GateRequest` (`schema_problems`); the readers here check only what it cannot
+    say (blank or multi-line text, ids with spaces, a wait beyond this server's deadline) and
+    the rules across fields. The first MAX_PROBLEMS problems are kept; `total` counts them all.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, flagged: list[tuple[str, str]]) -> None:
         self.problems: list[dict[str, Any]] = []
         self.total = 0
+        # The schema's problems, by the field (top level, or `github.x`) they belong to.
+        self.flagged: dict[str, list[tuple[str, str]]] = {}
+        for where, message in flagged:
+            head = re.split(r"[\[]", where, maxsplit=1)[0]
+            if not head.startswith("github."):
+                head = head.split(".", 1)[0]
+            self.flagged.setdefault(head, []).append((where, message))
 
     def add(self, where: str, message: str) -> None:
         self.total += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append({"field": where, "message": f"{where}: {message}"})
 
-    def known(self, data: dict[str, Any], allowed: tuple[str, ...], prefix: str = "") -> None:
-        unknown = [key for key in data if key not in allowed]
-        valid = ", ".join(prefix + a for a in allowed)
-        for key in unknown[:MAX_PROBLEMS]:
-            self.add(
-                f"{prefix}{key if len(key) <= 60 else key[:57] + '...'}",
-                f"unknown field; valid fields are {valid}",
-            )
-        self.total += max(0, len(unknown) - MAX_PROBLEMS)
+    def take(self, where: str) -> bool:
+        """Add the schema's problems with `where` (and inside it); whether there were any."""
+        found = self.flagged.pop(where, [])
+        for path, message in found:
+            self.add(path, message)
+        return bool(found)
+
+    def rest(self) -> None:
+        """Add the schema's problems no reader took (none are ever dropped)."""
+        for head in list(self.flagged):
+            self.take(head)
+
+    def unknown(self, allowed: tuple[str, ...], prefix: str = "") -> None:
+        """The schema's problems with fields not in `allowed` (unknown fields)."""
+        for head in [h for h in self.flagged if h.startswith(prefix)]:
+            name = head.removeprefix(prefix)
+            if name not in allowed and "." not in name:
+                self.take(head)
 
     def read(self, data: dict[str, Any], where: str, reader: _Reader[_T], default: _T) -> _T:
         """`data[key]` read by `reader` (`where` is `prefix.key`); `default` if null or bad."""
+        if self.take(where):
+            return default
         value = data.get(where.rsplit(".", 1)[-1])
         if value is None:
             return default
@@ -176,11 +349,8 @@ class _Body:
         return default if found is None else found
 
     def ident(self, where: str, value: Any) -> str | None:
-        """An id: a non-empty one-line string without spaces."""
-        if not isinstance(value, str):
-            self.add(where, f"must be a string, got {_kind(value)}")
-            return None
-        text = value.strip()
+        """An id: a non-empty one-line string without spaces (a string: the schema says so)."""
+        text = str(value).strip()
         if not text or len(value) > MAX_ID or any(c.isspace() or not c.isprintable() for c in text):
             self.add(
                 where,
@@ -190,20 +360,11 @@ class _Body:
         return text
 
     def evals(self, where: str, value: Any) -> tuple[str, ...] | None:
-        if not isinstance(value, list):
-            self.add(where, f"must be a list of evaluation ids, got {_kind(value)}")
-            return None
-        if len(value) > MAX_EVALS:
-            self.add(where, f"lists {len(value):,} evaluations; at most {MAX_EVALS} a request")
-            return None
-        found = (self.ident(f"{where}[{i}]", item) for i, item in enumerate(value))
+        found = [self.ident(f"{where}[{i}]", item) for i, item in enumerate(value)]
         return tuple(dict.fromkeys(i for i in found if i is not None))
 
     def seconds(self, where: str, value: Any, high: float) -> float | None:
         bounds = f"between 0 and {high:g} (the server's request deadline)"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.add(where, f"must be a number of seconds {bounds}, got {_kind(value)}")
-            return None
         if isinstance(value, float) and not math.isfinite(value):
             self.add(where, f"must be a finite number of seconds {bounds}, got {value!r}")
             return None
@@ -212,59 +373,21 @@ class _Body:
             return None
         return float(value)
 
-    def choice(self, allowed: tuple[str, ...]) -> _Reader[str]:
-        def reader(where: str, value: Any) -> str | None:
-            if not isinstance(value, str) or value not in allowed:
-                got = _shown(value) if isinstance(value, str) else _kind(value)
-                self.add(where, f"must be one of {', '.join(allowed)}, got {got}")
-                return None
-            return value
-
-        return reader
-
-    def integer(self, low: int, high: int) -> _Reader[int]:
-        def reader(where: str, value: Any) -> int | None:
-            bounds = f"between {low:,} and {high:,}"
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int):
-                got = _number(value) if isinstance(value, float) else _kind(value)
-                self.add(where, f"must be a whole number {bounds}, got {got}")
-                return None
-            if not low <= value <= high:
-                self.add(where, f"must be {bounds}, got {_number(value)}")
-                return None
-            return value
-
-        return reader
+    @staticmethod
+    def same(where: str, value: Any) -> Any:
+        """A value the schema says everything about."""
+        del where
+        return int(value) if isinstance(value, float) else value
 
     def line(self, limit: int) -> _Reader[str]:
         def reader(where: str, value: Any) -> str | None:
-            if not isinstance(value, str):
-                self.add(where, f"must be a string, got {_kind(value)}")
-                return None
-            text = value.strip()
+            text = str(value).strip()
             if not text or len(value) > limit or any(not c.isprintable() for c in text):
                 self.add(where, f"must be one line of 1 to {limit} printable characters")
                 return None
             return text
 
         return reader
-
-    def pattern(self, regex: re.Pattern[str], hint: str) -> _Reader[str]:
-        def reader(where: str, value: Any) -> str | None:
-            if not isinstance(value, str) or not regex.fullmatch(value):
-                self.add(where, hint)
-                return None
-            return value
-
-        return reader
-
-    def boolean(self, where: str, value: Any) -> bool | None:
-        if not isinstance(value, bool):
-            self.add(where, f"must be true or false, got {_kind(value)}")
-            return None
-        return value
 
 
 def _too_many_checks(count: int, limit: int, how: str) -> ApiError:
@@ -277,9 +400,7 @@ def _too_many_checks(count: int, limit: int, how: str) -> ApiError:
     )
 
 
-def _config(
-    body: _Body, value: Any, max_checks: int
-) -> tuple[GateConfig | None, ConfigError | None]:
+def _config(value: Any, max_checks: int) -> tuple[GateConfig | None, ConfigError | None]:
     if isinstance(value, str):
         try:  # load_config bounds what YAML aliases make it walk (an invalid_config problem)
             return load_config(value, YAML_SOURCE), None
@@ -298,45 +419,26 @@ def _config(
             return config_from_data(value, DATA_SOURCE), None
         except ConfigError as error:
             return None, error
-    body.add("config", f"must be an object or YAML text, got {_kind(value)}")
-    return None, None
+    return None, None  # pragma: no cover - the schema says config is a string or an object
 
 
 def _github(body: _Body, value: Any) -> GitHubPart | None:
-    if not isinstance(value, dict):
-        body.add("github", f"must be an object, got {_kind(value)}")
-        return None
+    """The `github` part: its fields as the schema says, then the rules across them."""
     before = body.total
-    body.known(value, GITHUB_FIELDS, "github.")
-    if value.get("repository") is None:
-        body.add("github.repository", "is required: the repository as owner/name")
-    repository = body.read(
-        value, "github.repository", body.pattern(_REPOSITORY, "must be owner/name"), ""
-    )
+    if body.take("github") or not isinstance(value, dict):
+        return None
+    body.unknown(GITHUB_FIELDS, "github.")
+    repository = body.read(value, "github.repository", body.same, "")
     token = value.get("token")
-    if not isinstance(token, str) or not token.strip():
+    if not body.take("github.token") and (not isinstance(token, str) or not token.strip()):
         # Never describe the value: it is meant to be a secret.
         body.add("github.token", "is required: a GitHub token that may comment and set statuses")
-        token = ""
-    pull_number = body.read(value, "github.pull_number", body.integer(1, 2**31 - 1), None)
-    sha = body.read(
-        value,
-        "github.sha",
-        body.pattern(_SHA, "must be a full commit SHA (40 hexadecimal characters)"),
-        None,
-    )
-    gate_id = body.read(
-        value,
-        "github.gate_id",
-        body.pattern(
-            GATE_ID_PATTERN,
-            f"must be {GATE_ID_RULE}",
-        ),
-        "default",
-    )
-    comment = body.read(value, "github.comment", body.choice(COMMENT_MODES), "update")
+    pull_number = body.read(value, "github.pull_number", body.same, None)
+    sha = body.read(value, "github.sha", body.same, None)
+    gate_id = body.read(value, "github.gate_id", body.same, "default")
+    comment = body.read(value, "github.comment", body.same, "update")
     has_sha = value.get("sha") is not None
-    commit_status = body.read(value, "github.commit_status", body.boolean, has_sha)
+    commit_status = body.read(value, "github.commit_status", body.same, has_sha)
     if commit_status and not has_sha:
         body.add("github.commit_status", "needs github.sha, the commit to set the status on")
     if comment != "off" and value.get("pull_number") is None and not has_sha:
@@ -345,10 +447,8 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
             "is required to comment (or give github.sha to find the pull request by its head)",
         )
     status_context = body.read(value, "github.status_context", body.line(MAX_STATUS_CONTEXT), "")
-    target_url = body.read(
-        value, "github.target_url", body.pattern(_URL, "must be an http(s) URL"), None
-    )
-    if body.total != before:
+    target_url = body.read(value, "github.target_url", body.same, None)
+    if body.total != before or not isinstance(token, str):
         return None
     return GitHubPart(
         repository=repository,
@@ -439,23 +539,29 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
         raise ApiError(
             400, "invalid_request", f"the request body must be a JSON object, got {_kind(data)}"
         )
-    body = _Body()
-    body.known(data, REQUEST_FIELDS)
+    expected = {
+        "wait": f"a number of seconds between 0 and {max_wait:g} (the server's request deadline)",
+        "config": "an object or YAML text",
+    }
+    body = _Body(schema_problems(data, expected))
+    body.unknown(REQUEST_FIELDS)
     if "config" not in data:
-        body.add("config", "is required: the gate's config, as an object or as YAML text")
+        body.take("config")  # is required
     no_evals: tuple[str, ...] = ()
     eval_ids = body.read(data, "evals", body.evals, no_evals)
     baseline = body.read(data, "baseline", body.ident, None)
     workspace = body.read(data, "workspace", body.ident, None)
     wait = body.read(data, "wait", lambda where, v: body.seconds(where, v, max_wait), 0.0)
-    fail_on = body.read(data, "fail_on", body.choice(FAIL_ON), "error")
-    max_chars = body.read(
-        data, "max_chars", body.integer(MIN_MAX_CHARS, MAX_MAX_CHARS), DEFAULT_MAX_CHARS
-    )
+    fail_on = body.read(data, "fail_on", body.same, "error")
+    max_chars = body.read(data, "max_chars", body.same, DEFAULT_MAX_CHARS)
     title = body.read(data, "title", body.line(MAX_TITLE), "eval-gate")
     github = _github(body, data["github"]) if data.get("github") is not None else None
+    config_flagged = body.take("config")
+    body.rest()
     config, config_error = (
-        _config(body, data["config"], max_checks) if "config" in data else (None, None)
+        _config(data["config"], max_checks)
+        if "config" in data and not config_flagged
+        else (None, None)
     )
     if config_error is not None and not body.total:
         raise _config_error(config_error)
