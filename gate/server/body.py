@@ -1,8 +1,14 @@
 """The `POST /v1/gate` request body: decoded JSON -> a validated `GateCall`, or a 400.
 
-Every problem is collected (the first `MAX_PROBLEMS` listed, the rest counted); the config is
-checked by the same validator as the YAML file; what the request expands into is bounded
-before anything is fetched (`gate.server.bounds`).
+The body is checked against `GateRequest` in the OpenAPI document the package ships
+(`gate/schema/openapi.yaml`, a link to the top-level `schema/` in a checkout) with jsonschema:
+types, allowed values, ranges, patterns, required and unknown fields, each problem located by
+its path (`github.sha`, `evals[2]`). Only what the schema cannot say stays here: blank or
+multi-line text, ids with spaces, a wait beyond this server's deadline, and the rules across
+fields (a commit status needs `sha`, a comment needs `pull_number` or `sha`). Every problem is
+collected (the first `MAX_PROBLEMS` listed, the rest counted); the config is checked by the
+same validator as the YAML file; what the request expands into is bounded before anything is
+fetched (`gate.server.bounds`). jsonschema is imported here only: never on the CLI's path.
 """
 
 from __future__ import annotations
