@@ -37,7 +37,6 @@ passed the description checks and before authentication:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import re
@@ -52,6 +51,8 @@ from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
 
+from tests.standin_base import Hangs, fault_body
+
 DATA_DIR = Path(__file__).resolve().parent / "data" / "github"
 DESCRIPTION_PATH = DATA_DIR / "rest-api-subset.json"
 
@@ -61,7 +62,6 @@ COMMENT_MAX_CHARS = 65536
 STATUS_DESCRIPTION_MAX = 140
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
-HANG_MAX_SECONDS = 300.0
 DEFAULT_SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
 HTML_BASE = "https://github.com"
 NOT_ACCESSIBLE = "Resource not accessible by integration"
@@ -419,7 +419,7 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
     )
 
 
-class GitHubStandIn:
+class GitHubStandIn(Hangs):
     """State and behaviour of the stand-in API; `app()` wraps it in an aiohttp application.
 
     token: the only token accepted. login: who the token acts as (the author of created
@@ -608,23 +608,6 @@ class GitHubStandIn:
     def _violation(self, request: RecordedRequest, problem: str) -> None:
         self.violations.append(f"{request.method} {request.path}: {problem}")
 
-    async def _on_shutdown(self, app: web.Application) -> None:
-        del app
-        if self._release is not None:
-            self._release.set()
-
-    async def _hang(self, request: web.Request) -> None:
-        if self._release is None:
-            self._release = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + HANG_MAX_SECONDS
-        while loop.time() < give_up and not self._release.is_set():
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._release.wait(), timeout=0.02)
-
     def _rate_headers(self) -> dict[str, str]:
         return {
             "x-ratelimit-limit": "5000",
@@ -793,8 +776,7 @@ class GitHubStandIn:
         elif isinstance(fault.body, (dict, list)):
             response = _json_response(fault.status, fault.body)
         else:
-            body = fault.body.encode() if isinstance(fault.body, str) else fault.body
-            kind = "text/html" if body.lstrip().startswith(b"<") else "application/json"
+            body, kind = fault_body(fault.body)
             response = web.Response(status=fault.status, body=body, content_type=kind)
         response.headers.update(headers)
         return response

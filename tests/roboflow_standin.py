@@ -33,6 +33,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.standin_base import Hangs, fault_body
+
 DETECTION = "object-detection-like"
 SEGMENTATION = "semantic-segmentation"
 SPLITS = ("test", "valid", "train")
@@ -40,7 +42,6 @@ STATUSES = ("running", "done", "failed")
 ENDPOINTS = ("list", "info", "map-results")
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 200
-HANG_MAX_SECONDS = 300.0  # a hung handler gives up after this, or when the client leaves
 
 _DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
     400: ("bad_request", "Bad request"),
@@ -291,7 +292,7 @@ def _sort_key(created_at: Any) -> float:
     return float("-inf")
 
 
-class RoboflowStandIn:
+class RoboflowStandIn(Hangs):
     """State and behaviour of the stand-in API; `app()` wraps it in an aiohttp application."""
 
     def __init__(
@@ -379,11 +380,6 @@ class RoboflowStandIn:
 
     # ---------------------------------------------------------------- plumbing
 
-    async def _on_shutdown(self, app: web.Application) -> None:
-        del app
-        if self._release is not None:
-            self._release.set()
-
     def _record(self, request: web.Request, endpoint: str) -> RecordedRequest:
         record = RecordedRequest(
             method=request.method,
@@ -410,18 +406,6 @@ class RoboflowStandIn:
         if request.headers.get("Authorization") == f"Bearer {self.api_key}":
             return True
         return request.query.get("api_key") == self.api_key
-
-    async def _hang(self, request: web.Request) -> None:
-        if self._release is None:
-            self._release = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + HANG_MAX_SECONDS
-        while loop.time() < give_up and not self._release.is_set():
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._release.wait(), timeout=0.02)
 
     async def _dispatch(
         self, request: web.Request, endpoint: str, normal: Any
@@ -460,11 +444,8 @@ class RoboflowStandIn:
                 status, body, headers = self._normal(request, endpoint, normal)
             else:
                 body, headers = _error_body(status), {"Content-Type": "application/json"}
-        elif isinstance(scripted.body, (dict, list)):
-            body, headers = json.dumps(scripted.body).encode(), {"Content-Type": "application/json"}
         else:
-            body = scripted.body.encode() if isinstance(scripted.body, str) else scripted.body
-            kind = "text/html" if body.lstrip().startswith(b"<") else "application/json"
+            body, kind = fault_body(scripted.body)
             headers = {"Content-Type": kind}
         headers.update(scripted.headers)
         if scripted.chunked:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 from types import SimpleNamespace
 
-import aiohttp
 import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
@@ -51,17 +50,6 @@ def standin():
     yield fake
     assert fake.violations == []
     assert leaks(fake, TOKEN) == []
-
-
-@pytest.fixture
-async def server(aiohttp_server, standin):
-    return await aiohttp_server(standin.app())
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 @pytest.fixture

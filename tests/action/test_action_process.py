@@ -26,10 +26,10 @@ from tests.github_standin import (
     too_many_requests,
     validation_failed,
 )
+from tests.paths import EVENTS
 from tests.roboflow_standin import RoboflowStandIn, detection_results
 from tests.runner_files import entrypoint_here, parse_runner_output_file
 
-EVENTS = Path(__file__).parent / "events"
 RF_KEY = "rf_ACTION_secret_key_42"
 GH_TOKEN = "ghs_ACTION_secret_token_42"
 REPO = "Codertocat/Hello-World"

@@ -10,7 +10,6 @@ import sys
 import time
 from typing import Any
 
-import aiohttp
 import pytest
 
 from gate.http.retry import RetryPolicy
@@ -42,17 +41,6 @@ def standin():
     fake.add_eval("def", map_results=detection_results({"bus": 0.7}))
     fake.add_eval("run", status="running")
     return fake
-
-
-@pytest.fixture
-async def server(aiohttp_server, standin):
-    return await aiohttp_server(standin.app())
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib.resources import files
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,8 +14,8 @@ from gate.core.gate_id import GATE_ID_PATTERN
 from gate.core.model import COMMENT_MODES, FAIL_ON
 from gate.server.body import GITHUB_FIELDS, REQUEST_FIELDS, parse_call, request_validator
 from gate.server.request import ApiError
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 CONFIG = "version: 1\nworkspace: ws\nrules: ['map50 >= 0.5']\n"
 SECRET = "ghp_not-a-real-token-0123456789"
 

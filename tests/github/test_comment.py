@@ -109,11 +109,6 @@ def standin():
 
 
 @pytest.fixture
-async def server(aiohttp_server, standin):
-    return await aiohttp_server(standin.app())
-
-
-@pytest.fixture
 def sleep():
     return RecordingSleep()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,10 +32,10 @@ from schemathesis.specs.openapi.checks import (
 from gate.server.app import create_app
 from gate.server.settings import ServerSettings
 from tests.github_standin import GitHubStandIn
+from tests.paths import REPO
 from tests.roboflow_standin import RoboflowStandIn
-from tests.test_server import GH_TOKEN, KEY, SHA, TOKEN
+from tests.server.test_server import GH_TOKEN, KEY, SHA, TOKEN
 
-REPO = Path(__file__).resolve().parent.parent
 MAX_EXAMPLES = 50  # per operation and generation mode: a few seconds in all
 # Request fields the description says everything about (type, enum, pattern, range): a
 # schema-valid value must never be refused. Others are refused for what no schema can say

@@ -23,9 +23,9 @@ from gate.action.inputs import (
     read_action_settings,
 )
 from gate.action.runner import OUTPUT_NAMES
+from tests.paths import REPO
 from tests.runner_files import dockerfile_instructions, image_entrypoint
 
-REPO = Path(__file__).resolve().parent.parent
 SERVE_DOCKERFILE = REPO / "docker" / "serve.Dockerfile"
 ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
 WORKFLOWS = REPO / "examples" / "workflows"

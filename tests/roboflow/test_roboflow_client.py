@@ -8,7 +8,6 @@ import socket
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
@@ -65,17 +64,6 @@ def standin():
             assert ENCODED_KEY not in text
         assert "api_key" not in request.query_string
         assert request.headers.get("Authorization") in (f"Bearer {KEY}", "Bearer wrong-key-123")
-
-
-@pytest.fixture
-async def server(aiohttp_server, standin):
-    return await aiohttp_server(standin.app())
-
-
-@pytest.fixture
-async def session():
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 @pytest.fixture

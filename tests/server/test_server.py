@@ -13,7 +13,6 @@ import json
 import re
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -31,9 +30,9 @@ from gate.server.request import add_request_secrets, redact_request_secrets
 from gate.server.settings import ServerSettings
 from tests.cli_helpers import clean_env, run_cli_async
 from tests.github_standin import GitHubStandIn
+from tests.paths import REPO
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 
-REPO = Path(__file__).resolve().parent.parent
 KEY = "rf_SERVER_secret_key_0123456789"
 HEADER_KEY = "rf_HEADER_secret_key_9876543210"
 TOKEN = "bearer-SECRET-token-abcdefghijklmnop"

@@ -17,7 +17,15 @@ import pytest
 
 from tests.cli_helpers import REPO, clean_env
 from tests.roboflow_standin import RoboflowStandIn
-from tests.test_server import KEY, SECRETS, TOKEN, assert_no_secret, call, gate_body, wait_for
+from tests.server.test_server import (
+    KEY,
+    SECRETS,
+    TOKEN,
+    assert_no_secret,
+    call,
+    gate_body,
+    wait_for,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

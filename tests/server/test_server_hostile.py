@@ -1,6 +1,6 @@
 """`eval-gate serve` under hostile input and hostile load, on the real app against the stand-in.
 
-Every answer goes through `tests.test_server.call`, which checks it against
+Every answer goes through `tests.server.test_server.call`, which checks it against
 schema/openapi.yaml and for secrets.
 """
 
@@ -19,9 +19,9 @@ from structlog.testing import capture_logs
 from gate.core.errors import MAX_PROBLEMS
 from gate.server.gate import WORK, parse_call
 from gate.server.request import ApiError
-from tests import test_server
 from tests.roboflow_standin import detection_results
-from tests.test_server import CONFIG, JSON_TYPE, TOKEN, call, gate_body, wait_for
+from tests.server import test_server
+from tests.server.test_server import CONFIG, JSON_TYPE, TOKEN, call, gate_body, wait_for
 
 # The app on 127.0.0.1 against the stand-in, as in test_server (fixtures found by name).
 standin = test_server.standin

@@ -32,8 +32,8 @@ from gate.report.render import (
     find_template_dir,
     render_report,
 )
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 ICONS = {
     "✅": Status.PASS,
     "❌": Status.FAIL,

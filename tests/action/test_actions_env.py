@@ -23,9 +23,9 @@ from gate.action.runner import (
     shorten_markdown,
     workflow_command,
 )
+from tests.paths import EVENTS
 from tests.runner_files import parse_runner_output_file
 
-EVENTS = Path(__file__).resolve().parent / "events"
 PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 RUN_HEAD = "3484a3fb816e0859fd6e1cea078d76385ff50625"
 ENV_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 import xmlschema
@@ -14,8 +13,9 @@ from gate.core.metrics import TaskType
 from gate.core.model import Severity, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
 from gate.report.formats import to_json, to_junit
+from tests.paths import DATA
 
-JUNIT_XSD = Path(__file__).parent / "data" / "junit" / "junit-10.xsd"
+JUNIT_XSD = DATA / "junit" / "junit-10.xsd"
 
 CHECK_KEYS = {
     "eval",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,9 +13,10 @@ from jsonschema import Draft202012Validator
 from gate.config.loader import EVAL_KEYS, RULE_KEYS, TOP_KEYS, load_config, parse_compact_rule
 from gate.config.schema import compact_rule_pattern, config_schema, schema_json
 from gate.core.errors import ConfigError
-from tests.test_config import EXAMPLE
+from tests.config.test_config import EXAMPLE
+from tests.paths import REPO
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "eval-gate.schema.json"
+SCHEMA_FILE = REPO / "schema" / "eval-gate.schema.json"
 
 
 @pytest.fixture(scope="module")
