@@ -228,7 +228,8 @@ class _RuleRun:
                 yield from self.scope(split, name)
 
 
-def _applies(rule: Rule, ev: EvalInput) -> bool:
+def rule_applies(rule: Rule, ev: EvalInput) -> bool:
+    """Whether `rule` checks `ev`: its metric is of the eval's task, and `evals:` names it."""
     if METRICS[rule.metric].task is not ev.results.task_type:
         return False
     return (
@@ -254,7 +255,7 @@ def _check_rules(config: GateConfig, inputs: Sequence[EvalInput]) -> None:
                             f"(gated: {', '.join(sorted(known)) or 'none'})",
                         )
                     )
-        matching = [ev for ev in inputs if _applies(rule, ev)]
+        matching = [ev for ev in inputs if rule_applies(rule, ev)]
         if not matching and not (rule.evals and any(ref not in known for ref in rule.evals)):
             task = METRICS[rule.metric].task.value
             problems.append(
@@ -290,7 +291,7 @@ def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
         checks = [
             check
             for index, rule in enumerate(config.rules)
-            if _applies(rule, ev)
+            if rule_applies(rule, ev)
             for check in _RuleRun(index, rule, ev).run()
         ]
         outcomes.append(
@@ -306,4 +307,4 @@ def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
     return GateOutcome(evals=tuple(outcomes))
 
 
-__all__ = ["TOLERANCE", "EvalInput", "TaskType", "evaluate"]
+__all__ = ["TOLERANCE", "EvalInput", "TaskType", "evaluate", "rule_applies"]

@@ -23,8 +23,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gate.core.evaluate import EvalInput
-from gate.core.metrics import METRICS
+from gate.core.evaluate import EvalInput, rule_applies
 from gate.core.model import ALL, GateConfig, Rule
 from gate.core.results import EvalResults, Value
 from gate.server.work import StopFlag
@@ -82,16 +81,6 @@ class _ClassCounts:
         return len(names) + sum(1 for name in base_names if name not in seen)
 
 
-def _applies(rule: Rule, ev: EvalInput) -> bool:
-    if METRICS[rule.metric].task is not ev.results.task_type:
-        return False
-    return (
-        rule.evals is None
-        or ev.spec.id in rule.evals
-        or (ev.spec.name is not None and ev.spec.name in rule.evals)
-    )
-
-
 def _rule_checks(rule: Rule, ev: EvalInput, classes: _ClassCounts) -> int:
     per_scope = len(rule.thresholds)
     splits = ev.results.split_names() if rule.splits == ALL else list(rule.splits)
@@ -116,7 +105,7 @@ def count_checks(config: GateConfig, inputs: Sequence[EvalInput]) -> int:
         _rule_checks(rule, ev, classes)
         for rule in config.rules
         for ev, classes in zip(inputs, counts, strict=True)
-        if _applies(rule, ev)
+        if rule_applies(rule, ev)
     )
 
 
