@@ -7,8 +7,9 @@ which this package does not import: an offline run never loads it. Names load on
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gate._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "BaseUrl": "gate.http.text",
@@ -87,14 +88,4 @@ if TYPE_CHECKING:
     from gate.http.transport import RawResponse, Request, Transport
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'gate.http' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
