@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from gate.core.errors import ExitCode, GateError, UsageError
+from gate.core.errors import ExitCode, GateError, ResultsUnavailable, UsageError
 from gate.core.evaluate import EvalInput, evaluate
-from gate.core.model import AUTO, EvalSpec, FailOn, GateConfig
+from gate.core.model import AUTO, EvalBy, EvalSpec, FailOn, GateConfig
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults
 from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
@@ -27,7 +27,9 @@ class GateRequest:
 
     config: GateConfig
     eval_ids: tuple[str, ...] = ()
-    baseline: str | None = None  # applies to the evals in eval_ids
+    baseline: str | None = None  # applies to the evals in eval_ids, models and versions
+    models: tuple[str, ...] = ()  # gate the newest eval of each of these models
+    versions: tuple[str, ...] = ()  # gate the newest eval on each of these dataset versions
     workspace: str | None = None
     saved_ids: tuple[str, ...] = ()  # ids of saved results files, gated when nothing else is named
     eval_url: str | None = DEFAULT_EVAL_URL  # a template with {workspace} and {eval_id}
@@ -36,18 +38,23 @@ class GateRequest:
 def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
     """The evaluations to gate, in order, each with its baseline (pure)."""
     config = request.config
-    by_id = {spec.id: spec for spec in config.evals}
+    by_key = {(spec.by, spec.id): spec for spec in config.evals}
     targets: list[EvalSpec] = list(config.evals)
-    for eval_id in request.eval_ids:
-        if eval_id in by_id:
-            spec = by_id[eval_id]
+    named = [
+        *((EvalBy.ID, ref) for ref in request.eval_ids),
+        *((EvalBy.MODEL, ref) for ref in request.models),
+        *((EvalBy.VERSION, ref) for ref in request.versions),
+    ]
+    for by, ref in named:
+        if (by, ref) in by_key:
+            spec = by_key[(by, ref)]
             if request.baseline is not None:
                 targets[targets.index(spec)] = EvalSpec(
-                    spec.id, spec.name, request.baseline, spec.location
+                    spec.id, spec.name, request.baseline, spec.location, by=spec.by
                 )
         else:
-            by_id[eval_id] = EvalSpec(eval_id, baseline=request.baseline)
-            targets.append(by_id[eval_id])
+            by_key[(by, ref)] = EvalSpec(ref, baseline=request.baseline, by=by)
+            targets.append(by_key[(by, ref)])
     if not targets:
         baseline = request.baseline
         targets = [EvalSpec(i, baseline=baseline) for i in request.saved_ids if i != baseline]
@@ -57,7 +64,7 @@ def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
             "or list evals: in the config"
         )
     for spec in targets:
-        if spec.baseline == spec.id:
+        if spec.by is EvalBy.ID and spec.baseline == spec.id:
             raise UsageError(f"eval {spec.id} is its own baseline: name an earlier evaluation")
     return tuple(targets)
 
@@ -89,9 +96,33 @@ async def _resolve_baseline(
     return baseline, await fetcher.results(baseline.eval_id)
 
 
+async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | None]:
+    """`spec` naming its eval by id: a model or version is resolved to its newest eval (the
+    spec then carries that eval's id, and its name is the model or version id unless it had
+    one); with the clock time the wait for results must end by, when resolving spent some."""
+    if spec.by is EvalBy.ID:
+        return spec, None
+    info, give_up = await fetcher.resolve(spec.by.value, spec.id)
+    if info.status == "failed":
+        raise ResultsUnavailable(
+            f"the evaluation of {spec.named} failed on Roboflow (eval {info.eval_id}), so there "
+            "is nothing to gate; re-run the evaluation in Roboflow",
+            eval_id=info.eval_id,
+        )
+    if spec.baseline == info.eval_id:
+        raise UsageError(
+            f"the newest evaluation of {spec.named} is {info.eval_id}, its own baseline: "
+            "name an earlier evaluation"
+        )
+    resolved = EvalSpec(info.eval_id, spec.name or spec.id, spec.baseline, spec.location)
+    return resolved, give_up
+
+
 async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) -> EvalInput:
+    named = None if spec.by is EvalBy.ID else spec.named
+    spec, give_up = await _resolve(fetcher, spec)
     results, (baseline, base_results) = await asyncio.gather(
-        fetcher.results(spec.id), _resolve_baseline(fetcher, spec)
+        fetcher.results(spec.id, give_up=give_up, named=named), _resolve_baseline(fetcher, spec)
     )
     return EvalInput(
         spec=spec,

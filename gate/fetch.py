@@ -9,7 +9,7 @@ its own beyond awaiting it, and imports no adapter.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -57,7 +57,13 @@ class ResultsSource(Protocol):
     async def eval_info(self, eval_id: str) -> EvalInfo: ...
 
     async def list_evals(
-        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        model: str | None = None,
+        version: str | None = None,
     ) -> list[EvalInfo]: ...
 
 
@@ -91,11 +97,24 @@ class SavedResults:
         return await self._fallback.eval_info(eval_id)
 
     async def list_evals(
-        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        model: str | None = None,
+        version: str | None = None,
     ) -> list[EvalInfo]:
         if self._fallback is None:
-            raise UsageError("listing evaluations needs the Roboflow API: set ROBOFLOW_API_KEY")
-        return await self._fallback.list_evals(project=project, status=status, limit=limit)
+            named = f"model {model}" if model else f"version {version}" if version else None
+            raise UsageError(
+                f"finding the evaluation of {named} needs the Roboflow API: set ROBOFLOW_API_KEY"
+                if named
+                else "listing evaluations needs the Roboflow API: set ROBOFLOW_API_KEY"
+            )
+        return await self._fallback.list_evals(
+            project=project, status=status, limit=limit, model=model, version=version
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +150,69 @@ class Fetcher:
         self._limit = asyncio.Semaphore(max(1, options.concurrency))
         self._results: dict[str, asyncio.Future[EvalResults]] = {}
         self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
+        # The list answers of this run, per filter: one call serves every eval named by it.
+        self._lists: dict[tuple[str, str], asyncio.Future[list[EvalInfo]]] = {}
         self._log = structlog.get_logger("gate.fetch")
 
-    def results(self, eval_id: str) -> asyncio.Future[EvalResults]:
-        """The (shared) fetch of one evaluation's results."""
+    def results(
+        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
+    ) -> asyncio.Future[EvalResults]:
+        """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
+        wait earlier than `wait` from now; `named` says how the user named it, for messages."""
         if eval_id not in self._results:
-            self._results[eval_id] = asyncio.ensure_future(self._fetch(eval_id))
+            self._results[eval_id] = asyncio.ensure_future(
+                self._fetch(eval_id, give_up=give_up, named=named)
+            )
         return self._results[eval_id]
+
+    def listing(self, by: str, ref: str) -> asyncio.Future[list[EvalInfo]]:
+        """The (shared, cached for the run) list of the evals of one model or version."""
+        key = (by, ref)
+        if key not in self._lists:
+            self._lists[key] = asyncio.ensure_future(self._list(by, ref))
+        return self._lists[key]
+
+    async def _list(self, by: str, ref: str) -> list[EvalInfo]:
+        async with self._limit:
+            if by == "model":
+                return await self._source.list_evals(model=ref, limit=200)
+            return await self._source.list_evals(version=ref, limit=200)
+
+    async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
+        """The newest evaluation of model (or dataset version) `ref`, waiting for one to
+        appear; with the clock time the wait for it to be done must end by (the same budget)."""
+        wait = self._options.wait
+        started = self._clock()
+        give_up = started + wait
+        while True:
+            listed = self.listing(by, ref)
+            evals = await listed
+            found = _newest(e for e in evals if _is_of(e, by, ref))
+            if found is not None:
+                self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
+                if found.eval_id not in self._infos:
+                    future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
+                    future.set_result(found)
+                    self._infos[found.eval_id] = future
+                return found, give_up
+            remaining = give_up - self._clock()
+            if remaining <= 0:
+                raise ResultsUnavailable(
+                    f"no evaluation of {by} {ref} appeared on Roboflow after waiting {wait:g} s "
+                    f"(the eval list filtered by {by}={ref} stayed empty); check the {by} id, "
+                    "raise --wait, or run the gate again once Roboflow has evaluated it",
+                    eval_id=None,
+                )
+            self._log.info(
+                "fetch.waiting_for_eval",
+                by=by,
+                ref=ref,
+                waited=round(self._clock() - started, 1),
+                wait=wait,
+            )
+            await self._sleep(min(self._options.poll_interval, remaining))
+            if self._lists.get((by, ref)) is listed:
+                del self._lists[(by, ref)]  # look afresh (other waiters share the new look)
 
     def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
         if eval_id not in self._infos:
@@ -149,15 +224,20 @@ class Fetcher:
             result.cancel()
         for info in self._infos.values():
             info.cancel()
+        for listed in self._lists.values():
+            listed.cancel()
 
     async def _info(self, eval_id: str) -> EvalInfo:
         async with self._limit:
             return await self._source.eval_info(eval_id)
 
-    async def _fetch(self, eval_id: str) -> EvalResults:
+    async def _fetch(
+        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
+    ) -> EvalResults:
         wait = self._options.wait
-        give_up = self._clock() + wait
         started = self._clock()
+        give_up = started + wait if give_up is None else give_up
+        what = f"the evaluation of {named} (eval {eval_id})" if named else f"evaluation {eval_id}"
         saw_done = False
         while True:
             async with self._limit:
@@ -175,20 +255,20 @@ class Fetcher:
                 continue
             if status == "done":
                 raise ResultsUnavailable(
-                    f"evaluation {eval_id} is done but Roboflow has no map-results for it "
+                    f"{what} is done but Roboflow has no map-results for it "
                     "(409 model_eval_not_done); re-run the evaluation in Roboflow",
                     eval_id=eval_id,
                 )
             if status not in _RUNNING:
                 raise ResultsUnavailable(
-                    f"evaluation {eval_id} {status} on Roboflow, so there is nothing to gate; "
+                    f"{what} {status} on Roboflow, so there is nothing to gate; "
                     "re-run the evaluation or gate another one",
                     eval_id=eval_id,
                 )
             remaining = give_up - self._clock()
             if remaining <= 0:
                 raise ResultsUnavailable(
-                    f"evaluation {eval_id} is still {status} after waiting {wait:g} s; "
+                    f"{what} is still {status} after waiting {wait:g} s; "
                     "raise --wait, or run the gate again when it is done",
                     eval_id=eval_id,
                 )
@@ -234,3 +314,23 @@ class Fetcher:
         chosen = max(earlier, key=lambda pair: pair[0])[1]
         self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
         return Baseline(chosen.eval_id)
+
+
+def _is_of(info: EvalInfo, by: str, ref: str) -> bool:
+    """Whether a listed eval is of model (or version) `ref` (a list answer that leaves the
+    field out is trusted, as the filter asked for it)."""
+    value = info.model_id if by == "model" else info.version_id
+    return value is None or value == ref
+
+
+def _newest(evals: Iterable[EvalInfo]) -> EvalInfo | None:
+    """The newest of `evals` by creation time; the list's order (newest first) breaks ties and
+    stands in for a missing time."""
+    best: EvalInfo | None = None
+    for info in evals:
+        if best is None or (
+            info.created_at is not None
+            and (best.created_at is None or info.created_at > best.created_at)
+        ):
+            best = info
+    return best

@@ -56,6 +56,8 @@ class LocalGate:
     roboflow: RoboflowAccess
     eval_ids: tuple[str, ...] = ()
     baseline: str | None = None
+    models: tuple[str, ...] = ()  # gate the newest eval of each model
+    versions: tuple[str, ...] = ()  # gate the newest eval on each dataset version
     results: tuple[ResultsFile, ...] = ()
     workspace: str | None = None  # None: the config's
     wait: float = 600.0
@@ -137,9 +139,17 @@ class LazyRoboflow:
         return await self._connect().eval_info(eval_id)
 
     async def list_evals(
-        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        model: str | None = None,
+        version: str | None = None,
     ) -> list[EvalInfo]:
-        return await self._connect().list_evals(project=project, status=status, limit=limit)
+        return await self._connect().list_evals(
+            project=project, status=status, limit=limit, model=model, version=version
+        )
 
     async def close(self) -> None:
         if self._session is not None:
@@ -158,6 +168,8 @@ async def gate_local(job: LocalGate) -> GateOutcome:
         config=config,
         eval_ids=job.eval_ids,
         baseline=job.baseline,
+        models=job.models,
+        versions=job.versions,
         workspace=workspace,
         saved_ids=tuple(documents),
     )

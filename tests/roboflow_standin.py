@@ -25,6 +25,7 @@ import json
 import random
 import signal
 import sys
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -118,12 +119,18 @@ class StandInEval:
     version_id: str | None = None
     model_id: str | None = None
     data_missing: bool = False  # done, but map-results answers 409 (data missing)
+    legacy: bool = False  # answer with the older servers' field names, `id` and `projectId`
+    appears_at: float = 0.0  # time.monotonic() from which the eval exists (evals that run late)
+
+    @property
+    def visible(self) -> bool:
+        return time.monotonic() >= self.appears_at
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "evalId": self.eval_id,
+            ("id" if self.legacy else "evalId"): self.eval_id,
             "status": self.status,
-            "project": self.project,
+            ("projectId" if self.legacy else "project"): self.project,
             "versionId": self.version_id,
             "modelId": self.model_id,
             "createdAt": self.created_at,
@@ -319,8 +326,13 @@ class RoboflowStandIn(Hangs):
         version_id: str | None = None,
         model_id: str | None = None,
         data_missing: bool = False,
+        legacy: bool = False,
+        appears_after: float = 0.0,
     ) -> StandInEval:
-        """Add (or replace) an eval. map_results None: a small two-class detection payload."""
+        """Add (or replace) an eval. map_results None: a small two-class detection payload.
+        `legacy`: its JSON says `id` and `projectId`, as older servers did. `appears_after`:
+        seconds from now before the eval exists (listed, or found by id), as when Roboflow
+        starts evaluating a model some time after it was uploaded."""
         record = StandInEval(
             eval_id=eval_id,
             status=status,
@@ -334,6 +346,8 @@ class RoboflowStandIn(Hangs):
             version_id=version_id,
             model_id=model_id,
             data_missing=data_missing,
+            legacy=legacy,
+            appears_at=time.monotonic() + appears_after if appears_after > 0 else 0.0,
         )
         self.evals[eval_id] = record
         return record
@@ -488,7 +502,8 @@ class RoboflowStandIn(Hangs):
     def _find(self, request: web.Request) -> StandInEval | None:
         if request.match_info["workspace"] != self.workspace:
             return None
-        return self.evals.get(request.match_info["eval_id"])
+        found = self.evals.get(request.match_info["eval_id"])
+        return found if found is not None and found.visible else None
 
     def _list(self, request: web.Request) -> tuple[int, Any]:
         if request.match_info["workspace"] != self.workspace:
@@ -512,7 +527,8 @@ class RoboflowStandIn(Hangs):
         chosen = [
             e
             for e in self.evals.values()
-            if (status is None or e.status == status)
+            if e.visible
+            and (status is None or e.status == status)
             and ("project" not in query or e.project == query["project"])
             and ("version" not in query or e.version_id == query["version"])
             and ("model" not in query or e.model_id == query["model"])

@@ -68,6 +68,8 @@ class ActionSettings:
     github_token: str | None = field(default=None, repr=False)
     workspace: str | None = None
     eval_ids: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
     baseline: str | None = None
     config: str = DEFAULT_CONFIG
     comment: str = CommentMode.UPDATE  # a CommentMode
@@ -189,11 +191,27 @@ INPUTS: tuple[Option[Any], ...] = (
         shown_default="config's `evals`",
     ),
     Option(
+        "models",
+        "models",
+        _split_ids,
+        (),
+        "models whose newest evaluation to gate (waiting for one to appear), separated like "
+        "`eval-ids`",
+    ),
+    Option(
+        "versions",
+        "versions",
+        _split_ids,
+        (),
+        "dataset versions whose newest evaluation to gate (waiting for one to appear), "
+        "separated like `eval-ids`",
+    ),
+    Option(
         "baseline",
         "baseline",
         _text,
         None,
-        "baseline for the evaluations in `eval-ids`: an id or `auto`",
+        "baseline for the evaluations in `eval-ids`, `models` and `versions`: an id or `auto`",
         shown_default="config's",
     ),
     Option(
@@ -307,6 +325,8 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         github_token=read["github_token"],
         workspace=read["workspace"],
         eval_ids=read["eval_ids"],
+        models=read["models"],
+        versions=read["versions"],
         baseline=read["baseline"],
         config=config,
         comment=read["comment"],

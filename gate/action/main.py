@@ -72,6 +72,8 @@ def local_gate_for(settings: ActionSettings, workspace: Path) -> LocalGate:
         ),
         eval_ids=settings.eval_ids,
         baseline=settings.baseline,
+        models=settings.models,
+        versions=settings.versions,
         workspace=settings.workspace,
         wait=settings.wait,
         deadline_hint="raise the wait input",

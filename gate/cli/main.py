@@ -286,6 +286,8 @@ def _check(
         environ=environ,
         cwd=cwd,
         eval_ids=args.eval_ids,
+        models=args.models,
+        versions=args.versions,
         results=args.results,
         quiet=args.quiet,
         problems=read.problems,

@@ -43,6 +43,8 @@ def local_gate_for(settings: CheckSettings) -> LocalGate:
         ),
         eval_ids=settings.eval_ids,
         baseline=settings.baseline,
+        models=settings.models,
+        versions=settings.versions,
         results=settings.results,
         workspace=settings.workspace,
         wait=settings.wait,

@@ -31,6 +31,8 @@ class CheckSettings:
     config_path: Path
     eval_ids: tuple[str, ...] = ()
     baseline: str | None = None
+    models: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
     results: tuple[ResultsFile, ...] = ()
     workspace: str | None = None
     api_url: str = DEFAULT_API_URL
@@ -172,11 +174,32 @@ FLAGS: tuple[Option[Any], ...] = (
         action="append",
     ),
     Option(
+        "--model",
+        "models",
+        _text,
+        (),
+        "gate the newest evaluation of this model (repeatable), waiting for one to appear",
+        metavar="ID",
+        group=_WHAT,
+        action="append",
+    ),
+    Option(
+        "--version",
+        "versions",
+        _text,
+        (),
+        "gate the newest evaluation on this dataset version (repeatable), waiting for one "
+        "to appear",
+        metavar="ID",
+        group=_WHAT,
+        action="append",
+    ),
+    Option(
         "--baseline",
         "baseline",
         _text,
         None,
-        "the baseline for the evaluations given with `--eval`",
+        "the baseline for the evaluations given with `--eval`, `--model` and `--version`",
         metavar="ID|auto",
         group=_WHAT,
     ),
@@ -372,6 +395,10 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+def _unique(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
 def build_settings(
     *,
     environ: Mapping[str, str],
@@ -379,6 +406,8 @@ def build_settings(
     config: str | None = None,
     eval_ids: Sequence[str] = (),
     baseline: str | None = None,
+    models: Sequence[str] = (),
+    versions: Sequence[str] = (),
     results: Sequence[str] = (),
     workspace: str | None = None,
     api_url: str | None = None,
@@ -432,6 +461,8 @@ def build_settings(
         config_path=find_config(config, cwd),
         eval_ids=ids,
         baseline=_clean(baseline),
+        models=_unique(models),
+        versions=_unique(versions),
         results=files,
         workspace=_clean(workspace) or _clean(environ.get("ROBOFLOW_WORKSPACE")),
         api_url=url.rstrip("/"),

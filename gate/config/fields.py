@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec
-from gate.core.model import ALL, AUTO, IfMissing, Severity, ThresholdKind
+from gate.core.model import ALL, AUTO, EVAL_BY, IfMissing, Severity, ThresholdKind
 
 if TYPE_CHECKING:
     from gate.core.model import EvalSpec, Rule
@@ -270,10 +270,14 @@ class EvalList(Kind):
                 "anyOf": [
                     {"$ref": NAME_REF, "description": "An evaluation id."},
                     {
-                        "description": "An evaluation, with an optional name and baseline.",
+                        "description": (
+                            "An evaluation named by its id, its model or its dataset version "
+                            "(exactly one), with an optional name and baseline."
+                        ),
                         "type": "object",
                         "additionalProperties": False,
                         "required": EVAL.required,
+                        "oneOf": [{"required": [key]} for key in EVAL_BY],
                         "properties": EVAL.properties(),
                     },
                 ]
@@ -318,8 +322,19 @@ EVAL: Final = Section(
         Field(
             "id",
             Ident(),
-            "The Roboflow evaluation id.",
-            required="eval has no id: add id: <the evaluation's id>",
+            "The Roboflow evaluation id. An eval has exactly one of id, model and version.",
+        ),
+        Field(
+            "model",
+            Ident(),
+            "A Roboflow model id: gate the newest evaluation of that model (waiting for one "
+            "to appear). An eval has exactly one of id, model and version.",
+        ),
+        Field(
+            "version",
+            Ident(),
+            "A dataset version id: gate the newest evaluation on that version (waiting for one "
+            "to appear). An eval has exactly one of id, model and version.",
         ),
         Field("name", Ident(), "A readable name, used in reports and by rules' `evals`."),
         Field(
@@ -417,7 +432,8 @@ TOP: Final = Section(
         Field(
             "evals",
             EvalList(),
-            "The evaluations to gate: ids, or mappings with id, name and baseline.",
+            "The evaluations to gate: ids, or mappings with id (or model, or version), name and "
+            "baseline.",
         ),
         Field(
             "rules",

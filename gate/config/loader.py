@@ -27,6 +27,7 @@ from gate.core.metrics import METRICS, SPLITS, MetricSpec, suggest_metric
 from gate.core.model import (
     ALL,
     AUTO,
+    EvalBy,
     EvalSpec,
     GateConfig,
     Location,
@@ -660,13 +661,15 @@ class _Validator:
             if spec is None:
                 continue
             assert id_node is not None
-            if spec.id in ids:
-                first = ids[spec.id][0]
+            key = spec.id if spec.by is EvalBy.ID else spec.named
+            if key in ids:
+                first = ids[key][0]
                 self.report(
-                    id_node, f"duplicate eval id {spec.id!r} (first at {self.where(first)})"
+                    id_node,
+                    f"duplicate eval {spec.by.value} {spec.id!r} (first at {self.where(first)})",
                 )
             else:
-                ids[spec.id] = (id_node, index)
+                ids[key] = (id_node, index)
             if spec.name is not None and name_node is not None:
                 if spec.name in names:
                     first = names[spec.name][0]
@@ -704,10 +707,24 @@ class _Validator:
             )
             return None, None, None
         values, fields = self.record(node, EVAL)
-        eval_id, name, baseline = values["id"], values["name"], values["baseline"]
-        id_node = fields["id"][1] if "id" in fields else None
+        named = [by for by in EvalBy if by.value in fields]
+        if not named:
+            self.report(
+                node,
+                "eval has no id: add id: <the evaluation's id> "
+                "(or model: <a model id>, or version: <a dataset version id>)",
+            )
+        for extra in named[1:]:
+            self.report(
+                fields[extra.value][0],
+                f"an eval has exactly one of id, model and version: "
+                f"remove {extra.value}: or {named[0].value}:",
+            )
+        by = named[0] if named else EvalBy.ID
+        eval_id, name, baseline = values[by.value], values["name"], values["baseline"]
+        id_node = fields[by.value][1] if by.value in fields else None
         name_node = fields["name"][1] if "name" in fields else None
-        if baseline is not None and baseline == eval_id:
+        if by is EvalBy.ID and baseline is not None and baseline == eval_id:
             self.report(
                 fields["baseline"][1],
                 f"eval {eval_id!r} cannot be its own baseline: "
@@ -715,7 +732,9 @@ class _Validator:
             )
         if eval_id is None or self.problems != before:
             return None, None, None
-        spec = EvalSpec(id=eval_id, name=name, baseline=baseline, location=self.location(node))
+        spec = EvalSpec(
+            id=eval_id, name=name, baseline=baseline, location=self.location(node), by=by
+        )
         return spec, id_node, name_node
 
     # -- rules

@@ -118,18 +118,37 @@ class Rule:
         return f"{' '.join(parts)} {' and '.join(conds)} [{splits}]"
 
 
+class EvalBy(enum.StrEnum):
+    """How an evaluation to gate is named: by its own id, or by what CI knows (the model it
+    evaluates, or the dataset version it was measured on), resolved to the newest such eval."""
+
+    ID = "id"
+    MODEL = "model"
+    VERSION = "version"
+
+
+EVAL_BY: tuple[str, ...] = tuple(m.value for m in EvalBy)
+
+
 @dataclass(frozen=True, slots=True)
 class EvalSpec:
-    """One evaluation to gate."""
+    """One evaluation to gate: `id` is the eval id when `by` is `id`, else the model's or the
+    dataset version's id (the gate resolves it to that model's or version's newest eval)."""
 
     id: str
     name: str | None = None
     baseline: str | None = None  # an eval id, "auto", or None
     location: Location | None = field(default=None, compare=False)
+    by: EvalBy = EvalBy.ID
 
     @property
     def label(self) -> str:
         return self.name or self.id
+
+    @property
+    def named(self) -> str:
+        """How the spec names its eval, for messages: `eval X`, `model M`, `version V`."""
+        return f"{'eval' if self.by is EvalBy.ID else self.by.value} {self.id}"
 
 
 @dataclass(frozen=True, slots=True)

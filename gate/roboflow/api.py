@@ -148,12 +148,26 @@ def map_results_path(workspace: str, eval_id: str) -> str:
 
 
 def list_path(
-    workspace: str, *, project: str | None = None, status: str | None = None, limit: int = 200
+    workspace: str,
+    *,
+    project: str | None = None,
+    status: str | None = None,
+    limit: int = 200,
+    model: str | None = None,
+    version: str | None = None,
 ) -> str:
-    """`/{workspace}/model-evals?project=..&status=..&limit=..` (None filters are left out)."""
-    query: list[tuple[str, str]] = []
-    if project is not None:
-        query.append(("project", project))
+    """`/{workspace}/model-evals?project=..&status=..&limit=..` (None filters are left out).
+
+    The server takes at most one of project, version and model (else 400
+    invalid_filter_combination): more than one is a ValueError here, before any request."""
+    filters = [(k, v) for k, v in (("project", project), ("version", version), ("model", model))]
+    given = [(k, v) for k, v in filters if v is not None]
+    if len(given) > 1:
+        raise ValueError(
+            "the eval list takes at most one of project, version and model, got "
+            + ", ".join(k for k, _ in given)
+        )
+    query: list[tuple[str, str]] = list(given)
     if status is not None:
         query.append(("status", status))
     query.append(("limit", str(limit)))

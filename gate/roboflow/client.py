@@ -176,13 +176,33 @@ class RoboflowClient:
         return await self._get(eval_path(self._workspace, eval_id), what, eval_id, parse)
 
     async def list_evals(
-        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        model: str | None = None,
+        version: str | None = None,
     ) -> list[EvalInfo]:
-        """The workspace's evals (newest first, as the server orders them), optionally filtered."""
+        """The workspace's evals (newest first, as the server orders them), filtered by at most
+        one of project, model and version (the server refuses more)."""
         if not 1 <= limit <= _MAX_LIST_LIMIT:
             raise UsageError(f"the eval list limit must be 1..{_MAX_LIST_LIMIT}, got {limit}")
         what = f"eval list for workspace {one_line(self._workspace)}"
-        path = list_path(self._workspace, project=project, status=status, limit=limit)
+        try:
+            path = list_path(
+                self._workspace,
+                project=project,
+                status=status,
+                limit=limit,
+                model=model,
+                version=version,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if model is not None or version is not None:
+            by = "model" if model is not None else "version"
+            what += f" of {by} {one_line(model or version or '')}"
 
         def parse(raw: RawResponse) -> list[EvalInfo]:
             return parse_eval_list(self._decode(raw, what, None), what=what)

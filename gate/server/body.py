@@ -13,6 +13,7 @@ fetched (`gate.server.bounds`). jsonschema is imported here only: never on the C
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -23,7 +24,7 @@ from typing import Any, Final, TypeVar
 from gate.config.loader import config_from_data, load_config
 from gate.core.errors import MAX_PROBLEMS, ConfigError, UsageError
 from gate.core.gate_id import GATE_ID_RULE, MAX_STATUS_CONTEXT
-from gate.core.model import EvalSpec, GateConfig
+from gate.core.model import EvalBy, EvalSpec, GateConfig
 from gate.engine import GateRequest, plan_targets
 from gate.report.render import DEFAULT_MAX_CHARS
 from gate.server.bounds import checks_floor
@@ -103,6 +104,7 @@ class GateCall:
     baseline: str | None = None
     workspace: str | None = None
     wait: float = 0.0
+    specs: tuple[EvalSpec, ...] = ()  # `evals` entries written as objects
     fail_on: str = "error"
     max_chars: int = DEFAULT_MAX_CHARS
     title: str = "eval-gate"
@@ -365,9 +367,35 @@ class _Body:
             return None
         return text
 
-    def evals(self, where: str, value: Any) -> tuple[str, ...] | None:
-        found = [self.ident(f"{where}[{i}]", item) for i, item in enumerate(value)]
+    def evals(self, where: str, value: Any) -> tuple[str | EvalSpec, ...] | None:
+        """Eval ids, and objects with the keys of the config's `evals` items (as EvalSpec)."""
+        found = [
+            self.eval_object(f"{where}[{i}]", item)
+            if isinstance(item, dict)
+            else self.ident(f"{where}[{i}]", item)
+            for i, item in enumerate(value)
+        ]
         return tuple(dict.fromkeys(i for i in found if i is not None))
+
+    def eval_object(self, where: str, value: dict[str, Any]) -> EvalSpec | None:
+        """One `evals` object: exactly one of id, model and version (the schema says so too),
+        with an optional name and baseline."""
+        named = [by for by in EvalBy if by.value in value]
+        if len(named) != 1:
+            self.add(where, "must have exactly one of id, model and version")
+            return None
+        read = {
+            key: self.ident(f"{where}.{key}", value[key])
+            for key in (named[0].value, "name", "baseline")
+            if value.get(key) is not None
+        }
+        ref = read.get(named[0].value)
+        if ref is None or len(read) != sum(value.get(k) is not None for k in read):
+            return None
+        if named[0] is EvalBy.ID and read.get("baseline") == ref:
+            self.add(f"{where}.baseline", f"eval {ref!r} cannot be its own baseline")
+            return None
+        return EvalSpec(ref, read.get("name"), read.get("baseline"), by=named[0])
 
     def seconds(self, where: str, value: Any, high: float) -> float | None:
         bounds = f"between 0 and {high:g} (the server's request deadline)"
@@ -499,11 +527,27 @@ def _invalid(problems: list[dict[str, Any]], total: int) -> ApiError:
 
 
 def _targets(
-    config: GateConfig, eval_ids: tuple[str, ...], baseline: str | None
+    config: GateConfig,
+    eval_ids: tuple[str, ...],
+    baseline: str | None,
+    specs: tuple[EvalSpec, ...] = (),
 ) -> tuple[EvalSpec, ...]:
-    """The evaluations the request gates, bounded (every one is fetched, with its baseline)."""
+    """The evaluations the request gates, bounded (every one is fetched, with its baseline):
+    the config's, then the objects in `evals` (their own baseline, else `baseline`), then
+    the ids in `evals`."""
+    extra = tuple(
+        s if s.baseline is not None else dataclasses.replace(s, baseline=baseline) for s in specs
+    )
+    known = {(s.by, s.id) for s in config.evals}
+    merged = config.evals + tuple(s for s in extra if (s.by, s.id) not in known)
     try:
-        targets = plan_targets(GateRequest(config=config, eval_ids=eval_ids, baseline=baseline))
+        targets = plan_targets(
+            GateRequest(
+                config=dataclasses.replace(config, evals=merged),
+                eval_ids=eval_ids,
+                baseline=baseline,
+            )
+        )
     except UsageError as error:
         raise ApiError(400, "invalid_request", str(error)) from None
     if len(targets) > MAX_EVALS:
@@ -553,8 +597,10 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
     body.unknown(REQUEST_FIELDS)
     if "config" not in data:
         body.take("config")  # is required
-    no_evals: tuple[str, ...] = ()
-    eval_ids = body.read(data, "evals", body.evals, no_evals)
+    no_evals: tuple[str | EvalSpec, ...] = ()
+    entries = body.read(data, "evals", body.evals, no_evals)
+    eval_ids = tuple(e for e in entries if isinstance(e, str))
+    specs = tuple(e for e in entries if isinstance(e, EvalSpec))
     baseline = body.read(data, "baseline", body.ident, None)
     workspace = body.read(data, "workspace", body.ident, None)
     wait = body.read(data, "wait", lambda where, v: body.seconds(where, v, max_wait), 0.0)
@@ -571,7 +617,7 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
     )
     if config_error is not None and not body.total:
         raise _config_error(config_error)
-    if config is not None and not eval_ids and not config.evals:
+    if config is not None and not data.get("evals") and not config.evals:
         body.add("evals", "no evaluation to gate: list eval ids in evals, or evals: in the config")
     if body.total or config is None:
         problems = body.problems
@@ -580,11 +626,12 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
             problems = problems + _config_problems(config_error)
             total += config_error.total
         raise _invalid(problems, total)
-    targets = _targets(config, eval_ids, baseline)
+    targets = _targets(config, eval_ids, baseline, specs)
     _bound_checks(config, targets, max_checks)
     return GateCall(
         config=config,
         eval_ids=eval_ids,
+        specs=specs,
         baseline=baseline,
         workspace=workspace,
         wait=wait,

@@ -294,10 +294,29 @@ class SharedResults:
         )
 
     async def list_evals(
-        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        model: str | None = None,
+        version: str | None = None,
     ) -> list[EvalInfo]:
-        key = ("list", self._tenant, self._api_url, self._workspace, project, status, limit)
+        key = (
+            "list",
+            self._tenant,
+            self._api_url,
+            self._workspace,
+            project,
+            model,
+            version,
+            status,
+            limit,
+        )
         shared = await self._flights.run(
-            key, lambda: self._upstream.list_evals(project=project, status=status, limit=limit)
+            key,
+            lambda: self._upstream.list_evals(
+                project=project, status=status, limit=limit, model=model, version=version
+            ),
         )
         return list(shared)  # each caller gets its own list (EvalInfo values are frozen)

@@ -37,7 +37,7 @@ from aiohttp import web
 from gate.core import strict_json
 from gate.core.errors import ConfigError, ResultsUnavailable, UsageError
 from gate.core.evaluate import EvalInput, evaluate
-from gate.core.model import AUTO
+from gate.core.model import AUTO, EvalBy
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
 from gate.engine import (  # the private two: run_gate's fetching half (see _fetch)
@@ -251,9 +251,11 @@ def _answer_key(api_key: str, raw: bytes) -> tuple[str, str, str]:
 def _memoizable(call: GateCall) -> bool:
     """Answers that depend on nothing but the body and the (immutable) results of done evals:
     not those that post to GitHub (a side effect to repeat) nor `baseline: auto` (a newer
-    evaluation may become the baseline)."""
-    autos = [call.baseline] + [spec.baseline for spec in call.config.evals]
-    return call.github is None and AUTO not in autos
+    evaluation may become the baseline), nor evals named by model or version (a newer
+    evaluation may appear)."""
+    autos = [call.baseline] + [spec.baseline for spec in (*call.config.evals, *call.targets)]
+    by_id = all(spec.by is EvalBy.ID for spec in call.targets)
+    return call.github is None and AUTO not in autos and by_id
 
 
 def _api_key(request: web.Request, settings: ServerSettings) -> str:

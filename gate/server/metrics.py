@@ -119,11 +119,19 @@ class TimedSource:
             self._observe("eval_info", started)
 
     async def list_evals(
-        self, *, project: str | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        model: str | None = None,
+        version: str | None = None,
     ) -> list[EvalInfo]:
         started = self._clock()
         try:
-            return await self._upstream.list_evals(project=project, status=status, limit=limit)
+            return await self._upstream.list_evals(
+                project=project, status=status, limit=limit, model=model, version=version
+            )
         finally:
             self._observe("list_evals", started)
 

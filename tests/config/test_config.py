@@ -13,6 +13,7 @@ from gate.config.loader import config_from_data, load_config, parse_compact_rule
 from gate.core.errors import MAX_PROBLEMS, ConfigError, ExitCode
 from gate.core.model import (
     ALL,
+    EvalBy,
     EvalSpec,
     GateConfig,
     IfMissing,
@@ -699,8 +700,23 @@ EVAL_CASES = [
     ),
     pytest.param(
         "  - name: x\n",
-        ["gate.yml:4:5: eval has no id: add id: <the evaluation's id>"],
+        [
+            (
+                "gate.yml:4:5: eval has no id: add id: <the evaluation's id> "
+                "(or model: <a model id>, or version: <a dataset version id>)"
+            )
+        ],
         id="no-id",
+    ),
+    pytest.param(
+        "  - id: a\n    model: m\n",
+        ["gate.yml:5:5: an eval has exactly one of id, model and version: remove model: or id:"],
+        id="id-and-model",
+    ),
+    pytest.param(
+        "  - model: m\n  - model: m\n",
+        ["gate.yml:5:12: duplicate eval model 'm' (first at line 4)"],
+        id="duplicate-model",
     ),
     pytest.param(
         "  - id: a\n    nam: x\n",
@@ -754,6 +770,19 @@ def test_evals_must_be_a_list():
     assert problems("version: 1\nrules: ['map50 >= 0.5']\nevals: abc\n") == [
         "gate.yml:3:8: evals must be a list, got 'abc' (a string)"
     ]
+
+
+def test_an_eval_named_by_model_or_version():
+    config = load_config(
+        "version: 1\nevals:\n  - {model: m1, baseline: auto}\n  - {version: 7, name: v}\n"
+        "  - {id: m1}\nrules: ['f1 >= 0']\n"
+    )
+    assert [(e.by, e.id, e.name, e.baseline) for e in config.evals] == [
+        (EvalBy.MODEL, "m1", None, "auto"),
+        (EvalBy.VERSION, "7", "v", None),
+        (EvalBy.ID, "m1", None, None),
+    ]
+    assert config.evals[0].named == "model m1"
 
 
 def test_integer_ids_keep_the_text_as_written():

@@ -94,7 +94,7 @@ def test_schema_problems_are_located_by_path_and_say_what_was_expected():
     )
     shown = {p["field"]: p["message"] for p in found if p["field"] != "evals"}
     assert shown == {
-        "evals[1]": "evals[1]: must be a string, got a number",
+        "evals[1]": "evals[1]: must be a string or an object, got a number",
         "evals[2]": "evals[2]: must be 1 to 200 characters long",
         "fail_on": "fail_on: must be one of error, warning, never, got 'sometimes'",
         "max_chars": "max_chars: must be between 1,000 and 1,000,000, got 10",
@@ -111,6 +111,29 @@ def test_a_long_list_is_refused_without_checking_every_item():
         "field": "evals",
         "message": "evals: lists 200,000 items; at most 100 a request",
     }
+
+
+def test_evals_entries_may_be_objects_like_the_configs_items():
+    call = parse_call(
+        {
+            "config": CONFIG,
+            "evals": ["e1", {"model": "m1", "name": "detector"}, {"version": "v3"}],
+            "baseline": "auto",
+        },
+        max_wait=1.0,
+    )
+    assert [(t.by.value, t.id, t.name, t.baseline) for t in call.targets] == [
+        ("model", "m1", "detector", "auto"),
+        ("version", "v3", None, "auto"),
+        ("id", "e1", None, "auto"),
+    ]
+    found = problems({"config": CONFIG, "evals": [{"id": "e", "model": "m"}, {"name": "x"}]})
+    assert [p["message"] for p in found] == [
+        "evals[0]: must have exactly one of id, model and version",
+        "evals[1]: must have exactly one of id, model and version",
+    ]
+    found = problems({"config": CONFIG, "evals": [{"model": "m", "colour": "red"}]})
+    assert [p["field"] for p in found] == ["evals[0].colour"]
 
 
 def test_the_cross_field_rules_stay_in_code():
