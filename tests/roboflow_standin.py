@@ -563,7 +563,8 @@ def populate(
     task: str = "detection",
     seed: int = 0,
 ) -> None:
-    """Fill `standin` with `evals` done evals (ids eval-0001...) of `classes` classes each."""
+    """Fill `standin` with `evals` done evals (ids eval-0001..., each of its own model
+    model-0001... and dataset version 1...) of `classes` classes each."""
     rng = random.Random(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for index in range(1, evals + 1):
@@ -579,6 +580,7 @@ def populate(
             created_at=(start + timedelta(minutes=index)).isoformat().replace("+00:00", "Z"),
             map_results=results,
             version_id=str(index),
+            model_id=f"model-{index:04d}",
         )
 
 
