@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.model import GateConfig
 from gate.core.outcome import GateOutcome
 from gate.engine import GateRequest, run_gate
 from gate.fetch import FetchOptions, SavedResults
@@ -54,6 +55,7 @@ class LocalGate:
 
     config_path: Path
     roboflow: RoboflowAccess
+    config: GateConfig | None = None  # already read (the Action's, with the base's rules)
     eval_ids: tuple[str, ...] = ()
     baseline: str | None = None
     models: tuple[str, ...] = ()  # gate the newest eval of each model
@@ -158,7 +160,7 @@ class LazyRoboflow:
 
 async def gate_local(job: LocalGate) -> GateOutcome:
     """Load the config and saved results, fetch the rest, and gate."""
-    config = read_config(job.config_path)
+    config = job.config if job.config is not None else read_config(job.config_path)
     documents = read_results(job.results)
     workspace = job.workspace or config.workspace
     access = job.roboflow

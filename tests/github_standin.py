@@ -20,7 +20,10 @@ Behaviour modelled on GitHub:
   the login when `user_readable=True` (a personal access token);
 - a missing token -> 401 "Requires authentication", a wrong one -> 401 "Bad credentials";
 - commit statuses per sha (unknown sha -> 422 "No commit found for SHA"), pull requests
-  per commit, check runs.
+  per commit (with their base commit), check runs;
+- files per (ref, path) for the contents API (`add_file`): base64 content in 60-character
+  lines, as GitHub sends it; 404 for a file that is not there at that ref (403s and other
+  failures are scripted faults: `standin.fail("get-content", not_accessible())`).
 
 Scripted faults per operation are served (in order, one per request) after the request
 passed the description checks and before authentication:
@@ -37,6 +40,8 @@ passed the description checks and before authentication:
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import itertools
 import json
 import re
@@ -79,6 +84,7 @@ ALIASES: dict[str, str] = {
     "create-status": "repos/create-commit-status",
     "commit-pulls": "repos/list-pull-requests-associated-with-commit",
     "get-pull": "pulls/get",
+    "get-content": "repos/get-content",
 }
 
 
@@ -182,13 +188,15 @@ class Operation:
     body_required: bool
 
 
-def _compile(template: str) -> tuple[re.Pattern[str], int]:
+def _compile(template: str, multi: frozenset[str] = frozenset()) -> tuple[re.Pattern[str], int]:
+    """A template's pattern; a parameter marked `x-multi-segment` (a file path) spans slashes."""
     regex = ""
     literals = 0
     for segment in template.strip("/").split("/"):
         name = re.fullmatch(r"\{(\w+)\}", segment)
         if name:
-            regex += f"/(?P<{name.group(1)}>[^/]+)"
+            part = ".+" if name.group(1) in multi else "[^/]+"
+            regex += f"/(?P<{name.group(1)}>{part})"
         else:
             regex += "/" + re.escape(segment)
             literals += 1
@@ -202,11 +210,12 @@ class RestDescription:
         self.operations: list[Operation] = []
         for template, item in data["paths"].items():
             shared = item.get("parameters", [])
-            pattern, literals = _compile(template)
             for method, op in item.items():
                 if method == "parameters":
                     continue
                 params = [*shared, *op.get("parameters", [])]
+                multi = frozenset(p["name"] for p in params if p.get("x-multi-segment"))
+                pattern, literals = _compile(template, multi)
                 body = op.get("requestBody")
                 schema = None
                 if body is not None:
@@ -367,6 +376,7 @@ class StandInPull:
     state: str = "open"
     head_ref: str = "feature"
     base_ref: str = "main"
+    base_sha: str = "b" * 40
 
 
 @dataclass(slots=True)
@@ -452,6 +462,7 @@ class GitHubStandIn(Hangs):
         self.comments: dict[tuple[str, int], list[StandInComment]] = {}
         self.statuses: dict[tuple[str, str], list[StandInStatus]] = {}
         self.pulls: dict[tuple[str, int], StandInPull] = {}
+        self.files: dict[tuple[str, str, str], bytes] = {}  # (repo, ref, path) -> content
         self.check_runs: dict[int, dict[str, Any]] = {}
         self._repos: dict[str, _Repo] = {}
         self._users: dict[str, int] = {}
@@ -488,13 +499,22 @@ class GitHubStandIn(Hangs):
         state: str = "open",
         head_ref: str = "feature",
         base_ref: str = "main",
+        base_sha: str = "b" * 40,
     ) -> StandInPull:
         """A pull request (an issue too) whose head is commit `head_sha` (which then exists)."""
         self.add_issue(repo, number)
         self.add_commit(repo, head_sha)
-        pull = StandInPull(repo, number, head_sha.lower(), state, head_ref, base_ref)
+        pull = StandInPull(
+            repo, number, head_sha.lower(), state, head_ref, base_ref, base_sha.lower()
+        )
         self.pulls[(repo.lower(), number)] = pull
         return pull
+
+    def add_file(self, repo: str, path: str, content: bytes | str, *, ref: str) -> None:
+        """Make file `path` exist at commit (or branch) `ref`, served by the contents API."""
+        self.add_repo(repo)
+        data = content.encode() if isinstance(content, str) else content
+        self.files[(repo.lower(), ref.lower(), path)] = data
 
     def add_comment(
         self, repo: str, number: int, body: str, *, author: str = "octocat", author_type: str = ""
@@ -804,6 +824,7 @@ class GitHubStandIn(Hangs):
             "repos/create-commit-status": self._create_status,
             "repos/list-pull-requests-associated-with-commit": self._commit_pulls,
             "pulls/get": self._get_pull,
+            "repos/get-content": self._get_content,
             "checks/create": self._create_check_run,
             "checks/update": self._update_check_run,
         }[op.operation_id]
@@ -1060,7 +1081,7 @@ class GitHubStandIn(Hangs):
             "state": pull.state,
             "html_url": f"{self.html_base}/{pull.repo}/pull/{pull.number}",
             "head": {"sha": pull.head_sha, "ref": pull.head_ref},
-            "base": {"ref": pull.base_ref},
+            "base": {"ref": pull.base_ref, "sha": pull.base_sha},
         }
 
     def _commit_pulls(
@@ -1093,6 +1114,44 @@ class GitHubStandIn(Hangs):
         if pull is None:
             return _error(404, "Not Found")
         return _json_response(200, self._pull_json(request, pull))
+
+    def _get_content(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        repo: _Repo,
+        params: Mapping[str, str],
+    ) -> web.Response:
+        """A file as GitHub answers it: base64 in lines of 60 characters, each ending in a
+        newline; 404 when the file is not there at `ref` (default: "main")."""
+        ref = dict(record.query).get("ref", "main")
+        path = params["path"]
+        data = self.files.get((repo.full_name.lower(), ref.lower(), path))
+        if data is None:
+            return _error(404, "Not Found")
+        encoded = base64.b64encode(data).decode()
+        content = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
+        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's blob id
+        api = self._api_url(request, f"/repos/{repo.full_name}/contents/{quote(path)}")
+        html = f"{self.html_base}/{repo.full_name}/blob/{ref}/{quote(path)}"
+        git = self._api_url(request, f"/repos/{repo.full_name}/git/blobs/{blob}")
+        return _json_response(
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(data),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": content,
+                "sha": blob,
+                "url": f"{api}?ref={quote(ref)}",
+                "git_url": git,
+                "html_url": html,
+                "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{ref}/{path}",
+                "_links": {"git": git, "self": f"{api}?ref={quote(ref)}", "html": html},
+            },
+        )
 
     def _create_check_run(
         self,

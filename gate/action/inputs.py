@@ -35,6 +35,7 @@ from gate.sources import cleartext_key_warning
 
 __all__ = [
     "COMMENT_MODES",
+    "CONFIG_FROM",
     "DEFAULT_CONFIG",
     "FAIL_ON",
     "INPUTS",
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG = ".github/eval-gate.yml"
+CONFIG_FROM: tuple[str, ...] = ("base", "workspace")  # where a pull request's rules come from
 MAX_WAIT = 6 * 3600.0  # a GitHub-hosted job is stopped after 6 hours anyway
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
@@ -72,6 +74,7 @@ class ActionSettings:
     versions: tuple[str, ...] = ()
     baseline: str | None = None
     config: str = DEFAULT_CONFIG
+    config_from: str = "base"  # one of CONFIG_FROM
     comment: str = CommentMode.UPDATE  # a CommentMode
     gate_id: str = ""  # derived from `config` when the input is empty
     wait: float = 600.0
@@ -111,6 +114,13 @@ def _choice(enum: type[CommentMode] | type[FailOn]) -> Any:
         return enum(lowered)
 
     return convert
+
+
+def _config_from(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in CONFIG_FROM:
+        raise ValueError(f"must be one of {', '.join(CONFIG_FROM)}, got {value!r}")
+    return lowered
 
 
 def _wait(value: str) -> float:
@@ -222,11 +232,22 @@ INPUTS: tuple[Option[Any], ...] = (
         "the config file, relative to the repository root",
     ),
     Option(
+        "config-from",
+        "config_from",
+        _config_from,
+        "base",
+        "where a pull request's rules come from: `base` (the config file at the pull "
+        "request's base commit, read with `github-token`, so a pull request cannot loosen its "
+        "own gate; the checkout's when the base has none) or `workspace` (the checkout's). "
+        "What to gate (`evals`, `workspace`) always comes from the checkout's config; push, "
+        "schedule and dispatch runs always use the checkout's",
+    ),
+    Option(
         "github-token",
         "github_token",
         _text,
         None,
-        "token for the comment and the status",
+        "token for reading the base branch's config, the comment and the status",
         shown_default="`${{ github.token }}`",
     ),
     Option(
@@ -329,6 +350,7 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         versions=read["versions"],
         baseline=read["baseline"],
         config=config,
+        config_from=read["config_from"],
         comment=read["comment"],
         gate_id=gate_id,
         wait=read["wait"],

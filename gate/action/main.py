@@ -18,17 +18,19 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
+from gate.action.base_config import ConfigChoice, choose_config, config_notes, describe
 from gate.action.inputs import ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
 from gate.core.errors import ExitCode, GateError, internal_error_message
 from gate.core.gate_id import report_folder
-from gate.core.model import CommentMode
+from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
 from gate.core.redact import redact
 from gate.engine import exit_code_for
@@ -38,11 +40,12 @@ from gate.github.publish import (
     cancelled_report,
     error_lines,
     error_report,
+    publish,
     publish_cancelled,
     report_gate,
 )
 from gate.local_files import write_file
-from gate.report.render import render_report
+from gate.report.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, render_report
 from gate.roboflow.api import DEFAULT_API_URL
 from gate.sources import LocalGate, RoboflowAccess, gate_local
 
@@ -60,11 +63,15 @@ CANCELLED = "cancelled"  # the verdict output of a cancelled run
 FETCH_SLACK = 120.0  # seconds of fetching allowed beyond the `wait` input
 
 
-def local_gate_for(settings: ActionSettings, workspace: Path) -> LocalGate:
-    """The engine's arguments for an Action run: the config in the workspace, all from
-    Roboflow, waiting up to the `wait` input (and two minutes more for the fetching)."""
+def local_gate_for(
+    settings: ActionSettings, workspace: Path, config: GateConfig | None = None
+) -> LocalGate:
+    """The engine's arguments for an Action run: the config in the workspace (or `config`,
+    already read: the base branch's rules), all from Roboflow, waiting up to the `wait` input
+    (and two minutes more for the fetching)."""
     return LocalGate(
         config_path=workspace / settings.config,
+        config=config,
         roboflow=RoboflowAccess(
             api_key=settings.api_key,
             api_url=(settings.api_url or DEFAULT_API_URL).rstrip("/"),
@@ -84,20 +91,65 @@ def title_for(settings: ActionSettings) -> str:
     return f"eval-gate · {settings.gate_id}"
 
 
-async def _run_gate(settings: ActionSettings, workspace: Path) -> tuple[Gated, str | None]:
-    """Run the engine and write the report files; the outcome (or error) and the full report."""
+@dataclass(frozen=True, slots=True)
+class _Ran:
+    """What `_run_gate` produced: the outcome (or error), the full report, and what the
+    report ends with about where the rules came from (Markdown, "" for nothing)."""
+
+    gated: Gated
+    full: str | None = None
+    notes: str = ""
+    choice: ConfigChoice | None = None
+
+
+async def _run_gate(
+    settings: ActionSettings, event: EventContext, workspace: Path, environ: Mapping[str, str]
+) -> _Ran:
+    """Choose the config (the base's rules on a pull request), run the engine and write the
+    report files."""
     from gate.report.formats import to_json  # noqa: PLC0415 - used once
 
     folder = workspace / report_folder(settings.gate_id)
+    notes = ""
+    choice: ConfigChoice | None = None
     try:
-        outcome = await gate_local(local_gate_for(settings, workspace))
-        full = render_report(outcome, max_chars=None, title=title_for(settings))
+        choice = await choose_config(settings, event, workspace, api_url=_github_api_url(environ))
+        notes = config_notes(choice)
+        outcome = await gate_local(local_gate_for(settings, workspace, choice.config))
+        full = render_report(outcome, max_chars=None, title=title_for(settings)) + notes
         # Into a workspace the Action does not trust: no link under it is followed.
         write_file(folder / "report.md", full, confine_to=workspace)
         write_file(folder / "report.json", to_json(outcome), confine_to=workspace)
     except GateError as error:
-        return Gated(None, error), None
-    return Gated(outcome, None), full
+        return _Ran(Gated(None, error), None, notes, choice)
+    return _Ran(Gated(outcome, None), full, notes, choice)
+
+
+def _annotate_rule_changes(io: ActionsIO, choice: ConfigChoice | None) -> None:
+    """A notice per rule the pull request changes, on its line of the config (the diff shows
+    it); the base's rules still judge this run."""
+    if choice is None or not choice.from_pull_request or not choice.changes:
+        return
+    changes = choice.changes.changes
+    shown = changes if len(changes) <= MAX_ANNOTATIONS else changes[: MAX_ANNOTATIONS - 1]
+    for change in shown:
+        rule = change.after or change.before
+        assert rule is not None
+        line = change.after.location.line if change.after and change.after.location else None
+        io.annotate(
+            "notice",
+            f"rule {change.kind}: {describe(rule)}; it takes effect after merge (this run "
+            "is judged by the base branch's rules)",
+            title="eval-gate: rule changed",
+            file=choice.path if line is not None else None,
+            line=line,
+        )
+    if len(changes) > len(shown):
+        io.annotate(
+            "notice",
+            f"{len(changes) - len(shown)} more rule changes: see the job summary",
+            title="eval-gate",
+        )
 
 
 def _annotate(io: ActionsIO, outcome: GateOutcome) -> None:
@@ -139,6 +191,7 @@ async def _publish(
     event: EventContext,
     gated: Gated,
     environ: Mapping[str, str],
+    notes: str = "",
 ) -> CommentResult | None:
     target = target_for(settings, event)
     if not target.wants_anything:
@@ -146,7 +199,20 @@ async def _publish(
     import aiohttp  # noqa: PLC0415 - only when posting
 
     run_link = f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
+    hint = f"The full report is in {run_link}."
     async with aiohttp.ClientSession() as session:
+        if notes:  # the report shortened to leave room for the notes at its end
+            body = ""
+            if target.wants_comment:
+                body = _comment_with_notes(settings, gated, hint, notes)
+            return await publish(
+                session,
+                token=settings.github_token,
+                api_url=_github_api_url(environ),
+                target=target,
+                gated=gated,
+                body=body,
+            )
         return await report_gate(
             session,
             token=settings.github_token,
@@ -157,6 +223,23 @@ async def _publish(
             full_report_hint=f"The full report is in {run_link}.",
             secrets=_secrets(settings),
         )
+
+
+def _comment_with_notes(settings: ActionSettings, gated: Gated, hint: str, notes: str) -> str:
+    """The comment: the report (or the error) and, at its end, where the rules came from."""
+    from gate.github.comment import comment_budget  # noqa: PLC0415 - only when commenting
+
+    if gated.outcome is None:
+        assert gated.error is not None
+        return error_report(gated.error, title_for(settings), _secrets(settings)) + notes
+    budget = min(DEFAULT_MAX_CHARS, comment_budget(settings.gate_id)) - len(notes)
+    report = render_report(
+        gated.outcome,
+        max_chars=max(budget, MIN_MAX_CHARS),
+        title=title_for(settings),
+        full_report_hint=hint,
+    )
+    return report + notes
 
 
 def _secrets(settings: ActionSettings) -> tuple[str, ...]:
@@ -173,30 +256,36 @@ async def action(
     """The whole Action: gate, report, comment, status, outputs. Returns the exit code."""
     log = structlog.get_logger("gate.action.main")
     secrets = _secrets(settings)
-    gated, full = await _run_gate(settings, io.workspace)
+    ran = await _run_gate(settings, event, io.workspace, environ)
+    gated, full, notes = ran.gated, ran.full, ran.notes
     title = title_for(settings)
     if gated.outcome is not None:
         folder = report_folder(settings.gate_id)
         room = io.summary_room()
+        room = None if room is None else room - len(notes.encode("utf-8"))
         if room is not None and room >= SUMMARY_MIN_ROOM:
-            summary = render_report(
-                gated.outcome,
-                max_chars=None,
-                max_bytes=room,
-                title=title,
-                full_report_hint=f"The full report is in `{folder}/report.md`.",
+            summary = (
+                render_report(
+                    gated.outcome,
+                    max_chars=None,
+                    max_bytes=room,
+                    title=title,
+                    full_report_hint=f"The full report is in `{folder}/report.md`.",
+                )
+                + notes
             )
         else:  # no summary file, or too little room: append_summary cuts it with a note
-            summary = full or render_report(gated.outcome, max_chars=None, title=title)
+            summary = full or render_report(gated.outcome, max_chars=None, title=title) + notes
         _annotate(io, gated.outcome)
+        _annotate_rule_changes(io, ran.choice)
     else:
         assert gated.error is not None
-        summary = error_report(gated.error, title, secrets)
+        summary = error_report(gated.error, title, secrets) + notes
         for line in error_lines(gated.error):
             io.annotate("error", redact(line, secrets), title="eval-gate")
             log.error("gate.error", message=line)
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
-    result = await _publish(settings, event, gated, environ)
+    result = await _publish(settings, event, gated, environ, notes)
     outcome = gated.outcome
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
     io.set_outputs(

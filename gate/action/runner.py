@@ -80,6 +80,12 @@ class EventContext:
     sha: str | None  # the commit a status goes on (a PR's head, never its merge commit)
     run_url: str | None  # the workflow run, for links and the status's target_url
     note: str | None = None  # why there is no PR (or no payload), for the log
+    # The pull request's base commit, when the event says (pull_request*: pull_request.base.sha;
+    # workflow_run: its pull_requests entry's base.sha). The rules are read there.
+    base_sha: str | None = None
+    # A pull-request event, or a workflow_run naming a pull request or started by one (a PR
+    # from a fork: looked up by its head commit). The rules are then the base commit's.
+    is_pull_request: bool = False
 
 
 def _get(data: Any, *keys: str) -> Any:
@@ -130,6 +136,17 @@ def _base_repo(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _workflow_run_base(data: Mapping[str, Any], number: int | None) -> str | None:
+    """The base.sha of the workflow_run's pull_requests entry for PR `number`."""
+    entries = _get(data, "workflow_run", "pull_requests")
+    if number is None or not isinstance(entries, list):
+        return None
+    for entry in entries:
+        if isinstance(entry, Mapping) and _number(entry.get("number")) == number:
+            return _sha(_get(entry, "base", "sha"))
+    return None
+
+
 def _workflow_run(data: Mapping[str, Any], repository: str | None) -> tuple[int | None, str | None]:
     """The PR number of a workflow_run event and, when there is none, why."""
     entries = _get(data, "workflow_run", "pull_requests")
@@ -172,15 +189,21 @@ def parse_event(
     number: int | None = None
     sha: str | None
     note: str | None = None
+    base_sha: str | None = None
+    from_pr = name in PULL_REQUEST_EVENTS
     if name in PULL_REQUEST_EVENTS:
         number = _number(_get(data, "pull_request", "number")) or _number(data.get("number"))
         # The head commit: GITHUB_SHA is the merge commit (or the base branch, for _target).
         sha = _sha(_get(data, "pull_request", "head", "sha"))
+        base_sha = _sha(_get(data, "pull_request", "base", "sha"))
         if number is None:
             note = f"the {name} event payload names no pull request"
     elif name == "workflow_run":
         number, note = _workflow_run(data, repository)
         sha = _sha(_get(data, "workflow_run", "head_sha"))
+        base_sha = _workflow_run_base(data, number)
+        triggered_by = _get(data, "workflow_run", "event")
+        from_pr = isinstance(triggered_by, str) and triggered_by in PULL_REQUEST_EVENTS
     elif name == "issue_comment":
         sha = None  # the event does not say which commit; a status would be a guess
         if _get(data, "issue", "pull_request") is not None:
@@ -205,6 +228,8 @@ def parse_event(
         sha=sha,
         run_url=run_url,
         note=note,
+        base_sha=base_sha,
+        is_pull_request=from_pr or (name == "workflow_run" and number is not None),
     )
 
 

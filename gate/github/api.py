@@ -12,6 +12,8 @@ change the gate's verdict or exit code; the action decides what to do with them.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from collections.abc import Mapping
@@ -44,11 +46,15 @@ __all__ = [
     "comment_path",
     "comments_path",
     "commit_pulls_path",
+    "contents_path",
     "parse_comment",
     "parse_comments",
+    "parse_file_content",
     "parse_login",
+    "parse_pull_base_sha",
     "parse_pull_numbers",
     "parse_response",
+    "pull_path",
     "rate_limit_wait",
     "split_repo",
     "status_description",
@@ -188,6 +194,28 @@ def statuses_path(repo: str, sha: str) -> str:
 def commit_pulls_path(repo: str, sha: str) -> str:
     """`/repos/{owner}/{repo}/commits/{sha}/pulls` (pull requests containing a commit)."""
     return f"{_repo_prefix(repo)}/commits/{_sha(sha)}/pulls"
+
+
+def pull_path(repo: str, number: int) -> str:
+    """`/repos/{owner}/{repo}/pulls/{number}` (get a pull request)."""
+    return f"{_repo_prefix(repo)}/pulls/{_positive(number, 'pull request number')}"
+
+
+def contents_path(repo: str, path: str) -> str:
+    """`/repos/{owner}/{repo}/contents/{path}` (a file's content); each segment of `path` is
+    percent-encoded, the slashes between them kept. Raises GitHubError for a path that is
+    empty, absolute, or has `.`, `..` or empty segments (GitHub would resolve or refuse it)."""
+    segments = path.strip().split("/")
+    if (
+        not path.strip()
+        or any(seg in ("", ".", "..") for seg in segments)
+        or any(ord(c) < 0x20 for c in path)
+    ):
+        raise GitHubError(
+            f"file path {one_line(path, limit=120)!r} is not a plain path relative to the "
+            "repository root; check the config input"
+        )
+    return f"{_repo_prefix(repo)}/contents/" + "/".join(quote(seg, safe="") for seg in segments)
 
 
 def status_description(text: str) -> str:
@@ -423,3 +451,47 @@ def parse_pull_numbers(data: Any, *, what: str = "pull requests", state: str = "
         if item.get("state") == state and number not in numbers:
             numbers.append(number)
     return numbers
+
+
+def parse_pull_base_sha(data: Any, *, what: str = "pull request") -> str:
+    """The base commit (`base.sha`) of a pull request object, lower case."""
+    sha: Any = None
+    if isinstance(data, Mapping):
+        base = data.get("base")
+        if isinstance(base, Mapping):
+            sha = base.get("sha")
+    if not isinstance(sha, str) or not _SHA.fullmatch(sha.strip()):
+        raise _bad(what, "the pull request has no base.sha")
+    return sha.strip().lower()
+
+
+def parse_file_content(data: Any, *, what: str, max_bytes: int) -> bytes:
+    """The bytes of a contents-API answer for one file (`type: file`, base64 `content`).
+
+    Raises GitHubBadResponse when the answer is not a file (a folder, a link, a submodule),
+    when its `size` or its decoded content exceeds `max_bytes` (GitHub leaves `content` empty,
+    `encoding: none`, for files over 1 MB: those are over any cap here too), or when the
+    content is not base64.
+    """
+    if not isinstance(data, Mapping):
+        shape = "a folder" if isinstance(data, list) else "not a file object"
+        raise _bad(what, f"the path is {shape}, not a file")
+    kind = data.get("type")
+    if kind != "file":
+        raise _bad(what, f"the path is a {one_line(str(kind), limit=20)}, not a file")
+    size = data.get("size")
+    if isinstance(size, int) and not isinstance(size, bool) and size > max_bytes:
+        raise _bad(what, f"the file is {size:,} bytes, over the limit of {max_bytes:,}")
+    encoding = data.get("encoding")
+    content = data.get("content")
+    if encoding != "base64" or not isinstance(content, str):
+        raise _bad(what, "the file's content is not given in base64")
+    if len(content) > (max_bytes // 3 + 1) * 4 * 2 + 1024:  # base64 plus a newline per line
+        raise _bad(what, f"the file is over the limit of {max_bytes:,} bytes")
+    try:
+        raw = base64.b64decode("".join(content.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad(what, "the file's content is not valid base64") from None
+    if len(raw) > max_bytes:
+        raise _bad(what, f"the file is {len(raw):,} bytes, over the limit of {max_bytes:,}")
+    return raw

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from gate import __version__
 from gate.github.api import (
@@ -27,16 +28,21 @@ from gate.github.api import (
     GitHubBadResponse,
     GitHubError,
     GitHubForbidden,
+    GitHubNotFound,
     GitHubTransportError,
     GitHubUnauthorized,
     comment_path,
     comments_path,
     commit_pulls_path,
+    contents_path,
     parse_comment,
     parse_comments,
+    parse_file_content,
     parse_login,
+    parse_pull_base_sha,
     parse_pull_numbers,
     parse_response,
+    pull_path,
     statuses_path,
 )
 from gate.http.client import Errors, Hints, HttpClient, default_transport
@@ -211,6 +217,32 @@ class GitHubClient:
             what=what,
             parse=lambda raw: parse_pull_numbers(self._decode(raw, what), what=what),
         )
+
+    async def pull_base_sha(self, repo: str, number: int) -> str:
+        """The base commit (`base.sha`) of pull request `number` (GET .../pulls/{number})."""
+        what = f"reading pull request {one_line(repo)}#{number}"
+        data = await self._request("GET", pull_path(repo, number), what=what)
+        try:
+            return parse_pull_base_sha(data, what=what)
+        except GitHubError as exc:
+            raise self._http.scrub(exc) from None
+
+    async def file_at(self, repo: str, path: str, ref: str, *, max_bytes: int) -> bytes | None:
+        """The bytes of file `path` at commit `ref` (the contents API), or None when GitHub
+        answers 404 (no such file there). Any other failure raises the typed GitHubError: a
+        403 (a token without `contents: read`), a folder, a file over `max_bytes`."""
+        what = f"reading {one_line(path, limit=120)} at {one_line(ref, limit=40)[:12]}"
+        url = self._http.url(contents_path(repo, path), urlencode({"ref": ref}))
+        try:
+            data = await self._http.request(
+                "GET", url, what=what, parse=lambda raw: self._decode(raw, what)
+            )
+        except GitHubNotFound:
+            return None
+        try:
+            return parse_file_content(data, what=what, max_bytes=max_bytes)
+        except GitHubError as exc:
+            raise self._http.scrub(exc) from None
 
     # ------------------------------------------------------------------ machinery
 

@@ -71,6 +71,7 @@ def test_input_defaults():
     defaults = {n: spec["default"] for n, spec in inputs.items() if "default" in spec}
     assert defaults == {
         "config": ".github/eval-gate.yml",
+        "config-from": "base",
         "github-token": "${{ github.token }}",
         "comment": "update",
         "wait": "600",
@@ -113,6 +114,7 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         "versions": "v1 v2",
         "baseline": "b1",
         "config": "gates/one.yml",
+        "config-from": "workspace",
         "github-token": "tok-123456",
         "comment": "new",
         "gate-id": "one",
@@ -135,6 +137,7 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         versions=("v1", "v2"),
         baseline="b1",
         config="gates/one.yml",
+        config_from="workspace",
         comment="new",
         gate_id="one",
         wait=30.0,
@@ -449,6 +452,7 @@ def test_the_fork_safe_pair_fits_together():
     assert trigger["types"] == ["completed"]
     assert report["permissions"]["pull-requests"] == "write"
     assert report["permissions"]["actions"] == "read"
+    assert report["permissions"]["contents"] == "read"  # the base commit's rules
     downloads = [
         s
         for job in report["jobs"].values()

@@ -263,7 +263,9 @@ async def test_failing_gate_exits_1_with_annotations(tmp_path, urls, github):
 async def test_a_nearly_full_job_summary_gets_a_folded_report_not_a_cut_one(tmp_path, urls, github):
     limit = 1024 * 1024
     prefill = limit - 500
-    run = await run_action(tmp_path, urls, eval_ids="bad", summary_prefill=prefill)
+    run = await run_action(
+        tmp_path, urls, eval_ids="bad", summary_prefill=prefill, config_from="workspace"
+    )
     assert run.code == 1
     ours = run.summary[(prefill // 100) * 100 :]
     assert len(run.summary.encode()) <= limit
@@ -390,7 +392,8 @@ async def test_on_failure_mode_is_quiet_when_passing(tmp_path, urls, github):
 async def test_comment_off_posts_nothing(tmp_path, urls, github):
     run = await run_action(tmp_path, urls, comment="off")
     assert run.code == 0
-    assert github.requests == []
+    # Only the base branch's rules are read; nothing is posted.
+    assert [r.operation for r in github.requests] == ["repos/get-content"]
 
 
 async def test_commit_status_on_the_pr_head(tmp_path, urls, github):
@@ -688,6 +691,7 @@ async def test_a_hung_dns_lookup_does_not_hold_up_a_cancelled_run(tmp_path, urls
         roboflow,
         command=command,
         extra_env={"GITHUB_API_URL": "http://api.github.invalid"},
+        config_from="workspace",  # no base config to read through the hung lookup
     )
     run, seconds = await stop(started, signal.SIGTERM, signal.SIGTERM, gap=0.5)
     assert seconds < 2.5, seconds
@@ -732,3 +736,186 @@ async def test_a_plain_http_api_url_off_loopback_is_a_warning_annotation(tmp_pat
     assert run.code == 2
     warnings = [ln for ln in run.out.splitlines() if ln.startswith("::warning")]
     assert any("http://" in ln and "unencrypted" in ln.lower() for ln in warnings), run.out
+
+
+# --- thresholds from the base branch ----------------------------------------------------------
+
+BASE_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # pull_request.base.sha in the samples
+CONFIG_PATH = ".github/eval-gate.yml"
+LOOSENED = """\
+version: 1
+workspace: ws
+rules:
+  - "map50 >= 0.8"
+  - metric: map50
+    classes: "*"
+    min: 0.3
+"""
+
+
+def contents_reads(github: GitHubStandIn) -> list[Any]:
+    return github.requests_for("get-content")
+
+
+async def test_a_pull_request_loosening_a_threshold_is_still_judged_by_the_base_rule(
+    tmp_path, urls, github
+):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED)
+    assert run.code == 1, run.err  # bus 0.4 < the base's 0.8, not the PR's 0.3
+    assert run.outputs["verdict"] == "fail"
+    (read,) = contents_reads(github)
+    assert read.path == f"/repos/{REPO}/contents/.github/eval-gate.yml"
+    assert read.query == (("ref", BASE_SHA),)
+    (comment,) = our_comments(github)
+    for text in (
+        comment.body,
+        run.summary,
+        (run.workspace / run.outputs["report-path"]).read_text(),
+    ):
+        assert "Failed" in text
+        assert "The rules are the base commit's (`.github/eval-gate.yml` at `f95f852bd8fc`)" in text
+        assert "This pull request changes 1 rule; the change takes effect after merge:" in text
+        assert (
+            "- changed: `map50 per class >= 0.8 [test]` → `map50 per class >= 0.3 [test]` "
+            "(`.github/eval-gate.yml:5:5`)"
+        ) in text
+    # A notice on the changed line, which the pull request's diff shows.
+    assert "::notice title=eval-gate%3A rule changed,file=.github/eval-gate.yml,line=5::" in run.out
+    assert github.violations == []
+
+
+async def test_a_base_without_the_config_uses_the_checkout_s_and_says_so(tmp_path, urls, github):
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED)
+    assert run.code == 0, run.err  # the pull request adds the config: its own rules judge
+    assert len(contents_reads(github)) == 1
+    note = (
+        "The base commit `f95f852bd8fc` has no `.github/eval-gate.yml`: this pull request adds "
+        "it, so its own rules are used."
+    )
+    assert note in run.summary
+    assert note in our_comments(github)[0].body
+
+
+async def test_rules_the_pull_request_adds_removes_and_changes_are_listed(tmp_path, urls, github):
+    base = CONFIG + '  - "map50_95 >= 0.1"\n  - metric: map50\n    max: 1\n    severity: warning\n'
+    github.add_file(REPO, CONFIG_PATH, base, ref=BASE_SHA)
+    head = (
+        "version: 1\nworkspace: ws\nrules:\n"
+        '  - "map50 >= 0.8"\n'  # kept
+        "  - metric: map50\n    max: 1\n    severity: error\n"  # changed (severity)
+        '  - "map75 >= 0.05"\n'  # added
+    )  # removed: map50 per class >= 0.8, map50_95 >= 0.1
+    run = await run_action(tmp_path, urls, config=head)
+    assert run.code == 0, run.err
+    summary = run.summary
+    assert "This pull request changes 4 rules; the changes take effect after merge:" in summary
+    changed = (
+        "- changed: `map50 <= 1 [test] severity warning` → `map50 <= 1 [test]` "
+        "(`.github/eval-gate.yml:5:5`)"
+    )
+    assert changed in summary
+    assert "- added: `map75 >= 0.05 [test]` (`.github/eval-gate.yml:8:5`)" in summary
+    assert "- removed: `map50 per class >= 0.8 [test]` (`<base>:.github/eval-gate.yml:5:5`)" in (
+        summary
+    )
+    assert "- removed: `map50_95 >= 0.1 [test]`" in summary
+    # The base's four rules judged: 1 + per class (car, bus) + map50_95 + map50 <= 1.
+    data = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert {c["metric"] for c in data["checks"]} >= {"map50", "map50_95"}
+    assert "map75" not in {c["metric"] for c in data["checks"]}
+
+
+async def test_a_403_on_the_base_config_fails_closed_with_exit_3(tmp_path, urls, github):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    github.fail("get-content", not_accessible())
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED)
+    assert run.code == 3
+    assert run.outputs["verdict"] == "error"
+    message = "could not read the base branch's config: "
+    fix = "; grant contents: read or set config-from: workspace"
+    assert message in run.err and fix in run.err
+    assert "HTTP 403" in run.err
+    assert f"::error title=eval-gate::{message}" in run.out
+    (comment,) = our_comments(github)
+    assert "could not run" in comment.body
+    assert "grant contents: read or set config-from: workspace" in comment.body
+
+
+async def test_an_invalid_base_config_is_located_in_the_base(tmp_path, urls, github):
+    github.add_file(REPO, CONFIG_PATH, "version: 1\nrules:\n  - metric: map50-95\n", ref=BASE_SHA)
+    run = await run_action(tmp_path, urls)
+    assert run.code == 2
+    assert "<base>:.github/eval-gate.yml:3:" in run.err
+    assert "did you mean" in run.err
+
+
+async def test_a_base_config_over_1_mib_fails_closed(tmp_path, urls, github):
+    big = CONFIG + "# " + "x" * (1024 * 1024) + "\n"
+    github.add_file(REPO, CONFIG_PATH, big, ref=BASE_SHA)
+    run = await run_action(tmp_path, urls)
+    assert run.code == 3
+    assert "over the limit of 1,048,576" in run.err
+
+
+async def test_a_push_uses_the_checkout_s_config(tmp_path, urls, github):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    run = await run_action(
+        tmp_path, urls, event="push.json", event_name="push", eval_ids="bad", config=LOOSENED
+    )
+    assert run.code == 0, run.err  # the checkout's 0.3
+    assert contents_reads(github) == []
+    assert "The rules are" not in run.summary
+
+
+async def test_config_from_workspace_uses_the_checkout_s_rules(tmp_path, urls, github):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED, config_from="workspace")
+    assert run.code == 0, run.err
+    assert contents_reads(github) == []
+    assert "The rules are" not in run.summary
+
+
+async def test_workflow_run_reads_the_base_of_its_pull_request(tmp_path, urls, github):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    run = await run_action(
+        tmp_path,
+        urls,
+        event="workflow_run.completed.with-pull-requests.json",
+        event_name="workflow_run",
+        eval_ids="bad",
+        config=LOOSENED,  # the checkout (in the fork-safe workflow: the default branch's)
+    )
+    assert run.code == 1, run.err
+    assert contents_reads(github)[0].query == (("ref", BASE_SHA),)
+    assert "The checked-out config differs from the base's in 1 rule, not used here:" in (
+        run.summary
+    )
+    assert "::notice" not in run.out  # the checkout is not the pull request's: no notices
+
+
+async def test_workflow_run_from_a_fork_looks_the_pull_request_up(tmp_path, urls, github):
+    fork_base = "c" * 40
+    github.add_pull(REPO, 7, head_sha=RUN_HEAD, base_sha=fork_base)
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=fork_base)
+    payload = json.loads((EVENTS / "workflow_run.completed.with-pull-requests.json").read_text())
+    payload["workflow_run"]["pull_requests"] = []  # as GitHub sends it for a fork
+    payload["workflow_run"]["event"] = "pull_request"
+    fork_event = tmp_path / "fork.json"
+    fork_event.write_text(json.dumps(payload))
+    run = await run_action(
+        tmp_path,
+        urls,
+        event_name="workflow_run",
+        eval_ids="bad",
+        config=LOOSENED,
+        extra_env={"GITHUB_EVENT_PATH": str(fork_event)},
+    )
+    assert run.code == 1, run.err
+    assert [r.operation for r in github.requests][:3] == [
+        "repos/list-pull-requests-associated-with-commit",
+        "pulls/get",
+        "repos/get-content",
+    ]
+    assert contents_reads(github)[0].query == (("ref", fork_base),)
+    assert github.violations == []

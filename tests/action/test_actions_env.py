@@ -58,6 +58,8 @@ def test_the_runner_parser_port_reads_what_actions_core_writes():
 
 # --- events --------------------------------------------------------------------------------
 
+BASE = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # pull_request.base.sha in the samples
+
 # Every file in tests/events must be listed here: (event name, PR number, sha, note fragment).
 EVENT_FILES = {
     "pull_request.opened.json": ("pull_request", 2, PR_HEAD, None),
@@ -90,6 +92,8 @@ def test_read_event_on_each_real_payload(filename):
         sha=sha,
         run_url="https://github.com/Codertocat/Hello-World/actions/runs/1234567",
         note=note,
+        base_sha=BASE if number is not None else None,
+        is_pull_request=number is not None,
     )
 
 
@@ -143,6 +147,32 @@ def test_workflow_run_from_a_fork_has_no_pr_and_says_why():
     assert context.pr_number is None
     assert context.sha == RUN_HEAD  # the lead looks the PR up by this commit
     assert context.note is not None and "fork" in context.note
+
+
+def test_base_commit_of_pull_request_events():
+    for event in ("pull_request", "pull_request_target"):
+        context = parse_event(event, load("pull_request.opened.json"), runner_env())
+        assert (context.base_sha, context.is_pull_request) == (BASE, True)
+    payload = load("workflow_run.completed.with-pull-requests.json")
+    run = parse_event("workflow_run", payload, runner_env())
+    assert (run.base_sha, run.is_pull_request) == (BASE, True)
+
+
+def test_a_workflow_run_from_a_fork_pull_request_is_a_pull_request_without_its_base():
+    payload = load("workflow_run.completed.with-pull-requests.json")
+    payload["workflow_run"]["pull_requests"] = []
+    payload["workflow_run"]["event"] = "pull_request"
+    context = parse_event("workflow_run", payload, runner_env())
+    assert (context.pr_number, context.base_sha, context.is_pull_request) == (None, None, True)
+    payload["workflow_run"]["event"] = "push"  # a push's workflow_run: no pull request at all
+    context = parse_event("workflow_run", payload, runner_env())
+    assert context.is_pull_request is False
+
+
+def test_push_and_dispatch_are_not_pull_requests():
+    for name, file in (("push", "push.json"), ("workflow_dispatch", "workflow_dispatch.json")):
+        context = parse_event(name, load(file), runner_env())
+        assert (context.base_sha, context.is_pull_request) == (None, False)
 
 
 def test_workflow_run_ignores_pull_requests_of_other_repositories():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 
@@ -22,11 +23,15 @@ from gate.github.api import (
     comment_path,
     comments_path,
     commit_pulls_path,
+    contents_path,
     parse_comment,
     parse_comments,
+    parse_file_content,
     parse_login,
+    parse_pull_base_sha,
     parse_pull_numbers,
     parse_response,
+    pull_path,
     rate_limit_wait,
     split_repo,
     status_description,
@@ -347,3 +352,60 @@ def test_status_description_fits_githubs_limit():
     assert long.endswith("…")
     assert "\n" not in long
     assert COMMENT_MAX_CHARS == 65536
+
+
+# --------------------------------------------------------------------------- contents
+
+
+def test_contents_and_pull_paths():
+    assert contents_path("octo/repo", ".github/eval-gate.yml") == (
+        "/repos/octo/repo/contents/.github/eval-gate.yml"
+    )
+    assert (
+        contents_path("octo/repo", "a b/c?d#e.yml")
+        == "/repos/octo/repo/contents/a%20b/c%3Fd%23e.yml"
+    )
+    assert pull_path("octo/repo", 7) == "/repos/octo/repo/pulls/7"
+    for bad in ("", "/abs.yml", "a//b.yml", "../x.yml", "a/./b", "a\nb"):
+        with pytest.raises(GitHubError, match="not a plain path"):
+            contents_path("octo/repo", bad)
+
+
+def _file(content: bytes, **extra: object) -> dict[str, object]:
+    encoded = base64.b64encode(content).decode()
+    lines = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
+    return {"type": "file", "encoding": "base64", "size": len(content), "content": lines, **extra}
+
+
+def test_parse_file_content_decodes_base64_lines():
+    data = b"version: 1\n" * 50
+    assert parse_file_content(_file(data), what="w", max_bytes=1000) == data
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ([{"type": "file"}], "is a folder"),
+        ({"type": "dir"}, "is a dir, not a file"),
+        ({"type": "symlink", "target": "x"}, "is a symlink"),
+        (_file(b"x" * 11), "11 bytes, over the limit of 10"),
+        (_file(b"x", size=None), None),
+        ({"type": "file", "encoding": "none", "content": "", "size": 5}, "not given in base64"),
+        ({"type": "file", "encoding": "base64", "content": "!!!"}, "not valid base64"),
+        ({"type": "file", "encoding": "base64", "content": "é"}, "not valid base64"),
+        (_file(b"x" * 11, size=3), "11 bytes, over the limit of 10"),  # size lies
+    ],
+)
+def test_parse_file_content_refuses_what_is_not_a_small_file(answer, problem):
+    if problem is None:
+        assert parse_file_content(answer, what="w", max_bytes=10) == b"x"
+        return
+    with pytest.raises(GitHubBadResponse, match=problem):
+        parse_file_content(answer, what="w", max_bytes=10)
+
+
+def test_parse_pull_base_sha():
+    assert parse_pull_base_sha({"base": {"sha": "AB" * 20}}) == "ab" * 20
+    for bad in ({}, {"base": {}}, {"base": {"sha": "main"}}, [], None):
+        with pytest.raises(GitHubBadResponse, match=r"no base\.sha"):
+            parse_pull_base_sha(bad)

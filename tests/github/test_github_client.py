@@ -341,6 +341,45 @@ async def test_pulls_for_commit_lists_open_pull_requests(client, standin):
     assert dict(standin.requests_for("commit-pulls")[0].query) == {"per_page": "100"}
 
 
+# --------------------------------------------------------------------------- contents
+
+
+async def test_file_at_reads_a_file_at_a_commit(client, standin):
+    content = "version: 1\nrules:\n  - 'map50 >= 0.8'\n" + "# é\n" * 100  # > one base64 line
+    standin.add_file(REPO, ".github/eval-gate.yml", content, ref="a" * 40)
+    data = await client.file_at(REPO, ".github/eval-gate.yml", "a" * 40, max_bytes=1 << 20)
+    assert data == content.encode()
+    (read,) = standin.requests_for("get-content")
+    assert read.path == f"/repos/{REPO}/contents/.github/eval-gate.yml"
+    assert read.query == (("ref", "a" * 40),)
+
+
+async def test_file_at_is_none_when_the_commit_has_no_such_file(client, standin):
+    standin.add_file(REPO, ".github/eval-gate.yml", "x", ref="a" * 40)
+    assert await client.file_at(REPO, ".github/eval-gate.yml", "b" * 40, max_bytes=10) is None
+    assert await client.file_at(REPO, "other.yml", "a" * 40, max_bytes=10) is None
+
+
+async def test_file_at_403_is_an_error_not_a_missing_file(client, standin):
+    standin.fail("get-content", not_accessible())
+    with pytest.raises(GitHubForbidden) as caught:
+        await client.file_at(REPO, ".github/eval-gate.yml", "a" * 40, max_bytes=10)
+    assert "HTTP 403" in str(caught.value)
+
+
+async def test_file_at_refuses_a_file_over_the_cap(client, standin):
+    standin.add_file(REPO, "big.yml", "x" * 11, ref="a" * 40)
+    with pytest.raises(GitHubBadResponse, match="11 bytes, over the limit of 10"):
+        await client.file_at(REPO, "big.yml", "a" * 40, max_bytes=10)
+
+
+async def test_pull_base_sha(client, standin):
+    standin.add_pull(REPO, 12, head_sha="a" * 40, base_sha="C" * 40)
+    assert await client.pull_base_sha(REPO, 12) == "c" * 40
+    with pytest.raises(GitHubNotFound):
+        await client.pull_base_sha(REPO, 13)
+
+
 # --------------------------------------------------------------------------- rate limits
 
 

@@ -1,0 +1,234 @@
+"""Thresholds from the base branch: on a pull request, the rules come from the config file at
+the pull request's base commit, so a pull request cannot loosen the gate that judges it.
+
+`choose_config` decides which config the Action gates with:
+
+- push, schedule, dispatch (any event without a pull request), or the input
+  `config-from: workspace`: the checkout's config, as it is;
+- a pull request (pull_request, pull_request_target, a workflow_run started by one): the
+  checkout's config says what to gate (`evals`, `workspace`), the base commit's says how (its
+  `rules`), read with the contents API (`GET /repos/{owner}/{repo}/contents/{path}?ref=`)
+  and the job's token, capped at `MAX_CONFIG_BYTES` and validated by the same loader (its
+  problems located as `<base>:.github/eval-gate.yml:line:col`). The rules the checkout's
+  config adds, removes or changes are listed in the report: they take effect once merged.
+  When the base commit has no such file (404: the pull request adds it), the checkout's
+  config is used and the report says so.
+
+Any other failure to read the base's config (403: a token without `contents: read`, a
+network error, a folder, a file over the cap, no pull request to be found for a workflow_run)
+fails closed: `BaseConfigUnavailable` (exit code 3), never a silent fall back to the pull
+request's own rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gate.action.runner import EventContext
+from gate.config.diff import RuleChanges, rule_changes
+from gate.config.loader import load_config
+from gate.core.errors import ConfigError, ExitCode, GateError, Problem
+from gate.core.model import GateConfig, IfMissing, Rule, Severity
+from gate.core.strict_json import JSONDocumentError, decode_utf8
+from gate.local_files import MAX_CONFIG_BYTES, read_config
+from gate.report.markdown import md_code
+
+if TYPE_CHECKING:
+    from gate.action.inputs import ActionSettings
+    from gate.github.client import GitHubClient
+
+__all__ = [
+    "BASE_PREFIX",
+    "MAX_LISTED_CHANGES",
+    "BaseConfigUnavailable",
+    "ConfigChoice",
+    "choose_config",
+    "config_notes",
+    "describe",
+]
+
+BASE_PREFIX = "<base>:"  # a base config's problems: `<base>:.github/eval-gate.yml:3:5`
+MAX_LISTED_CHANGES = 20  # rule changes listed in the report; the rest are counted
+_RULE_CHARS = 200  # a rule's description in the list, at most
+_FIX = "grant contents: read or set config-from: workspace"
+
+
+class BaseConfigUnavailable(GateError):
+    """The base branch's config could not be read: the gate fails closed (exit code 3)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"could not read the base branch's config: {reason}; {_FIX}")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChoice:
+    """The config to gate with, and what the report says about where its rules came from."""
+
+    config: GateConfig
+    source: str  # "workspace" | "base" | "workspace (no base config)"
+    base_sha: str | None = None
+    path: str = ""
+    changes: RuleChanges = field(default_factory=RuleChanges)
+    from_pull_request: bool = True  # the checkout is the PR's (not a workflow_run's checkout)
+
+
+def _base_source(path: str) -> str:
+    return f"{BASE_PREFIX}{path}"
+
+
+def parse_base_config(data: bytes, path: str) -> GateConfig:
+    """The base's config file: decoded and validated like a local one, located in `<base>:`."""
+    source = _base_source(path)
+    try:
+        text = decode_utf8(data)
+    except JSONDocumentError as exc:
+        problem = Problem(f"{exc.problem}; save the config as UTF-8", source, exc.line, exc.column)
+        raise ConfigError([problem]) from None
+    return load_config(text, source)
+
+
+async def _base_sha(github: GitHubClient, event: EventContext) -> str:
+    """The pull request's base commit: from the event, else from the pull request itself."""
+    from gate.github.api import GitHubError  # noqa: PLC0415
+
+    if event.base_sha is not None:
+        return event.base_sha
+    assert event.repository is not None
+    number = event.pr_number
+    try:
+        if number is None and event.sha is not None:
+            numbers = await github.pulls_for_commit(event.repository, event.sha)
+            number = numbers[0] if numbers else None
+        if number is None:
+            commit = f" for commit {event.sha[:12]}" if event.sha else ""
+            raise BaseConfigUnavailable(f"no open pull request found{commit}")
+        return await github.pull_base_sha(event.repository, number)
+    except GitHubError as error:
+        raise BaseConfigUnavailable(str(error)) from None
+
+
+async def _read_base(
+    settings: ActionSettings, event: EventContext, api_url: str
+) -> tuple[bytes | None, str]:
+    """The base's config file (None: there is none) and the base commit."""
+    import aiohttp  # noqa: PLC0415 - only on pull requests
+
+    from gate.github.api import GitHubError  # noqa: PLC0415
+    from gate.github.client import GitHubClient  # noqa: PLC0415
+
+    if event.repository is None:
+        raise BaseConfigUnavailable("the event names no repository (GITHUB_REPOSITORY)")
+    if not settings.github_token:
+        raise BaseConfigUnavailable("no github-token to read it with")
+    async with aiohttp.ClientSession() as session:
+        try:
+            github = GitHubClient(session, token=settings.github_token, api_url=api_url)
+            sha = await _base_sha(github, event)
+            data = await github.file_at(
+                event.repository, settings.config, sha, max_bytes=MAX_CONFIG_BYTES
+            )
+        except GitHubError as error:
+            raise BaseConfigUnavailable(str(error)) from None
+    return data, sha
+
+
+async def choose_config(
+    settings: ActionSettings, event: EventContext, workspace: Path, *, api_url: str
+) -> ConfigChoice:
+    """The config to gate with (see the module's docstring). Raises GateError: the checkout's
+    config or the base's is invalid (exit 2), or the base's cannot be read (exit 3)."""
+    checkout = read_config(workspace / settings.config)
+    if settings.config_from == "workspace" or not event.is_pull_request:
+        return ConfigChoice(checkout, "workspace", path=settings.config)
+    own = event.event_name != "workflow_run"
+    data, sha = await _read_base(settings, event, api_url)
+    if data is None:
+        return ConfigChoice(
+            checkout,
+            "workspace (no base config)",
+            base_sha=sha,
+            path=settings.config,
+            from_pull_request=own,
+        )
+    base = parse_base_config(data, settings.config)
+    return ConfigChoice(
+        replace(checkout, rules=base.rules),
+        "base",
+        base_sha=sha,
+        path=settings.config,
+        changes=rule_changes(base, checkout),
+        from_pull_request=own,
+    )
+
+
+# --- what the report says --------------------------------------------------------------------
+
+
+def _where(rule: Rule, path: str | None = None) -> str:
+    """` (file:line:col)`; `path` replaces the source (the checkout's, relative to the root)."""
+    if rule.location is None:
+        return ""
+    location = rule.location if path is None else replace(rule.location, source=path)
+    return f" ({md_code(str(location))})"
+
+
+def describe(rule: Rule) -> str:
+    """`Rule.describe()`, and its severity and `if_missing` when they are not the defaults."""
+    text = rule.describe()
+    if rule.severity is not Severity.ERROR:
+        text += f" severity {rule.severity.value}"
+    if rule.if_missing is not IfMissing.FAIL:
+        text += f" if_missing {rule.if_missing.value}"
+    return text
+
+
+def _rule(rule: Rule) -> str:
+    text = describe(rule)
+    return md_code(text if len(text) <= _RULE_CHARS else text[: _RULE_CHARS - 1] + "…")
+
+
+def _change_line(before: Rule | None, after: Rule | None, path: str) -> str:
+    if before is None:
+        assert after is not None
+        return f"- added: {_rule(after)}{_where(after, path)}"
+    if after is None:
+        return f"- removed: {_rule(before)}{_where(before)}"
+    return f"- changed: {_rule(before)} → {_rule(after)}{_where(after, path)}"
+
+
+def config_notes(choice: ConfigChoice) -> str:
+    """The Markdown the report ends with about where the rules came from ("" when there is
+    nothing to say: the checkout's config on a push, or `config-from: workspace`)."""
+    if choice.source == "workspace":
+        return ""
+    path = md_code(choice.path)
+    commit = md_code(choice.base_sha[:12]) if choice.base_sha else "its base commit"
+    if choice.source != "base":
+        return (
+            f"\n### Rules\n\nThe base commit {commit} has no {path}: this pull request adds "
+            "it, so its own rules are used.\n"
+        )
+    lines = [f"\n### Rules\n\nThe rules are the base commit's ({path} at {commit})."]
+    if choice.changes:
+        count = len(choice.changes)
+        plural = "s" if count != 1 else ""
+        if choice.from_pull_request:
+            lines.append(
+                f"This pull request changes {count} rule{plural}; the change{plural} take"
+                f"{'' if plural else 's'} effect after merge:"
+            )
+        else:
+            lines.append(
+                f"The checked-out config differs from the base's in {count} rule{plural}, "
+                "not used here:"
+            )
+        lines.append("")
+        shown = choice.changes.changes[:MAX_LISTED_CHANGES]
+        lines.extend(_change_line(c.before, c.after, choice.path) for c in shown)
+        if count > len(shown):
+            lines.append(f"- … and {count - len(shown)} more")
+    return "\n".join(lines) + "\n"
