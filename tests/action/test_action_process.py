@@ -919,3 +919,16 @@ async def test_workflow_run_from_a_fork_looks_the_pull_request_up(tmp_path, urls
     ]
     assert contents_reads(github)[0].query == (("ref", fork_base),)
     assert github.violations == []
+
+
+async def test_a_base_rule_naming_an_eval_the_pull_request_renamed_fails_closed(
+    tmp_path, urls, github
+):
+    named = "version: 1\nworkspace: ws\nevals:\n  - {id: bad, name: detector}\nrules:\n"
+    base = named + "  - metric: map50\n    classes: '*'\n    min: 0.8\n    evals: [detector]\n"
+    head = named.replace("detector", "other") + '  - "map50 >= 0.1"\n'
+    github.add_file(REPO, CONFIG_PATH, base, ref=BASE_SHA)
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 2, run.err
+    assert "<base>:.github/eval-gate.yml:6:" in run.err
+    assert "rule names eval 'detector', which is not gated" in run.err
