@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 from gate.core.errors import ExitCode, GateError, ResultsUnavailable, UsageError
 from gate.core.evaluate import EvalInput, evaluate
-from gate.core.model import AUTO, EvalBy, EvalSpec, FailOn, GateConfig
+from gate.core.metrics import TaskType
+from gate.core.model import AUTO, CHAMPION, EvalBy, EvalSpec, FailOn, GateConfig, Provenance
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults
 from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
@@ -85,15 +86,47 @@ def _url(template: str | None, workspace: str | None, eval_id: str) -> str | Non
 
 
 async def _resolve_baseline(
-    fetcher: Fetcher, spec: EvalSpec
+    fetcher: Fetcher,
+    spec: EvalSpec,
+    config: GateConfig,
+    results: asyncio.Future[EvalResults],
 ) -> tuple[Baseline, EvalResults | None]:
     if spec.baseline == AUTO:
-        baseline = await fetcher.auto_baseline(spec.id)
+        baseline = await fetcher.auto_baseline(
+            spec.id, require_same_version=config.require_same_version
+        )
+    elif spec.baseline == CHAMPION:
+        baseline = await fetcher.champion(spec.id, _task_of(results))
+    elif spec.baseline is not None:
+        baseline = Baseline(spec.baseline, chosen="given")
     else:
-        baseline = Baseline(spec.baseline)
+        baseline = Baseline(None)
     if baseline.eval_id is None:
         return baseline, None
     return baseline, await fetcher.results(baseline.eval_id)
+
+
+async def _task_of(results: Awaitable[EvalResults]) -> TaskType:
+    return (await results).task_type
+
+
+def _provenance(fetcher: Fetcher, eval_id: str, baseline: Baseline) -> Provenance:
+    """What is known of the candidate and its baseline, without asking Roboflow again (an eval
+    named by id with a given baseline costs one request: its model and version are unknown)."""
+    info = fetcher.known_info(eval_id)
+    same = baseline.same_version
+    if same is None and baseline.eval_id is not None and info is not None:
+        base = fetcher.known_info(baseline.eval_id)
+        if base is not None and info.version_id is not None and base.version_id is not None:
+            same = base.version_id == info.version_id
+    return Provenance(
+        model_id=info.model_id if info else None,
+        version_id=info.version_id if info else None,
+        created_at=info.created_at.isoformat() if info and info.created_at else None,
+        baseline_id=baseline.eval_id,
+        baseline_chosen=baseline.chosen,
+        baseline_same_version=same,
+    )
 
 
 async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | None]:
@@ -121,8 +154,9 @@ async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | 
 async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) -> EvalInput:
     named = None if spec.by is EvalBy.ID else spec.named
     spec, give_up = await _resolve(fetcher, spec)
+    candidate = fetcher.results(spec.id, give_up=give_up, named=named)
     results, (baseline, base_results) = await asyncio.gather(
-        fetcher.results(spec.id, give_up=give_up, named=named), _resolve_baseline(fetcher, spec)
+        candidate, _resolve_baseline(fetcher, spec, request.config, candidate)
     )
     return EvalInput(
         spec=spec,
@@ -131,6 +165,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         baseline_id=baseline.eval_id,
         baseline_note=baseline.note,
         url=_url(request.eval_url, request.workspace, spec.id),
+        provenance=_provenance(fetcher, spec.id, baseline),
     )
 
 

@@ -9,14 +9,16 @@ its own beyond awaiting it, and imports no adapter.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 
-from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.errors import GateError, ResultsUnavailable, UsageError
+from gate.core.metrics import TaskType
 from gate.core.results import EvalResults, parse_map_results
 
 __all__ = [
@@ -42,6 +44,7 @@ class EvalInfo:
     version_id: str | None
     model_id: str | None
     created_at: datetime | None  # timezone-aware
+    summary: Mapping[str, Any] | None = None  # only when done: mAP (at 0.5), mIoU, ...
 
 
 class NotReady(ResultsUnavailable):
@@ -129,7 +132,9 @@ class Baseline:
     """The baseline chosen for one evaluation, or why there is none."""
 
     eval_id: str | None
-    note: str | None = None
+    note: str | None = None  # why there is none
+    chosen: str | None = None  # how it was chosen, when auto or champion chose it
+    same_version: bool | None = None  # measured on the candidate's dataset version (None: unknown)
 
 
 class Fetcher:
@@ -219,6 +224,13 @@ class Fetcher:
             self._infos[eval_id] = asyncio.ensure_future(self._info(eval_id))
         return self._infos[eval_id]
 
+    def known_info(self, eval_id: str) -> EvalInfo | None:
+        """An eval's metadata when this run already has it (never a request)."""
+        found = self._infos.get(eval_id)
+        if found is None or not found.done() or found.cancelled() or found.exception():
+            return None
+        return found.result()
+
     def cancel(self) -> None:
         for result in self._results.values():
             result.cancel()
@@ -281,19 +293,51 @@ class Fetcher:
             )
             await self._sleep(min(self._options.poll_interval, remaining))
 
-    async def auto_baseline(self, eval_id: str) -> Baseline:
-        """The newest `done` evaluation of the same project created before `eval_id`."""
+    async def auto_baseline(self, eval_id: str, *, require_same_version: bool = False) -> Baseline:
+        """The newest `done` evaluation on the candidate's dataset version, created before it
+        and not of its model; else (unless `require_same_version`) the newest earlier `done`
+        evaluation of its project, flagged as measured on another dataset version."""
         info = await self.info(eval_id)
-        if not info.project:
-            raise ResultsUnavailable(
-                f"baseline: auto for eval {eval_id}: Roboflow did not say which project it "
-                "belongs to; set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
         if info.created_at is None:
             raise ResultsUnavailable(
                 f"baseline: auto for eval {eval_id}: Roboflow did not say when it was created; "
                 "set baseline: to an eval id instead",
+                eval_id=eval_id,
+            )
+        version = info.version_id
+        if version is not None:
+            listed = await self.listing("version", version)
+            same = [
+                e
+                for e in listed
+                if _done_rival(e, info)
+                and e.version_id in (None, version)
+                and e.created_at is not None
+                and e.created_at < info.created_at
+            ]
+            if same:
+                chosen = max(same, key=_created)
+                self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
+                return Baseline(
+                    chosen.eval_id,
+                    chosen=(
+                        "auto: the newest earlier done evaluation of another model "
+                        f"on dataset version {version}"
+                    ),
+                    same_version=True,
+                )
+        if require_same_version:
+            where = f"dataset version '{version}'" if version else "its dataset version (unknown)"
+            note = (
+                "baseline: auto found no earlier done evaluation of another model on "
+                f"{where}, and require_same_version is set"
+            )
+            self._log.warning("fetch.no_baseline", eval_id=eval_id, version=version)
+            return Baseline(None, note)
+        if not info.project:
+            raise ResultsUnavailable(
+                f"baseline: auto for eval {eval_id}: Roboflow did not say which project it "
+                "belongs to; set baseline: to an eval id instead",
                 eval_id=eval_id,
             )
         async with self._limit:
@@ -313,7 +357,69 @@ class Fetcher:
             return Baseline(None, note)
         chosen = max(earlier, key=lambda pair: pair[0])[1]
         self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
-        return Baseline(chosen.eval_id)
+        if version is None or chosen.version_id is None:
+            same_version = None
+            how = f"auto: the newest earlier done evaluation in project {info.project}"
+        else:
+            same_version = chosen.version_id == version
+            how = (
+                f"auto: the newest earlier done evaluation in project {info.project} "
+                f"(none of another model on dataset version {version})"
+            )
+        return Baseline(chosen.eval_id, chosen=how, same_version=same_version)
+
+    async def champion(self, eval_id: str, task_type: Awaitable[TaskType]) -> Baseline:
+        """The best `done` evaluation of another model on the candidate's dataset version by
+        the task's headline metric (mAP@50:95 on test, or mIoU on test): the eval's summary
+        when it has the metric, else its map-results. The version's list is asked while the
+        candidate's results (which say its task) are still on their way."""
+        info = await self.info(eval_id)
+        version = info.version_id
+        if version is None:
+            raise ResultsUnavailable(
+                f"baseline: champion for eval {eval_id}: Roboflow did not say which dataset "
+                "version it was measured on; set baseline: to an eval id instead",
+                eval_id=eval_id,
+            )
+        listing = self.listing("version", version)
+        task, listed = await asyncio.gather(task_type, listing)
+        rivals = [e for e in listed if _done_rival(e, info) and e.version_id in (None, version)]
+        metric = HEADLINE[task]
+        scores = await asyncio.gather(*(self._headline(e, task) for e in rivals))
+        scored = [(score, e) for score, e in zip(scores, rivals, strict=True) if score is not None]
+        if not scored:
+            note = (
+                "baseline: champion found no done evaluation of another model on dataset "
+                f"version '{version}'"
+            )
+            self._log.warning("fetch.no_baseline", eval_id=eval_id, version=version)
+            return Baseline(None, note)
+        score, chosen = max(scored, key=lambda pair: (pair[0], _created(pair[1])))
+        self._log.info("fetch.champion", eval_id=eval_id, baseline=chosen.eval_id, score=score)
+        return Baseline(
+            chosen.eval_id,
+            chosen=(
+                f"champion: the best done evaluation of another model on dataset version "
+                f"{version} by {metric.label} on test ({score:.4f})"
+            ),
+            same_version=True,
+        )
+
+    async def _headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
+        """An eval's headline metric on test, or None when it has none (or not of this task)."""
+        metric = HEADLINE[task_type]
+        if metric.summary_key is not None and info.summary is not None:
+            value = info.summary.get(metric.summary_key)
+            if isinstance(value, int | float) and _fraction(value):
+                return float(value)
+        try:
+            results = await self.results(info.eval_id)
+        except GateError:
+            return None  # a rival without usable results is no champion
+        if results.task_type is not task_type:
+            return None
+        value = results.value(metric.name, "test")
+        return float(value) if isinstance(value, int | float) and _fraction(value) else None
 
 
 def _is_of(info: EvalInfo, by: str, ref: str) -> bool:
@@ -334,3 +440,40 @@ def _newest(evals: Iterable[EvalInfo]) -> EvalInfo | None:
         ):
             best = info
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The metric `baseline: champion` ranks by: its map-results name, its summary key."""
+
+    name: str
+    label: str
+    summary_key: str | None  # None: the summary does not carry it (summary.mAP is mAP@0.5)
+
+
+HEADLINE: Mapping[TaskType, Headline] = {
+    TaskType.DETECTION: Headline("map50_95", "mAP@50:95", None),
+    TaskType.SEGMENTATION: Headline("miou", "mIoU", "mIoU"),
+}
+
+
+def _done_rival(info: EvalInfo, candidate: EvalInfo) -> bool:
+    """A done evaluation other than the candidate, and not of the candidate's model."""
+    return (
+        info.eval_id != candidate.eval_id
+        and info.status == "done"
+        and (candidate.model_id is None or info.model_id != candidate.model_id)
+    )
+
+
+def _created(info: EvalInfo) -> datetime:
+    return info.created_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _fraction(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0.0 <= value <= 1.0
+    )

@@ -562,9 +562,10 @@ def populate(
     classes: int = 3,
     task: str = "detection",
     seed: int = 0,
+    version: str | None = None,
 ) -> None:
     """Fill `standin` with `evals` done evals (ids eval-0001..., each of its own model
-    model-0001... and dataset version 1...) of `classes` classes each."""
+    model-0001... and dataset version 1..., or all on `version`) of `classes` classes each."""
     rng = random.Random(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for index in range(1, evals + 1):
@@ -579,14 +580,21 @@ def populate(
             f"eval-{index:04d}",
             created_at=(start + timedelta(minutes=index)).isoformat().replace("+00:00", "Z"),
             map_results=results,
-            version_id=str(index),
+            version_id=version if version is not None else str(index),
             model_id=f"model-{index:04d}",
         )
 
 
 async def _serve(args: argparse.Namespace) -> None:
     standin = RoboflowStandIn(api_key=args.api_key, workspace=args.workspace, latency=args.latency)
-    populate(standin, evals=args.evals, classes=args.classes, task=args.task, seed=args.seed)
+    populate(
+        standin,
+        evals=args.evals,
+        classes=args.classes,
+        task=args.task,
+        seed=args.seed,
+        version=args.version,
+    )
     runner = web.AppRunner(standin.app(), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port)
@@ -619,6 +627,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--api-key", default="test-key")
     parser.add_argument("--workspace", default="ws")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--version", default=None, help="put every eval on this dataset version (default: its own)"
+    )
     args = parser.parse_args(argv)
     asyncio.run(_serve(args))
     return 0

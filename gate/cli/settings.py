@@ -200,7 +200,7 @@ FLAGS: tuple[Option[Any], ...] = (
         _text,
         None,
         "the baseline for the evaluations given with `--eval`, `--model` and `--version`",
-        metavar="ID|auto",
+        metavar="ID|auto|champion",
         group=_WHAT,
     ),
     Option(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec
-from gate.core.model import ALL, AUTO, EVAL_BY, IfMissing, Severity, ThresholdKind
+from gate.core.model import ALL, AUTO, CHAMPION, EVAL_BY, IfMissing, Severity, ThresholdKind
 
 if TYPE_CHECKING:
     from gate.core.model import EvalSpec, Rule
@@ -57,6 +57,7 @@ class Reader(Protocol):
     def version(self, node: Any) -> int | None: ...
     def text(self, node: Any, what: str) -> str | None: ...
     def ident(self, node: Any, what: str) -> str | None: ...
+    def flag(self, node: Any, what: str) -> bool | None: ...
     def choice(self, node: Any, what: str, allowed: Sequence[str]) -> str | None: ...
     def metric(self, node: Any, name: str | None = None) -> MetricSpec | None: ...
     def number(self, node: Any, kind: ThresholdKind) -> float | None: ...
@@ -160,6 +161,21 @@ class Ident(Kind):
 
     def schema(self) -> dict[str, Any]:
         return {"$ref": NAME_REF}
+
+
+class Flag(Kind):
+    """true or false."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        return reader.flag(node, name)
+
+    def convert(self, written: Any) -> Any:
+        return bool(written)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "boolean"}
 
 
 class Choice(Kind):
@@ -340,8 +356,11 @@ EVAL: Final = Section(
         Field(
             "baseline",
             Ident(),
-            "The evaluation to compare against for max_drop / max_drop_pct: "
-            f'an eval id, or "{AUTO}".',
+            "The evaluation to compare against for max_drop / max_drop_pct: an eval id; "
+            f'"{AUTO}": the newest earlier done evaluation of another model on the same dataset '
+            "version (else the project's newest earlier done one, flagged as measured on "
+            f'another test set); or "{CHAMPION}": the best done evaluation of another model on '
+            "the same dataset version by the task's headline metric (mAP@50:95 or mIoU on test).",
         ),
     ),
 )
@@ -434,6 +453,14 @@ TOP: Final = Section(
             EvalList(),
             "The evaluations to gate: ids, or mappings with id (or model, or version), name and "
             "baseline.",
+        ),
+        Field(
+            "require_same_version",
+            Flag(),
+            f"baseline: {AUTO} must be measured on the candidate's dataset version: no fallback "
+            "to the project's newest earlier done evaluation (regression rules then follow "
+            "if_missing).",
+            default=False,
         ),
         Field(
             "rules",

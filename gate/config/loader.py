@@ -551,6 +551,7 @@ class _Validator:
             workspace=values["workspace"],
             evals=values["evals"] or (),
             source=self.source,
+            require_same_version=bool(values["require_same_version"]),
         )
 
     def record(self, node: _Node, section: Section) -> tuple[dict[str, Any], _Fields]:
@@ -613,6 +614,14 @@ class _Validator:
         self.report(
             node, f"{what} must be a non-empty string, got {node.describe()}{node.quote_hint()}"
         )
+        return None
+
+    def flag(self, node: _Node, what: str) -> bool | None:
+        """true or false."""
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, bool):
+            return value
+        self.report(node, f"{what} must be true or false, got {node.describe()}")
         return None
 
     def ident(self, node: _Node, what: str) -> str | None:

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from gate.core.errors import ConfigError, Problem
 from gate.core.metrics import METRICS, TaskType
-from gate.core.model import ALL, EvalSpec, GateConfig, IfMissing, Rule, Severity, Threshold
+from gate.core.model import (
+    ALL,
+    EvalSpec,
+    GateConfig,
+    IfMissing,
+    Provenance,
+    Rule,
+    Severity,
+    Threshold,
+)
 from gate.core.model import ThresholdKind as Kind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
 from gate.core.results import EvalResults, Malformed, Missing, Value
@@ -31,6 +40,7 @@ class EvalInput:
     baseline_id: str | None = None
     baseline_note: str | None = None  # why there is no baseline, when there is none
     url: str | None = None
+    provenance: Provenance | None = None  # the candidate and how its baseline was chosen
 
 
 def _problem(rule: Rule, message: str) -> Problem:
@@ -302,6 +312,7 @@ def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
                 checks=tuple(checks),
                 baseline_id=ev.baseline_id,
                 url=ev.url,
+                provenance=ev.provenance,
             )
         )
     return GateOutcome(evals=tuple(outcomes))

@@ -11,6 +11,9 @@ from typing import Literal
 
 ALL: Literal["*"] = "*"
 AUTO: Literal["auto"] = "auto"
+CHAMPION: Literal["champion"] = "champion"
+# Said next to every delta against a baseline measured on another dataset version.
+DIFFERENT_VERSION = "different dataset version: the test sets differ"
 
 
 class Severity(enum.StrEnum):
@@ -152,9 +155,27 @@ class EvalSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a gated evaluation and its baseline come from, as the report and the JSON say."""
+
+    model_id: str | None = None
+    version_id: str | None = None  # the dataset version (its test set)
+    created_at: str | None = None  # ISO 8601
+    baseline_id: str | None = None
+    baseline_chosen: str | None = None  # how: "given", or how auto/champion chose it
+    baseline_same_version: bool | None = None  # None: not known (or no baseline)
+
+    @property
+    def different_version(self) -> bool:
+        return self.baseline_id is not None and self.baseline_same_version is False
+
+
+@dataclass(frozen=True, slots=True)
 class GateConfig:
     version: int
     rules: tuple[Rule, ...]
     workspace: str | None = None
     evals: tuple[EvalSpec, ...] = ()
     source: str = "<config>"
+    # baseline: auto must be on the candidate's dataset version (no fallback to the project)
+    require_same_version: bool = False

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gate.core.metrics import TaskType
-from gate.core.model import Location, Severity, ThresholdKind
+from gate.core.model import Location, Provenance, Severity, ThresholdKind
 
 
 class Status(enum.StrEnum):
@@ -68,6 +68,7 @@ class EvalOutcome:
     checks: tuple[Check, ...]
     baseline_id: str | None = None
     url: str | None = None
+    provenance: Provenance | None = None  # where the eval and its baseline come from
 
     @property
     def verdict(self) -> Verdict:

@@ -8,7 +8,7 @@ import math
 import re
 from typing import Any
 
-from gate.core.model import ThresholdKind
+from gate.core.model import DIFFERENT_VERSION, Provenance, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
 from gate.report.markdown import public_url
 
@@ -44,6 +44,13 @@ def _check_json(check: Check) -> dict[str, Any]:
     }
 
 
+def _delta_note(ev: EvalOutcome, check: Check) -> dict[str, Any]:
+    """Next to a delta against a baseline measured on another dataset version, the warning."""
+    if check.delta is None or ev.provenance is None or not ev.provenance.different_version:
+        return {}
+    return {"delta_note": DIFFERENT_VERSION}
+
+
 def _eval_json(ev: EvalOutcome) -> dict[str, Any]:
     return {
         "id": ev.eval_id,
@@ -52,6 +59,29 @@ def _eval_json(ev: EvalOutcome) -> dict[str, Any]:
         "baseline_id": ev.baseline_id,
         "url": public_url(ev.url),
         "verdict": ev.verdict.value,
+        **_provenance_json(ev),
+    }
+
+
+def _provenance_json(ev: EvalOutcome) -> dict[str, Any]:
+    """The candidate (id, model, dataset version, created) and the baseline (id, how it was
+    chosen, whether on the same dataset version; null when unknown)."""
+    p = ev.provenance or Provenance(baseline_id=ev.baseline_id)
+    return {
+        "candidate": {
+            "id": ev.eval_id,
+            "model": p.model_id,
+            "dataset_version": p.version_id,
+            "created_at": p.created_at,
+        },
+        "baseline": None
+        if ev.baseline_id is None
+        else {
+            "id": ev.baseline_id,
+            "chosen": p.baseline_chosen,
+            "same_dataset_version": p.baseline_same_version,
+            "warning": DIFFERENT_VERSION if p.different_version else None,
+        },
     }
 
 
@@ -66,7 +96,7 @@ def json_document(outcome: GateOutcome) -> dict[str, Any]:
         "verdict": outcome.verdict.value,
         "counts": {k: counts[k] for k in ("total", "pass", "fail", "warn", "skip", "error")},
         "evals": [_eval_json(ev) for ev in outcome.evals],
-        "checks": [_check_json(c) for c in checks],
+        "checks": [_check_json(c) | _delta_note(ev, c) for ev in outcome.evals for c in ev.checks],
     }
 
 

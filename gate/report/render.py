@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from gate.core.errors import GateError
 from gate.core.metrics import METRICS, TaskType
-from gate.core.model import ThresholdKind
+from gate.core.model import DIFFERENT_VERSION, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status, Verdict
 from gate.report.markdown import md_code, md_text, md_url, public_url
 
@@ -344,8 +344,54 @@ _STATUS_COLUMN = Column("", ":-:")
 _Cell = Callable[[Check], str]
 
 
+def _candidate_line(ev: EvalOutcome) -> str:
+    """` · eval X · model M · dataset version V · created T`: what is known of the candidate
+    beyond its id (nothing for an eval named by id with a given baseline)."""
+    p = ev.provenance
+    if p is None or (p.model_id is None and p.version_id is None and p.created_at is None):
+        return ""
+    parts = [f"eval {md_code(_clip(ev.eval_id, _MAX_LABEL))}"]
+    if p.model_id is not None:
+        parts.append(f"model {md_code(_clip(p.model_id, _MAX_LABEL))}")
+    if p.version_id is not None:
+        parts.append(f"dataset version {md_code(_clip(p.version_id, _MAX_LABEL))}")
+    if p.created_at is not None:
+        parts.append(f"created {md_text(_clip(p.created_at, _MAX_LABEL))}")
+    return " · " + " · ".join(parts)
+
+
+def _baseline_line(ev: EvalOutcome) -> str | None:
+    """The baseline's id, how it was chosen and whether it was measured on the same test set."""
+    if not ev.baseline_id:
+        return None
+    out = md_code(_clip(ev.baseline_id, _MAX_LABEL))
+    p = ev.provenance
+    if p is None:
+        return out
+    notes = []
+    if p.baseline_chosen and p.baseline_chosen != "given":
+        notes.append(md_text(_clip(p.baseline_chosen, _MAX_MESSAGE)))
+    if p.baseline_same_version is True:
+        notes.append("same dataset version")
+    elif p.baseline_same_version is False:
+        notes.append(f"⚠️ **{DIFFERENT_VERSION}**")
+    return out + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _delta_cell(mark: str) -> _Cell:
+    """Δ, with `mark` after it (a baseline measured on another dataset version says so)."""
+    if not mark:
+        return lambda c: _signed(c.delta)
+    return lambda c: _signed(c.delta) + (mark if c.delta is not None else "")
+
+
 def _columns(
-    *, with_class: bool, class_first: bool, with_baseline: bool, with_message: bool
+    *,
+    with_class: bool,
+    class_first: bool,
+    with_baseline: bool,
+    with_message: bool,
+    delta_mark: str = "",
 ) -> tuple[tuple[Column, _Cell], ...]:
     """The columns of the passing-check tables (every rule mixed, so each row says which)."""
     cols: list[tuple[Column, _Cell]] = [(_STATUS_COLUMN, lambda c: _STATUS_ICONS[c.status])]
@@ -360,14 +406,19 @@ def _columns(
     cols.append((Column("Threshold", "---"), _threshold))
     if with_baseline:
         cols.append((Column("Baseline", "--:"), lambda c: _num(c.baseline)))
-        cols.append((Column("Δ", "--:"), lambda c: _signed(c.delta)))
+        cols.append((Column("Δ", "--:"), _delta_cell(delta_mark)))
     if with_message:
         cols.append((Column("Note", "---"), _note))
     return tuple(cols)
 
 
 def _rule_columns(
-    *, with_class: bool, with_split: bool, with_baseline: bool, with_message: bool
+    *,
+    with_class: bool,
+    with_split: bool,
+    with_baseline: bool,
+    with_message: bool,
+    delta_mark: str = "",
 ) -> tuple[tuple[Column, _Cell], ...]:
     """The columns of one rule's table: the rule itself is in the heading above it."""
     cols: list[tuple[Column, _Cell]] = [(_STATUS_COLUMN, lambda c: _STATUS_ICONS[c.status])]
@@ -378,7 +429,7 @@ def _rule_columns(
     cols.append((Column("Actual", "--:"), lambda c: _num(c.actual)))
     if with_baseline:
         cols.append((Column("Baseline", "--:"), lambda c: _num(c.baseline)))
-        cols.append((Column("Δ", "--:"), lambda c: _signed(c.delta)))
+        cols.append((Column("Δ", "--:"), _delta_cell(delta_mark)))
     cols.append((Column("Missed by", "--:"), lambda c: _num(_gap(c))))
     if with_message:
         # The numbers speak for themselves; a note only says why there are none.
@@ -463,7 +514,12 @@ class _RuleParts:
 
     @classmethod
     def build(
-        cls, bad: Sequence[Check], every: Sequence[Check], *, with_baseline: bool
+        cls,
+        bad: Sequence[Check],
+        every: Sequence[Check],
+        *,
+        with_baseline: bool,
+        delta_mark: str = "",
     ) -> _RuleParts:
         """`bad`: the rule's checks that did not pass; `every`: all of its checks."""
         bad = sorted(bad, key=_worst_first)
@@ -499,6 +555,7 @@ class _RuleParts:
             with_split=len(splits) > 1,
             with_baseline=with_baseline,
             with_message=not all(_numeric(c) for c in bad),
+            delta_mark=delta_mark,
         )
         table = _table(cols, bad)
         return cls(
@@ -708,6 +765,8 @@ class _EvalParts:
         with_baseline = ev.baseline_id is not None or any(
             c.baseline is not None or c.kind.is_regression for c in ev.checks
         )
+        different = ev.provenance is not None and ev.provenance.different_version
+        delta_mark = f" ⚠️ {DIFFERENT_VERSION}" if different else ""
         every: dict[_RuleKey, list[Check]] = {}
         bad: dict[_RuleKey, list[Check]] = {}
         for check in ev.checks:
@@ -721,7 +780,13 @@ class _EvalParts:
             for c in checks
         ]  # fmt: skip
         built = [
-            (_RuleParts.build(checks, every[key], with_baseline=with_baseline), key, checks)
+            (
+                _RuleParts.build(
+                    checks, every[key], with_baseline=with_baseline, delta_mark=delta_mark
+                ),
+                key,
+                checks,
+            )
             for key, checks in bad.items()
             if any(c.status is not Status.SKIP for c in checks)
         ]
@@ -743,6 +808,7 @@ class _EvalParts:
                 class_first=per_class and not skip,
                 with_baseline=with_baseline and not skip,
                 with_message=skip,
+                delta_mark=delta_mark,
             )
             return _table(cols, checks)
 
@@ -756,8 +822,8 @@ class _EvalParts:
             icon=verdict_icon,
             label=_untrusted(ev.label, _MAX_LABEL) or md_text(_clip(ev.eval_id, _MAX_LABEL)),
             url=md_url(url) if url else None,
-            task=_TASK_NAMES.get(ev.task_type, md_text(str(ev.task_type))),
-            baseline=md_code(_clip(ev.baseline_id, _MAX_LABEL)) if ev.baseline_id else None,
+            task=_TASK_NAMES.get(ev.task_type, md_text(str(ev.task_type))) + _candidate_line(ev),
+            baseline=_baseline_line(ev),
             counts=_Tally.of(c.status for c in ev.checks).nonzero(),
             changes=_changes(ev.checks) if with_baseline else None,
             empty=None if ev.checks else "No checks ran on this evaluation.",

@@ -409,6 +409,8 @@ def parse_eval_info(data: Any, *, what: str = "eval info", eval_id: str | None =
         version_id=version_id,
         model_id=model_id,
         created_at=created_at,
+        # Read as data: a value that is not a fraction is ignored where it is used.
+        summary=summary if isinstance(summary := data.get("summary"), Mapping) else None,
     )
 
 

@@ -37,7 +37,7 @@ from aiohttp import web
 from gate.core import strict_json
 from gate.core.errors import ConfigError, ResultsUnavailable, UsageError
 from gate.core.evaluate import EvalInput, evaluate
-from gate.core.model import AUTO, EvalBy
+from gate.core.model import AUTO, CHAMPION, EvalBy
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
 from gate.engine import (  # the private two: run_gate's fetching half (see _fetch)
@@ -255,7 +255,8 @@ def _memoizable(call: GateCall) -> bool:
     evaluation may appear)."""
     autos = [call.baseline] + [spec.baseline for spec in (*call.config.evals, *call.targets)]
     by_id = all(spec.by is EvalBy.ID for spec in call.targets)
-    return call.github is None and AUTO not in autos and by_id
+    chosen = AUTO in autos or CHAMPION in autos
+    return call.github is None and not chosen and by_id
 
 
 def _api_key(request: web.Request, settings: ServerSettings) -> str:

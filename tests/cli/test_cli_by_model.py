@@ -67,3 +67,20 @@ async def test_a_failed_eval_of_a_model_is_exit_3_never_a_regression(tmp_path, s
     proc = await gate(tmp_path, api_url, "--model", "m1", "--baseline", "auto")
     assert proc.code == 3
     assert "the evaluation of model m1 failed" in proc.err
+
+
+async def test_the_report_names_the_candidate_and_flags_a_baseline_on_another_version(
+    tmp_path, standin, api_url
+):
+    standin.add_eval("base", model_id="m0", version_id="v1", created_at="2026-01-01T00:00:00Z")
+    standin.add_eval("cand", model_id="m1", version_id="v2", created_at="2026-01-02T00:00:00Z")
+    config = "version: 1\nworkspace: ws\nrules:\n  - metric: map50\n    max_drop: 0.1\n"
+    proc = await gate(tmp_path, api_url, "--model", "m1", "--baseline", "auto", config=config)
+    assert proc.code == 0, proc.err
+    assert "model `m1` · dataset version `v2`" in proc.out
+    assert "different dataset version: the test sets differ" in proc.out
+    document = json.loads((tmp_path / "gate.json").read_text())
+    assert document["evals"][0]["baseline"]["same_dataset_version"] is False
+    assert [c["delta_note"] for c in document["checks"]] == [
+        "different dataset version: the test sets differ"
+    ]

@@ -76,7 +76,7 @@ def test_a_bad_log_format_is_a_usage_error(tmp_path):
 
 def test_labels_name_the_value():
     labels = {o.name: flag_label(o) for o in FLAGS}
-    assert labels["--baseline"] == "`--baseline ID|auto`"
+    assert labels["--baseline"] == "`--baseline ID|auto|champion`"
     assert labels["--quiet"] == "`--quiet`, `-q`"
 
 

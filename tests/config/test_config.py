@@ -785,6 +785,15 @@ def test_an_eval_named_by_model_or_version():
     assert config.evals[0].named == "model m1"
 
 
+def test_require_same_version():
+    assert load_config("version: 1\nrules: ['f1 >= 0']\n").require_same_version is False
+    config = load_config("version: 1\nrequire_same_version: true\nrules: ['f1 >= 0']\n")
+    assert config.require_same_version is True
+    assert problems("version: 1\nrequire_same_version: 'yes'\nrules: ['f1 >= 0']\n") == [
+        "gate.yml:2:23: require_same_version must be true or false, got 'yes' (a string)"
+    ]
+
+
 def test_integer_ids_keep_the_text_as_written():
     config = load_config("version: 1\nevals: [0123, {id: 7, baseline: 0x1F}]\nrules: ['f1 >= 0']\n")
     assert [(e.id, e.baseline) for e in config.evals] == [("0123", None), ("7", "0x1F")]
@@ -827,7 +836,7 @@ def test_every_problem_is_reported_once_in_document_order():
         "ci/gate.yml:10:10: min must be between 0 and 1, got 1.5",
         (
             "ci/gate.yml:11:1: unknown key 'extra' in the config: expected one of "
-            "version, workspace, evals, rules"
+            "version, workspace, evals, require_same_version, rules"
         ),
     ]
     assert [(p.line, p.column) for p in error.problems][:2] == [(1, 10), (3, 13)]
@@ -934,7 +943,7 @@ def test_config_from_data_locates_problems_by_path():
     assert data_problems(data) == [
         (
             "<request>: colour: unknown key 'colour' in the config: expected one of "
-            "version, workspace, evals, rules"
+            "version, workspace, evals, require_same_version, rules"
         ),
         "<request>: evals[1].name: name must be a non-empty string, got 1.5 (a number)",
         (

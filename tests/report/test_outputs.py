@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import xml.etree.ElementTree as ET
@@ -10,9 +11,10 @@ import pytest
 import xmlschema
 
 from gate.core.metrics import TaskType
-from gate.core.model import Severity, ThresholdKind
+from gate.core.model import DIFFERENT_VERSION, Provenance, Severity, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
 from gate.report.formats import to_json, to_junit
+from gate.report.render import render_report
 from tests.paths import DATA
 
 JUNIT_XSD = DATA / "junit" / "junit-10.xsd"
@@ -109,6 +111,43 @@ def outcome() -> GateOutcome:
 # --- JSON --------------------------------------------------------------------------------------
 
 
+def test_a_baseline_on_another_dataset_version_is_flagged_next_to_every_delta():
+    base = outcome()
+    provenance = Provenance(
+        model_id="m2",
+        version_id="7",
+        created_at="2026-01-02T00:00:00+00:00",
+        baseline_id="base-1",
+        baseline_chosen="auto: the newest earlier done evaluation in project p",
+        baseline_same_version=False,
+    )
+    e1 = dataclasses.replace(base.evals[0], provenance=provenance)
+    flagged = GateOutcome((e1, base.evals[1]))
+    doc = json.loads(to_json(flagged))
+    assert doc["evals"][0]["candidate"] == {
+        "id": "e1",
+        "model": "m2",
+        "dataset_version": "7",
+        "created_at": "2026-01-02T00:00:00+00:00",
+    }
+    assert doc["evals"][0]["baseline"] == {
+        "id": "base-1",
+        "chosen": "auto: the newest earlier done evaluation in project p",
+        "same_dataset_version": False,
+        "warning": DIFFERENT_VERSION,
+    }
+    with_delta = [c for c in doc["checks"] if c["delta"] is not None]
+    assert with_delta
+    assert all(c["delta_note"] == DIFFERENT_VERSION for c in with_delta)
+    assert all("delta_note" not in c for c in doc["checks"] if c["delta"] is None)
+    report = render_report(flagged, max_chars=None)
+    assert "model `m2` · dataset version `7`" in report
+    assert f"⚠️ **{DIFFERENT_VERSION}**" in report
+    minus = "\u2212"  # the report's minus sign
+    rows = [line for line in report.splitlines() if f"| {minus}0.0500" in line]
+    assert rows and all(f"{minus}0.0500 ⚠️ {DIFFERENT_VERSION}" in row for row in rows)
+
+
 def test_json_document():
     text = to_json(outcome())
     assert text.endswith("}\n")
@@ -125,6 +164,13 @@ def test_json_document():
             "baseline_id": "base-1",
             "url": "https://app.roboflow.com/ws/evals/e1",
             "verdict": "fail",
+            "candidate": {"id": "e1", "model": None, "dataset_version": None, "created_at": None},
+            "baseline": {
+                "id": "base-1",
+                "chosen": None,
+                "same_dataset_version": None,
+                "warning": None,
+            },
         },
         {
             "id": "e2",
@@ -133,6 +179,8 @@ def test_json_document():
             "baseline_id": None,
             "url": None,  # it carried an API key: never written out
             "verdict": "pass",
+            "candidate": {"id": "e2", "model": None, "dataset_version": None, "created_at": None},
+            "baseline": None,
         },
     ]
     assert "SECRET" not in text

@@ -353,6 +353,7 @@ def test_eval_info_documented_fields():
         version_id="3",
         model_id="proj/3",
         created_at=datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=UTC),
+        summary={"mAP": 0.9},
     )
 
 
