@@ -550,6 +550,8 @@ class _RuleParts:
         # how many checks missed it, and the worst of them.
         story = f"{icon} **{rule}** ({scope})" + (f" {location}" if location else "")
         story += f": {what}" + (f" — {worst}" if worst else "")
+        if delta_mark and any(c.delta is not None for c in bad):
+            story += delta_mark  # the line gives drops against a baseline on another test set
         cols = _rule_columns(
             with_class=per_class,
             with_split=len(splits) > 1,
@@ -689,6 +691,10 @@ def _worst(bad: Sequence[Check], *, per_class: bool, many_splits: bool) -> str:
     return text
 
 
+def _marked(text: str | None, mark: str) -> str | None:
+    return text + mark if text and mark else text
+
+
 def _changes(checks: Sequence[Check]) -> str | None:
     """How many classes improved and got worse against the baseline, per metric and split."""
     groups: dict[tuple[str, str | None, str], dict[str, float]] = {}
@@ -825,7 +831,7 @@ class _EvalParts:
             task=_TASK_NAMES.get(ev.task_type, md_text(str(ev.task_type))) + _candidate_line(ev),
             baseline=_baseline_line(ev),
             counts=_Tally.of(c.status for c in ev.checks).nonzero(),
-            changes=_changes(ev.checks) if with_baseline else None,
+            changes=_marked(_changes(ev.checks), delta_mark) if with_baseline else None,
             empty=None if ev.checks else "No checks ran on this evaluation.",
             rules=tuple(r.view() for r in rules),
             skipped=skipped_table,

@@ -146,6 +146,9 @@ def test_a_baseline_on_another_dataset_version_is_flagged_next_to_every_delta():
     minus = "\u2212"  # the report's minus sign
     rows = [line for line in report.splitlines() if f"| {minus}0.0500" in line]
     assert rows and all(f"{minus}0.0500 ⚠️ {DIFFERENT_VERSION}" in row for row in rows)
+    # The summary line of a regression rule gives its drops: the warning follows them too.
+    story = [line for line in report.splitlines() if line.startswith("- ") and "drop" in line]
+    assert story and all(line.endswith(f"⚠️ {DIFFERENT_VERSION}") for line in story)
 
 
 def test_json_document():
