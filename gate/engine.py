@@ -11,15 +11,58 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from gate.core.errors import ExitCode, GateError, ResultsUnavailable, UsageError
+from gate.core.errors import (
+    ConfigError,
+    ExitCode,
+    GateError,
+    Problem,
+    ResultsUnavailable,
+    UsageError,
+)
 from gate.core.evaluate import EvalInput, evaluate
 from gate.core.metrics import TaskType
-from gate.core.model import AUTO, CHAMPION, EvalBy, EvalSpec, FailOn, GateConfig, Provenance
+from gate.core.model import (
+    AUTO,
+    BASE,
+    BASE_CHOSEN,
+    CHAMPION,
+    EvalBy,
+    EvalSpec,
+    FailOn,
+    GateConfig,
+    Provenance,
+)
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults
 from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
+
+
+BASE_ONLY_IN_ACTION = (
+    "baseline: base only works in the GitHub Action on pull requests (the base branch's "
+    "config names the baselines); name an eval id, auto or champion instead"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseEvals:
+    """`baseline: base`: the evals the base branch's config names, matched to the candidates
+    by name (an item's `name`, else its id, model or version). `evals` is None when there is
+    no base config to read, `reason` saying why (no pull request, config-from: workspace, the
+    base commit has no config)."""
+
+    evals: tuple[EvalSpec, ...] | None = None
+    reason: str = "there is no base branch's config"
+
+    def find(self, name: str) -> tuple[EvalSpec | None, str]:
+        """The base's eval named `name`, or None and why there is none."""
+        if self.evals is None:
+            return None, f"no baseline for {name}: {self.reason}"
+        for spec in self.evals:
+            if spec.label == name:
+                return spec, ""
+        return None, f"no eval named {name} in the base branch's config"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +77,7 @@ class GateRequest:
     workspace: str | None = None
     saved_ids: tuple[str, ...] = ()  # ids of saved results files, gated when nothing else is named
     eval_url: str | None = DEFAULT_EVAL_URL  # a template with {workspace} and {eval_id}
+    base: BaseEvals | None = None  # baseline: base (the Action on pull requests); None: refused
 
 
 def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
@@ -67,7 +111,28 @@ def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
     for spec in targets:
         if spec.by is EvalBy.ID and spec.baseline == spec.id:
             raise UsageError(f"eval {spec.id} is its own baseline: name an earlier evaluation")
+    if request.base is None:
+        _refuse_base(targets)
     return tuple(targets)
+
+
+def _refuse_base(targets: Sequence[EvalSpec]) -> None:
+    """`baseline: base` outside the Action (no base config to match against): a config error,
+    located on the item that says it."""
+    problems = [
+        Problem(
+            BASE_ONLY_IN_ACTION,
+            *(
+                (spec.location.source, spec.location.line, spec.location.column)
+                if spec.location is not None
+                else ("baseline",)
+            ),
+        )
+        for spec in targets
+        if spec.baseline == BASE
+    ]
+    if problems:
+        raise ConfigError(problems)
 
 
 def exit_code_for(verdict: Verdict, fail_on: str) -> ExitCode:
@@ -85,13 +150,45 @@ def _url(template: str | None, workspace: str | None, eval_id: str) -> str | Non
     return template.format(workspace=quote(workspace, safe=""), eval_id=quote(eval_id, safe=""))
 
 
+async def _base_baseline(fetcher: Fetcher, spec: EvalSpec, base: BaseEvals | None) -> Baseline:
+    """`baseline: base`: the eval the base branch's config names like `spec` (its id, or the
+    newest done eval of its model or version), or why there is none."""
+    if base is None:
+        _refuse_base([spec])
+        raise AssertionError  # _refuse_base raised
+    found, why = base.find(spec.label)
+    if found is None:
+        return Baseline(None, why)
+    if found.by is EvalBy.ID:
+        eval_id: str | None = found.id
+    else:
+        info = await fetcher.newest_done(found.by.value, found.id, other_than=spec.id)
+        eval_id = info.eval_id if info is not None else None
+        if eval_id is None:
+            return Baseline(
+                None,
+                f"no done evaluation of {found.named} (the base branch's config names it "
+                f"{spec.label})",
+            )
+    if eval_id == spec.id:
+        return Baseline(
+            None,
+            f"the base branch's config names {spec.label} the same eval ({eval_id}): "
+            "nothing to compare with",
+        )
+    return Baseline(eval_id, chosen=BASE_CHOSEN)
+
+
 async def _resolve_baseline(
     fetcher: Fetcher,
     spec: EvalSpec,
-    config: GateConfig,
+    request: GateRequest,
     results: asyncio.Future[EvalResults],
 ) -> tuple[Baseline, EvalResults | None]:
-    if spec.baseline == AUTO:
+    config = request.config
+    if spec.baseline == BASE:
+        baseline = await _base_baseline(fetcher, spec, request.base)
+    elif spec.baseline == AUTO:
         baseline = await fetcher.auto_baseline(
             spec.id, require_same_version=config.require_same_version
         )
@@ -142,7 +239,7 @@ async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | 
             "is nothing to gate; re-run the evaluation in Roboflow",
             eval_id=info.eval_id,
         )
-    if spec.baseline == info.eval_id:
+    if spec.baseline == info.eval_id and spec.baseline not in (AUTO, CHAMPION, BASE):
         raise UsageError(
             f"the newest evaluation of {spec.named} is {info.eval_id}, its own baseline: "
             "name an earlier evaluation"
@@ -156,7 +253,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
     spec, give_up = await _resolve(fetcher, spec)
     candidate = fetcher.results(spec.id, give_up=give_up, named=named)
     results, (baseline, base_results) = await asyncio.gather(
-        candidate, _resolve_baseline(fetcher, spec, request.config, candidate)
+        candidate, _resolve_baseline(fetcher, spec, request, candidate)
     )
     return EvalInput(
         spec=spec,

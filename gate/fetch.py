@@ -219,6 +219,22 @@ class Fetcher:
             if self._lists.get((by, ref)) is listed:
                 del self._lists[(by, ref)]  # look afresh (other waiters share the new look)
 
+    async def newest_done(self, by: str, ref: str, *, other_than: str) -> EvalInfo | None:
+        """The newest `done` evaluation of model (or dataset version) `ref` other than
+        `other_than` (the candidate), from the run's shared list; None when there is none
+        (no waiting: a baseline is what is already done)."""
+        evals = await self.listing(by, ref)
+        found = _newest(
+            e
+            for e in evals
+            if _is_of(e, by, ref) and e.status == "done" and e.eval_id != other_than
+        )
+        if found is not None and found.eval_id not in self._infos:
+            future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
+            future.set_result(found)
+            self._infos[found.eval_id] = future
+        return found
+
     def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
         if eval_id not in self._infos:
             self._infos[eval_id] = asyncio.ensure_future(self._info(eval_id))

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from gate.core.errors import ResultsUnavailable, UsageError
 from gate.core.model import GateConfig
 from gate.core.outcome import GateOutcome
-from gate.engine import GateRequest, run_gate
+from gate.engine import BaseEvals, GateRequest, run_gate
 from gate.fetch import FetchOptions, SavedResults
 from gate.local_files import ResultsFile, read_config, read_results
 from gate.roboflow.api import DEFAULT_API_URL
@@ -65,6 +65,7 @@ class LocalGate:
     wait: float = 600.0
     poll_interval: float = 10.0
     deadline_hint: str = "raise --deadline"  # how to give the run more time, for the error
+    base: BaseEvals | None = None  # baseline: base (the Action's); None: a config error
 
 
 def _is_loopback(host: str) -> bool:
@@ -174,6 +175,7 @@ async def gate_local(job: LocalGate) -> GateOutcome:
         versions=job.versions,
         workspace=workspace,
         saved_ids=tuple(documents),
+        base=job.base,
     )
     options = FetchOptions(
         concurrency=access.concurrency, wait=job.wait, poll_interval=job.poll_interval

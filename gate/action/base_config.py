@@ -32,6 +32,7 @@ from gate.config.loader import load_config
 from gate.core.errors import ConfigError, ExitCode, GateError, Problem
 from gate.core.model import GateConfig, IfMissing, Rule, Severity
 from gate.core.strict_json import JSONDocumentError, decode_utf8
+from gate.engine import BaseEvals
 from gate.local_files import MAX_CONFIG_BYTES, read_config
 from gate.report.markdown import md_code
 
@@ -74,6 +75,7 @@ class ConfigChoice:
     path: str = ""
     changes: RuleChanges = field(default_factory=RuleChanges)
     from_pull_request: bool = True  # the checkout is the PR's (not a workflow_run's checkout)
+    base: BaseEvals = field(default_factory=BaseEvals)  # the base's evals, for baseline: base
 
 
 def _base_source(path: str) -> str:
@@ -142,17 +144,28 @@ async def choose_config(
     """The config to gate with (see the module's docstring). Raises GateError: the checkout's
     config or the base's is invalid (exit 2), or the base's cannot be read (exit 3)."""
     checkout = read_config(workspace / settings.config)
-    if settings.config_from == "workspace" or not event.is_pull_request:
-        return ConfigChoice(checkout, "workspace", path=settings.config)
+    if settings.config_from == "workspace":
+        reason = "config-from is workspace, so the base branch's config is not read"
+        return ConfigChoice(
+            checkout, "workspace", path=settings.config, base=BaseEvals(None, reason)
+        )
+    if not event.is_pull_request:
+        name = event.event_name or "this event"
+        reason = f"{name} is not a pull request, so there is no base branch"
+        return ConfigChoice(
+            checkout, "workspace", path=settings.config, base=BaseEvals(None, reason)
+        )
     own = event.event_name != "workflow_run"
     data, sha = await _read_base(settings, event, api_url)
     if data is None:
+        reason = f"the base commit {sha[:12]} has no {settings.config}"
         return ConfigChoice(
             checkout,
             "workspace (no base config)",
             base_sha=sha,
             path=settings.config,
             from_pull_request=own,
+            base=BaseEvals(None, reason),
         )
     base = parse_base_config(data, settings.config)
     return ConfigChoice(
@@ -162,6 +175,7 @@ async def choose_config(
         path=settings.config,
         changes=rule_changes(base, checkout),
         from_pull_request=own,
+        base=BaseEvals(base.evals),
     )
 
 

@@ -221,7 +221,8 @@ INPUTS: tuple[Option[Any], ...] = (
         "baseline",
         _text,
         None,
-        "baseline for the evaluations in `eval-ids`, `models` and `versions`: an id or `auto`",
+        "baseline for the evaluations in `eval-ids`, `models` and `versions`: an id, `auto`, "
+        "`champion` or `base` (the eval the base branch's config gives the same name)",
         shown_default="config's",
     ),
     Option(

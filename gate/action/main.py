@@ -33,7 +33,7 @@ from gate.core.gate_id import report_folder
 from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
 from gate.core.redact import redact
-from gate.engine import exit_code_for
+from gate.engine import BaseEvals, exit_code_for
 from gate.github.publish import (
     Gated,
     Target,
@@ -64,11 +64,15 @@ FETCH_SLACK = 120.0  # seconds of fetching allowed beyond the `wait` input
 
 
 def local_gate_for(
-    settings: ActionSettings, workspace: Path, config: GateConfig | None = None
+    settings: ActionSettings,
+    workspace: Path,
+    config: GateConfig | None = None,
+    base: BaseEvals | None = None,
 ) -> LocalGate:
     """The engine's arguments for an Action run: the config in the workspace (or `config`,
     already read: the base branch's rules), all from Roboflow, waiting up to the `wait` input
-    (and two minutes more for the fetching)."""
+    (and two minutes more for the fetching); `base`: the base branch's evals, for
+    `baseline: base` (none read: the reason it says)."""
     return LocalGate(
         config_path=workspace / settings.config,
         config=config,
@@ -84,6 +88,7 @@ def local_gate_for(
         workspace=settings.workspace,
         wait=settings.wait,
         deadline_hint="raise the wait input",
+        base=base if base is not None else BaseEvals(),
     )
 
 
@@ -115,7 +120,7 @@ async def _run_gate(
     try:
         choice = await choose_config(settings, event, workspace, api_url=_github_api_url(environ))
         notes = config_notes(choice)
-        outcome = await gate_local(local_gate_for(settings, workspace, choice.config))
+        outcome = await gate_local(local_gate_for(settings, workspace, choice.config, choice.base))
         full = render_report(outcome, max_chars=None, title=title_for(settings)) + notes
         # Into a workspace the Action does not trust: no link under it is followed.
         write_file(folder / "report.md", full, confine_to=workspace)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec
-from gate.core.model import ALL, AUTO, CHAMPION, EVAL_BY, IfMissing, Severity, ThresholdKind
+from gate.core.model import ALL, AUTO, BASE, CHAMPION, EVAL_BY, IfMissing, Severity, ThresholdKind
 
 if TYPE_CHECKING:
     from gate.core.model import EvalSpec, Rule
@@ -360,7 +360,10 @@ EVAL: Final = Section(
             f'"{AUTO}": the newest earlier done evaluation of another model on the same dataset '
             "version (else the project's newest earlier done one, flagged as measured on "
             f'another test set); or "{CHAMPION}": the best done evaluation of another model on '
-            "the same dataset version by the task's headline metric (mAP@50:95 or mIoU on test).",
+            "the same dataset version by the task's headline metric (mAP@50:95 or mIoU on test); "
+            f'or "{BASE}" (the GitHub Action on pull requests only): the eval the base '
+            "branch's config gives the same name (its id, or the newest other done evaluation "
+            "of its model or version).",
         ),
     ),
 )

@@ -12,6 +12,9 @@ from typing import Literal
 ALL: Literal["*"] = "*"
 AUTO: Literal["auto"] = "auto"
 CHAMPION: Literal["champion"] = "champion"
+# The eval the base branch's config gives the same name (the Action, on pull requests).
+BASE: Literal["base"] = "base"
+BASE_CHOSEN = "base (the base branch's config names it)"
 # Said next to every delta against a baseline measured on another dataset version.
 DIFFERENT_VERSION = "different dataset version: the test sets differ"
 
@@ -140,7 +143,7 @@ class EvalSpec:
 
     id: str
     name: str | None = None
-    baseline: str | None = None  # an eval id, "auto", or None
+    baseline: str | None = None  # an eval id, "auto", "champion", "base", or None
     location: Location | None = field(default=None, compare=False)
     by: EvalBy = EvalBy.ID
 

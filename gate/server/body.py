@@ -550,6 +550,8 @@ def _targets(
         )
     except UsageError as error:
         raise ApiError(400, "invalid_request", str(error)) from None
+    except ConfigError as error:  # baseline: base: no base branch here
+        raise _config_error(error) from None
     if len(targets) > MAX_EVALS:
         raise ApiError(
             400,

@@ -932,3 +932,74 @@ async def test_a_base_rule_naming_an_eval_the_pull_request_renamed_fails_closed(
     assert run.code == 2, run.err
     assert "<base>:.github/eval-gate.yml:6:" in run.err
     assert "rule names eval 'detector', which is not gated" in run.err
+
+
+# --- baseline: base ---------------------------------------------------------------------------
+
+REGRESSION = """\
+rules:
+  - metric: map50
+    classes: "*"
+    max_drop: 0.1
+"""
+
+
+def named_evals(*items: str) -> str:
+    return "version: 1\nworkspace: ws\nevals:\n" + "".join(f"  - {i}\n" for i in items)
+
+
+async def test_baseline_base_compares_with_the_eval_the_base_config_names_alike(
+    tmp_path, urls, github
+):
+    base = named_evals("{id: good, name: detector}") + REGRESSION
+    head = named_evals("{id: bad, name: detector, baseline: base}") + REGRESSION
+    github.add_file(REPO, CONFIG_PATH, base, ref=BASE_SHA)
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 1, run.err  # bus 0.4 against the shipped 0.85
+    document = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    (ev,) = document["evals"]
+    assert ev["baseline"]["id"] == "good"
+    assert ev["baseline"]["chosen"] == "base (the base branch's config names it)"
+    shown = r"`good` (base \(the base branch's config names it\))"  # Markdown-escaped
+    assert shown in run.summary
+    assert shown in our_comments(github)[0].body
+    assert github.violations == []
+
+
+async def test_baseline_base_without_that_name_in_the_base_follows_if_missing(
+    tmp_path, urls, github
+):
+    rules = REGRESSION + "    if_missing: warn\n"
+    github.add_file(REPO, CONFIG_PATH, named_evals("{id: good, name: other}") + rules, ref=BASE_SHA)
+    head = named_evals("{id: bad, name: detector, baseline: base}") + rules
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 0, run.err
+    assert run.outputs["verdict"] == "warn"
+    assert "no eval named detector in the base branch's config" in run.summary
+    # With if_missing: fail (the default) it is a config error that says why.
+    github.add_file(
+        REPO, CONFIG_PATH, named_evals("{id: good, name: other}") + REGRESSION, ref=BASE_SHA
+    )
+    head = named_evals("{id: bad, name: detector, baseline: base}") + REGRESSION
+    run = await run_action(tmp_path / "again", urls, eval_ids="", config=head)
+    assert run.code == 2, run.err
+    assert "no eval named detector in the base branch's config" in run.err
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ({"event": "push.json", "event_name": "push"}, "push is not a pull request"),
+        ({"config_from": "workspace"}, "config-from is workspace"),
+        ({}, "the base commit f95f852bd8fc has no .github/eval-gate.yml"),
+    ],
+)
+async def test_baseline_base_with_no_base_config_has_no_baseline_and_says_why(
+    tmp_path, urls, github, options, why
+):
+    rules = REGRESSION + "    if_missing: warn\n"
+    head = named_evals("{id: bad, name: detector, baseline: base}") + rules
+    run = await run_action(tmp_path, urls, eval_ids="", config=head, **options)
+    assert run.code == 0, run.err
+    assert run.outputs["verdict"] == "warn"
+    assert f"no baseline for detector: {why}" in run.summary

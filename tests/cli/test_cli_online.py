@@ -238,7 +238,7 @@ async def test_auto_baseline_with_no_earlier_eval_explains(tmp_path, standin, ap
 
 
 async def test_shared_baseline_is_fetched_once(tmp_path, standin, api_url):
-    for name in ("a", "b", "c", "base"):
+    for name in ("a", "b", "c", "shipped"):
         standin.add_eval(name, map_results=detection_results(["car"]))
     config = "version: 1\nworkspace: ws\nrules:\n  - metric: map50\n    max_drop: 0.02\n"
     proc = await gate(
@@ -251,16 +251,16 @@ async def test_shared_baseline_is_fetched_once(tmp_path, standin, api_url):
         "--eval",
         "c",
         "--baseline",
-        "base",
+        "shipped",
         config=config,
     )
     assert proc.code == 0, proc.err
-    assert standin.count("map-results", "base") == 1
+    assert standin.count("map-results", "shipped") == 1
 
 
 async def test_results_file_supplies_the_baseline(tmp_path, standin, api_url):
     standin.add_eval("cand", map_results=detection_results(["car"], map50=0.9))
-    (tmp_path / "base.json").write_text(json.dumps(detection_results(["car"], map50=0.95)))
+    (tmp_path / "shipped.json").write_text(json.dumps(detection_results(["car"], map50=0.95)))
     config = "version: 1\nworkspace: ws\nrules:\n  - metric: map50\n    max_drop: 0.02\n"
     proc = await gate(
         tmp_path,
@@ -268,9 +268,9 @@ async def test_results_file_supplies_the_baseline(tmp_path, standin, api_url):
         "--eval",
         "cand",
         "--baseline",
-        "base",
+        "shipped",
         "--results",
-        "base.json",
+        "shipped.json",
         config=config,
     )
     assert proc.code == 1

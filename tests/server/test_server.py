@@ -248,8 +248,21 @@ async def test_warning_rule_and_fail_on_warning(client, standin):
 
 
 async def test_evals_from_the_config_and_baseline(client, standin):
-    standin.add_eval("base", map_results=detection_results({"car": 0.95}, map50=0.95))
+    standin.add_eval("shipped", map_results=detection_results({"car": 0.95}, map50=0.95))
     standin.add_eval("new", map_results=detection_results({"car": 0.9}))
+    config = {
+        "version": 1,
+        "workspace": "ws",
+        "evals": [{"id": "new", "baseline": "shipped"}],
+        "rules": [{"metric": "map50", "max_drop": 0.02}],
+    }
+    answer = await call(client, "POST", "/v1/gate", body={"config": config})
+    assert answer.status == 200, answer.text
+    assert answer.json["verdict"] == "fail"
+    assert answer.json["evals"][0]["baseline_id"] == "shipped"
+
+
+async def test_baseline_base_is_a_config_error_outside_the_action(client, standin):
     config = {
         "version": 1,
         "workspace": "ws",
@@ -257,9 +270,9 @@ async def test_evals_from_the_config_and_baseline(client, standin):
         "rules": [{"metric": "map50", "max_drop": 0.02}],
     }
     answer = await call(client, "POST", "/v1/gate", body={"config": config})
-    assert answer.status == 200, answer.text
-    assert answer.json["verdict"] == "fail"
-    assert answer.json["evals"][0]["baseline_id"] == "base"
+    assert answer.status == 400, answer.text
+    assert answer.json["error"] == "invalid_config"
+    assert "only works in the GitHub Action on pull requests" in answer.json["message"]
 
 
 async def test_max_chars_shortens_the_report(client, standin):
