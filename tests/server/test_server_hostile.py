@@ -331,7 +331,7 @@ async def test_the_largest_allowed_request_never_blocks_the_event_loop(client, s
             return resp.status, await resp.read()
 
     loop = asyncio.get_running_loop()
-    loop.slow_callback_duration = 0.5  # the promise is "answered within a second"
+    loop.slow_callback_duration = 0.9  # the promise is "answered within a second"
     loop.set_debug(True)
     caplog.set_level(logging.WARNING, logger="asyncio")
     task = asyncio.create_task(gate())
