@@ -349,7 +349,9 @@ async def test_the_largest_allowed_request_never_blocks_the_event_loop(client, s
         loop.set_debug(False)
     assert status == 200, data[:500]
     assert json.loads(data)["counts"]["total"] == 19_800
-    assert len(latencies) >= 3  # the gate took a while, and /healthz answered meanwhile
+    # /healthz answered while the gate ran (how many times depends on the machine's speed:
+    # on a quiet one the gate can finish after two probes)
+    assert latencies
     assert max(latencies) < 1.0, max(latencies)
     slow = [r.getMessage() for r in caplog.records if "took" in r.getMessage()]
     assert not slow, slow
