@@ -1003,3 +1003,40 @@ async def test_baseline_base_with_no_base_config_has_no_baseline_and_says_why(
     assert run.code == 0, run.err
     assert run.outputs["verdict"] == "warn"
     assert f"no baseline for detector: {why}" in run.summary
+
+
+# --- evaluations named by model or dataset version (inputs `models`, `versions`) ----------------
+
+
+async def test_the_models_input_gates_the_newest_eval_of_that_model(tmp_path, urls, roboflow):
+    bad = detection_results({"car": 0.9, "bus": 0.4})
+    roboflow.add_eval(
+        "det-old", model_id="det/3", created_at="2026-02-01T00:00:00Z", map_results=bad
+    )
+    roboflow.add_eval("det-new", model_id="det/3", created_at="2026-03-01T00:00:00Z")
+    run = await run_action(tmp_path, urls, eval_ids="", models="det/3", config_from="workspace")
+    assert run.code == 0, run.err
+    assert run.outputs["verdict"] == "pass"
+    data = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert [ev["id"] for ev in data["evals"]] == ["det-new"]
+    assert roboflow.count("list") >= 1
+
+
+async def test_the_versions_input_reports_a_failed_evaluation_as_its_own_outcome(
+    tmp_path, urls, roboflow
+):
+    roboflow.add_eval("v-failed", version_id="proj/7", status="failed")
+    run = await run_action(tmp_path, urls, eval_ids="", versions="proj/7", config_from="workspace")
+    assert run.code == 3
+    assert run.outputs["verdict"] == "error"
+    assert "failed" in run.err and "proj/7" in run.err
+
+
+async def test_a_model_whose_eval_never_appears_is_exit_3_saying_what_was_awaited(
+    tmp_path, urls, roboflow
+):
+    run = await run_action(
+        tmp_path, urls, eval_ids="", models="det/99", wait="1", config_from="workspace"
+    )
+    assert run.code == 3
+    assert "det/99" in run.err and "appeared" in run.err
