@@ -242,8 +242,12 @@ def checks_in(json_path: Path) -> int:
 
 
 @contextmanager
-def standin(*, latency: float, evals: int, classes: int = 3) -> Iterator[str]:
+def standin(
+    *, latency: float, evals: int, classes: int = 3, version: str | None = None
+) -> Iterator[str]:
     """The stand-in Roboflow API in a child process on a free 127.0.0.1 port; yields its URL.
+
+    `version`: every populated eval is on that dataset version.
 
     Port 0 lets the kernel pick a free port atomically; the stand-in prints the URL it got.
     The child is stopped (SIGTERM, then SIGKILL) however the block is left, and on Linux it
@@ -270,6 +274,7 @@ def standin(*, latency: float, evals: int, classes: int = 3) -> Iterator[str]:
                 API_KEY,
                 "--workspace",
                 WORKSPACE,
+                *(["--version", version] if version is not None else []),
             ],
             cwd=REPO,
             env=child_env(),

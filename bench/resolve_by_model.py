@@ -23,34 +23,23 @@ from the repo root with the project venv's python:
 
 from __future__ import annotations
 
-import functools
 import json
-import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from _common import (
     API_KEY,
-    LOOPBACK,
-    PYTHON,
-    REPO,
-    WORKSPACE,
     BenchError,
     Row,
     Stats,
-    _die_with_parent,
-    _prctl,
-    _read_url,
     bench_main,
     child_env,
     expect,
     gate_cmd,
     machine,
     run_timed,
-    stop,
+    standin,
     write_online_config,
 )
 
@@ -58,43 +47,6 @@ LATENCY = 0.2
 EVALS = 32
 BASELINE = "eval-0001"
 EXTRA_ROUND_TRIPS = 2
-
-
-@contextmanager
-def standin(*, latency: float, evals: int, version: str) -> Iterator[str]:
-    """`_common.standin`, with every eval on one dataset version (`--version`)."""
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "tests.roboflow_standin",
-                "--host",
-                LOOPBACK,
-                "--port",
-                "0",
-                "--latency",
-                str(latency),
-                "--evals",
-                str(evals),
-                "--version",
-                version,
-                "--api-key",
-                API_KEY,
-                "--workspace",
-                WORKSPACE,
-            ],
-            cwd=REPO,
-            env=child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            preexec_fn=functools.partial(_die_with_parent, _prctl()),  # noqa: PLW1509 - as _common
-        )
-        try:
-            yield _read_url(proc, err)
-        finally:
-            stop(proc)
 
 
 @dataclass(frozen=True, slots=True)
