@@ -14,12 +14,15 @@ import os
 import select
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -366,3 +369,24 @@ def bench_main(name: str, doc: str, run: Any, *, default_runs: int, runs_help: s
         return 2
     print(table(rows))
     return 0
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (for a child that takes --port)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def opener() -> urllib.request.OpenerDirector:
+    """urllib without proxies: loopback traffic never goes through one."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def healthy(url: str) -> bool:
+    """Whether the service at `url` answers GET /healthz with 200."""
+    try:
+        with opener().open(f"{url}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False

@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import http.client
 import json
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -62,7 +61,10 @@ from _common import (
     _prctl,
     bench_main,
     child_env,
+    free_port,
+    healthy,
     machine,
+    opener,
     standin,
     stop,
 )
@@ -125,28 +127,10 @@ class Server:
         return lines[-1] if lines else "no output"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with _opener().open(f"{url}/healthz", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 @contextmanager
 def gate_server(upstream: str) -> Iterator[Server]:
     """`python -m gate serve` on a free port with the default limits; stopped however we leave."""
-    port = _free_port()
+    port = free_port()
     env = child_env(
         {"EVAL_GATE_TOKENS": TOKEN, "ROBOFLOW_API_KEY": API_KEY, "ROBOFLOW_API_URL": upstream}
     )
@@ -164,7 +148,7 @@ def gate_server(upstream: str) -> Iterator[Server]:
         server = Server(f"http://{LOOPBACK}:{port}", port, proc.pid, err)
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while not _healthy(server.url):
+            while not healthy(server.url):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise BenchError(f"eval-gate serve did not start: {server.stderr_tail()}")
                 time.sleep(0.05)
@@ -190,7 +174,7 @@ def post(server: Server, body: dict[str, Any]) -> Answer:
     )
     started = time.perf_counter()
     try:
-        with _opener().open(request, timeout=REQUEST_TIMEOUT) as response:
+        with opener().open(request, timeout=REQUEST_TIMEOUT) as response:
             raw, status = response.read(), response.status
     except urllib.error.HTTPError as error:
         raw, status = error.read(), error.code

@@ -42,7 +42,6 @@ import math
 import os
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,8 +69,11 @@ from _common import (
     _prctl,
     child_env,
     expect,
+    free_port,
     handle_termination,
+    healthy,
     machine,
+    opener,
     run_timed,
     standin,
     stop,
@@ -328,24 +330,6 @@ class Server:
         return lines[-1] if lines else "no output"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with _opener().open(f"{url}/healthz", timeout=2) as response:
-            return bool(response.status == 200)
-    except (OSError, urllib.error.URLError):
-        return False
-
-
 @contextmanager
 def _server(
     cmd: Sequence[str], env: dict[str, str], url: str | None, what: str
@@ -372,7 +356,7 @@ def _server(
                 url = proc.stdout.readline().decode().strip() if ready else ""
                 server = Server(url, proc.pid, err)
             deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while not (url and _healthy(url)):
+            while not (url and healthy(url)):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise BenchError(f"{what} did not start: {server.stderr_tail()}")
                 time.sleep(0.05)
@@ -383,7 +367,7 @@ def _server(
 
 def gate_server(upstream: str, max_gates: int | None) -> contextlib.AbstractContextManager[Server]:
     """`python -m gate serve` on a free port; `max_gates` None keeps the default limit."""
-    port = _free_port()
+    port = free_port()
     extra = {"EVAL_GATE_TOKENS": TOKEN, "ROBOFLOW_API_KEY": API_KEY, "ROBOFLOW_API_URL": upstream}
     if max_gates is not None:
         extra["EVAL_GATE_MAX_CONCURRENT_GATES"] = str(max_gates)
@@ -405,7 +389,7 @@ def probe(server: Server) -> tuple[int, dict[str, Any]]:
         method="POST",
     )
     try:
-        with _opener().open(request, timeout=REQUEST_TIMEOUT) as response:
+        with opener().open(request, timeout=REQUEST_TIMEOUT) as response:
             raw = response.read()
     except urllib.error.HTTPError as error:
         detail = error.read()[:200].decode("utf-8", "replace")
@@ -427,7 +411,7 @@ def refuses_without_token(server: Server) -> bool:
         method="POST",
     )
     try:
-        with _opener().open(request, timeout=REQUEST_TIMEOUT):
+        with opener().open(request, timeout=REQUEST_TIMEOUT):
             return False
     except urllib.error.HTTPError as error:
         return error.code == 401
