@@ -195,10 +195,7 @@ class Fetcher:
             found = _newest(e for e in evals if _is_of(e, by, ref))
             if found is not None:
                 self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
-                if found.eval_id not in self._infos:
-                    future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
-                    future.set_result(found)
-                    self._infos[found.eval_id] = future
+                self._remember(found)
                 return found, give_up
             remaining = give_up - self._clock()
             if remaining <= 0:
@@ -229,11 +226,16 @@ class Fetcher:
             for e in evals
             if _is_of(e, by, ref) and e.status == "done" and e.eval_id != other_than
         )
-        if found is not None and found.eval_id not in self._infos:
-            future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
-            future.set_result(found)
-            self._infos[found.eval_id] = future
+        if found is not None:
+            self._remember(found)
         return found
+
+    def _remember(self, info: EvalInfo) -> None:
+        """Keep a listed eval's metadata, so `info(eval_id)` needs no request for it."""
+        if info.eval_id not in self._infos:
+            future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
+            future.set_result(info)
+            self._infos[info.eval_id] = future
 
     def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
         if eval_id not in self._infos:
