@@ -43,23 +43,25 @@ class _Split:
     classes: Mapping[str, Any] | Malformed | Missing  # class name -> entry (or why there are none)
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A short, one-line rendering of an untrusted JSON value, for messages."""
     if isinstance(value, int) and value.bit_length() > 332:  # repr() refuses 4,300+ digits
         return "an integer of more than 100 digits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _number(container: Mapping[str, Any], key: str, where: str) -> Value:
+def number(container: Mapping[str, Any], key: str, where: str) -> Value:
+    """`container[key]` as a float in [0, 1], or why not (`where` ends each message)."""
     if key not in container:
         return Missing(f"'{key}' is absent{where}")
     raw = container[key]
     if raw is None:
         return Missing(f"'{key}' is null{where}")
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return Malformed(f"'{key}' is not a number{where}: {_describe(raw)}")
+        return Malformed(f"'{key}' is not a number{where}: {describe(raw)}")
     if isinstance(raw, int) and not -1 <= raw <= 1:  # float() of a huge int overflows
-        return Malformed(f"'{key}' = {_describe(raw)} is outside [0, 1]{where}")
+        return Malformed(f"'{key}' = {describe(raw)} is outside [0, 1]{where}")
     value = float(raw)
     if math.isnan(value) or math.isinf(value):
         return Malformed(f"'{key}' is {raw}{where}")
@@ -155,7 +157,7 @@ class EvalResults:
                 return Malformed(f"'{object_size}' bucket is not an object{where}")
             container = bucket
             where = f" for {object_size} objects{where}"
-        return _number(container, metric, where)
+        return number(container, metric, where)
 
     def _split(self, split: str) -> _Split | Missing | Malformed:
         found = self.splits.get(split)
@@ -176,7 +178,7 @@ def parse_map_results(data: Any, eval_id: str) -> EvalResults:
     except ValueError:
         known = ", ".join(t.value for t in TaskType)
         raise MalformedResults(
-            f"map-results of eval {eval_id} has taskType {_describe(raw_task)}; "
+            f"map-results of eval {eval_id} has taskType {describe(raw_task)}; "
             f"eval-gate understands {known}",
             eval_id=eval_id,
         ) from None
