@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-from gate.core.metrics import METRICS, OBJECT_SIZES, SPLITS, MetricSpec
+from gate.core.metrics import COUNT_METRICS, METRICS, OBJECT_SIZES, SPLITS, MetricSpec
 from gate.core.model import ALL, AUTO, BASE, CHAMPION, EVAL_BY, IfMissing, Severity, ThresholdKind
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVAL",
+    "MAX_SUPPORT",
     "RULE",
     "THRESHOLD_MAX",
     "TOP",
@@ -45,6 +46,9 @@ THRESHOLD_MAX: Final = {
     ThresholdKind.MAX_DROP_PCT: 100.0,
 }
 
+# The largest `min_support` (pixels of a semantic segmentation split can run to billions).
+MAX_SUPPORT: Final = 10**12
+
 NAME_REF: Final = "#/$defs/name"
 CLASS_NAME_REF: Final = "#/$defs/className"
 RULE_REF: Final = "#/$defs/rule"
@@ -58,6 +62,8 @@ class Reader(Protocol):
     def text(self, node: Any, what: str) -> str | None: ...
     def ident(self, node: Any, what: str) -> str | None: ...
     def flag(self, node: Any, what: str) -> bool | None: ...
+    def count(self, node: Any, what: str, top: int) -> int | None: ...
+    def level(self, node: Any, what: str) -> float | None: ...
     def choice(self, node: Any, what: str, allowed: Sequence[str]) -> str | None: ...
     def metric(self, node: Any, name: str | None = None) -> MetricSpec | None: ...
     def number(self, node: Any, kind: ThresholdKind) -> float | None: ...
@@ -176,6 +182,33 @@ class Flag(Kind):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "boolean"}
+
+
+class Count(Kind):
+    """A whole number from 0 to `top`."""
+
+    __slots__ = ("top",)
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        return reader.count(node, name, self.top)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "integer", "minimum": 0, "maximum": self.top}
+
+
+class Level(Kind):
+    """A confidence level, strictly between 0.5 and 1."""
+
+    __slots__ = ()
+
+    def read(self, reader: Reader, node: Any, name: str) -> Any:
+        return reader.level(node, name)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1}
 
 
 class Choice(Kind):
@@ -319,7 +352,7 @@ class RuleList(Kind):
 
 def _metric_help() -> str:
     return "; ".join(
-        f"{m.name}: {m.label} ({m.task.value}"
+        f"{m.name}: {m.label} ({m.task_names}"
         + (", split-level" if m.split_level else "")
         + (", per class" if m.per_class else "")
         + (", per object size" if m.by_size else "")
@@ -437,6 +470,22 @@ RULE: Final = Section(
             "evals",
             Names("eval", allow_all=False),
             "Apply the rule only to these evals (by name or id). Default: every eval.",
+        ),
+        Field(
+            "min_support",
+            Count(MAX_SUPPORT),
+            "Per-class rules only: skip (with a note giving the count) classes with fewer "
+            "ground-truth instances than this in the split: objects for detection-like evals, "
+            "pixels for semantic segmentation (the row sum of Roboflow's confusion matrix).",
+        ),
+        Field(
+            "confidence",
+            Level(),
+            "Regression thresholds (max_drop, max_drop_pct) on a detection-like eval's "
+            f"split-level {', '.join(COUNT_METRICS)}: judge the drop by a paired bootstrap "
+            "interval of the difference at this level (e.g. 0.95). The check fails only when "
+            "the whole interval lies beyond the allowed drop, and warns 'inconclusive' when "
+            "only the point estimate does.",
         ),
     ),
 )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from gate.config.fields import EVAL, RULE, THRESHOLD_MAX, TOP, Field, Section
 from gate.core.errors import MAX_PROBLEMS, ConfigError, Problem
-from gate.core.metrics import METRICS, SPLITS, MetricSpec, suggest_metric
+from gate.core.metrics import COUNT_METRICS, METRICS, SPLITS, MetricSpec, suggest_metric
 from gate.core.model import (
     ALL,
     AUTO,
@@ -624,6 +624,50 @@ class _Validator:
         self.report(node, f"{what} must be true or false, got {node.describe()}")
         return None
 
+    def count(self, node: _Node, what: str, top: int) -> int | None:
+        """A whole number from 0 to `top`."""
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, bool) or not isinstance(value, int):
+            hint = ""
+            if isinstance(value, float) and value.is_integer() and 0 <= value <= top:
+                hint = f"; write {int(value)}"
+            elif isinstance(value, str) and value.strip().isdigit():
+                hint = "; remove the quotes"
+            self.report(
+                node,
+                f"{what} must be a whole number from 0 to {top:,}, got {node.describe()}{hint}",
+            )
+            return None
+        if not 0 <= value <= top:
+            shown = node.raw() or "a number out of range"
+            self.report(node, f"{what} must be from 0 to {top:,}, got {shown}")
+            return None
+        return value
+
+    def level(self, node: _Node, what: str) -> float | None:
+        """A confidence level: a number strictly between 0.5 and 1 (0.95, not 95)."""
+        value = node.value if node.kind == "scalar" else None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.report(
+                node,
+                f"{what} must be a number between 0.5 and 1 (e.g. 0.95), got {node.describe()}",
+            )
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.report(node, f"{what} must be a finite number, got {node.describe()}")
+            return None
+        if not 0.5 < value < 1:
+            shown = node.raw() or f"{value:g}"
+            hint = ""
+            if 50 < value < 100:
+                hint = f"; a level is a fraction: did you mean {value / 100:g}?"
+            self.report(
+                node,
+                f"{what} must be between 0.5 and 1, both excluded (e.g. 0.95), got {shown}{hint}",
+            )
+            return None
+        return float(value)
+
     def ident(self, node: _Node, what: str) -> str | None:
         """A name or id: a non-blank string, or an integer.
 
@@ -777,9 +821,12 @@ class _Validator:
         values |= self.read(node, fields, _RULE_REST)
         if spec is not None:
             self.levels(spec, fields)
+            self.rule_options(spec, fields, thresholds)
         if self.problems != before or spec is None:
             return None
         return Rule(
+            min_support=values["min_support"],
+            confidence=values["confidence"],
             metric=spec.name,
             thresholds=thresholds,
             splits=values["split"],
@@ -828,7 +875,9 @@ class _Validator:
     def levels(self, spec: MetricSpec, fields: _Fields) -> None:
         """Is the metric measured where the rule looks (per class, per object size)?"""
         if "classes" in fields and not spec.per_class:
-            per_class = [m.name for m in METRICS.values() if m.per_class and m.task is spec.task]
+            per_class = [
+                m.name for m in METRICS.values() if m.per_class and set(m.tasks) & set(spec.tasks)
+            ]
             message = f"{spec.name!r} is split-level and has no per-class value"
             if spec.name == "miou" and "iou" in per_class:
                 message = f"{spec.name!r} is split-level; per class use 'iou'"
@@ -840,6 +889,41 @@ class _Validator:
             self.report(
                 fields["object_size"][1],
                 f"object_size applies only to detection metrics ({by_size})",
+            )
+
+    def rule_options(
+        self, spec: MetricSpec, fields: _Fields, thresholds: tuple[Threshold, ...]
+    ) -> None:
+        """`min_support` needs a per-class rule; `confidence` a regression threshold on a
+        split-level metric that per-image counts can rebuild."""
+        if "min_support" in fields and "classes" not in fields:
+            self.report(
+                fields["min_support"][1],
+                'min_support applies to per-class rules: add classes: "*" (every class) '
+                "or a list of names, or remove min_support",
+            )
+        if "confidence" not in fields:
+            return
+        where = fields["confidence"][1]
+        if spec.name not in COUNT_METRICS:
+            self.report(
+                where,
+                f"confidence needs per-image true/false positive counts, from which "
+                f"{', '.join(COUNT_METRICS)} can be rebuilt but {spec.name!r} cannot "
+                "(it ranks predictions by score); remove confidence, or use it on a "
+                f"{'/'.join(COUNT_METRICS)} rule",
+            )
+        elif "classes" in fields or "object_size" in fields:
+            self.report(
+                where,
+                "confidence applies to split-level rules (per-image counts are not per class "
+                "or per object size): remove classes/object_size, or remove confidence",
+            )
+        if thresholds and not any(t.kind.is_regression for t in thresholds):
+            self.report(
+                where,
+                "confidence applies to regression thresholds: add max_drop or max_drop_pct, "
+                "or remove confidence",
             )
 
     def thresholds(
@@ -996,7 +1080,9 @@ class _Validator:
 
 def _per_class_message(spec: MetricSpec) -> str:
     message = f'{spec.name!r} is per class: add classes: "*" (every class) or a list of names'
-    split_mean = [m.name for m in METRICS.values() if m.task is spec.task and m.split_level]
+    split_mean = [
+        m.name for m in METRICS.values() if set(m.tasks) & set(spec.tasks) and m.split_level
+    ]
     if spec.name == "iou" and "miou" in split_mean:
         message += "; for the split mean use 'miou'"
     return message

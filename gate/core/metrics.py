@@ -23,39 +23,57 @@ class MetricSpec:
     """What one metric name means and where it can be measured."""
 
     name: str
-    task: TaskType
+    tasks: tuple[TaskType, ...]  # the task types that measure it
     label: str
     split_level: bool  # measured for a whole split
     per_class: bool  # measured per class
     by_size: bool  # measured per object size (detection only)
 
+    @property
+    def task_names(self) -> str:
+        """The task types that measure it, for messages: `a or b`."""
+        return " or ".join(task.value for task in self.tasks)
+
+
+# Precision, recall and F1 are measured for both: semantic segmentation's come with the
+# map-results (pixel-level, macro over classes); a detection-like eval's per class come from
+# Roboflow's performance-by-class panel and for the split are micro-averaged from its confusion
+# matrix at the eval's canonical confidence.
+_BOTH = (TaskType.DETECTION, TaskType.SEGMENTATION)
+# The metrics per-image true/false positive counts can rebuild (a paired bootstrap's metrics).
+COUNT_METRICS: tuple[str, ...] = ("precision", "recall", "f1")
 
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
         MetricSpec(
-            "map50", TaskType.DETECTION, "mAP@50", split_level=True, per_class=True, by_size=True
+            "map50", (TaskType.DETECTION,), "mAP@50", split_level=True, per_class=True, by_size=True
         ),
         MetricSpec(
             "map50_95",
-            TaskType.DETECTION,
+            (TaskType.DETECTION,),
             "mAP@50:95",
             split_level=True,
             per_class=True,
             by_size=True,
         ),
         MetricSpec(
-            "map75", TaskType.DETECTION, "mAP@75", split_level=True, per_class=True, by_size=True
+            "map75", (TaskType.DETECTION,), "mAP@75", split_level=True, per_class=True, by_size=True
         ),
         MetricSpec(
-            "miou", TaskType.SEGMENTATION, "mIoU", split_level=True, per_class=False, by_size=False
+            "miou",
+            (TaskType.SEGMENTATION,),
+            "mIoU",
+            split_level=True,
+            per_class=False,
+            by_size=False,
         ),
         MetricSpec(
-            "iou", TaskType.SEGMENTATION, "IoU", split_level=False, per_class=True, by_size=False
+            "iou", (TaskType.SEGMENTATION,), "IoU", split_level=False, per_class=True, by_size=False
         ),
         MetricSpec(
             "precision",
-            TaskType.SEGMENTATION,
+            _BOTH,
             "precision",
             split_level=True,
             per_class=True,
@@ -63,15 +81,13 @@ METRICS: dict[str, MetricSpec] = {
         ),
         MetricSpec(
             "recall",
-            TaskType.SEGMENTATION,
+            _BOTH,
             "recall",
             split_level=True,
             per_class=True,
             by_size=False,
         ),
-        MetricSpec(
-            "f1", TaskType.SEGMENTATION, "F1", split_level=True, per_class=True, by_size=False
-        ),
+        MetricSpec("f1", _BOTH, "F1", split_level=True, per_class=True, by_size=False),
     )
 }
 

@@ -98,6 +98,12 @@ class Rule:
     severity: Severity = Severity.ERROR
     evals: tuple[str, ...] | None = None  # eval names or ids; None: every eval
     location: Location | None = field(default=None, compare=False)
+    # Per-class rules: skip classes with fewer ground-truth instances (objects, or pixels for
+    # semantic segmentation) than this in the split.
+    min_support: int | None = None
+    # Regression thresholds on a detection eval's split-level precision, recall or F1: judge
+    # the drop by a paired bootstrap interval at this level, in (0.5, 1).
+    confidence: float | None = None
 
     @property
     def is_regression(self) -> bool:
@@ -121,7 +127,12 @@ class Rule:
             else:
                 conds.append(f"drop <= {t.value:g}%")
         splits = "*" if self.splits == ALL else ",".join(self.splits)
-        return f"{' '.join(parts)} {' and '.join(conds)} [{splits}]"
+        extra = ""
+        if self.confidence is not None:
+            extra += f" at {self.confidence * 100:g}% confidence"
+        if self.min_support is not None:
+            extra += f" (support >= {self.min_support})"
+        return f"{' '.join(parts)} {' and '.join(conds)}{extra} [{splits}]"
 
 
 class EvalBy(enum.StrEnum):
@@ -167,6 +178,7 @@ class Provenance:
     baseline_id: str | None = None
     baseline_chosen: str | None = None  # how: "given", or how auto/champion chose it
     baseline_same_version: bool | None = None  # None: not known (or no baseline)
+    unknown: str | None = None  # why the candidate's model, version and created are unknown
 
     @property
     def different_version(self) -> bool:

@@ -302,7 +302,7 @@ RULE_CASES = [
             (
                 "gate.yml:5:5: unknown key 'colour' in a rule: expected one of metric, split, "
                 "classes, object_size, min, max, max_drop, max_drop_pct, if_missing, severity, "
-                "evals"
+                "evals, min_support, confidence"
             )
         ],
         id="unknown-key-no-suggestion",
