@@ -1,7 +1,8 @@
 """A stand-in for the Roboflow model-evals REST API, for tests and benchmarks.
 
 It is a real aiohttp server (bind it to 127.0.0.1), modelled on the public docs (see
-/work/shared/reference): the three GET endpoints a gate uses, Bearer or `?api_key=` auth,
+/work/shared/reference): the GET endpoints a gate uses (list, info, map-results and the
+confusion-matrix, performance-by-class and image-predictions panels), Bearer or `?api_key=` auth,
 JSON errors `{"error": code, "message": ...}`, newest-first listing. Tests add evals,
 flip their status, and script misbehaviour (429 with Retry-After, 5xx, HTML pages,
 truncated bodies, hung requests) that is served before the normal behaviour. Every
@@ -12,8 +13,13 @@ request is recorded in `standin.requests`.
     standin.script("map-results", [Scripted(503), Scripted(429, headers={"Retry-After": "2"})])
     server = await aiohttp_server(standin.app())
 
+Panels: `add_eval(..., confusion={split: {"classes", "matrix"}}, performance={split: [entries]},
+images={split: [{"imageId", "tp", "fp", "fn"}]})`, or `generated_panels(...)` for made-up ones.
+A done eval without a panel's data for a split answers 409 model_eval_not_done, as Roboflow does.
+
 Standalone (benchmarks): `python -m tests.roboflow_standin --port 0 --latency 0.2 --evals 32`
-prints the base URL on stdout and serves until killed.
+prints the base URL on stdout and serves until killed; `--images N` gives every eval panels
+with N images per split.
 """
 
 from __future__ import annotations
@@ -40,9 +46,13 @@ DETECTION = "object-detection-like"
 SEGMENTATION = "semantic-segmentation"
 SPLITS = ("test", "valid", "train")
 STATUSES = ("running", "done", "failed")
-ENDPOINTS = ("list", "info", "map-results")
+PANELS = ("confusion-matrix", "performance-by-class", "image-predictions")
+ENDPOINTS = ("list", "info", "map-results", *PANELS)
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 200
+DEFAULT_IMAGE_LIMIT = 200
+MAX_IMAGE_LIMIT = 1000
+DEFAULT_CONFIDENCE = 20  # percent: the eval's canonical threshold
 
 _DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
     400: ("bad_request", "Bad request"),
@@ -102,7 +112,7 @@ class RecordedRequest:
     query_string: str
     query: tuple[tuple[str, str], ...]
     headers: dict[str, str]
-    endpoint: str  # "list" | "info" | "map-results" | "other"
+    endpoint: str  # "list" | "info" | "map-results" | one of PANELS | "other"
     workspace: str | None
     eval_id: str | None
 
@@ -121,6 +131,10 @@ class StandInEval:
     data_missing: bool = False  # done, but map-results answers 409 (data missing)
     legacy: bool = False  # answer with the older servers' field names, `id` and `projectId`
     appears_at: float = 0.0  # time.monotonic() from which the eval exists (evals that run late)
+    # Panels, per split (a split left out answers 409, as a done eval whose data is missing).
+    confusion: dict[str, dict[str, Any]] = field(default_factory=dict)
+    performance: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    images: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def visible(self) -> bool:
@@ -275,6 +289,82 @@ def summary_of(map_results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def generated_panels(
+    classes: Sequence[str],
+    *,
+    images: int,
+    seed: int = 0,
+    splits: Sequence[str] = SPLITS,
+) -> dict[str, Any]:
+    """Made-up but consistent panels: `images` images per split, each with small random
+    tp/fp/fn counts; the confusion matrix puts each image's tp on the diagonal of a random
+    class, its fp in the background row and its fn in the background column; performance by
+    class follows from the matrix. Returns the keyword arguments of `add_eval`."""
+    rng = random.Random(seed)
+    size = len(classes) + 1
+    confusion: dict[str, dict[str, Any]] = {}
+    performance: dict[str, list[dict[str, Any]]] = {}
+    per_split: dict[str, list[dict[str, Any]]] = {}
+    for split in splits:
+        matrix = [[0] * size for _ in range(size)]
+        listed = []
+        for index in range(images):
+            tp, fp, fn = rng.randint(0, 4), rng.randint(0, 2), rng.randint(0, 2)
+            cls = rng.randrange(len(classes)) if classes else 0
+            if classes:
+                matrix[cls][cls] += tp
+                matrix[size - 1][cls] += fp
+                matrix[cls][size - 1] += fn
+            listed.append({"imageId": f"{split}-{index:06d}", "tp": tp, "fp": fp, "fn": fn})
+        per_split[split] = listed
+        confusion[split] = {"classes": [*classes, "background"], "matrix": matrix}
+        entries = []
+        for k, name in enumerate(classes):
+            tp = matrix[k][k]
+            predicted = sum(row[k] for row in matrix)
+            actual = sum(matrix[k])
+            precision = tp / predicted if predicted else None
+            recall = tp / actual if actual else None
+            f1 = (
+                _harmonic(precision, recall)
+                if precision is not None and recall is not None
+                else None
+            )
+            entries.append(
+                {
+                    "className": name,
+                    "map50": None if actual == 0 else round(rng.uniform(0.5, 0.99), 4),
+                    "map50_95": None if actual == 0 else round(rng.uniform(0.3, 0.8), 4),
+                    "map75": None if actual == 0 else round(rng.uniform(0.4, 0.9), 4),
+                    "precision": None if precision is None else round(precision, 6),
+                    "recall": None if recall is None else round(recall, 6),
+                    "f1": f1,
+                    "optimalThreshold": 0.35,
+                }
+            )
+        performance[split] = entries
+    return {"confusion": confusion, "performance": performance, "images": per_split}
+
+
+def _image_json(entry: Mapping[str, Any], split: str) -> dict[str, Any]:
+    tp, fp, fn = entry["tp"], entry["fp"], entry["fn"]
+    numeric = all(isinstance(v, int) and not isinstance(v, bool) for v in (tp, fp, fn))
+    return {
+        "imageId": entry["imageId"],
+        "imageName": f"{entry['imageId']}.jpg",
+        "split": split,
+        "augmentations": [],
+        "cluster": {"id": 0, "embedding2D": [0.0, 0.0]},
+        "stats": {
+            "truePositives": tp,
+            "falsePositives": fp,
+            "falseNegatives": fn,
+            "precision": (tp / (tp + fp) if tp + fp else None) if numeric else None,
+            "recall": (tp / (tp + fn) if tp + fn else None) if numeric else None,
+        },
+    }
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -310,6 +400,8 @@ class RoboflowStandIn(Hangs):
         self.latency = latency
         self.evals: dict[str, StandInEval] = {}
         self.requests: list[RecordedRequest] = []
+        self.in_flight = 0  # requests being answered now
+        self.max_in_flight = 0  # the most answered at once
         self._scripts: dict[tuple[str, str | None], deque[Scripted]] = {}
         self._release: asyncio.Event | None = None
 
@@ -328,11 +420,17 @@ class RoboflowStandIn(Hangs):
         data_missing: bool = False,
         legacy: bool = False,
         appears_after: float = 0.0,
+        confusion: Mapping[str, dict[str, Any]] | None = None,
+        performance: Mapping[str, list[dict[str, Any]]] | None = None,
+        images: Mapping[str, list[dict[str, Any]]] | None = None,
     ) -> StandInEval:
         """Add (or replace) an eval. map_results None: a small two-class detection payload.
         `legacy`: its JSON says `id` and `projectId`, as older servers did. `appears_after`:
         seconds from now before the eval exists (listed, or found by id), as when Roboflow
-        starts evaluating a model some time after it was uploaded."""
+        starts evaluating a model some time after it was uploaded. The panels, per split:
+        `confusion` {"classes", "matrix"} (and "confidenceThreshold" if not 0.2),
+        `performance` a list of class entries, `images` a list of {imageId, tp, fp, fn}
+        (each served as the documented image object); a split without data answers 409."""
         record = StandInEval(
             eval_id=eval_id,
             status=status,
@@ -348,6 +446,9 @@ class RoboflowStandIn(Hangs):
             data_missing=data_missing,
             legacy=legacy,
             appears_at=time.monotonic() + appears_after if appears_after > 0 else 0.0,
+            confusion=dict(confusion or {}),
+            performance=dict(performance or {}),
+            images=dict(images or {}),
         )
         self.evals[eval_id] = record
         return record
@@ -359,7 +460,7 @@ class RoboflowStandIn(Hangs):
     def script(
         self, endpoint: str, responses: Iterable[Scripted], *, eval_id: str | None = None
     ) -> None:
-        """Queue responses for `endpoint` ("list", "info", "map-results", or "*" for any).
+        """Queue responses for `endpoint` (one of ENDPOINTS, or "*" for any).
 
         With `eval_id`, only requests for that eval use the queue. Queues are consumed in
         order, most specific first: (endpoint, eval_id), (endpoint, any), ("*", any).
@@ -388,6 +489,10 @@ class RoboflowStandIn(Hangs):
         app.router.add_get("/{workspace}/model-evals", self._handle_list)
         app.router.add_get("/{workspace}/model-evals/{eval_id}", self._handle_info)
         app.router.add_get("/{workspace}/model-evals/{eval_id}/map-results", self._handle_map)
+        for panel in PANELS:
+            app.router.add_get(
+                f"/{{workspace}}/model-evals/{{eval_id}}/{panel}", self._panel_handler(panel)
+            )
         app.router.add_route("*", "/{tail:.*}", self._handle_other)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -425,13 +530,18 @@ class RoboflowStandIn(Hangs):
         self, request: web.Request, endpoint: str, normal: Any
     ) -> web.StreamResponse:
         record = self._record(request, endpoint)
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
-        scripted = self._next_script(endpoint, record.eval_id)
-        if scripted is None:
-            status, body, headers = self._normal(request, endpoint, normal)
-            return web.Response(status=status, body=body, headers=headers)
-        return await self._serve_script(request, scripted, endpoint, normal)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency > 0:
+                await asyncio.sleep(self.latency)
+            scripted = self._next_script(endpoint, record.eval_id)
+            if scripted is None:
+                status, body, headers = self._normal(request, endpoint, normal)
+                return web.Response(status=status, body=body, headers=headers)
+            return await self._serve_script(request, scripted, endpoint, normal)
+        finally:
+            self.in_flight -= 1
 
     def _normal(
         self, request: web.Request, endpoint: str, normal: Any
@@ -490,6 +600,18 @@ class RoboflowStandIn(Hangs):
 
     async def _handle_map(self, request: web.Request) -> web.StreamResponse:
         return await self._dispatch(request, "map-results", self._map_results)
+
+    def _panel_handler(self, panel: str) -> Any:
+        normal = {
+            "confusion-matrix": self._confusion,
+            "performance-by-class": self._performance,
+            "image-predictions": self._image_predictions,
+        }[panel]
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._dispatch(request, panel, normal)
+
+        return handle
 
     async def _handle_other(self, request: web.Request) -> web.StreamResponse:
         self._record(request, "other")
@@ -551,6 +673,96 @@ class RoboflowStandIn(Hangs):
             return 409, json.loads(_error_body(409, message=f"Model evaluation {why}"))
         return 200, found.map_results
 
+    # ---------------------------------------------------------------- panels
+
+    def _panel_checks(
+        self, request: web.Request, *, default_split: str, splits: Sequence[str]
+    ) -> tuple[StandInEval, str, float] | tuple[int, Any]:
+        """The eval, split and confidence of a panel request, or the error to answer."""
+        found = self._find(request)
+        if found is None:
+            return 404, json.loads(_error_body(404))
+        split = request.query.get("split", default_split)
+        if split not in splits:
+            return 400, json.loads(
+                _error_body(400, "invalid_split", f"split must be one of {', '.join(splits)}")
+            )
+        raw = request.query.get("confidence", str(DEFAULT_CONFIDENCE))
+        if not raw.isdigit() or not 0 <= int(raw) <= 100:
+            return 400, json.loads(
+                _error_body(400, "invalid_confidence", "confidence must be an integer 0-100")
+            )
+        return found, split, int(raw) / 100
+
+    @staticmethod
+    def _not_done(found: StandInEval, what: str) -> tuple[int, Any]:
+        why = "is still running" if found.status == "running" else f"has no {what} data"
+        return 409, json.loads(_error_body(409, message=f"Model evaluation {why}"))
+
+    def _confusion(self, request: web.Request) -> tuple[int, Any]:
+        checked = self._panel_checks(request, default_split="test", splits=(*SPLITS, "all"))
+        if len(checked) == 2:
+            return checked
+        found, split, confidence = checked
+        data = found.confusion.get(split)
+        if data is None and split == "all":
+            data = _summed([found.confusion[s] for s in SPLITS if s in found.confusion])
+        if found.status != "done" or data is None:
+            return self._not_done(found, "confusion-matrix")
+        return 200, {"split": split, "confidenceThreshold": confidence, **data}
+
+    def _performance(self, request: web.Request) -> tuple[int, Any]:
+        checked = self._panel_checks(request, default_split="test", splits=SPLITS)
+        if len(checked) == 2:
+            return checked
+        found, split, _ = checked
+        entries = found.performance.get(split)
+        if found.status != "done" or entries is None:
+            return self._not_done(found, "performance-by-class")
+        task = found.map_results.get("taskType", DETECTION)
+        return 200, {"taskType": task, "split": split, "classes": entries}
+
+    def _image_predictions(self, request: web.Request) -> tuple[int, Any]:
+        checked = self._panel_checks(request, default_split="all", splits=(*SPLITS, "all"))
+        if len(checked) == 2:
+            return checked
+        found, split, confidence = checked
+        raw_limit = request.query.get("limit", str(DEFAULT_IMAGE_LIMIT))
+        raw_offset = request.query.get("offset", "0")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_IMAGE_LIMIT:
+            return 400, json.loads(
+                _error_body(400, "invalid_limit", f"limit must be 1..{MAX_IMAGE_LIMIT}")
+            )
+        if not raw_offset.isdigit():
+            return 400, json.loads(_error_body(400, "invalid_offset", "offset must be >= 0"))
+        if split == "all":
+            chosen = [s for s in SPLITS if s in found.images]
+            listed = [_image_json(e, s) for s in chosen for e in found.images[s]]
+            missing = not chosen
+        else:
+            missing = split not in found.images
+            listed = [_image_json(e, split) for e in found.images.get(split, [])]
+        if found.status != "done" or missing:
+            return self._not_done(found, "image-predictions")
+        offset, limit = int(raw_offset), int(raw_limit)
+        return 200, {
+            "split": split,
+            "confidenceThreshold": confidence,
+            "totalImages": len(listed),
+            "offset": offset,
+            "limit": limit,
+            "images": listed[offset : offset + limit],
+        }
+
+
+def _summed(matrices: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The `all` confusion matrix: the splits' matrices summed (when they share classes)."""
+    if not matrices or any(m["classes"] != matrices[0]["classes"] for m in matrices):
+        return None
+    size = len(matrices[0]["classes"])
+    total = [[sum(m["matrix"][i][j] for m in matrices) for j in range(size)] for i in range(size)]
+    return {"classes": list(matrices[0]["classes"]), "matrix": total}
+
 
 # --------------------------------------------------------------------------- standalone
 
@@ -563,9 +775,11 @@ def populate(
     task: str = "detection",
     seed: int = 0,
     version: str | None = None,
+    images: int = 0,
 ) -> None:
     """Fill `standin` with `evals` done evals (ids eval-0001..., each of its own model
-    model-0001... and dataset version 1..., or all on `version`) of `classes` classes each."""
+    model-0001... and dataset version 1..., or all on `version`) of `classes` classes each;
+    with `images`, each also has panels of that many images per split."""
     rng = random.Random(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for index in range(1, evals + 1):
@@ -582,6 +796,7 @@ def populate(
             map_results=results,
             version_id=version if version is not None else str(index),
             model_id=f"model-{index:04d}",
+            **(generated_panels(names, images=images, seed=seed + index) if images > 0 else {}),
         )
 
 
@@ -594,6 +809,7 @@ async def _serve(args: argparse.Namespace) -> None:
         task=args.task,
         seed=args.seed,
         version=args.version,
+        images=args.images,
     )
     runner = web.AppRunner(standin.app(), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
@@ -629,6 +845,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--version", default=None, help="put every eval on this dataset version (default: its own)"
+    )
+    parser.add_argument(
+        "--images", type=int, default=0, help="give every eval panels with N images per split"
     )
     args = parser.parse_args(argv)
     asyncio.run(_serve(args))

@@ -33,20 +33,26 @@ __all__ = [
     "BadResponse",
     "DeadlineExceeded",
     "EvalNotFound",
+    "InvalidPanelQuery",
     "NotReady",
     "RateLimited",
     "RoboflowError",
     "ServerError",
     "TransportError",
+    "confusion_matrix_path",
+    "error_code",
     "eval_path",
     "human_size",
+    "image_predictions_path",
     "list_path",
     "map_results_path",
     "one_line",
     "parse_eval_info",
     "parse_eval_list",
+    "parse_panel_response",
     "parse_response",
     "parse_retry_after",
+    "performance_by_class_path",
 ]
 
 DEFAULT_API_URL = "https://api.roboflow.com"
@@ -101,6 +107,11 @@ class BadRequest(RoboflowError):
     """400 and any other unexpected 4xx: the request itself is wrong."""
 
 
+class InvalidPanelQuery(BadRequest):
+    """A panel refused its query (400 invalid_split or invalid_confidence), or it was refused
+    before sending: a split the panel does not take, a confidence outside 0..100."""
+
+
 class RateLimited(RoboflowError):
     """429: slow down; `retry_after` holds the server's hint in seconds, if any."""
 
@@ -145,6 +156,58 @@ def eval_path(workspace: str, eval_id: str) -> str:
 def map_results_path(workspace: str, eval_id: str) -> str:
     """`/{workspace}/model-evals/{eval_id}/map-results`."""
     return eval_path(workspace, eval_id) + "/map-results"
+
+
+MAX_IMAGE_PAGE = 1000  # image-predictions' largest `limit`
+
+
+def _panel_query(
+    split: str, confidence: int | None, extra: tuple[tuple[str, str], ...] = ()
+) -> str:
+    if not split or split != split.strip():
+        raise ValueError(f"split {one_line(split, limit=40)!r} is not a split name")
+    query: list[tuple[str, str]] = [("split", split)]
+    if confidence is not None:
+        if isinstance(confidence, bool) or not 0 <= confidence <= 100:
+            raise ValueError(f"confidence must be an integer 0..100, got {confidence!r}")
+        query.append(("confidence", str(confidence)))
+    query.extend(extra)
+    return "?" + urlencode(query, quote_via=quote)
+
+
+def confusion_matrix_path(
+    workspace: str, eval_id: str, *, split: str, confidence: int | None = None
+) -> str:
+    """`/{workspace}/model-evals/{eval_id}/confusion-matrix?split=..[&confidence=..]`: the
+    confidence (an integer percentage) left out is the eval's canonical threshold."""
+    return eval_path(workspace, eval_id) + "/confusion-matrix" + _panel_query(split, confidence)
+
+
+def performance_by_class_path(workspace: str, eval_id: str, *, split: str) -> str:
+    """`/{workspace}/model-evals/{eval_id}/performance-by-class?split=..` (train, valid or
+    test: `all` is a ValueError here, as the server refuses it with 400 invalid_split)."""
+    if split == "all":
+        raise ValueError("performance-by-class takes split train, valid or test, not 'all'")
+    return eval_path(workspace, eval_id) + "/performance-by-class" + _panel_query(split, None)
+
+
+def image_predictions_path(
+    workspace: str,
+    eval_id: str,
+    *,
+    split: str,
+    offset: int,
+    limit: int,
+    confidence: int | None = None,
+) -> str:
+    """`/{workspace}/model-evals/{eval_id}/image-predictions?split=..&offset=..&limit=..`
+    (limit 1..1000, offset >= 0: else a ValueError)."""
+    if not 1 <= limit <= MAX_IMAGE_PAGE:
+        raise ValueError(f"the image-predictions limit must be 1..{MAX_IMAGE_PAGE}, got {limit}")
+    if offset < 0:
+        raise ValueError(f"the image-predictions offset must be >= 0, got {offset}")
+    query = _panel_query(split, confidence, (("offset", str(offset)), ("limit", str(limit))))
+    return eval_path(workspace, eval_id) + "/image-predictions" + query
 
 
 def list_path(
@@ -193,6 +256,17 @@ def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
     if not parts:
         return "JSON body without an error message"
     return one_line(": ".join(parts), limit=_DETAIL_MAX)
+
+
+def error_code(headers: Mapping[str, str], body: bytes) -> str | None:
+    """The `error` code of a JSON error body (`{"error": "invalid_split", ...}`), if any."""
+    data, kind = error_body(headers, body)
+    if kind is not None or not isinstance(data, dict):
+        return None
+    code = data.get("error")
+    if isinstance(code, dict):
+        code = code.get("type", code.get("code"))
+    return code if isinstance(code, str) else None
 
 
 # --------------------------------------------------------------------------- responses
@@ -311,6 +385,59 @@ def _decode_success(
 
 
 _json_type = json_type
+
+_PANEL_QUERY_ERRORS = {
+    "invalid_split": (
+        "Roboflow does not take split {split} for this panel; use a split it documents "
+        "(train, valid or test; the confusion matrix also takes all)"
+    ),
+    "invalid_confidence": (
+        "Roboflow refused the confidence threshold eval-gate sent; this is a bug in eval-gate, "
+        "please report it"
+    ),
+}
+
+
+def parse_panel_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    what: str,
+    split: str,
+    eval_id: str,
+    workspace: str | None = None,
+    now: datetime | None = None,
+    max_body: int = MAX_BODY_BYTES,
+) -> dict[str, Any]:
+    """A panel's answer (confusion-matrix, performance-by-class, image-predictions): its JSON
+    object, InvalidPanelQuery for a 400 invalid_split or invalid_confidence, and otherwise
+    what `parse_response` raises (404, 409 NotReady, 429, 5xx, unusable bodies...)."""
+    if status == 400:
+        code = error_code(headers, body)
+        if code in _PANEL_QUERY_ERRORS:
+            detail = _error_detail(headers, body)
+            fix = _PANEL_QUERY_ERRORS[code].format(split=repr(one_line(split, limit=40)))
+            raise InvalidPanelQuery(
+                f"{one_line(what)}: HTTP 400 ({detail}): {fix}", eval_id=eval_id, status=status
+            )
+    data = parse_response(
+        status,
+        headers,
+        body,
+        what=what,
+        eval_id=eval_id,
+        workspace=workspace,
+        now=now,
+        max_body=max_body,
+    )
+    if not isinstance(data, dict):
+        raise BadResponse(
+            f"{one_line(what)}: expected a JSON object, got a list",
+            eval_id=eval_id,
+            retryable=False,
+        )
+    return data
 
 
 # --------------------------------------------------------------------------- eval info

@@ -24,14 +24,19 @@ from gate.roboflow.api import (
     MAX_BODY_BYTES,
     BadResponse,
     DeadlineExceeded,
+    InvalidPanelQuery,
     RoboflowError,
     TransportError,
+    confusion_matrix_path,
     eval_path,
+    image_predictions_path,
     list_path,
     map_results_path,
     parse_eval_info,
     parse_eval_list,
+    parse_panel_response,
     parse_response,
+    performance_by_class_path,
 )
 
 if TYPE_CHECKING:
@@ -208,6 +213,64 @@ class RoboflowClient:
             return parse_eval_list(self._decode(raw, what, None), what=what)
 
         return await self._get(path, what, None, parse)
+
+    # ------------------------------------------------------------------ panels
+
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        """The confusion matrix of one split at the eval's canonical confidence threshold:
+        its JSON object (`classes`, `matrix[actual][predicted]`, `confidenceThreshold`)."""
+        return await self._panel(
+            eval_id,
+            split,
+            f"the confusion matrix of eval {one_line(eval_id)} (split {one_line(split)})",
+            lambda: confusion_matrix_path(self._workspace, eval_id, split=split),
+        )
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        """Per-class metrics of one split (train, valid or test): its JSON object."""
+        return await self._panel(
+            eval_id,
+            split,
+            f"performance-by-class of eval {one_line(eval_id)} (split {one_line(split)})",
+            lambda: performance_by_class_path(self._workspace, eval_id, split=split),
+        )
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        """One page (`limit` <= 1000 images from `offset`) of per-image predictions of a
+        split at the eval's canonical confidence threshold: its JSON object."""
+        return await self._panel(
+            eval_id,
+            split,
+            f"image-predictions of eval {one_line(eval_id)} (split {one_line(split)}, "
+            f"offset {offset})",
+            lambda: image_predictions_path(
+                self._workspace, eval_id, split=split, offset=offset, limit=limit
+            ),
+        )
+
+    async def _panel(
+        self, eval_id: str, split: str, what: str, path: Callable[[], str]
+    ) -> dict[str, Any]:
+        _check_id(eval_id)
+        try:
+            url = path()
+        except ValueError as exc:
+            raise InvalidPanelQuery(f"{what}: {exc}", eval_id=eval_id) from None
+
+        def parse(raw: RawResponse) -> dict[str, Any]:
+            return parse_panel_response(
+                raw.status,
+                raw.headers,
+                raw.body,
+                what=what,
+                split=split,
+                eval_id=eval_id,
+                workspace=self._workspace,
+                now=datetime.now(UTC),
+                max_body=self._http.max_body,
+            )
+
+        return await self._get(url, what, eval_id, parse)
 
     # ------------------------------------------------------------------ machinery
 
