@@ -34,7 +34,7 @@ from gate.core.model import (
 )
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults
-from gate.fetch import Baseline, Fetcher, FetchOptions, ResultsSource
+from gate.fetch import Baseline, EvalInfo, Fetcher, FetchOptions, ResultsSource
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
 
@@ -200,17 +200,25 @@ async def _resolve_baseline(
         baseline = Baseline(None)
     if baseline.eval_id is None:
         return baseline, None
-    return baseline, await fetcher.results(baseline.eval_id)
+    if baseline.same_version is not None:
+        return baseline, await fetcher.results(baseline.eval_id)
+    # Same dataset version or not: the baseline's metadata, asked alongside its results.
+    base_results, _ = await asyncio.gather(
+        fetcher.results(baseline.eval_id), fetcher.about(baseline.eval_id)
+    )
+    return baseline, base_results
 
 
 async def _task_of(results: Awaitable[EvalResults]) -> TaskType:
     return (await results).task_type
 
 
-def _provenance(fetcher: Fetcher, eval_id: str, baseline: Baseline) -> Provenance:
-    """What is known of the candidate and its baseline, without asking Roboflow again (an eval
-    named by id with a given baseline costs one request: its model and version are unknown)."""
-    info = fetcher.known_info(eval_id)
+def _provenance(
+    fetcher: Fetcher, eval_id: str, baseline: Baseline, info: EvalInfo | None
+) -> Provenance:
+    """What is known of the candidate (`info`: asked of Roboflow alongside its results; None
+    from a saved file) and its baseline."""
+    info = fetcher.known_info(eval_id) or info  # the newest look (a running eval is re-asked)
     same = baseline.same_version
     if same is None and baseline.eval_id is not None and info is not None:
         base = fetcher.known_info(baseline.eval_id)
@@ -223,7 +231,14 @@ def _provenance(fetcher: Fetcher, eval_id: str, baseline: Baseline) -> Provenanc
         baseline_id=baseline.eval_id,
         baseline_chosen=baseline.chosen,
         baseline_same_version=same,
+        unknown=None if info is not None else _unknown_why(fetcher, eval_id),
     )
+
+
+def _unknown_why(fetcher: Fetcher, eval_id: str) -> str:
+    if fetcher.describes(eval_id):
+        return "Roboflow did not say"
+    return "its results come from a saved file"
 
 
 async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | None]:
@@ -252,8 +267,8 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
     named = None if spec.by is EvalBy.ID else spec.named
     spec, give_up = await _resolve(fetcher, spec)
     candidate = fetcher.results(spec.id, give_up=give_up, named=named)
-    results, (baseline, base_results) = await asyncio.gather(
-        candidate, _resolve_baseline(fetcher, spec, request, candidate)
+    results, (baseline, base_results), info = await asyncio.gather(
+        candidate, _resolve_baseline(fetcher, spec, request, candidate), fetcher.about(spec.id)
     )
     return EvalInput(
         spec=spec,
@@ -262,7 +277,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         baseline_id=baseline.eval_id,
         baseline_note=baseline.note,
         url=_url(request.eval_url, request.workspace, spec.id),
-        provenance=_provenance(fetcher, spec.id, baseline),
+        provenance=_provenance(fetcher, spec.id, baseline, info),
     )
 
 

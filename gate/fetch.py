@@ -91,6 +91,11 @@ class SavedResults:
             )
         return await self._fallback.map_results(eval_id)
 
+    def describes(self, eval_id: str) -> bool:
+        """Whether `eval_info(eval_id)` asks the API: a saved file says nothing of its eval
+        (model, dataset version, created), and without a fallback nothing is asked."""
+        return self._fallback is not None and eval_id not in self._documents
+
     async def eval_info(self, eval_id: str) -> EvalInfo:
         if self._fallback is None:
             raise UsageError(
@@ -248,6 +253,24 @@ class Fetcher:
         if found is None or not found.done() or found.cancelled() or found.exception():
             return None
         return found.result()
+
+    def describes(self, eval_id: str) -> bool:
+        """Whether the source can say what an eval is (model, dataset version, created): the
+        API can; saved results files cannot (the eval's metadata is then unknown)."""
+        return not isinstance(self._source, SavedResults) or self._source.describes(eval_id)
+
+    async def about(self, eval_id: str) -> EvalInfo | None:
+        """An eval's metadata for the report's provenance: the run's (shared) `info` when the
+        source describes it, asked concurrently with its results; None from saved files, or
+        when Roboflow could not answer (provenance is informational: it never decides a
+        verdict; a missing key, an auth or a not-found error fails the map-results anyway)."""
+        if not self.describes(eval_id):
+            return self.known_info(eval_id)
+        try:
+            return await self.info(eval_id)
+        except ResultsUnavailable as error:
+            self._log.warning("fetch.info_unavailable", eval_id=eval_id, error=str(error))
+            return None
 
     def cancel(self) -> None:
         for result in self._results.values():

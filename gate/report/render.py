@@ -346,10 +346,16 @@ _Cell = Callable[[Check], str]
 
 def _candidate_line(ev: EvalOutcome) -> str:
     """` · eval X · model M · dataset version V · created T`: what is known of the candidate
-    beyond its id (nothing for an eval named by id with a given baseline)."""
+    beyond its id, or why that is unknown (its results come from a saved file)."""
     p = ev.provenance
-    if p is None or (p.model_id is None and p.version_id is None and p.created_at is None):
+    if p is None:
         return ""
+    if p.model_id is None and p.version_id is None and p.created_at is None:
+        if p.unknown is None:
+            return ""
+        why = md_text(_clip(p.unknown, _MAX_MESSAGE))
+        eval_id = md_code(_clip(ev.eval_id, _MAX_LABEL))
+        return f" · eval {eval_id} · model, dataset version: unknown ({why})"
     parts = [f"eval {md_code(_clip(ev.eval_id, _MAX_LABEL))}"]
     if p.model_id is not None:
         parts.append(f"model {md_code(_clip(p.model_id, _MAX_LABEL))}")

@@ -66,14 +66,18 @@ def verdict(tmp_path: Path) -> str:
     return json.loads((tmp_path / "gate.json").read_text())["verdict"]
 
 
-async def test_pass_costs_one_request_per_eval(tmp_path, standin, api_url):
-    standin.add_eval("e1", map_results=detection_results({"car": 0.9, "bus": 0.85}))
-    standin.add_eval("e2", map_results=detection_results({"car": 0.95}))
+async def test_pass_costs_its_results_and_its_metadata_per_eval(tmp_path, standin, api_url):
+    standin.add_eval("e1", map_results=detection_results({"car": 0.9, "bus": 0.85}), model_id="m1")
+    standin.add_eval("e2", map_results=detection_results({"car": 0.95}), version_id="v7")
     proc = await gate(tmp_path, api_url, "--eval", "e1", "--eval", "e2")
     assert proc.code == 0, proc.err
     assert verdict(tmp_path) == "pass"
-    assert standin.count() == 2
+    assert standin.count() == 4
     assert standin.count("map-results") == 2
+    assert standin.count("info") == 2  # asked alongside the map-results, for the provenance
+    candidates = [e["candidate"] for e in json.loads((tmp_path / "gate.json").read_text())["evals"]]
+    assert [(c["model"], c["dataset_version"]) for c in candidates] == [("m1", None), (None, "v7")]
+    assert all(c["created_at"] == "2026-01-01T00:00:00+00:00" for c in candidates)
     for request in standin.requests:
         assert request.headers.get("Authorization") == f"Bearer {KEY}"
         assert KEY not in request.raw_path
@@ -113,7 +117,7 @@ async def test_running_then_done_waits_and_passes(tmp_path, standin, api_url):
     assert proc.code == 0, proc.err
     assert "fetch.waiting" in proc.err
     assert standin.count("map-results") == 3
-    assert standin.count("info") == 2
+    assert standin.count("info") == 3  # one alongside the first look, one after each 409
 
 
 async def test_still_running_after_wait_is_exit_3(tmp_path, standin, api_url):
@@ -274,7 +278,15 @@ async def test_results_file_supplies_the_baseline(tmp_path, standin, api_url):
         config=config,
     )
     assert proc.code == 1
-    assert standin.count() == 1  # only the candidate came from the API
+    # Only the candidate came from the API (its results and its metadata), not the file's eval.
+    assert [(r.endpoint, r.eval_id) for r in standin.requests] == [
+        ("map-results", "cand"),
+        ("info", "cand"),
+    ] or [(r.endpoint, r.eval_id) for r in standin.requests] == [
+        ("info", "cand"),
+        ("map-results", "cand"),
+    ]
+    assert "its results come from a saved file" not in proc.out  # the candidate is known
 
 
 async def test_missing_workspace_is_exit_2(tmp_path, standin, api_url):
