@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from gate.core.errors import ConfigError, Problem
+from gate.core.lookup import NO_PANELS, Panels, support, support_unit, value
 from gate.core.metrics import METRICS, TaskType
 from gate.core.model import (
     ALL,
@@ -18,8 +20,11 @@ from gate.core.model import (
     Threshold,
 )
 from gate.core.model import ThresholdKind as Kind
-from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
+from gate.core.outcome import Check, EvalOutcome, GateOutcome, Interval, Status
 from gate.core.results import EvalResults, Malformed, Missing, Value
+
+if TYPE_CHECKING:
+    from gate.core.bootstrap import Interval as BootInterval
 
 TOLERANCE = 1e-9
 
@@ -41,6 +46,8 @@ class EvalInput:
     baseline_note: str | None = None  # why there is no baseline, when there is none
     url: str | None = None
     provenance: Provenance | None = None  # the candidate and how its baseline was chosen
+    panels: Panels = NO_PANELS  # the candidate's panels beyond map-results that rules need
+    baseline_panels: Panels = NO_PANELS
 
 
 def _problem(rule: Rule, message: str) -> Problem:
@@ -94,9 +101,16 @@ def _message(
 class _RuleRun:
     """Checks of one rule on one evaluation."""
 
-    def __init__(self, index: int, rule: Rule, ev: EvalInput) -> None:
+    def __init__(
+        self,
+        index: int,
+        rule: Rule,
+        ev: EvalInput,
+        intervals: dict[tuple[str, str, str, float], _Paired | Missing | Malformed],
+    ) -> None:
         self.index, self.rule, self.ev = index, rule, ev
         self.described = rule.describe()
+        self.intervals = intervals
 
     def check(
         self,
@@ -109,6 +123,8 @@ class _RuleRun:
         actual: float | None = None,
         baseline: float | None = None,
         limit: float | None = None,
+        support: int | None = None,
+        interval: Interval | None = None,
     ) -> Check:
         return Check(
             eval_id=self.ev.spec.id,
@@ -128,6 +144,8 @@ class _RuleRun:
             severity=self.rule.severity,
             message=message,
             location=self.rule.location,
+            support=support,
+            interval=interval,
         )
 
     def _not_a_value(self, value: Missing | Malformed, what: str) -> tuple[Status, str]:
@@ -138,12 +156,62 @@ class _RuleRun:
             status = Status.WARN
         return status, f"missing {what}: {value.reason}"
 
+    def _support(self, split: str, class_name: str | None) -> int | Missing | Malformed | None:
+        """The class's support, when the check is per class (None otherwise)."""
+        if class_name is None:
+            return None
+        return support(self.ev.panels, split, class_name)
+
+    def _too_rare(self, split: str, class_name: str, count: int) -> str | None:
+        """Why the class is skipped for its support, or None."""
+        least = self.rule.min_support
+        if least is None or count >= least:
+            return None
+        unit = support_unit(self.ev.results.task_type)
+        return (
+            f"skipped: class '{class_name}' has {count:,} ground-truth {unit} in split "
+            f"'{split}', fewer than min_support {least:,}"
+        )
+
     def scope(self, split: str, class_name: str | None) -> Iterator[Check]:
+        rule = self.rule
+        found_support = self._support(split, class_name)
+        count = found_support if isinstance(found_support, int) else None
+        if class_name is not None and rule.min_support is not None:
+            if isinstance(found_support, Missing | Malformed):
+                status, message = self._not_a_value(found_support, "support (for min_support)")
+                for threshold in rule.thresholds:
+                    yield self.check(split, class_name, threshold, status, message)
+                return
+            assert count is not None
+            rare = self._too_rare(split, class_name, count)
+            if rare is not None:
+                for threshold in rule.thresholds:
+                    yield self.check(split, class_name, threshold, Status.SKIP, rare, support=count)
+                return
+        for check in self._scope(split, class_name):
+            yield replace(check, support=count) if count is not None else check
+
+    def _scope(self, split: str, class_name: str | None) -> Iterator[Check]:
         rule, ev = self.rule, self.ev
-        actual = ev.results.value(rule.metric, split, class_name, rule.object_size)
+        actual = value(
+            ev.results,
+            ev.panels,
+            rule.metric,
+            split,
+            class_name=class_name,
+            object_size=rule.object_size,
+        )
         # The baseline's value, shown beside every check (it decides only regression ones).
         other = (
-            ev.baseline.value(rule.metric, split, class_name, rule.object_size)
+            value(
+                ev.baseline,
+                ev.baseline_panels,
+                rule.metric,
+                split,
+                class_name=class_name,
+                object_size=rule.object_size,
+            )
             if ev.baseline is not None
             else None
         )
@@ -178,6 +246,10 @@ class _RuleRun:
                 status, message = self._not_a_value(base, f"baseline value ({ev.baseline_id})")
                 yield self.check(split, class_name, threshold, status, message, actual=actual)
                 continue
+            if rule.confidence is not None and threshold.kind.is_regression:
+                assert isinstance(base, float)
+                yield self.judged(split, threshold, actual, base)
+                continue
             ok, limit = _compare(threshold, actual, base)
             if ok:
                 status = Status.PASS
@@ -193,6 +265,75 @@ class _RuleRun:
                 baseline=context,
                 limit=limit,
             )
+
+    def judged(self, split: str, threshold: Threshold, actual: float, base: float) -> Check:
+        """A regression threshold with `confidence`: judged by the paired bootstrap interval
+        of the difference, not by the point difference alone."""
+        rule = self.rule
+        assert rule.confidence is not None
+        if threshold.kind is Kind.MAX_DROP:
+            allowed = threshold.value
+        else:
+            allowed = base * threshold.value / 100.0
+        limit = base - allowed
+        paired = self.interval(split, rule.metric, rule.confidence)
+        if isinstance(paired, Missing | Malformed):
+            status, message = self._not_a_value(paired, "paired per-image counts")
+            return self.check(
+                split, None, threshold, status, message, actual=actual, baseline=base, limit=limit
+            )
+        from gate.core.bootstrap import judge  # noqa: PLC0415 - as _bootstrap
+
+        boot = paired.interval
+        judgement = judge(boot, allowed)
+        found = Interval(
+            confidence=boot.confidence,
+            point=boot.point,
+            low=boot.low,
+            high=boot.high,
+            images=boot.images,
+            resamples=boot.resamples,
+            judgement=judgement.value,
+        )
+        if judgement.value == "fail":
+            status = Status.FAIL if rule.severity is Severity.ERROR else Status.WARN
+            verdict = "the whole interval lies beyond the allowed drop"
+        elif judgement.value == "inconclusive":
+            status = Status.WARN
+            verdict = (
+                "inconclusive: the point estimate is beyond the allowed drop, but the "
+                "interval reaches back inside it (the test set cannot resolve the difference)"
+            )
+        else:
+            status = Status.PASS
+            verdict = "within the allowed drop"
+        if threshold.kind is Kind.MAX_DROP:
+            allowed_text = f"max drop {_fmt(threshold.value)}"
+        else:
+            allowed_text = f"max drop {threshold.value:g}% ({_fmt(allowed)})"
+        message = (
+            f"{rule.metric} = {_fmt(actual)} vs baseline {_fmt(base)}: "
+            f"{_interval_text(found, paired.unpaired)}; {allowed_text}: {verdict}"
+        )
+        return self.check(
+            split,
+            None,
+            threshold,
+            status,
+            message,
+            actual=actual,
+            baseline=base,
+            limit=limit,
+            interval=found,
+        )
+
+    def interval(self, split: str, metric: str, confidence: float) -> _Paired | Missing | Malformed:
+        """The paired bootstrap interval of `metric`'s difference on `split` (computed once per
+        eval, split, metric and level in a gate run), or why there is none."""
+        key = (self.ev.spec.id, split, metric, confidence)
+        if key not in self.intervals:
+            self.intervals[key] = _bootstrap(self.ev, split, metric, confidence)
+        return self.intervals[key]
 
     def class_list(self, split: str) -> list[str] | Missing | Malformed:
         rule, ev = self.rule, self.ev
@@ -238,14 +379,66 @@ class _RuleRun:
                 yield from self.scope(split, name)
 
 
+def _interval_text(found: Interval, unpaired: int) -> str:
+    left_out = f" ({unpaired:,} images of only one eval left out)" if unpaired else ""
+    return (
+        f"difference {found.point:+.4f}, {found.confidence * 100:g}% interval "
+        f"[{found.low:+.4f}, {found.high:+.4f}] over {found.images:,} paired images{left_out}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Paired:
+    """A paired bootstrap's interval, and how many images only one of the evals had."""
+
+    interval: BootInterval
+    unpaired: int
+
+
+def _bootstrap(
+    ev: EvalInput, split: str, metric: str, confidence: float
+) -> _Paired | Missing | Malformed:
+    """The paired bootstrap of the eval against its baseline on `split`'s shared images."""
+    from gate.core import bootstrap  # noqa: PLC0415 - numpy, only when a rule asks for it
+
+    provenance = ev.provenance
+    if provenance is not None and provenance.different_version:
+        return Missing(
+            "the eval and its baseline were measured on different dataset versions: they "
+            "share no test images to pair"
+        )
+    candidate = ev.panels.images_of(split)
+    if isinstance(candidate, Missing | Malformed):
+        return candidate
+    base = ev.baseline_panels.images_of(split)
+    if isinstance(base, Missing | Malformed):
+        return base
+    pairing = bootstrap.pair_images(candidate, base)
+    if not pairing.candidate:
+        return Missing(
+            f"the eval and its baseline share no image in split '{split}' (different dataset "
+            "versions?): nothing to pair"
+        )
+    try:
+        found = bootstrap.paired_bootstrap(pairing, metric, confidence)
+    except ValueError as error:
+        return Malformed(str(error))
+    return _Paired(found, pairing.only_candidate + pairing.only_baseline)
+
+
 def rule_applies(rule: Rule, ev: EvalInput) -> bool:
     """Whether `rule` checks `ev`: its metric is of the eval's task, and `evals:` names it."""
-    if METRICS[rule.metric].task is not ev.results.task_type:
+    return applies(rule, ev.spec, ev.results.task_type)
+
+
+def applies(rule: Rule, spec: EvalSpec, task: TaskType) -> bool:
+    """Whether `rule` checks the eval `spec` of task `task` (see `rule_applies`)."""
+    if task not in METRICS[rule.metric].tasks:
         return False
     return (
         rule.evals is None
-        or ev.spec.id in rule.evals
-        or (ev.spec.name is not None and ev.spec.name in rule.evals)
+        or spec.id in rule.evals
+        or (spec.name is not None and spec.name in rule.evals)
     )
 
 
@@ -267,7 +460,7 @@ def _check_rules(config: GateConfig, inputs: Sequence[EvalInput]) -> None:
                     )
         matching = [ev for ev in inputs if rule_applies(rule, ev)]
         if not matching and not (rule.evals and any(ref not in known for ref in rule.evals)):
-            task = METRICS[rule.metric].task.value
+            task = METRICS[rule.metric].task_names
             problems.append(
                 _problem(
                     rule,
@@ -276,6 +469,18 @@ def _check_rules(config: GateConfig, inputs: Sequence[EvalInput]) -> None:
                     "remove the rule or restrict it with evals:",
                 )
             )
+        if rule.confidence is not None:
+            for ev in matching:
+                if ev.results.task_type is not TaskType.DETECTION:
+                    problems.append(
+                        _problem(
+                            rule,
+                            f"confidence applies to detection-like evals (Roboflow gives "
+                            f"per-image counts only for them), and eval '{ev.spec.label}' is "
+                            f"{ev.results.task_type.value}: restrict the rule with evals:, or "
+                            "remove confidence",
+                        )
+                    )
         if rule.is_regression and rule.if_missing is IfMissing.FAIL:
             for ev in matching:
                 if ev.baseline is None:
@@ -297,12 +502,13 @@ def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
     """Check every rule against every evaluation it applies to."""
     _check_rules(config, inputs)
     outcomes = []
+    intervals: dict[tuple[str, str, str, float], _Paired | Missing | Malformed] = {}
     for ev in inputs:
         checks = [
             check
             for index, rule in enumerate(config.rules)
             if rule_applies(rule, ev)
-            for check in _RuleRun(index, rule, ev).run()
+            for check in _RuleRun(index, rule, ev, intervals).run()
         ]
         outcomes.append(
             EvalOutcome(
@@ -318,4 +524,4 @@ def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
     return GateOutcome(evals=tuple(outcomes))
 
 
-__all__ = ["TOLERANCE", "EvalInput", "TaskType", "evaluate", "rule_applies"]
+__all__ = ["TOLERANCE", "EvalInput", "TaskType", "applies", "evaluate", "rule_applies"]

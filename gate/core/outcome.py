@@ -18,6 +18,19 @@ class Status(enum.StrEnum):
     ERROR = "error"  # malformed data (NaN, string, out of [0, 1]): always fails the gate
 
 
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A confidence interval of the difference candidate - baseline, as a check carries it."""
+
+    confidence: float  # the level, in (0.5, 1)
+    point: float  # the difference on the paired images
+    low: float
+    high: float
+    images: int  # paired images resampled
+    resamples: int
+    judgement: str  # "fail", "inconclusive" or "pass"
+
+
 class Verdict(enum.StrEnum):
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     WARN = "warn"
@@ -45,6 +58,12 @@ class Check:
     severity: Severity
     message: str
     location: Location | None = field(default=None, compare=False)  # where the rule is written
+    # The class's ground-truth count in the split (objects, or pixels for semantic
+    # segmentation), for per-class checks when the confusion matrix was fetched.
+    support: int | None = None
+    # A rule with `confidence`: the paired bootstrap interval of the difference (candidate -
+    # baseline) at that level, and the images it paired.
+    interval: Interval | None = None
 
     @property
     def delta(self) -> float | None:
