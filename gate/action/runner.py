@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -452,7 +453,7 @@ class ActionsIO:
         self._stdout = stdout
         self._new_token = token_factory
         self._summary_limit = summary_limit
-        self._euid = os.geteuid() if euid is None else euid
+        self._euid = _effective_uid() if euid is None else euid
         workspace = environ.get("GITHUB_WORKSPACE", "").strip()
         self.workspace: Path = Path(workspace) if workspace else Path.cwd()
         # Which runner files exist before the run: only those it creates are handed over.
@@ -628,6 +629,14 @@ class ActionsIO:
                 note="files the Action wrote may stay owned by root; later steps can use sudo",
             )
         return changed
+
+
+def _effective_uid() -> int:
+    """This process's effective uid; -1 on Windows (the composite action), which has none and
+    where nothing is handed over."""
+    if sys.platform == "win32":
+        return -1
+    return os.geteuid()
 
 
 def _owner(path: Path) -> tuple[int, int] | None:
