@@ -1,0 +1,334 @@
+"""Rules that read Roboflow's other panels: detection precision/recall/F1, class support,
+min_support, and confidence (paired bootstrap intervals on regressions)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from gate.core.errors import ConfigError
+from gate.core.evaluate import EvalInput, evaluate
+from gate.core.lookup import Need, Panel, Panels, micro_value, needs, value
+from gate.core.model import (
+    ALL,
+    EvalSpec,
+    GateConfig,
+    IfMissing,
+    Provenance,
+    Rule,
+    Severity,
+    Threshold,
+    ThresholdKind,
+)
+from gate.core.outcome import Status, Verdict
+from gate.core.panels import (
+    ImageCounts,
+    parse_confusion_matrix,
+    parse_performance_by_class,
+)
+from gate.core.results import Malformed, Missing, parse_map_results
+
+T, K = Threshold, ThresholdKind
+CLASSES = ["car", "bus"]
+
+
+def det_doc(classes: list[str] = CLASSES) -> dict[str, Any]:
+    per_class = {name: {"map50": 0.8, "map50_95": 0.6, "map75": 0.7} for name in classes}
+    split = {"map50": 0.8, "map50_95": 0.6, "map75": 0.7, "perClass": per_class}
+    return {"taskType": "object-detection-like", "splits": {"test": split}}
+
+
+def matrix(rows: list[list[int]], classes: list[str] = CLASSES, split: str = "test") -> Any:
+    data = {"split": split, "confidenceThreshold": 0.2, "classes": [*classes, "background"]}
+    data["matrix"] = rows
+    return parse_confusion_matrix(data, "e", split)
+
+
+def performance(entries: dict[str, dict[str, Any]], split: str = "test") -> Any:
+    data = {
+        "taskType": "object-detection-like",
+        "split": split,
+        "classes": [{"className": name, **values} for name, values in entries.items()],
+    }
+    return parse_performance_by_class(data, "e", split)
+
+
+# car: 90 found of 100 (10 missed), 5 confused for a bus; bus: 3 objects, 1 found;
+# 20 false detections of cars on background.
+ROWS = [[90, 5, 5], [2, 1, 0], [20, 0, 0]]
+
+
+def run(
+    rules: list[Rule],
+    panels: Panels,
+    *,
+    base_panels: Panels | None = None,
+    provenance: Provenance | None = None,
+) -> Any:
+    doc = det_doc()
+    inputs = [
+        EvalInput(
+            spec=EvalSpec("cand", baseline="base" if base_panels else None),
+            results=parse_map_results(doc, "cand"),
+            baseline=parse_map_results(doc, "base") if base_panels else None,
+            baseline_id="base" if base_panels else None,
+            panels=panels,
+            baseline_panels=base_panels or Panels(),
+            provenance=provenance,
+        )
+    ]
+    return evaluate(GateConfig(version=1, rules=tuple(rules)), inputs)
+
+
+def test_micro_precision_recall_and_f1_come_from_the_confusion_matrix():
+    m = matrix(ROWS)
+    # tp = 91; predicted foreground = 90+2+20 + 5+1+0 = 118; actual foreground = 100 + 3.
+    assert micro_value(m, "precision") == pytest.approx(91 / 118)
+    assert micro_value(m, "recall") == pytest.approx(91 / 103)
+    assert micro_value(m, "f1") == pytest.approx(2 * 91 / (2 * 91 + 27 + 12))
+
+
+def test_the_documented_example_matrix_gives_precision_0_2_and_recall_1():
+    data = {
+        "split": "test",
+        "confidenceThreshold": 0.2,
+        "classes": ["Car-rims", "music-note", "background"],
+        "matrix": [[20, 0, 0], [0, 0, 0], [80, 0, 0]],
+    }
+    m = parse_confusion_matrix(data, "e", "test")
+    assert micro_value(m, "precision") == pytest.approx(0.2)
+    assert micro_value(m, "recall") == pytest.approx(1.0)
+
+
+def test_precision_of_a_split_without_predictions_is_missing_not_zero():
+    m = matrix([[0, 0, 4], [0, 0, 0], [0, 0, 0]])
+    found = micro_value(m, "precision")
+    assert isinstance(found, Missing)
+    assert "undefined" in found.reason
+
+
+def test_a_detection_rule_on_split_precision_passes_and_fails_by_the_micro_value():
+    panels = Panels(confusion={"test": matrix(ROWS)})
+    outcome = run([Rule("precision", (T(K.MIN, 0.77),))], panels)
+    assert outcome.verdict is Verdict.PASS  # 91/118 = 0.771
+    outcome = run([Rule("precision", (T(K.MIN, 0.78),))], panels)
+    (check,) = outcome.checks
+    assert check.status is Status.FAIL
+    assert check.actual == pytest.approx(91 / 118)
+
+
+def test_per_class_detection_recall_comes_from_performance_by_class():
+    panels = Panels(
+        confusion={"test": matrix(ROWS)},
+        performance={"test": performance({"car": {"recall": 0.9}, "bus": {"recall": 0.33}})},
+    )
+    outcome = run([Rule("recall", (T(K.MIN, 0.5),), classes=ALL)], panels)
+    by_class = {c.class_name: c for c in outcome.checks}
+    assert by_class["car"].status is Status.PASS
+    assert by_class["bus"].status is Status.FAIL
+    assert by_class["car"].support == 100
+    assert by_class["bus"].support == 3
+
+
+def test_a_panel_that_could_not_be_had_follows_if_missing_and_never_passes():
+    why = Missing("the confusion matrix of eval cand (split test) is not available")
+    panels = Panels(confusion={"test": why})
+    (check,) = run([Rule("f1", (T(K.MIN, 0.1),))], panels).checks
+    assert check.status is Status.FAIL
+    assert "not available" in check.message
+    (check,) = run([Rule("f1", (T(K.MIN, 0.1),), if_missing=IfMissing.SKIP)], panels).checks
+    assert check.status is Status.SKIP
+
+
+def test_a_malformed_panel_is_an_error_whatever_if_missing_says():
+    panels = Panels(confusion={"test": Malformed("the matrix is not square")})
+    rule = Rule("recall", (T(K.MIN, 0.1),), if_missing=IfMissing.SKIP)
+    (check,) = run([rule], panels).checks
+    assert check.status is Status.ERROR
+
+
+def test_per_class_checks_of_every_metric_carry_the_class_support():
+    panels = Panels(confusion={"test": matrix(ROWS)})
+    outcome = run([Rule("map50", (T(K.MIN, 0.5),), classes=ALL)], panels)
+    assert {c.class_name: c.support for c in outcome.checks} == {"car": 100, "bus": 3}
+
+
+def test_min_support_skips_rare_classes_with_a_note_giving_the_count():
+    panels = Panels(confusion={"test": matrix(ROWS)})
+    rule = Rule("map50", (T(K.MIN, 0.95),), classes=ALL, min_support=10)
+    by_class = {c.class_name: c for c in run([rule], panels).checks}
+    assert by_class["bus"].status is Status.SKIP
+    assert "3 ground-truth objects" in by_class["bus"].message
+    assert "min_support 10" in by_class["bus"].message
+    assert by_class["car"].status is Status.FAIL  # 0.8 < 0.95: the frequent class still counts
+
+
+def test_min_support_at_exactly_the_count_checks_the_class():
+    panels = Panels(confusion={"test": matrix(ROWS)})
+    rule = Rule("map50", (T(K.MIN, 0.5),), classes=["bus"], min_support=3)
+    (check,) = run([rule], panels).checks
+    assert check.status is Status.PASS
+
+
+def test_min_support_with_an_unknown_support_follows_if_missing():
+    panels = Panels(confusion={"test": Missing("not in saved results")})
+    rule = Rule("map50", (T(K.MIN, 0.5),), classes=ALL, min_support=10)
+    statuses = {c.status for c in run([rule], panels).checks}
+    assert statuses == {Status.FAIL}
+    rule = Rule("map50", (T(K.MIN, 0.5),), classes=ALL, min_support=10, if_missing=IfMissing.WARN)
+    assert {c.status for c in run([rule], panels).checks} == {Status.WARN}
+
+
+def test_needs_asks_only_for_what_the_rules_read():
+    results = parse_map_results(det_doc(), "cand")
+    assert needs((Rule("map50", (T(K.MIN, 0.5),)),), results, has_baseline=True) == set()
+    per_class = Rule("map50", (T(K.MIN, 0.5),), classes=ALL)
+    assert needs((per_class,), results, has_baseline=True) == {Need(Panel.CONFUSION, "test", False)}
+    drop = Rule("recall", (T(K.MAX_DROP, 0.02),), confidence=0.95)
+    assert needs((drop,), results, has_baseline=True) == {
+        Need(Panel.CONFUSION, "test", False),
+        Need(Panel.CONFUSION, "test", True),
+        Need(Panel.IMAGES, "test", False),
+        Need(Panel.IMAGES, "test", True),
+    }
+    segmentation = parse_map_results(
+        {"taskType": "semantic-segmentation", "splits": {"test": {"miou": 0.5}}}, "s"
+    )
+    assert needs((Rule("recall", (T(K.MIN, 0.5),)),), segmentation, has_baseline=False) == set()
+
+
+def test_segmentation_precision_still_comes_from_the_map_results():
+    doc = {"taskType": "semantic-segmentation", "splits": {"test": {"precision": 0.61}}}
+    results = parse_map_results(doc, "s")
+    assert value(results, Panels(), "precision", "test") == pytest.approx(0.61)
+
+
+# --------------------------------------------------------------------------- confidence
+
+
+def images(n: int, tp: int, fp: int, fn: int, *, seed: int, prefix: str = "img") -> list:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        out.append(
+            ImageCounts(
+                f"{prefix}{i}",
+                max(0, tp + rng.randint(-1, 1)),
+                max(0, fp + rng.randint(-1, 1)),
+                max(0, fn + rng.randint(-1, 1)),
+            )
+        )
+    return out
+
+
+def confident(
+    cand: list[ImageCounts],
+    base: list[ImageCounts],
+    drop: float,
+    *,
+    provenance: Provenance | None = None,
+    **kw: Any,
+) -> Any:
+    ones = matrix([[10, 0, 0], [0, 10, 0], [0, 0, 0]])
+    rule = Rule("precision", (T(K.MAX_DROP, drop),), confidence=0.95, **kw)
+    return run(
+        [rule],
+        Panels(confusion={"test": ones}, images={"test": tuple(cand)}),
+        base_panels=Panels(confusion={"test": ones}, images={"test": tuple(base)}),
+        provenance=provenance,
+    )
+
+
+def noisy(images_: list[ImageCounts], *, seed: int) -> list[ImageCounts]:
+    """The same images, each with a random number of true positives turned false (or the
+    other way): on average a drop of precision of about 0.05, image by image all over."""
+    rng = random.Random(seed)
+    out = []
+    for i in images_:
+        shift = rng.choice((-3, -2, -1, 0, 1, 2))  # mean -0.5 of 10 predictions
+        shift = max(-i.tp, min(shift, i.fp))
+        out.append(ImageCounts(i.image_id, i.tp + shift, i.fp - shift, i.fn))
+    return out
+
+
+def test_a_large_real_drop_beyond_the_margin_fails_with_its_interval():
+    base = images(2000, 8, 2, 1, seed=1)
+    cand = noisy(base, seed=7)
+    (check,) = confident(cand, base, 0.02).checks
+    assert check.status is Status.FAIL
+    assert check.interval is not None
+    assert check.interval.judgement == "fail"
+    assert check.interval.high < -0.02
+    assert "95% interval" in check.message
+    assert "2,000 paired images" in check.message
+
+
+def test_the_same_point_drop_on_a_tiny_test_set_is_an_inconclusive_warning():
+    base = images(12, 8, 2, 1, seed=1)
+    cand = noisy(base, seed=7)
+    (check,) = confident(cand, base, 0.02).checks
+    assert check.status is Status.WARN
+    assert check.interval is not None
+    assert check.interval.judgement == "inconclusive"
+    assert "inconclusive" in check.message
+    assert check.interval.point < -0.02 < check.interval.high
+
+
+def test_identical_evals_pass_with_an_interval_around_zero():
+    base = images(500, 8, 2, 1, seed=3)
+    (check,) = confident(base, base, 0.01).checks
+    assert check.status is Status.PASS
+    assert check.interval is not None
+    assert check.interval.low <= 0.0 <= check.interval.high
+
+
+def test_a_warning_rule_that_fails_its_interval_warns():
+    base = images(2000, 8, 2, 1, seed=1)
+    (check,) = confident(noisy(base, seed=7), base, 0.02, severity=Severity.WARNING).checks
+    assert check.status is Status.WARN
+
+
+def test_the_verdict_is_the_same_on_every_rerun():
+    base = images(300, 8, 2, 1, seed=5)
+    cand = noisy(base, seed=3)
+    first = [c.interval for c in confident(cand, base, 0.02).checks]
+    again = [c.interval for c in confident(cand, base, 0.02).checks]
+    assert first == again
+
+
+def test_evals_on_different_dataset_versions_cannot_be_paired_and_follow_if_missing():
+    base = images(100, 8, 2, 1, seed=1)
+    provenance = Provenance(baseline_id="base", baseline_same_version=False)
+    (check,) = confident(base, base, 0.02, provenance=provenance).checks
+    assert check.status is Status.FAIL
+    assert "different dataset versions" in check.message
+    (check,) = confident(base, base, 0.02, provenance=provenance, if_missing=IfMissing.SKIP).checks
+    assert check.status is Status.SKIP
+
+
+def test_evals_that_share_no_image_say_so():
+    cand = images(50, 8, 2, 1, seed=1, prefix="a")
+    base = images(50, 8, 2, 1, seed=1, prefix="b")
+    (check,) = confident(cand, base, 0.02, if_missing=IfMissing.WARN).checks
+    assert check.status is Status.WARN
+    assert "share no image" in check.message
+
+
+def test_images_of_only_one_eval_are_left_out_and_counted():
+    base = images(200, 8, 2, 1, seed=1)
+    cand = base[:150] + images(10, 8, 2, 1, seed=2, prefix="new")
+    (check,) = confident(cand, base, 0.5).checks
+    assert check.interval is not None
+    assert check.interval.images == 150
+    assert "60 images of only one eval left out" in check.message
+
+
+def test_confidence_on_a_segmentation_eval_is_a_config_error():
+    doc = {"taskType": "semantic-segmentation", "splits": {"test": {"precision": 0.6}}}
+    results = parse_map_results(doc, "s")
+    rule = Rule("precision", (T(K.MAX_DROP, 0.02),), confidence=0.9, if_missing=IfMissing.WARN)
+    ev = EvalInput(spec=EvalSpec("s"), results=results)
+    with pytest.raises(ConfigError, match="confidence applies to detection-like evals"):
+        evaluate(GateConfig(version=1, rules=(rule,)), [ev])
