@@ -19,7 +19,17 @@ import structlog
 
 from gate.core.errors import GateError, ResultsUnavailable, UsageError
 from gate.core.metrics import TaskType
-from gate.core.results import EvalResults, parse_map_results
+from gate.core.panels import (
+    ClassPerformance,
+    ConfusionMatrix,
+    ImageCounts,
+    ImagePage,
+    parse_confusion_matrix,
+    parse_image_page,
+    parse_performance_by_class,
+    stitch_image_pages,
+)
+from gate.core.results import EvalResults, MalformedResults, parse_map_results
 
 __all__ = [
     "Baseline",
@@ -27,6 +37,7 @@ __all__ = [
     "FetchOptions",
     "Fetcher",
     "NotReady",
+    "PanelUnavailable",
     "ResultsSource",
     "SavedResults",
 ]
@@ -52,12 +63,32 @@ class NotReady(ResultsUnavailable):
     fetcher then asks for its status and waits, rather than failing."""
 
 
+class PanelUnavailable(ResultsUnavailable):
+    """A panel (confusion matrix, performance by class, image predictions) of an eval whose
+    map-results arrived cannot be had: Roboflow answers 409 model_eval_not_done for it (its
+    data is missing), or the run is offline (saved results hold map-results only). Not a
+    usage error: the caller turns it into a per-check "missing" that follows the rule's
+    `if_missing`."""
+
+
+CONFUSION = "the confusion matrix"
+PERFORMANCE = "the performance by class"
+IMAGES = "the image predictions"
+IMAGE_PAGE = 1000  # images asked per image-predictions page (the API's maximum)
+
+
 class ResultsSource(Protocol):
-    """Where map-results and eval metadata come from."""
+    """Where map-results, the panels and eval metadata come from."""
 
     async def map_results(self, eval_id: str) -> Any: ...
 
     async def eval_info(self, eval_id: str) -> EvalInfo: ...
+
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any: ...
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any: ...
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any: ...
 
     async def list_evals(
         self,
@@ -90,6 +121,27 @@ class SavedResults:
                 "or set ROBOFLOW_API_KEY to fetch it"
             )
         return await self._fallback.map_results(eval_id)
+
+    def _offline(self, panel: str, eval_id: str) -> PanelUnavailable:
+        return PanelUnavailable(
+            f"{panel} of eval {eval_id} is not in saved results: set ROBOFLOW_API_KEY to fetch it",
+            eval_id=eval_id,
+        )
+
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        if self._fallback is None:
+            raise self._offline(CONFUSION, eval_id)
+        return await self._fallback.confusion_matrix(eval_id, split)
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        if self._fallback is None:
+            raise self._offline(PERFORMANCE, eval_id)
+        return await self._fallback.performance_by_class(eval_id, split)
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        if self._fallback is None:
+            raise self._offline(IMAGES, eval_id)
+        return await self._fallback.image_predictions(eval_id, split, offset, limit)
 
     def describes(self, eval_id: str) -> bool:
         """Whether `eval_info(eval_id)` asks the API: a saved file says nothing of its eval
@@ -162,6 +214,10 @@ class Fetcher:
         self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
         # The list answers of this run, per filter: one call serves every eval named by it.
         self._lists: dict[tuple[str, str], asyncio.Future[list[EvalInfo]]] = {}
+        # The panels of this run, per (eval, split).
+        self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
+        self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
+        self._images: dict[tuple[str, str], asyncio.Future[tuple[ImageCounts, ...]]] = {}
         self._log = structlog.get_logger("gate.fetch")
 
     def results(
@@ -279,6 +335,9 @@ class Fetcher:
             info.cancel()
         for listed in self._lists.values():
             listed.cancel()
+        for panels in (self._confusions, self._performances, self._images):
+            for panel in panels.values():
+                panel.cancel()
 
     async def _info(self, eval_id: str) -> EvalInfo:
         async with self._limit:
@@ -461,6 +520,101 @@ class Fetcher:
             return None
         value = results.value(metric.name, "test")
         return float(value) if isinstance(value, int | float) and _fraction(value) else None
+
+    # ------------------------------------------------------------------ panels
+
+    def confusion(self, eval_id: str, split: str) -> asyncio.Future[ConfusionMatrix]:
+        """The (shared, cached for the run) confusion matrix of one eval's split. Raises
+        PanelUnavailable when Roboflow has none (409) or the run is offline."""
+        key = (eval_id, split)
+        if key not in self._confusions:
+            self._confusions[key] = asyncio.ensure_future(self._confusion(eval_id, split))
+        return self._confusions[key]
+
+    def class_performance(self, eval_id: str, split: str) -> asyncio.Future[ClassPerformance]:
+        """The (shared, cached for the run) performance-by-class of one eval's split."""
+        key = (eval_id, split)
+        if key not in self._performances:
+            self._performances[key] = asyncio.ensure_future(self._performance(eval_id, split))
+        return self._performances[key]
+
+    def image_counts(self, eval_id: str, split: str) -> asyncio.Future[tuple[ImageCounts, ...]]:
+        """The (shared, cached for the run) per-image tp/fp/fn counts of one eval's split, in
+        the API's order: the first page says how many images there are, the other pages are
+        then asked concurrently (within the concurrency limit) and stitched in offset order."""
+        key = (eval_id, split)
+        if key not in self._images:
+            self._images[key] = asyncio.ensure_future(self._image_counts(eval_id, split))
+        return self._images[key]
+
+    async def _panel(
+        self, panel: str, eval_id: str, split: str, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        async with self._limit:
+            try:
+                return await call()
+            except NotReady:
+                self._log.warning("fetch.panel_unavailable", eval_id=eval_id, split=split)
+                raise PanelUnavailable(
+                    f"{panel} of eval {eval_id} (split {split}) is not available on Roboflow "
+                    "(409 model_eval_not_done)",
+                    eval_id=eval_id,
+                ) from None
+
+    async def _confusion(self, eval_id: str, split: str) -> ConfusionMatrix:
+        data = await self._panel(
+            CONFUSION, eval_id, split, lambda: self._source.confusion_matrix(eval_id, split)
+        )
+        return parse_confusion_matrix(data, eval_id, split)
+
+    async def _performance(self, eval_id: str, split: str) -> ClassPerformance:
+        data = await self._panel(
+            PERFORMANCE, eval_id, split, lambda: self._source.performance_by_class(eval_id, split)
+        )
+        return parse_performance_by_class(data, eval_id, split)
+
+    async def _image_page(self, eval_id: str, split: str, offset: int) -> ImagePage:
+        data = await self._panel(
+            IMAGES,
+            eval_id,
+            split,
+            lambda: self._source.image_predictions(eval_id, split, offset, IMAGE_PAGE),
+        )
+        page = parse_image_page(data, eval_id)
+        what = f"image-predictions of eval {eval_id} (split {split})"
+        if page.offset != offset:
+            raise MalformedResults(
+                f"{what} answered offset {page.offset:,} when asked for offset {offset:,}",
+                eval_id=eval_id,
+            )
+        if len(page.images) > IMAGE_PAGE:
+            raise MalformedResults(
+                f"{what} answered {len(page.images):,} images for a limit of {IMAGE_PAGE:,}",
+                eval_id=eval_id,
+            )
+        return page
+
+    async def _image_counts(self, eval_id: str, split: str) -> tuple[ImageCounts, ...]:
+        first = await self._image_page(eval_id, split, 0)
+        tasks = [
+            asyncio.ensure_future(self._image_page(eval_id, split, offset))
+            for offset in range(IMAGE_PAGE, first.total, IMAGE_PAGE)
+        ]
+        try:
+            rest = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        self._log.debug(
+            "fetch.image_pages",
+            eval_id=eval_id,
+            split=split,
+            pages=1 + len(rest),
+            total=first.total,
+        )
+        return stitch_image_pages([first, *rest], eval_id, split)
 
 
 def _is_of(info: EvalInfo, by: str, ref: str) -> bool:

@@ -141,6 +141,15 @@ class LazyRoboflow:
     async def eval_info(self, eval_id: str) -> EvalInfo:
         return await self._connect().eval_info(eval_id)
 
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        return await self._connect().confusion_matrix(eval_id, split)
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        return await self._connect().performance_by_class(eval_id, split)
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        return await self._connect().image_predictions(eval_id, split, offset, limit)
+
     async def list_evals(
         self,
         *,

@@ -293,6 +293,26 @@ class SharedResults:
             ("info", self._key(eval_id)), lambda: self._upstream.eval_info(eval_id)
         )
 
+    # The panels are shared while in flight, not cached (yet): each answer is one split's.
+
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        return await self._flights.run(
+            ("confusion-matrix", self._key(eval_id), split),
+            lambda: self._upstream.confusion_matrix(eval_id, split),
+        )
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        return await self._flights.run(
+            ("performance-by-class", self._key(eval_id), split),
+            lambda: self._upstream.performance_by_class(eval_id, split),
+        )
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        return await self._flights.run(
+            ("image-predictions", self._key(eval_id), split, offset, limit),
+            lambda: self._upstream.image_predictions(eval_id, split, offset, limit),
+        )
+
     async def list_evals(
         self,
         *,

@@ -118,6 +118,27 @@ class TimedSource:
         finally:
             self._observe("eval_info", started)
 
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        started = self._clock()
+        try:
+            return await self._upstream.confusion_matrix(eval_id, split)
+        finally:
+            self._observe("confusion_matrix", started)
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        started = self._clock()
+        try:
+            return await self._upstream.performance_by_class(eval_id, split)
+        finally:
+            self._observe("performance_by_class", started)
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        started = self._clock()
+        try:
+            return await self._upstream.image_predictions(eval_id, split, offset, limit)
+        finally:
+            self._observe("image_predictions", started)
+
     async def list_evals(
         self,
         *,
