@@ -20,7 +20,14 @@ Behaviour modelled on GitHub:
   the login when `user_readable=True` (a personal access token);
 - a missing token -> 401 "Requires authentication", a wrong one -> 401 "Bad credentials";
 - commit statuses per sha (unknown sha -> 422 "No commit found for SHA"), pull requests
-  per commit (with their base commit), check runs;
+  per commit (with their base commit);
+- check runs (`standin.check_runs`, `StandInCheckRun`): created (201, with an id; status
+  `queued` unless given, `completed` with a conclusion), updated (PATCH: output's title,
+  summary and text replaced, its annotations appended, as GitHub does; every state it went
+  through in `states`), read, and listed per commit (`check_name`, `status` filters); more
+  than 50 annotations in one request or a summary over 65,535 characters -> 422 and a
+  violation; an unknown head_sha -> 422; 403s are scripted faults
+  (`standin.fail("create-check-run", not_accessible())`);
 - files per (ref, path) for the contents API (`add_file`): base64 content in 60-character
   lines, as GitHub sends it; 404 for a file that is not there at that ref (403s and other
   failures are scripted faults: `standin.fail("get-content", not_accessible())`).
@@ -85,6 +92,10 @@ ALIASES: dict[str, str] = {
     "commit-pulls": "repos/list-pull-requests-associated-with-commit",
     "get-pull": "pulls/get",
     "get-content": "repos/get-content",
+    "create-check-run": "checks/create",
+    "update-check-run": "checks/update",
+    "get-check-run": "checks/get",
+    "list-check-runs": "checks/list-for-ref",
 }
 
 
@@ -292,13 +303,13 @@ def validate(value: Any, schema: Mapping[str, Any], where: str = "body") -> list
     """Problems of `value` against an OpenAPI 3.0 schema (the subset GitHub's bodies use)."""
     if value is None and schema.get("nullable"):
         return []
+    problems: list[str] = []
     for combinator in ("oneOf", "anyOf"):
         if combinator in schema:
             options = [validate(value, sub, where) for sub in schema[combinator]]
-            if not any(not problems for problems in options):
-                return [f"{where} matches none of the {combinator} schemas"]
-            return []
-    problems: list[str] = []
+            if not any(not found for found in options):
+                problems.append(f"{where} matches none of the {combinator} schemas")
+    # Beside a combinator, the schema's own keywords apply too (JSON Schema: all of them).
     expected = schema.get("type")
     if isinstance(expected, str) and not _type_ok(value, expected):
         return [f"{where} is a {_type_name(value)}, expected {expected}"]
@@ -377,6 +388,27 @@ class StandInPull:
     head_ref: str = "feature"
     base_ref: str = "main"
     base_sha: str = "b" * 40
+
+
+@dataclass(slots=True)
+class StandInCheckRun:
+    """One check run as GitHub holds it (mutable: PATCH updates it)."""
+
+    id: int
+    repo: str
+    name: str
+    head_sha: str
+    status: str = "queued"
+    conclusion: str | None = None
+    external_id: str | None = None
+    details_url: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+    annotations: list[dict[str, Any]] = field(default_factory=list)  # appended by each PATCH
+    states: list[tuple[str, str | None]] = field(default_factory=list)  # (status, conclusion)
+    started_at: str | None = None
+    completed_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -463,7 +495,7 @@ class GitHubStandIn(Hangs):
         self.statuses: dict[tuple[str, str], list[StandInStatus]] = {}
         self.pulls: dict[tuple[str, int], StandInPull] = {}
         self.files: dict[tuple[str, str, str], bytes] = {}  # (repo, ref, path) -> content
-        self.check_runs: dict[int, dict[str, Any]] = {}
+        self.check_runs: dict[int, StandInCheckRun] = {}
         self._repos: dict[str, _Repo] = {}
         self._users: dict[str, int] = {}
         self._faults: dict[str, deque[Fault]] = {}
@@ -562,6 +594,14 @@ class GitHubStandIn(Hangs):
     def statuses_for(self, repo: str, sha: str) -> list[StandInStatus]:
         """The statuses posted on `sha`, oldest first."""
         return list(self.statuses.get((repo.lower(), sha.lower()), []))
+
+    def check_runs_for(self, repo: str, sha: str | None = None) -> list[StandInCheckRun]:
+        """The check runs created in `repo` (on `sha`, if given), oldest first."""
+        return [
+            run
+            for run in self.check_runs.values()
+            if run.repo.lower() == repo.lower() and (sha is None or run.head_sha == sha.lower())
+        ]
 
     def requests_for(
         self, operation: str | None = None, method: str | None = None
@@ -827,6 +867,8 @@ class GitHubStandIn(Hangs):
             "repos/get-content": self._get_content,
             "checks/create": self._create_check_run,
             "checks/update": self._update_check_run,
+            "checks/get": self._get_check_run,
+            "checks/list-for-ref": self._list_check_runs,
         }[op.operation_id]
         return handler(request, record, repo, params)
 
@@ -1153,6 +1195,50 @@ class GitHubStandIn(Hangs):
             },
         )
 
+    def _check_run_json(self, request: web.Request, run: StandInCheckRun) -> dict[str, Any]:
+        url = self._api_url(request, f"/repos/{run.repo}/check-runs/{run.id}")
+        return {
+            "id": run.id,
+            "node_id": f"CR_{run.id}",
+            "head_sha": run.head_sha,
+            "external_id": run.external_id or "",
+            "url": url,
+            "html_url": f"{self.html_base}/{run.repo}/runs/{run.id}",
+            "details_url": run.details_url,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "started_at": run.started_at,
+            "completed_at": run.completed_at,
+            "output": {
+                "title": run.title,
+                "summary": run.summary,
+                "text": run.text,
+                "annotations_count": len(run.annotations),
+                "annotations_url": f"{url}/annotations",
+            },
+            "name": run.name,
+            "pull_requests": [],
+        }
+
+    def _apply_check_run(self, run: StandInCheckRun, data: Mapping[str, Any]) -> None:
+        """A create or update body applied as GitHub does: a conclusion completes the run,
+        output's texts are replaced and its annotations appended."""
+        for key in ("name", "external_id", "details_url", "started_at", "completed_at"):
+            if key in data:
+                setattr(run, key, data[key])
+        if "status" in data:
+            run.status = data["status"]
+        if "conclusion" in data:
+            run.conclusion = data["conclusion"]
+            run.status = "completed"
+        output = data.get("output")
+        if isinstance(output, Mapping):
+            for key in ("title", "summary", "text"):
+                if key in output:
+                    setattr(run, key, output[key])
+            run.annotations.extend(output.get("annotations") or [])
+        run.states.append((run.status, run.conclusion))
+
     def _create_check_run(
         self,
         request: web.Request,
@@ -1161,11 +1247,20 @@ class GitHubStandIn(Hangs):
         params: Mapping[str, str],
     ) -> web.Response:
         del params
-        run_id = next(self._ids)
-        run = {"id": run_id, "status": "queued", **record.json}
-        self.check_runs[run_id] = run
-        url = self._api_url(request, f"/repos/{repo.full_name}/check-runs/{run_id}")
-        return _json_response(201, {**run, "url": url})
+        data = record.json
+        sha = str(data["head_sha"]).lower()
+        if sha not in repo.commits:
+            return _error(422, f"No commit found for SHA: {data['head_sha']}")
+        run = StandInCheckRun(id=next(self._ids), repo=repo.full_name, name="", head_sha=sha)
+        self._apply_check_run(run, data)
+        self.check_runs[run.id] = run
+        return _json_response(201, self._check_run_json(request, run))
+
+    def _find_check_run(self, repo: _Repo, params: Mapping[str, str]) -> StandInCheckRun:
+        run = self.check_runs.get(int(params["check_run_id"]))
+        if run is None or run.repo.lower() != repo.full_name.lower():
+            raise _Answer(_error(404, "Not Found"))
+        return run
 
     def _update_check_run(
         self,
@@ -1174,12 +1269,42 @@ class GitHubStandIn(Hangs):
         repo: _Repo,
         params: Mapping[str, str],
     ) -> web.Response:
-        run = self.check_runs.get(int(params["check_run_id"]))
-        if run is None:
-            return _error(404, "Not Found")
-        run.update(record.json)
-        url = self._api_url(request, f"/repos/{repo.full_name}/check-runs/{run['id']}")
-        return _json_response(200, {**run, "url": url})
+        run = self._find_check_run(repo, params)
+        self._apply_check_run(run, record.json)
+        return _json_response(200, self._check_run_json(request, run))
+
+    def _get_check_run(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        repo: _Repo,
+        params: Mapping[str, str],
+    ) -> web.Response:
+        del record
+        return _json_response(
+            200, self._check_run_json(request, self._find_check_run(repo, params))
+        )
+
+    def _list_check_runs(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        repo: _Repo,
+        params: Mapping[str, str],
+    ) -> web.Response:
+        query = dict(record.query)
+        runs = [
+            r
+            for r in self.check_runs_for(repo.full_name, params["ref"])
+            if query.get("check_name", r.name) == r.name
+            and query.get("status", r.status) == r.status
+        ]
+        chosen, headers = self._page(request, record, repo, runs[::-1])  # newest first
+        body = {
+            "total_count": len(runs),
+            "check_runs": [self._check_run_json(request, r) for r in chosen],
+        }
+        return _json_response(200, body, headers)
 
 
 class RecordingSleep:

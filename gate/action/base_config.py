@@ -48,6 +48,7 @@ __all__ = [
     "choose_config",
     "config_notes",
     "describe",
+    "rule_line",
 ]
 
 BASE_PREFIX = "<base>:"  # a base config's problems: `<base>:.github/eval-gate.yml:3:5`
@@ -76,6 +77,9 @@ class ConfigChoice:
     changes: RuleChanges = field(default_factory=RuleChanges)
     from_pull_request: bool = True  # the checkout is the PR's (not a workflow_run's checkout)
     base: BaseEvals = field(default_factory=BaseEvals)  # the base's evals, for baseline: base
+    # The checkout's rules when `config` holds the base's (source "base"): where they are written
+    # in the pull request's file, for annotations.
+    checkout_rules: tuple[Rule, ...] = ()
 
 
 def _base_source(path: str) -> str:
@@ -176,7 +180,29 @@ async def choose_config(
         changes=rule_changes(base, checkout),
         from_pull_request=own,
         base=BaseEvals(base.evals),
+        checkout_rules=checkout.rules,
     )
+
+
+def rule_line(choice: ConfigChoice, rule_index: int) -> int | None:
+    """The line of the checkout's config (`choice.path`) where rule `rule_index` of the rules
+    gating this run is written: for the base's rules, the line of the same rule in the
+    checkout (or of the checkout's version of a rule the pull request changes); None for a
+    rule the pull request removes, or one without a line."""
+    rules = choice.config.rules
+    if not 0 <= rule_index < len(rules):
+        return None
+    rule = rules[rule_index]
+    written: Rule | None = rule
+    if choice.source == "base":
+        changed = [c for c in choice.changes.changes if c.before is rule]
+        if changed:
+            written = changed[0].after
+        else:
+            written = next((r for r in choice.checkout_rules if r == rule), None)
+    if written is None or written.location is None:
+        return None
+    return written.location.line
 
 
 # --- what the report says --------------------------------------------------------------------

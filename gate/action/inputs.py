@@ -82,6 +82,7 @@ class ActionSettings:
     api_url: str | None = None
     commit_status: bool = False
     status_context: str = ""  # default f"eval-gate/{gate_id}"
+    check_run: bool = False  # a check run named `status_context` on the commit
     # One line each, for the entrypoint to show as `::warning::` annotations (not errors: the
     # run goes on). Today: the api-key would travel unencrypted (api-url http:// off loopback).
     warnings: tuple[str, ...] = ()
@@ -311,6 +312,17 @@ INPUTS: tuple[Option[Any], ...] = (
         "the status's context",
         shown_default="`eval-gate/<gate-id>`",
     ),
+    Option(
+        "check-run",
+        "check_run",
+        _boolean,
+        default=False,
+        help="`true` for a check run on the pull request's head commit, named like the status "
+        "(`status-context`): in progress while the gate runs, then its verdict, report and "
+        "one annotation per failing check on the rule's line of the config; needs "
+        "`checks: write` (without it, a 403: one warning and a commit status instead)",
+        shown_default="`false`",
+    ),
 )
 
 INPUT_NAMES: tuple[str, ...] = tuple(option.name for option in INPUTS)
@@ -359,6 +371,7 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         api_url=api_url,
         commit_status=read["commit_status"],
         status_context=read["status_context"] or default_status_context(gate_id),
+        check_run=read["check_run"],
         warnings=(warning,) if warning else (),
     )
     if problems:

@@ -18,14 +18,20 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
-from gate.action.base_config import ConfigChoice, choose_config, config_notes, describe
+from gate.action.base_config import (
+    ConfigChoice,
+    choose_config,
+    config_notes,
+    describe,
+    rule_line,
+)
 from gate.action.inputs import ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
 from gate.core.errors import ExitCode, GateError, internal_error_message
@@ -45,11 +51,18 @@ from gate.github.publish import (
     report_gate,
 )
 from gate.local_files import write_file
-from gate.report.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, render_report
+from gate.report.markdown import md_text
+from gate.report.render import (
+    CHECK_RUN_MAX_CHARS,
+    DEFAULT_MAX_CHARS,
+    MIN_MAX_CHARS,
+    render_report,
+)
 from gate.roboflow.api import DEFAULT_API_URL
 from gate.sources import LocalGate, RoboflowAccess, gate_local
 
 if TYPE_CHECKING:
+    from gate.core.outcome import Check
     from gate.github.comment import CommentResult
 
 SUMMARY_MIN_ROOM = 200  # bytes; below this a folded report has no room to say anything
@@ -157,7 +170,27 @@ def _annotate_rule_changes(io: ActionsIO, choice: ConfigChoice | None) -> None:
         )
 
 
-def _annotate(io: ActionsIO, outcome: GateOutcome) -> None:
+def _config_path(settings: ActionSettings, choice: ConfigChoice | None) -> str:
+    """The config file relative to the repository root (the workspace), `/`-separated."""
+    path = choice.path if choice is not None and choice.path else settings.config
+    return Path(path).as_posix().removeprefix("./")
+
+
+def _line_of(choice: ConfigChoice | None) -> Callable[[Check], int | None]:
+    """Where a check's rule is written in the checkout's config (the base's rules: where the
+    pull request's file has the same rule)."""
+
+    def line(check: Check) -> int | None:
+        if choice is not None:
+            return rule_line(choice, check.rule_index)
+        return check.location.line if check.location is not None else None
+
+    return line
+
+
+def _annotate(
+    io: ActionsIO, outcome: GateOutcome, path: str, line_of: Callable[[Check], int | None]
+) -> None:
     errors = [c for c in outcome.checks if c.failing]
     warnings = [c for c in outcome.checks if c.status is Status.WARN]
     for level, checks in (("error", errors), ("warning", warnings)):
@@ -166,7 +199,14 @@ def _annotate(io: ActionsIO, outcome: GateOutcome) -> None:
             where = f"{check.eval_label} [{check.split}]"
             if check.class_name is not None:
                 where += f" class {check.class_name}"
-            io.annotate(level, check.message, title=f"eval-gate: {where}")
+            line = line_of(check)
+            io.annotate(
+                level,
+                check.message,
+                title=f"eval-gate: {where}",
+                file=path if line is not None else None,
+                line=line,
+            )
         if len(checks) > len(shown):
             io.annotate(
                 level,
@@ -255,12 +295,167 @@ def _github_api_url(environ: Mapping[str, str]) -> str:
     return environ.get("GITHUB_API_URL", "").strip() or "https://api.github.com"
 
 
+# --- the check run ----------------------------------------------------------------------------
+
+
+class CheckRunState:
+    """The run's check run, shared by the run and its cancelled and crashed endings (mutable:
+    it is created when the step starts and completed once, by whichever ending comes)."""
+
+    __slots__ = ("check_run_id", "completed", "fallback")
+
+    def __init__(self) -> None:
+        self.check_run_id: int | None = None
+        self.fallback = False  # creating it failed: set the commit status instead
+        self.completed = False
+
+    @property
+    def open(self) -> bool:
+        """Created and not completed yet."""
+        return self.check_run_id is not None and not self.completed
+
+
+async def _start_check_run(
+    settings: ActionSettings,
+    event: EventContext,
+    io: ActionsIO,
+    environ: Mapping[str, str],
+    state: CheckRunState,
+) -> None:
+    """Create the check run, in progress; on a failure (a 403 without `checks: write`), say so
+    once and fall back to the commit status."""
+    import aiohttp  # noqa: PLC0415 - only when asked
+
+    from gate.github.checks import start_check_run  # noqa: PLC0415
+
+    async with aiohttp.ClientSession() as session:
+        started = await start_check_run(
+            session,
+            token=settings.github_token,
+            api_url=_github_api_url(environ),
+            repository=event.repository,
+            sha=event.sha,
+            name=settings.status_context,
+            external_id=settings.gate_id,
+            details_url=event.run_url,
+        )
+    state.check_run_id = started.check_run_id
+    if started.check_run_id is None and started.reason:
+        state.fallback = bool(settings.github_token and event.repository and event.sha)
+        fallback = "; setting the commit status instead" if state.fallback else ""
+        io.annotate(
+            "warning",
+            redact(f"no check run: {started.reason}{fallback}", _secrets(settings)),
+            title="eval-gate",
+        )
+
+
+async def _finish_check_run(
+    settings: ActionSettings,
+    event: EventContext,
+    environ: Mapping[str, str],
+    state: CheckRunState,
+    *,
+    conclusion: str,
+    title: str,
+    summary: str,
+    annotations: tuple[Any, ...] = (),
+) -> None:
+    """Complete the check run (if one is open); never raises a GitHub failure."""
+    if not state.open or not settings.github_token or not event.repository:
+        return
+    assert state.check_run_id is not None
+    import aiohttp  # noqa: PLC0415 - only when asked
+
+    from gate.github.checks import complete_check_run  # noqa: PLC0415
+
+    async with aiohttp.ClientSession() as session:
+        state.completed = await complete_check_run(
+            session,
+            token=settings.github_token,
+            api_url=_github_api_url(environ),
+            repository=event.repository,
+            check_run_id=state.check_run_id,
+            conclusion=conclusion,
+            title=redact(title, _secrets(settings)),
+            summary=redact(summary, _secrets(settings)),
+            annotations=annotations,
+        )
+
+
+async def _complete_check_run(
+    settings: ActionSettings,
+    event: EventContext,
+    environ: Mapping[str, str],
+    state: CheckRunState,
+    ran: _Ran,
+) -> None:
+    """The verdict as title, the report (within 65,535 characters) as summary, and one
+    annotation per failing or warning check on its rule's line."""
+    from gate.github.checks import (  # noqa: PLC0415 - only when asked
+        check_annotations,
+        check_run_conclusion,
+        check_run_title,
+        left_out_note,
+    )
+    from gate.http.text import one_line  # noqa: PLC0415
+
+    if not state.open:
+        return
+    gated, notes = ran.gated, ran.notes
+    title = title_for(settings)
+    if gated.outcome is None:
+        assert gated.error is not None
+        first = error_lines(gated.error)[0]
+        await _finish_check_run(
+            settings,
+            event,
+            environ,
+            state,
+            conclusion=check_run_conclusion(None, settings.fail_on),
+            title=one_line(f"Could not run: {first}"),
+            summary=error_report(gated.error, title, _secrets(settings)) + notes,
+        )
+        return
+    outcome = gated.outcome
+    annotations, left_out = check_annotations(
+        outcome, path=_config_path(settings, ran.choice), line_of=_line_of(ran.choice)
+    )
+    note = left_out_note(left_out)
+    run_link = f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
+    budget = CHECK_RUN_MAX_CHARS - len(notes) - len(note)
+    report = render_report(
+        outcome,
+        max_chars=max(budget, MIN_MAX_CHARS),
+        title=title,
+        full_report_hint=f"The full report is in {run_link}.",
+    )
+    await _finish_check_run(
+        settings,
+        event,
+        environ,
+        state,
+        conclusion=check_run_conclusion(outcome.verdict, settings.fail_on),
+        title=check_run_title(outcome),
+        summary=report + notes + note,
+        annotations=annotations,
+    )
+
+
 async def action(
-    settings: ActionSettings, event: EventContext, io: ActionsIO, environ: Mapping[str, str]
+    settings: ActionSettings,
+    event: EventContext,
+    io: ActionsIO,
+    environ: Mapping[str, str],
+    check_run: CheckRunState | None = None,
 ) -> int:
-    """The whole Action: gate, report, comment, status, outputs. Returns the exit code."""
+    """The whole Action: check run started, gate, report, comment, status, check run
+    completed, outputs. Returns the exit code."""
     log = structlog.get_logger("gate.action.main")
     secrets = _secrets(settings)
+    state = check_run if check_run is not None else CheckRunState()
+    if settings.check_run:  # first: a pull request waiting on a running eval shows it
+        await _start_check_run(settings, event, io, environ, state)
     ran = await _run_gate(settings, event, io.workspace, environ)
     gated, full, notes = ran.gated, ran.full, ran.notes
     title = title_for(settings)
@@ -281,7 +476,7 @@ async def action(
             )
         else:  # no summary file, or too little room: append_summary cuts it with a note
             summary = full or render_report(gated.outcome, max_chars=None, title=title) + notes
-        _annotate(io, gated.outcome)
+        _annotate(io, gated.outcome, _config_path(settings, ran.choice), _line_of(ran.choice))
         _annotate_rule_changes(io, ran.choice)
     else:
         assert gated.error is not None
@@ -290,7 +485,10 @@ async def action(
             io.annotate("error", redact(line, secrets), title="eval-gate")
             log.error("gate.error", message=line)
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
+    if state.fallback:  # no check run (a 403): the commit status shows the verdict instead
+        settings = replace(settings, commit_status=True)
     result = await _publish(settings, event, gated, environ, notes)
+    await _complete_check_run(settings, event, environ, state, ran)
     outcome = gated.outcome
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
     io.set_outputs(
@@ -386,9 +584,11 @@ async def _supervised(
     environ: Mapping[str, str],
     stop: _Stop,
 ) -> int:
-    """`action()`, cancelled by the first stop signal, then `_report_cancelled()`."""
+    """`action()`, cancelled by the first stop signal, then `_report_cancelled()`; a check run
+    it opened is never left in progress (completed `cancelled`, or `failure` on a crash)."""
+    state = CheckRunState()
     running: list[asyncio.Future[Any]] = [
-        asyncio.ensure_future(action(settings, event, io, environ))
+        asyncio.ensure_future(action(settings, event, io, environ, state))
     ]
 
     def on_signal() -> None:
@@ -401,8 +601,18 @@ async def _supervised(
         except asyncio.CancelledError:
             if stop.signum is None:
                 raise
+        except Exception as error:
+            if state.open:  # a crash: the check run says so rather than spin forever
+                await _crashed_check_run(settings, event, environ, state, error)
+            raise
         return await _report_cancelled(
-            settings=settings, event=event, io=io, environ=environ, stop=stop, running=running
+            settings=settings,
+            event=event,
+            io=io,
+            environ=environ,
+            stop=stop,
+            running=running,
+            check_run=state,
         )
     finally:
         stop.detach()
@@ -416,8 +626,10 @@ async def _report_cancelled(
     environ: Mapping[str, str],
     stop: _Stop,
     running: list[asyncio.Future[Any]],
+    check_run: CheckRunState | None = None,
 ) -> int:
-    """Summary, comment (within CANCEL_GRACE, unless a second signal) and outputs."""
+    """Summary, comment and check run (within CANCEL_GRACE, unless a second signal) and
+    outputs."""
     log = structlog.get_logger("gate.action.main")
     assert stop.signum is not None
     code = cancelled_exit_code(stop.signum)
@@ -432,7 +644,9 @@ async def _report_cancelled(
     url = ""
     reason = "a second signal"
     if stop.count == 1:
-        comment = asyncio.ensure_future(_publish_cancelled(settings, event, body, environ))
+        comment = asyncio.ensure_future(
+            _publish_cancelled(settings, event, body, environ, check_run)
+        )
         running.append(comment)
         done, _ = await asyncio.wait({comment}, timeout=CANCEL_GRACE)
         if comment in done and not comment.cancelled() and comment.exception() is None:
@@ -463,6 +677,61 @@ async def _report_cancelled(
 
 
 async def _publish_cancelled(
+    settings: ActionSettings,
+    event: EventContext,
+    body: str,
+    environ: Mapping[str, str],
+    check_run: CheckRunState | None = None,
+) -> CommentResult | None:
+    """The comment and the check run of a cancelled run, side by side; the comment's result."""
+    if check_run is None or not check_run.open:
+        return await _comment_cancelled(settings, event, body, environ)
+    comment, _ = await asyncio.gather(
+        _comment_cancelled(settings, event, body, environ),
+        _finish_check_run(
+            settings,
+            event,
+            environ,
+            check_run,
+            conclusion="cancelled",
+            title="Cancelled: the run stopped before the gate finished",
+            summary=body,
+        ),
+    )
+    return comment
+
+
+async def _crashed_check_run(
+    settings: ActionSettings,
+    event: EventContext,
+    environ: Mapping[str, str],
+    state: CheckRunState,
+    error: Exception,
+) -> None:
+    """Complete the check run `failure` with the error's one line (at most CANCEL_GRACE s)."""
+    from gate.http.text import one_line  # noqa: PLC0415
+
+    message = str(error) if isinstance(error, GateError) else internal_error_message(error)
+    line = one_line(redact(message, _secrets(settings)))
+    try:
+        async with asyncio.timeout(CANCEL_GRACE):
+            await _finish_check_run(
+                settings,
+                event,
+                environ,
+                state,
+                conclusion="failure",
+                title=f"Could not run: {line}",
+                summary=f"## 🚫 {md_text(title_for(settings))}: **could not run**\n\n"
+                f"{md_text(line)}\n",
+            )
+    except TimeoutError:
+        structlog.get_logger("gate.action.main").warning(
+            "action.check_run_not_completed", reason=f"no answer within {CANCEL_GRACE:g} s"
+        )
+
+
+async def _comment_cancelled(
     settings: ActionSettings, event: EventContext, body: str, environ: Mapping[str, str]
 ) -> CommentResult | None:
     target = target_for(settings, event)

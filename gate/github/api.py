@@ -27,12 +27,16 @@ from gate.http.errors import HttpError
 from gate.http.text import header, one_line, parse_retry_after
 
 __all__ = [
+    "ANNOTATIONS_PER_REQUEST",
     "API_VERSION",
+    "CHECK_RUN_CONCLUSIONS",
+    "CHECK_RUN_TEXT_MAX",
     "COMMENT_MAX_CHARS",
     "DEFAULT_API_URL",
     "MEDIA_TYPE",
     "STATUS_DESCRIPTION_MAX",
     "STATUS_STATES",
+    "CheckAnnotation",
     "Comment",
     "GitHubBadResponse",
     "GitHubError",
@@ -43,10 +47,14 @@ __all__ = [
     "GitHubTransportError",
     "GitHubUnauthorized",
     "GitHubUnprocessable",
+    "annotation_batches",
+    "check_run_path",
+    "check_runs_path",
     "comment_path",
     "comments_path",
     "commit_pulls_path",
     "contents_path",
+    "parse_check_run_id",
     "parse_comment",
     "parse_comments",
     "parse_file_content",
@@ -68,6 +76,12 @@ USER_PATH = "/user"
 COMMENT_MAX_CHARS = 65536  # GitHub's limit on an issue comment body (characters)
 STATUS_DESCRIPTION_MAX = 140  # GitHub's limit on a commit status description (characters)
 STATUS_STATES: tuple[str, ...] = ("error", "failure", "pending", "success")
+CHECK_RUN_TEXT_MAX = 65535  # GitHub's limit on a check run's output.summary and output.text
+CHECK_RUN_TITLE_MAX = 255  # output.title has no documented limit; an annotation's title has this
+ANNOTATIONS_PER_REQUEST = 50  # the Checks API takes at most 50 annotations a request
+ANNOTATION_MESSAGE_MAX = 4096  # characters (GitHub allows 64 KB; a check's message is one line)
+ANNOTATION_LEVELS: tuple[str, ...] = ("notice", "warning", "failure")
+CHECK_RUN_CONCLUSIONS: tuple[str, ...] = ("success", "failure", "neutral", "cancelled")
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 100 comments of 65,536 characters, JSON-escaped, fit
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "otherwise, wait for at least one minute"
 RESET_MARGIN = 1.0  # x-ratelimit-reset is a whole second: wait until *after* it
@@ -216,6 +230,16 @@ def contents_path(repo: str, path: str) -> str:
             "repository root; check the config input"
         )
     return f"{_repo_prefix(repo)}/contents/" + "/".join(quote(seg, safe="") for seg in segments)
+
+
+def check_runs_path(repo: str) -> str:
+    """`/repos/{owner}/{repo}/check-runs` (create a check run)."""
+    return f"{_repo_prefix(repo)}/check-runs"
+
+
+def check_run_path(repo: str, check_run_id: int) -> str:
+    """`/repos/{owner}/{repo}/check-runs/{check_run_id}` (get, update a check run)."""
+    return f"{_repo_prefix(repo)}/check-runs/{_positive(check_run_id, 'check run id')}"
 
 
 def status_description(text: str) -> str:
@@ -495,3 +519,57 @@ def parse_file_content(data: Any, *, what: str, max_bytes: int) -> bytes:
     if len(raw) > max_bytes:
         raise _bad(what, f"the file is {len(raw):,} bytes, over the limit of {max_bytes:,}")
     return raw
+
+
+def parse_check_run_id(data: Any, *, what: str = "check run") -> int:
+    """The `id` of a check-run object (the answer to creating or updating one)."""
+    run_id = data.get("id") if isinstance(data, Mapping) else None
+    if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id < 1:
+        raise _bad(what, "the check run has no positive integer id")
+    return run_id
+
+
+@dataclass(frozen=True, slots=True)
+class CheckAnnotation:
+    """One check-run annotation: a message on lines of a file of the repository."""
+
+    path: str  # relative to the repository root, `/`-separated
+    start_line: int
+    end_line: int
+    level: str  # one of ANNOTATION_LEVELS
+    message: str
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.level not in ANNOTATION_LEVELS:
+            raise ValueError(f"annotation level must be one of {ANNOTATION_LEVELS}")
+        if self.start_line < 1 or self.end_line < self.start_line:
+            raise ValueError("annotation lines must be 1-based, start_line <= end_line")
+
+    def to_json(self) -> dict[str, Any]:
+        """The annotation as the Checks API takes it (message and title bounded)."""
+        data: dict[str, Any] = {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "annotation_level": self.level,
+            "message": _bounded(self.message, ANNOTATION_MESSAGE_MAX),
+        }
+        if self.title:
+            data["title"] = one_line(self.title, limit=CHECK_RUN_TITLE_MAX)
+        return data
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def annotation_batches(
+    annotations: tuple[CheckAnnotation, ...] | list[CheckAnnotation],
+    size: int = ANNOTATIONS_PER_REQUEST,
+) -> list[list[dict[str, Any]]]:
+    """The annotations as JSON, in batches of at most `size` (one a request), in order."""
+    if not 1 <= size <= ANNOTATIONS_PER_REQUEST:
+        raise ValueError(f"size must be 1 to {ANNOTATIONS_PER_REQUEST}, not {size}")
+    items = [a.to_json() for a in annotations]
+    return [items[i : i + size] for i in range(0, len(items), size)]

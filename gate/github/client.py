@@ -31,10 +31,13 @@ from gate.github.api import (
     GitHubNotFound,
     GitHubTransportError,
     GitHubUnauthorized,
+    check_run_path,
+    check_runs_path,
     comment_path,
     comments_path,
     commit_pulls_path,
     contents_path,
+    parse_check_run_id,
     parse_comment,
     parse_comments,
     parse_file_content,
@@ -205,6 +208,66 @@ class GitHubClient:
         # Sent twice, a status changes nothing (the latest per context wins): safe to retry.
         await self._request(
             "POST", statuses_path(repo, sha), what=what, payload=payload, idempotent=True
+        )
+
+    async def create_check_run(
+        self,
+        repo: str,
+        *,
+        name: str,
+        head_sha: str,
+        external_id: str,
+        details_url: str | None = None,
+        title: str,
+        summary: str,
+    ) -> int:
+        """Create a check run on `head_sha`, `in_progress` (needs `checks: write`); its id.
+
+        Not retried once it may have reached GitHub (a second one would stay in progress).
+        """
+        what = f"creating check run {one_line(name)!r} on {one_line(head_sha)[:12]}"
+        payload: dict[str, Any] = {
+            "name": name,
+            "head_sha": head_sha,
+            "external_id": external_id,
+            "status": "in_progress",
+            "started_at": self._clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "output": {"title": title, "summary": summary},
+        }
+        if details_url is not None:
+            payload["details_url"] = details_url
+        data = await self._request("POST", check_runs_path(repo), what=what, payload=payload)
+        try:
+            return parse_check_run_id(data, what=what)
+        except GitHubError as exc:
+            raise self._http.scrub(exc) from None
+
+    async def update_check_run(
+        self,
+        repo: str,
+        check_run_id: int,
+        *,
+        output: dict[str, Any],
+        conclusion: str | None = None,
+    ) -> None:
+        """PATCH check run `check_run_id`: its `output` (title, summary, maybe annotations,
+        which GitHub appends to those already there) and, with `conclusion`, complete it.
+
+        Retried like a GET when it carries no annotations (sent twice, it changes nothing);
+        with annotations it is not resent once it may have landed (they would appear twice).
+        """
+        what = f"updating check run {check_run_id} in {one_line(repo)}"
+        payload: dict[str, Any] = {"output": output}
+        if conclusion is not None:
+            payload["status"] = "completed"
+            payload["conclusion"] = conclusion
+            payload["completed_at"] = self._clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+        await self._request(
+            "PATCH",
+            check_run_path(repo, check_run_id),
+            what=what,
+            payload=payload,
+            idempotent=not output.get("annotations"),
         )
 
     async def pulls_for_commit(self, repo: str, sha: str) -> list[int]:

@@ -77,6 +77,7 @@ def test_input_defaults():
         "wait": "600",
         "fail-on": "error",
         "commit-status": "false",
+        "check-run": "false",
     }
 
 
@@ -123,6 +124,7 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         "api-url": "http://127.0.0.1:9",
         "commit-status": "true",
         "status-context": "ctx/one",
+        "check-run": "true",
     }
     assert set(values) == set(ACTION["inputs"])
     environ = {runner_input_env(name): value for name, value in values.items()}
@@ -145,6 +147,7 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         api_url="http://127.0.0.1:9",
         commit_status=True,
         status_context="ctx/one",
+        check_run=True,
     )
     # And each variable on its own matters: dropping it changes the settings.
     for name in values:

@@ -1,0 +1,242 @@
+"""A gate's check run on the pull request's head commit (the Checks API).
+
+A check run shows in the pull request's checks list, where a reviewer looks first. Its life:
+`start_check_run` creates it `in_progress` when the step starts (a pull request waiting on a
+running evaluation shows it); `complete_check_run` completes it with a conclusion, the verdict
+as title and the report as summary, then appends one annotation per failing (or warning)
+check on the line of the config that holds its rule, at most `ANNOTATIONS_PER_REQUEST` a
+request, at most `MAX_CHECK_ANNOTATIONS` in all.
+
+Pure helpers decide what is sent: `check_run_conclusion` (follows the step's exit code:
+`failure` when the verdict fails the step, `success` for a pass, `neutral` for a verdict the
+step lets through: warnings, or anything under `fail-on: never`), `check_run_title` and
+`check_annotations`. Every GitHub failure is logged and returned as data, never raised: a check
+run never changes a verdict. Creating one is refused with 403 when the token lacks
+`checks: write` (a pull request from a fork): `CheckRunStart.forbidden` says so, for the caller
+to fall back to a commit status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from gate.core.model import FailOn
+from gate.core.outcome import Check, GateOutcome, Status, Verdict
+from gate.github.api import (
+    CHECK_RUN_TEXT_MAX,
+    CHECK_RUN_TITLE_MAX,
+    CheckAnnotation,
+    GitHubError,
+    GitHubForbidden,
+    annotation_batches,
+)
+from gate.http.text import one_line
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = [
+    "MAX_CHECK_ANNOTATIONS",
+    "CheckRunStart",
+    "check_annotations",
+    "check_run_conclusion",
+    "check_run_title",
+    "complete_check_run",
+    "start_check_run",
+]
+
+MAX_CHECK_ANNOTATIONS = 1000  # in all: 20 requests of 50; the summary counts the rest
+IN_PROGRESS_TITLE = "Gating…"
+IN_PROGRESS_SUMMARY = (
+    "eval-gate is running: fetching the evaluations (waiting for any still running) and "
+    "checking them against the config's rules. The verdict replaces this when it is done."
+)
+FORBIDDEN_FIX = (
+    "grant the token `checks: write` in the workflow's permissions (a pull request from a "
+    "fork gets a read-only token: use the two-workflow workflow_run pattern)"
+)
+
+_log = structlog.get_logger("gate.github.checks")
+
+
+# --- what is sent (pure) ---------------------------------------------------------------------
+
+
+def check_run_conclusion(verdict: Verdict | None, fail_on: str) -> str:
+    """The conclusion for a verdict (None: the gate could not run): `failure` exactly when the
+    step fails for it, `success` for a pass, `neutral` for a verdict the step lets through."""
+    if verdict is None:
+        return "failure"
+    if verdict is Verdict.PASS:
+        return "success"
+    fails = (verdict is Verdict.FAIL and fail_on != FailOn.NEVER) or (
+        verdict is Verdict.WARN and fail_on == FailOn.WARNING
+    )
+    return "failure" if fails else "neutral"
+
+
+def check_run_title(outcome: GateOutcome) -> str:
+    """The verdict line: `Failed: 2 of 9 checks failed`, `Passed with 1 warning (9 checks)`."""
+    checks = tuple(outcome.checks)
+    total = len(checks)
+    failed = sum(1 for c in checks if c.failing)
+    warned = sum(1 for c in checks if c.status is Status.WARN)
+    if outcome.verdict is Verdict.FAIL:
+        text = f"Failed: {failed} of {total} checks failed"
+    elif outcome.verdict is Verdict.WARN:
+        plural = "s" if warned != 1 else ""
+        text = f"Passed with {warned} warning{plural} ({total} checks)"
+    else:
+        text = f"Passed: all {total} checks passed"
+    return one_line(text, limit=CHECK_RUN_TITLE_MAX)
+
+
+def _scope(check: Check) -> str:
+    where = f"{check.eval_label} [{check.split}]"
+    if check.class_name is not None:
+        where += f" class {check.class_name}"
+    return where
+
+
+def check_annotations(
+    outcome: GateOutcome,
+    *,
+    path: str,
+    line_of: Callable[[Check], int | None],
+    limit: int = MAX_CHECK_ANNOTATIONS,
+) -> tuple[tuple[CheckAnnotation, ...], int]:
+    """One annotation per failing (`failure`) and warning (`warning`) check, failures first, on
+    the line `line_of(check)` of `path` (the config, relative to the repository root; line 1
+    when the rule has no line there); at most `limit`, and how many were left out."""
+    wanted = [c for c in outcome.checks if c.failing]
+    wanted += [c for c in outcome.checks if c.status is Status.WARN]
+    out: list[CheckAnnotation] = []
+    for check in wanted[:limit]:
+        line = line_of(check) or 1
+        out.append(
+            CheckAnnotation(
+                path=path,
+                start_line=line,
+                end_line=line,
+                level="failure" if check.failing else "warning",
+                message=f"{_scope(check)}: {check.message}",
+                title=f"eval-gate: {check.rule}",
+            )
+        )
+    return tuple(out), max(len(wanted) - limit, 0)
+
+
+def left_out_note(count: int) -> str:
+    """The summary's note about annotations over the bound ("" for none)."""
+    if count <= 0:
+        return ""
+    plural = "s" if count != 1 else ""
+    return (
+        f"\n\n_{count:,} more annotation{plural} left out (at most "
+        f"{MAX_CHECK_ANNOTATIONS:,} a run): the report above lists every check._\n"
+    )
+
+
+def _summary(text: str) -> str:
+    """Within GitHub's 65,535 characters (the report is folded to fit before; this only guards
+    text that was not, such as an error's)."""
+    return text if len(text) <= CHECK_RUN_TEXT_MAX else text[: CHECK_RUN_TEXT_MAX - 1] + "…"
+
+
+# --- the requests ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRunStart:
+    """What creating the check run gave: its id, or why there is none."""
+
+    check_run_id: int | None
+    forbidden: bool = False  # 403: the token may not create check runs (fall back to a status)
+    reason: str | None = None  # one line, token-free, when there is no id
+
+
+async def start_check_run(
+    session: aiohttp.ClientSession,
+    *,
+    token: str | None,
+    api_url: str,
+    repository: str | None,
+    sha: str | None,
+    name: str,
+    external_id: str,
+    details_url: str | None,
+) -> CheckRunStart:
+    """Create the check run, `in_progress`, on `sha`. Never raises."""
+    if not token:
+        return CheckRunStart(None, reason="no github-token to create a check run with")
+    if not repository or not sha:
+        return CheckRunStart(None, reason="the event names no commit to put a check run on")
+    from gate.github.client import GitHubClient  # noqa: PLC0415 - only when asked
+
+    try:
+        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        run_id = await github.create_check_run(
+            repository,
+            name=name,
+            head_sha=sha,
+            external_id=external_id,
+            details_url=details_url,
+            title=IN_PROGRESS_TITLE,
+            summary=IN_PROGRESS_SUMMARY,
+        )
+    except GitHubForbidden as error:
+        reason = f"GitHub refused to create the check run (HTTP 403); {FORBIDDEN_FIX}"
+        _log.warning("checks.create_forbidden", reason=reason, detail=str(error))
+        return CheckRunStart(None, forbidden=True, reason=reason)
+    except GitHubError as error:
+        _log.warning("checks.create_failed", reason=str(error))
+        return CheckRunStart(None, reason=str(error))
+    _log.info("checks.created", check_run_id=run_id, name=name)
+    return CheckRunStart(run_id)
+
+
+async def complete_check_run(
+    session: aiohttp.ClientSession,
+    *,
+    token: str,
+    api_url: str,
+    repository: str,
+    check_run_id: int,
+    conclusion: str,
+    title: str,
+    summary: str,
+    annotations: tuple[CheckAnnotation, ...] = (),
+) -> bool:
+    """Complete the check run, then append `annotations` 50 a request. Whether it was completed
+    (a failed batch of annotations is only logged). Never raises."""
+    from gate.github.client import GitHubClient  # noqa: PLC0415 - only when asked
+
+    output = {"title": one_line(title, limit=CHECK_RUN_TITLE_MAX), "summary": _summary(summary)}
+    try:
+        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        await github.update_check_run(
+            repository, check_run_id, output=output, conclusion=conclusion
+        )
+    except GitHubError as error:
+        _log.warning("checks.complete_failed", reason=str(error), check_run_id=check_run_id)
+        return False
+    _log.info("checks.completed", check_run_id=check_run_id, conclusion=conclusion)
+    batches = annotation_batches(annotations)
+    for index, batch in enumerate(batches):
+        try:
+            await github.update_check_run(
+                repository, check_run_id, output={**output, "annotations": batch}
+            )
+        except GitHubError as error:
+            _log.warning(
+                "checks.annotations_failed",
+                reason=str(error),
+                sent=sum(len(b) for b in batches[:index]),
+                left=sum(len(b) for b in batches[index:]),
+            )
+            break
+    return True
