@@ -69,8 +69,15 @@ def build_parser(*, serve_epilog: str = "") -> argparse.ArgumentParser:
         _add_flag(groups[option.group], option)
     _logging_flags(check)
 
-    validate = commands.add_parser("validate", help="check a config file without fetching")
+    validate = commands.add_parser("validate", help="check config files without fetching")
     validate.add_argument("--config", metavar="PATH", help="config file (default as for check)")
+    validate.add_argument(
+        "configs",
+        nargs="*",
+        metavar="PATH",
+        help="more config files, each checked (as pre-commit passes them); exit status of the "
+        "first that fails",
+    )
     _logging_flags(validate)
 
     commands.add_parser("schema", help="print the config's JSON Schema")
@@ -190,7 +197,7 @@ def run(
 
         configure_logging(err, fmt=fmt, secrets=secrets, level=args.log_level)
         if args.command == "validate":
-            return _validate(args, cwd, out)
+            return _validate(args, cwd, out, err, fmt=fmt, secrets=secrets)
         return _check(args, environ, cwd, out, err)
     except GateError as error:
         _print_error(error, fmt, secrets, err)
@@ -207,14 +214,33 @@ def run(
         return ExitCode.INTERNAL
 
 
-def _validate(args: argparse.Namespace, cwd: Path, out: TextIO) -> int:
+def _validate(
+    args: argparse.Namespace,
+    cwd: Path,
+    out: TextIO,
+    err: TextIO,
+    *,
+    fmt: str,
+    secrets: Sequence[str],
+) -> int:
+    """Each config named (--config, then the positional ones; the default config when none),
+    its problems printed; the exit status of the first that fails."""
     from gate.cli.settings import find_config  # noqa: PLC0415
     from gate.local_files import read_config  # noqa: PLC0415
 
-    path = find_config(args.config, cwd)
-    config = read_config(path)
-    out.write(f"{path}: valid ({len(config.rules)} rules, {len(config.evals)} evals)\n")
-    return ExitCode.OK
+    named: list[str | None] = [args.config] if args.config is not None else []
+    named += args.configs
+    status = int(ExitCode.OK)
+    for name in named or [None]:
+        try:
+            path = find_config(name, cwd)
+            config = read_config(path)
+        except GateError as error:
+            _print_error(error, fmt, secrets, err)
+            status = status or error.exit_code
+            continue
+        out.write(f"{path}: valid ({len(config.rules)} rules, {len(config.evals)} evals)\n")
+    return status
 
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, err: TextIO) -> int:
