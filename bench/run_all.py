@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import bootstrap
 import fetch_scaling
 import large_report
 import offline_startup
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "large_report": (large_report.run, 5, 2),
     "serve_throughput": (serve_throughput.run, 2, 1),  # rounds of 5 x 12 s load runs
     "serve_largest": (serve_largest.run, 3, 1),  # largest gates one at a time, then 3 more
+    "bootstrap": (bootstrap.run, 7, 3),  # runs per metric of the 5,000-image interval
 }
 
 

@@ -148,6 +148,27 @@ def test_the_chunk_size_never_changes_the_interval(monkeypatch):
         assert paired_bootstrap(pairing, "precision", 0.95, resamples=2_000) == expected
 
 
+def test_packed_and_unpacked_sums_give_the_same_interval(monkeypatch):
+    pairing = pair_images(noisy(600, seed=15), noisy(600, seed=16))
+    for metric in bootstrap.METRICS:
+        packed = paired_bootstrap(pairing, metric, 0.9, resamples=1_000)
+        monkeypatch.setattr(bootstrap, "_PACK_LIMIT", 0)  # every sum travels on its own
+        assert paired_bootstrap(pairing, metric, 0.9, resamples=1_000) == packed
+        monkeypatch.undo()
+
+
+def test_sums_just_too_large_to_pack_are_still_exact():
+    # 3 images x 2**30 objects: sums reach 3 * 2**30 > 2**31, so nothing is packed
+    big = 2**30
+    candidate = [img("a", big, 0, 0), img("b", 0, 0, big), img("c", big, 0, 0)]
+    baseline = [img("a", big, 0, 0), img("b", big, 0, 0), img("c", big, 0, 0)]
+    found = paired_bootstrap(pair_images(candidate, baseline), "recall", 0.95)
+    assert found.point == pytest.approx(2 / 3 - 1)
+    # every resample's recall is a ratio of whole images: 0, 1/3, 1/2, 2/3 or 1 of them
+    assert found.low == pytest.approx(-1.0)
+    assert found.high == 0.0
+
+
 def test_identical_systems_give_a_zero_difference_and_a_zero_width_interval():
     images = noisy(200, seed=7)
     pairing = pair_images(images, images)
