@@ -13,6 +13,7 @@ the run wrote in the workspace is handed back to the workspace's owner.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -791,12 +792,14 @@ def _run(
         return _run_loop(_supervised(settings, event, io, environ, stop), stop)
     except GateError as error:
         message = redact(str(error), secrets)
-        io.annotate("error", message, title="eval-gate")
+        with contextlib.suppress(OSError):  # the log's pipe may be what failed
+            io.annotate("error", message, title="eval-gate")
         err.write(error_line(message, fmt="console", secrets=secrets) + "\n")
         return int(error.exit_code)
     except Exception as error:  # noqa: BLE001 - a bug must still end in one clear line
         message = redact(internal_error_message(error), secrets)
-        io.annotate("error", message, title="eval-gate")
+        with contextlib.suppress(OSError):  # the log's pipe may be what failed
+            io.annotate("error", message, title="eval-gate")
         err.write(error_line(message, fmt="console", secrets=secrets) + "\n")
         return int(ExitCode.INTERNAL)
 

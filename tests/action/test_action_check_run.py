@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 
 import pytest
 
 from tests.action.test_action_process import (
+    ACTION,
     BASE_SHA,
     CONFIG,
     CONFIG_PATH,
@@ -260,3 +262,42 @@ async def test_a_workflow_run_puts_its_check_run_on_the_run_s_head_commit(tmp_pa
     assert run.code == 0, run.err
     (check,) = github.check_runs_for(REPO, RUN_HEAD)
     assert check.states[-1] == ("completed", "success")
+
+
+# Runs the command with its stdout on a pipe that nobody reads, closed after 3 s.
+CLOSES_STDOUT_AFTER_3_S = """
+import subprocess, sys, time
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE)
+time.sleep(3)
+child.stdout.close()
+sys.exit(child.wait())
+"""
+
+
+async def test_a_crash_completes_the_check_run_failure_with_its_one_line(tmp_path, urls, github):
+    # The runner's log pipe goes away 3 s in (its reader exits) while the gate waits on a
+    # running evaluation; when the wait runs out, printing the error annotation raises
+    # BrokenPipeError: a crash, not a verdict.
+    started = await start_action(
+        tmp_path,
+        urls,
+        command=[sys.executable, "-c", CLOSES_STDOUT_AFTER_3_S, *ACTION],
+        check_run="true",
+        eval_ids="slow",
+        wait="6",
+    )
+    await until(lambda: github.check_runs_for(REPO, PR_HEAD))
+    _, err = await asyncio.wait_for(started.proc.communicate(), timeout=60)
+    assert started.proc.returncode == 70  # an internal error, said in one line
+    assert "Traceback" not in err.decode()
+    assert "internal error (BrokenPipeError" in err.decode()
+    check = the_check_run(github)
+    assert check.states[0] == ("in_progress", None)
+    assert check.states[-1] == ("completed", "failure")
+    assert check.title is not None
+    assert check.title.startswith("Could not run: internal error (BrokenPipeError")
+    assert "\n" not in check.title
+    for text in (check.title, check.summary or "", err.decode()):
+        assert GH_TOKEN not in text
+        assert RF_KEY not in text
+    assert_clean(github)
