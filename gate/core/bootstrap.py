@@ -36,7 +36,9 @@ __all__ = [
     "CannotBootstrap",
     "Interval",
     "Judgement",
+    "NoPairedImages",
     "Pairing",
+    "UndefinedMetric",
     "judge",
     "metric_value",
     "pair_images",
@@ -65,6 +67,15 @@ _PACK_LIMIT = 2**31
 class CannotBootstrap(ValueError):
     """The counts cannot give an interval: no paired images, too many, a metric undefined on
     the whole test set, or counts too large. `str()` is one line saying which."""
+
+
+class NoPairedImages(CannotBootstrap):
+    """The two evals share no test image (different dataset versions?)."""
+
+
+class UndefinedMetric(CannotBootstrap):
+    """The metric is undefined for a system on the paired images (a zero denominator: no
+    predictions for precision, no ground truth for recall, neither for F1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +210,14 @@ def paired_bootstrap(
 
     Raises ValueError for an unknown metric, a confidence outside (0.5, 1) or a resample
     count outside [MIN_RESAMPLES, MAX_RESAMPLES]; CannotBootstrap (a ValueError) when there
-    are no paired images, more than MAX_IMAGES, counts that are not non-negative integers
-    or too large to sum exactly, or a metric undefined on the whole paired test set.
+    are no paired images (NoPairedImages), more than MAX_IMAGES, counts that are not
+    non-negative integers or too large to sum exactly, or a metric undefined on the whole
+    paired test set (UndefinedMetric).
     """
     _check_metric(metric)
     if not (isinstance(confidence, float | int) and 0.5 < confidence < 1):
         raise ValueError(f"confidence must be in (0.5, 1), got {confidence!r}")
-    if isinstance(resamples, bool) or not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
+    if type(resamples) is not int or not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
         raise ValueError(
             f"resamples must be an integer in [{MIN_RESAMPLES:,}, {MAX_RESAMPLES:,}], "
             f"got {resamples!r}"
@@ -250,7 +262,7 @@ def _columns(pairing: Pairing, metric: str) -> tuple[list[int], list[int], list[
             f"the pairing has {n:,} candidate images but {len(pairing.baseline):,} baseline ones"
         )
     if n == 0:
-        raise CannotBootstrap(
+        raise NoPairedImages(
             "the candidate and the baseline share no test images (different dataset "
             "versions?), so their difference has no paired interval"
         )
@@ -290,7 +302,7 @@ def _point(metric: str, columns: tuple[list[int], ...]) -> float:
     num_c, den_c, num_b, den_b = (sum(column) for column in columns)
     for system, denominator in (("candidate", den_c), ("baseline", den_b)):
         if denominator == 0:
-            raise CannotBootstrap(
+            raise UndefinedMetric(
                 f"{metric} is undefined for the {system} on the {len(columns[0]):,} paired "
                 f"images: it {_UNDEFINED_WHY[metric]} there"
             )

@@ -20,7 +20,9 @@ from gate.core.bootstrap import (
     CannotBootstrap,
     Interval,
     Judgement,
+    NoPairedImages,
     Pairing,
+    UndefinedMetric,
     judge,
     metric_value,
     pair_images,
@@ -64,7 +66,7 @@ def test_images_are_paired_by_id_in_sorted_order_whatever_the_input_order():
 def test_evals_that_share_no_image_pair_nothing_and_the_bootstrap_says_why():
     pairing = pair_images([img("a", 1, 0, 0)], [img("b", 1, 0, 0)])
     assert (pairing.images, pairing.only_candidate, pairing.only_baseline) == (0, 1, 1)
-    with pytest.raises(CannotBootstrap, match="share no test images"):
+    with pytest.raises(NoPairedImages, match="share no test images"):
         paired_bootstrap(pairing, "recall", 0.95)
 
 
@@ -241,7 +243,7 @@ def test_memory_stays_bounded_for_the_benchmark_size():
 )
 def test_a_metric_undefined_on_the_whole_test_set_is_refused(metric, candidate, why):
     pairing = pair_images([candidate], [img("a", 1, 1, 1)])
-    with pytest.raises(CannotBootstrap, match=f"{metric} is undefined for the {why}"):
+    with pytest.raises(UndefinedMetric, match=f"{metric} is undefined for the {why}"):
         paired_bootstrap(pairing, metric, 0.95)
     assert metric_value(metric, [candidate]) is None
 
@@ -279,7 +281,9 @@ def test_a_confidence_outside_the_open_interval_is_refused(confidence):
         paired_bootstrap(pairing, "recall", confidence)
 
 
-@pytest.mark.parametrize("resamples", [MIN_RESAMPLES - 1, MAX_RESAMPLES + 1, 0, -5, True])
+@pytest.mark.parametrize(
+    "resamples", [MIN_RESAMPLES - 1, MAX_RESAMPLES + 1, 0, -5, True, 1_000.0, "1000"]
+)
 def test_a_resample_count_outside_the_bounds_is_refused(resamples):
     pairing = pair_images(noisy(5, seed=1), noisy(5, seed=1))
     with pytest.raises(ValueError, match="resamples must be an integer in"):
