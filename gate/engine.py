@@ -35,6 +35,7 @@ from gate.core.model import (
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults
 from gate.fetch import Baseline, EvalInfo, Fetcher, FetchOptions, ResultsSource
+from gate.trend_data import gather_trend
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
 
@@ -267,8 +268,18 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
     named = None if spec.by is EvalBy.ID else spec.named
     spec, give_up = await _resolve(fetcher, spec)
     candidate = fetcher.results(spec.id, give_up=give_up, named=named)
-    results, (baseline, base_results), info = await asyncio.gather(
-        candidate, _resolve_baseline(fetcher, spec, request, candidate), fetcher.about(spec.id)
+    resolving = asyncio.ensure_future(_resolve_baseline(fetcher, spec, request, candidate))
+    about = asyncio.ensure_future(fetcher.about(spec.id))
+    trend = gather_trend(
+        fetcher,
+        spec.id,
+        last=request.config.trend,
+        about=about,
+        results=candidate,
+        resolving=resolving,
+    )
+    results, (baseline, base_results), info, trend_data = await asyncio.gather(
+        candidate, resolving, about, trend
     )
     return EvalInput(
         spec=spec,
@@ -278,6 +289,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         baseline_note=baseline.note,
         url=_url(request.eval_url, request.workspace, spec.id),
         provenance=_provenance(fetcher, spec.id, baseline, info),
+        trend=trend_data,
     )
 
 

@@ -505,6 +505,11 @@ class Fetcher:
             same_version=True,
         )
 
+    async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
+        """An eval's headline metric on test (its summary's, else its shared map-results'),
+        or None when it has none: the report's trend charts it."""
+        return await self._headline(info, task_type)
+
     async def _headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
         """An eval's headline metric on test, or None when it has none (or not of this task)."""
         metric = HEADLINE[task_type]

@@ -181,6 +181,11 @@ def hang() -> Fault:
     return Fault(hang=True)
 
 
+def applied_then_hang() -> Fault:
+    """Do what the request asks, then never answer (a request that landed, its answer lost)."""
+    return Fault(status=0, hang=True)
+
+
 # --------------------------------------------------------------------------- the description
 
 
@@ -727,12 +732,15 @@ class GitHubStandIn(Hangs):
         self._check_headers(record)
         self._check_request(record, op, params, bad_json=bad_json)
         queue = self._faults.get(op.operation_id) or self._faults.get("*")
-        if queue:
-            fault = queue.popleft()
-            if fault.status != 0:
-                return await self._serve_fault(request, fault)
+        fault = queue.popleft() if queue else None
+        if fault is not None and fault.status != 0:
+            return await self._serve_fault(request, fault)
         self._check_auth(record)
-        return self._normal(request, record, op, params)
+        response = self._normal(request, record, op, params)
+        if fault is not None and fault.hang:  # done, but the answer never comes
+            await self._hang(request)
+            return _error(504, "Gateway Timeout")
+        return response
 
     def _resolve_repository_id(self, path: str) -> str:
         match = re.fullmatch(r"/repositories/(\d+)(/.*)?", path)

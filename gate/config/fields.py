@@ -26,8 +26,10 @@ if TYPE_CHECKING:
     from gate.core.model import EvalSpec, Rule
 
 __all__ = [
+    "DEFAULT_TREND",
     "EVAL",
     "MAX_SUPPORT",
+    "MAX_TREND",
     "RULE",
     "THRESHOLD_MAX",
     "TOP",
@@ -48,6 +50,8 @@ THRESHOLD_MAX: Final = {
 
 # The largest `min_support` (pixels of a semantic segmentation split can run to billions).
 MAX_SUPPORT: Final = 10**12
+DEFAULT_TREND: Final = 5  # earlier evals on the trend chart
+MAX_TREND: Final = 50
 
 NAME_REF: Final = "#/$defs/name"
 CLASS_NAME_REF: Final = "#/$defs/className"
@@ -513,6 +517,14 @@ TOP: Final = Section(
             "to the project's newest earlier done evaluation (regression rules then follow "
             "if_missing).",
             default=False,
+        ),
+        Field(
+            "trend",
+            Count(MAX_TREND),
+            "How many earlier done evaluations of the candidate's dataset version the report's "
+            "trend chart of the headline metric (mAP@50:95, or mIoU) shows, with the candidate "
+            f"and its baseline: 0 to {MAX_TREND}; 0 turns the chart off.",
+            default=DEFAULT_TREND,
         ),
         Field(
             "rules",

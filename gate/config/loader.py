@@ -552,6 +552,7 @@ class _Validator:
             evals=values["evals"] or (),
             source=self.source,
             require_same_version=bool(values["require_same_version"]),
+            trend=values["trend"],
         )
 
     def record(self, node: _Node, section: Section) -> tuple[dict[str, Any], _Fields]:

@@ -22,6 +22,7 @@ from gate.core.model import (
 from gate.core.model import ThresholdKind as Kind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Interval, Status
 from gate.core.results import EvalResults, Malformed, Missing, Value
+from gate.core.trend import Trend
 
 if TYPE_CHECKING:
     from gate.core.bootstrap import Interval as BootInterval
@@ -46,6 +47,7 @@ class EvalInput:
     baseline_note: str | None = None  # why there is no baseline, when there is none
     url: str | None = None
     provenance: Provenance | None = None  # the candidate and how its baseline was chosen
+    trend: Trend | None = None  # the headline metric over the dataset version's evals
     panels: Panels = NO_PANELS  # the candidate's panels beyond map-results that rules need
     baseline_panels: Panels = NO_PANELS
 
@@ -421,8 +423,10 @@ def _bootstrap(
         )
     try:
         found = bootstrap.paired_bootstrap(pairing, metric, confidence)
-    except ValueError as error:
-        return Malformed(str(error))
+    except (bootstrap.NoPairedImages, bootstrap.UndefinedMetric) as error:
+        return Missing(str(error))  # as an undefined value is: the rule's if_missing decides
+    except bootstrap.CannotBootstrap as error:
+        return Malformed(str(error))  # counts beyond the bounds: bad data
     return _Paired(found, pairing.only_candidate + pairing.only_baseline)
 
 
@@ -519,6 +523,7 @@ def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
                 baseline_id=ev.baseline_id,
                 url=ev.url,
                 provenance=ev.provenance,
+                trend=ev.trend,
             )
         )
     return GateOutcome(evals=tuple(outcomes))

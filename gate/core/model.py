@@ -194,3 +194,4 @@ class GateConfig:
     source: str = "<config>"
     # baseline: auto must be on the candidate's dataset version (no fallback to the project)
     require_same_version: bool = False
+    trend: int = 5  # earlier evals of the version on the report's trend chart; 0: no chart

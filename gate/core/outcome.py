@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from gate.core.metrics import TaskType
 from gate.core.model import Location, Provenance, Severity, ThresholdKind
+from gate.core.trend import Trend
 
 
 class Status(enum.StrEnum):
@@ -88,6 +89,7 @@ class EvalOutcome:
     baseline_id: str | None = None
     url: str | None = None
     provenance: Provenance | None = None  # where the eval and its baseline come from
+    trend: Trend | None = None  # the headline metric over the dataset version's evals
 
     @property
     def verdict(self) -> Verdict:

@@ -37,6 +37,7 @@ __all__ = [
     "STATUS_DESCRIPTION_MAX",
     "STATUS_STATES",
     "CheckAnnotation",
+    "CheckRunRef",
     "Comment",
     "GitHubBadResponse",
     "GitHubError",
@@ -52,9 +53,11 @@ __all__ = [
     "check_runs_path",
     "comment_path",
     "comments_path",
+    "commit_check_runs_path",
     "commit_pulls_path",
     "contents_path",
     "parse_check_run_id",
+    "parse_check_runs",
     "parse_comment",
     "parse_comments",
     "parse_file_content",
@@ -240,6 +243,11 @@ def check_runs_path(repo: str) -> str:
 def check_run_path(repo: str, check_run_id: int) -> str:
     """`/repos/{owner}/{repo}/check-runs/{check_run_id}` (get, update a check run)."""
     return f"{_repo_prefix(repo)}/check-runs/{_positive(check_run_id, 'check run id')}"
+
+
+def commit_check_runs_path(repo: str, sha: str) -> str:
+    """`/repos/{owner}/{repo}/commits/{sha}/check-runs` (the check runs of a commit)."""
+    return f"{_repo_prefix(repo)}/commits/{_sha(sha)}/check-runs"
 
 
 def status_description(text: str) -> str:
@@ -527,6 +535,31 @@ def parse_check_run_id(data: Any, *, what: str = "check run") -> int:
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id < 1:
         raise _bad(what, "the check run has no positive integer id")
     return run_id
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRunRef:
+    """A check run of a commit, reduced to what finding our own needs."""
+
+    id: int
+    name: str
+    status: str
+    external_id: str | None
+
+
+def parse_check_runs(data: Any, *, what: str = "check runs") -> list[CheckRunRef]:
+    """The `check_runs` of a list answer (`{"total_count": n, "check_runs": [...]}`)."""
+    runs = data.get("check_runs") if isinstance(data, Mapping) else None
+    if not isinstance(runs, list):
+        raise _bad(what, "expected an object with a check_runs list")
+    out: list[CheckRunRef] = []
+    for index, item in enumerate(runs):
+        run_id = parse_check_run_id(item, what=f"{what}, entry #{index}")
+        name, status = item.get("name"), item.get("status")
+        if not isinstance(name, str) or not isinstance(status, str):
+            raise _bad(what, f"entry #{index} has no name or status")
+        out.append(CheckRunRef(run_id, name, status, _optional_str(item, "external_id")))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

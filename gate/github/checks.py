@@ -32,12 +32,15 @@ from gate.github.api import (
     CheckAnnotation,
     GitHubError,
     GitHubForbidden,
+    GitHubTransportError,
     annotation_batches,
 )
 from gate.http.text import one_line
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from gate.github.client import GitHubClient
 
 __all__ = [
     "MAX_CHECK_ANNOTATIONS",
@@ -169,8 +172,15 @@ async def start_check_run(
     name: str,
     external_id: str,
     details_url: str | None,
+    request_timeout: float = 20.0,
 ) -> CheckRunStart:
-    """Create the check run, `in_progress`, on `sha`. Never raises."""
+    """Create the check run, `in_progress`, on `sha`. Never raises.
+
+    When the request may have reached GitHub without an answer (a timeout, a dropped
+    connection: not resent, a second one would stay in progress for ever), the commit's check
+    runs in progress with this name and `external_id` are looked up, and the newest is taken.
+    `request_timeout`: the seconds each request may take.
+    """
     if not token:
         return CheckRunStart(None, reason="no github-token to create a check run with")
     if not repository or not sha:
@@ -178,7 +188,9 @@ async def start_check_run(
     from gate.github.client import GitHubClient  # noqa: PLC0415 - only when asked
 
     try:
-        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        github = GitHubClient(
+            session, token=token, api_url=api_url.rstrip("/"), timeout=request_timeout
+        )
         run_id = await github.create_check_run(
             repository,
             name=name,
@@ -192,11 +204,30 @@ async def start_check_run(
         reason = f"GitHub refused to create the check run (HTTP 403); {FORBIDDEN_FIX}"
         _log.warning("checks.create_forbidden", reason=reason, detail=str(error))
         return CheckRunStart(None, forbidden=True, reason=reason)
+    except GitHubTransportError as error:
+        found = await _landed(github, repository, sha, name=name, external_id=external_id)
+        if found is None:
+            _log.warning("checks.create_failed", reason=str(error))
+            return CheckRunStart(None, reason=str(error))
+        run_id = found
     except GitHubError as error:
         _log.warning("checks.create_failed", reason=str(error))
         return CheckRunStart(None, reason=str(error))
     _log.info("checks.created", check_run_id=run_id, name=name)
     return CheckRunStart(run_id)
+
+
+async def _landed(
+    github: GitHubClient, repository: str, sha: str, *, name: str, external_id: str
+) -> int | None:
+    """The newest check run in progress named `name` with `external_id` on `sha`, if any."""
+    try:
+        runs = await github.check_runs_in_progress(repository, sha, name=name)
+    except GitHubError as error:
+        _log.warning("checks.lookup_failed", reason=str(error))
+        return None
+    ours = [r.id for r in runs if r.name == name and r.external_id == external_id]
+    return max(ours, default=None)
 
 
 async def complete_check_run(

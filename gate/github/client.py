@@ -24,6 +24,7 @@ from gate.github.api import (
     MEDIA_TYPE,
     STATUS_STATES,
     USER_PATH,
+    CheckRunRef,
     Comment,
     GitHubBadResponse,
     GitHubError,
@@ -35,9 +36,11 @@ from gate.github.api import (
     check_runs_path,
     comment_path,
     comments_path,
+    commit_check_runs_path,
     commit_pulls_path,
     contents_path,
     parse_check_run_id,
+    parse_check_runs,
     parse_comment,
     parse_comments,
     parse_file_content,
@@ -241,6 +244,18 @@ class GitHubClient:
             return parse_check_run_id(data, what=what)
         except GitHubError as exc:
             raise self._http.scrub(exc) from None
+
+    async def check_runs_in_progress(self, repo: str, sha: str, *, name: str) -> list[CheckRunRef]:
+        """The check runs named `name` on `sha` still in progress (the newest 100)."""
+        what = f"listing check runs of {one_line(sha)[:12]}"
+        query = urlencode({"check_name": name, "status": "in_progress", "per_page": PER_PAGE})
+        url = self._http.url(commit_check_runs_path(repo, sha), query)
+        return await self._http.request(
+            "GET",
+            url,
+            what=what,
+            parse=lambda raw: parse_check_runs(self._decode(raw, what), what=what),
+        )
 
     async def update_check_run(
         self,

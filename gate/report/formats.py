@@ -10,6 +10,7 @@ from typing import Any
 
 from gate.core.model import DIFFERENT_VERSION, Provenance, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
+from gate.core.trend import Trend
 from gate.report.markdown import public_url
 
 JSON_SCHEMA_VERSION = 1
@@ -60,6 +61,29 @@ def _eval_json(ev: EvalOutcome) -> dict[str, Any]:
         "url": public_url(ev.url),
         "verdict": ev.verdict.value,
         **_provenance_json(ev),
+        "trend": _trend_json(ev.trend),
+    }
+
+
+def _trend_json(trend: Trend | None) -> dict[str, Any] | None:
+    """The headline metric on test over the candidate's dataset version (null: no trend)."""
+    if trend is None:
+        return None
+    return {
+        "metric": trend.metric,
+        "split": "test",
+        "dataset_version": trend.version_id,
+        "points": [
+            {
+                "eval": p.eval_id,
+                "model": p.model_id,
+                "created_at": p.created_at,
+                "value": p.value,
+                "role": p.role.value,
+            }
+            for p in trend.points
+        ],
+        "left_out": list(trend.left_out),
     }
 
 

@@ -38,6 +38,7 @@ from gate.core.metrics import METRICS, TaskType
 from gate.core.model import DIFFERENT_VERSION, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status, Verdict
 from gate.report.markdown import md_code, md_text, md_url, public_url
+from gate.report.trend import MAX_CHARTS, trend_block
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -139,6 +140,7 @@ class EvalView:
     per_class: Table | None  # passing per-class checks
     per_class_summary: str
     not_shown: str | None  # "P passing checks not shown."
+    trend: str | None = None  # the trend chart and its folded table (gate.report.trend)
 
 
 @dataclass(frozen=True, slots=True)
@@ -773,7 +775,7 @@ class _EvalParts:
     skipped_count: int  # checks of rules that only skipped
 
     @classmethod
-    def build(cls, ev: EvalOutcome) -> _EvalParts:
+    def build(cls, ev: EvalOutcome, *, chart: bool = True) -> _EvalParts:
         with_baseline = ev.baseline_id is not None or any(
             c.baseline is not None or c.kind.is_regression for c in ev.checks
         )
@@ -850,6 +852,7 @@ class _EvalParts:
                 f" on {_plural(n_classes, 'class', 'classes')}"
             ),
             not_shown=None,
+            trend=trend_block(ev.trend, chart=chart),
         )
         folded_chars = sum(
             _row_chars(row)
@@ -884,6 +887,8 @@ class _EvalParts:
         view = replace(
             self.full, skipped=None, passing=None, per_class=None, not_shown=self._not_shown()
         )
+        if cap is not None:
+            view = replace(view, trend=None)  # the trend goes before any failing check does
         if cap is None or cap >= self.largest_rule:
             return view
         return replace(view, rules=tuple(r.view(cap) for r in self.rules))
@@ -947,7 +952,11 @@ class _Report:
 
     @classmethod
     def build(cls, outcome: GateOutcome, *, title: str, hint: str) -> _Report:
-        parts = tuple(_EvalParts.build(ev) for ev in outcome.evals)
+        charted = [i for i, ev in enumerate(outcome.evals) if ev.trend is not None]
+        parts = tuple(
+            _EvalParts.build(ev, chart=i in charted[:MAX_CHARTS])
+            for i, ev in enumerate(outcome.evals)
+        )
         icon, word = _VERDICT_WORDS[outcome.verdict]
         tally = _Tally.of(c.status for c in outcome.checks)
         counts = (
@@ -993,6 +1002,8 @@ class _Report:
         if cap is not None:
             listed = "check is" if cap == 1 else f"{cap:,} checks are"
             what.append(f"only the worst {listed} listed for each rule")
+            if any(p.full.trend for p in self.parts):
+                what.append("trend charts are not shown")
         parts = self.parts if shown is None else self.parts[:shown]
         evals_not_shown = None
         if shown is not None and shown < len(self.parts):

@@ -836,7 +836,7 @@ def test_every_problem_is_reported_once_in_document_order():
         "ci/gate.yml:10:10: min must be between 0 and 1, got 1.5",
         (
             "ci/gate.yml:11:1: unknown key 'extra' in the config: expected one of "
-            "version, workspace, evals, require_same_version, rules"
+            "version, workspace, evals, require_same_version, trend, rules"
         ),
     ]
     assert [(p.line, p.column) for p in error.problems][:2] == [(1, 10), (3, 13)]
@@ -943,7 +943,7 @@ def test_config_from_data_locates_problems_by_path():
     assert data_problems(data) == [
         (
             "<request>: colour: unknown key 'colour' in the config: expected one of "
-            "version, workspace, evals, require_same_version, rules"
+            "version, workspace, evals, require_same_version, trend, rules"
         ),
         "<request>: evals[1].name: name must be a non-empty string, got 1.5 (a number)",
         (

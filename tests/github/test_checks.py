@@ -18,7 +18,9 @@ from gate.github.api import (
     annotation_batches,
     check_run_path,
     check_runs_path,
+    commit_check_runs_path,
     parse_check_run_id,
+    parse_check_runs,
 )
 from gate.github.checks import (
     MAX_CHECK_ANNOTATIONS,
@@ -34,6 +36,8 @@ from gate.http.retry import RetryPolicy, sleepless
 from tests.github_standin import (
     DEFAULT_SHA,
     GitHubStandIn,
+    applied_then_hang,
+    hang,
     leaks,
     not_accessible,
     ok,
@@ -76,6 +80,28 @@ def test_a_check_run_answer_without_a_positive_id_is_a_bad_response():
     for data in ({}, {"id": "7"}, {"id": 0}, {"id": True}, [], None):
         with pytest.raises(GitHubBadResponse, match="no positive integer id"):
             parse_check_run_id(data)
+
+
+def test_a_commit_s_check_runs_are_parsed_and_a_malformed_list_refused():
+    assert (
+        commit_check_runs_path("octo/repo", "A" * 40)
+        == f"/repos/octo/repo/commits/{'a' * 40}/check-runs"
+    )
+    data = {
+        "total_count": 2,
+        "check_runs": [
+            {"id": 5, "name": "eval-gate/g", "status": "in_progress", "external_id": "g"},
+            {"id": 6, "name": "other", "status": "completed", "external_id": None},
+        ],
+    }
+    runs = parse_check_runs(data)
+    assert [(r.id, r.name, r.status, r.external_id) for r in runs] == [
+        (5, "eval-gate/g", "in_progress", "g"),
+        (6, "other", "completed", None),
+    ]
+    for bad in ([], {"check_runs": {}}, {"check_runs": [{"id": 1, "name": "n"}]}):
+        with pytest.raises(GitHubBadResponse):
+            parse_check_runs(bad)
 
 
 @pytest.mark.parametrize(
@@ -367,3 +393,45 @@ def test_severity_warning_checks_are_warnings():
         GateOutcome((make_eval([check]),)), path=CONFIG, line_of=lambda c: 4
     )
     assert annotation.level == "warning"
+
+
+async def start(session, api_url, **overrides):
+    options = {
+        "token": TOKEN,
+        "api_url": api_url,
+        "repository": REPO,
+        "sha": DEFAULT_SHA,
+        "name": "eval-gate/gate",
+        "external_id": "gate",
+        "details_url": None,
+        "request_timeout": 0.5,
+    }
+    options.update(overrides)
+    return await start_check_run(session, **options)
+
+
+async def test_a_create_that_landed_without_an_answer_is_found_not_made_twice(
+    session, api_url, standin
+):
+    standin.fail("create-check-run", applied_then_hang())
+    started = await start(session, api_url)
+    (run,) = standin.check_runs_for(REPO, DEFAULT_SHA)  # one: the POST was not resent
+    assert started.check_run_id == run.id
+    (lookup,) = standin.requests_for("list-check-runs")
+    assert dict(lookup.query)["check_name"] == "eval-gate/gate"
+    assert dict(lookup.query)["status"] == "in_progress"
+    assert standin.violations == []
+
+
+async def test_a_create_that_never_landed_is_a_failure_not_another_gate_s_run(
+    session, api_url, standin
+):
+    other = await start(session, api_url, external_id="other-gate")  # same name, other gate
+    assert other.check_run_id is not None
+    standin.fail("create-check-run", hang())
+    with capture_logs() as logs:
+        started = await start(session, api_url)
+    assert started.check_run_id is None
+    assert not started.forbidden
+    assert "timeout" in (started.reason or "")
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["checks.create_failed"]

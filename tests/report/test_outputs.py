@@ -174,6 +174,7 @@ def test_json_document():
                 "same_dataset_version": None,
                 "warning": None,
             },
+            "trend": None,
         },
         {
             "id": "e2",
@@ -184,6 +185,7 @@ def test_json_document():
             "verdict": "pass",
             "candidate": {"id": "e2", "model": None, "dataset_version": None, "created_at": None},
             "baseline": None,
+            "trend": None,
         },
     ]
     assert "SECRET" not in text
