@@ -181,6 +181,11 @@ def hang() -> Fault:
     return Fault(hang=True)
 
 
+def slow(delay: float) -> Fault:
+    """Do what the request asks after `delay` seconds, and answer."""
+    return Fault(status=0, delay=delay)
+
+
 def applied_then_hang() -> Fault:
     """Do what the request asks, then never answer (a request that landed, its answer lost)."""
     return Fault(status=0, hang=True)
@@ -736,6 +741,8 @@ class GitHubStandIn(Hangs):
         if fault is not None and fault.status != 0:
             return await self._serve_fault(request, fault)
         self._check_auth(record)
+        if fault is not None and fault.delay > 0:  # a slow answer: done after the delay
+            await asyncio.sleep(fault.delay)
         response = self._normal(request, record, op, params)
         if fault is not None and fault.hang:  # done, but the answer never comes
             await self._hang(request)

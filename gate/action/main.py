@@ -303,17 +303,29 @@ class CheckRunState:
     """The run's check run, shared by the run and its cancelled and crashed endings (mutable:
     it is created when the step starts and completed once, by whichever ending comes)."""
 
-    __slots__ = ("check_run_id", "completed", "fallback")
+    __slots__ = ("check_run_id", "completed", "creating", "fallback")
 
     def __init__(self) -> None:
         self.check_run_id: int | None = None
         self.fallback = False  # creating it failed: set the commit status instead
         self.completed = False
+        self.creating: asyncio.Future[None] | None = None  # the create request, while the gate runs
 
     @property
     def open(self) -> bool:
         """Created and not completed yet."""
         return self.check_run_id is not None and not self.completed
+
+    @property
+    def wanted(self) -> bool:
+        """Being created, or open: an ending has to complete it."""
+        return self.open or (self.creating is not None and not self.completed)
+
+    async def created(self) -> None:
+        """Wait for the create request (never cancelling it: a cancelled run still needs its
+        id to complete it `cancelled`)."""
+        if self.creating is not None:
+            await asyncio.shield(self.creating)
 
 
 async def _start_check_run(
@@ -423,6 +435,11 @@ async def _complete_check_run(
         outcome, path=_config_path(settings, ran.choice), line_of=_line_of(ran.choice)
     )
     note = left_out_note(left_out)
+    secrets = _secrets(settings)
+    annotations = tuple(
+        replace(a, message=redact(a.message, secrets), title=redact(a.title or "", secrets))
+        for a in annotations
+    )
     run_link = f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
     budget = CHECK_RUN_MAX_CHARS - len(notes) - len(note)
     report = render_report(
@@ -455,9 +472,12 @@ async def action(
     log = structlog.get_logger("gate.action.main")
     secrets = _secrets(settings)
     state = check_run if check_run is not None else CheckRunState()
-    if settings.check_run:  # first: a pull request waiting on a running eval shows it
-        await _start_check_run(settings, event, io, environ, state)
+    if settings.check_run:  # sent first, beside the gate: a pull request waiting shows it
+        state.creating = asyncio.ensure_future(
+            _start_check_run(settings, event, io, environ, state)
+        )
     ran = await _run_gate(settings, event, io.workspace, environ)
+    await state.created()
     gated, full, notes = ran.gated, ran.full, ran.notes
     title = title_for(settings)
     if gated.outcome is not None:
@@ -603,7 +623,7 @@ async def _supervised(
             if stop.signum is None:
                 raise
         except Exception as error:
-            if state.open:  # a crash: the check run says so rather than spin forever
+            if state.wanted:  # a crash: the check run says so rather than spin forever
                 await _crashed_check_run(settings, event, environ, state, error)
             raise
         return await _report_cancelled(
@@ -685,11 +705,12 @@ async def _publish_cancelled(
     check_run: CheckRunState | None = None,
 ) -> CommentResult | None:
     """The comment and the check run of a cancelled run, side by side; the comment's result."""
-    if check_run is None or not check_run.open:
+    if check_run is None or not check_run.wanted:
         return await _comment_cancelled(settings, event, body, environ)
-    comment, _ = await asyncio.gather(
-        _comment_cancelled(settings, event, body, environ),
-        _finish_check_run(
+
+    async def cancel_check_run() -> None:
+        await check_run.created()
+        await _finish_check_run(
             settings,
             event,
             environ,
@@ -697,7 +718,10 @@ async def _publish_cancelled(
             conclusion="cancelled",
             title="Cancelled: the run stopped before the gate finished",
             summary=body,
-        ),
+        )
+
+    comment, _ = await asyncio.gather(
+        _comment_cancelled(settings, event, body, environ), cancel_check_run()
     )
     return comment
 
@@ -716,6 +740,7 @@ async def _crashed_check_run(
     line = one_line(redact(message, _secrets(settings)))
     try:
         async with asyncio.timeout(CANCEL_GRACE):
+            await state.created()
             await _finish_check_run(
                 settings,
                 event,

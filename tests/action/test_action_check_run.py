@@ -28,7 +28,7 @@ from tests.action.test_action_process import (
     stop,
     until,
 )
-from tests.github_standin import GitHubStandIn, StandInCheckRun, leaks, not_accessible
+from tests.github_standin import GitHubStandIn, StandInCheckRun, leaks, not_accessible, slow
 from tests.roboflow_standin import RoboflowStandIn, detection_results
 
 GATE_ID = "github-eval-gate-yml"  # derived from .github/eval-gate.yml
@@ -246,6 +246,21 @@ async def test_the_check_run_is_in_progress_while_the_gate_waits_and_cancelled_o
     assert check.states[-1] == ("completed", "cancelled")
     assert check.title is not None and "Cancelled" in check.title
     assert "**cancelled**" in (check.summary or "")
+    assert_clean(github)
+
+
+async def test_a_run_cancelled_while_its_check_run_is_being_created_still_cancels_it(
+    tmp_path, urls, github, roboflow
+):
+    github.fail("create-check-run", slow(1.5))
+    started = await start_action(tmp_path, urls, check_run="true", eval_ids="slow", wait="600")
+    await until(lambda: github.count("create-check-run") == 1)
+    await until(lambda: roboflow.count("map-results", "slow") + roboflow.count("info", "slow") > 0)
+    assert github.check_runs == {}  # GitHub has not created it yet
+    run, seconds = await stop(started, signal.SIGTERM)
+    assert run.code == 143
+    assert seconds < 5
+    assert the_check_run(github).states == [("in_progress", None), ("completed", "cancelled")]
     assert_clean(github)
 
 
