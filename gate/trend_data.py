@@ -75,7 +75,9 @@ async def gather_trend(
         add(e, e.eval_id, value, role)
     if baseline.eval_id is not None and all(e.eval_id != baseline.eval_id for e in earlier):
         value = _test_value(base_results, metric.name, task)
-        add(fetcher.known_info(baseline.eval_id), baseline.eval_id, value, TrendRole.BASELINE)
+        listed_base = next((e for e in listed if e.eval_id == baseline.eval_id), None)
+        about_base = listed_base or fetcher.known_info(baseline.eval_id)
+        add(about_base, baseline.eval_id, value, TrendRole.BASELINE)
     add(info, eval_id, _test_value(await results, metric.name, task), TrendRole.CANDIDATE)
     _log.debug("trend.gathered", eval_id=eval_id, points=len(points), left_out=len(left_out))
     return trend_of(metric.name, metric.label, version, points, left_out)

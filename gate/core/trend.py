@@ -51,8 +51,13 @@ def trend_of(
     points: Iterable[TrendPoint],
     left_out: Iterable[str] = (),
 ) -> Trend:
-    """A trend with its points in creation order (an unknown time first, then by role)."""
-    ordered = sorted(
-        points, key=lambda p: (p.created_at is not None, p.created_at or "", _ORDER[p.role])
-    )
+    """A trend with its points in creation order (ties by role: the candidate last; an
+    unknown time first, except the candidate's, last)."""
+    ordered = sorted(points, key=_when)
     return Trend(metric, label, version_id, tuple(ordered), tuple(left_out))
+
+
+def _when(point: TrendPoint) -> tuple[int, str, int]:
+    if point.created_at is not None:
+        return 1, point.created_at, _ORDER[point.role]
+    return (2 if point.role is TrendRole.CANDIDATE else 0), "", _ORDER[point.role]

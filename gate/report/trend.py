@@ -92,9 +92,9 @@ def _table(trend: Trend, labels: Sequence[str]) -> list[str]:
     ]
     for label, p in zip(labels, trend.points, strict=True):
         shown = f"**{label}**" if p.role is TrendRole.CANDIDATE else md_text(label)
-        model = md_code(p.model_id[:_CELL]) if p.model_id else "—"
+        model = md_text(p.model_id[:_CELL]) if p.model_id else "—"
         rows.append(
-            f"| {shown} | {md_code(p.eval_id[:_CELL])} | {model} | {_date(p.created_at)} "
+            f"| {shown} | {md_text(p.eval_id[:_CELL])} | {model} | {_date(p.created_at)} "
             f"| {p.value:.4f} |"
         )
     return rows
@@ -105,7 +105,7 @@ def trend_block(trend: Trend | None, *, chart: bool = True) -> str | None:
     nothing to show. `chart` False: the table only (the report already shows enough charts)."""
     if trend is None or (not trend.points and not trend.left_out):
         return None
-    version = md_code(trend.version_id[:_CELL])
+    version = md_text(trend.version_id[:_CELL])
     label = md_text(trend.label)
     lines: list[str] = []
     others = sum(1 for p in trend.points if p.role is not TrendRole.CANDIDATE)
