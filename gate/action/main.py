@@ -64,6 +64,7 @@ from gate.sources import LocalGate, RoboflowAccess, gate_local
 
 if TYPE_CHECKING:
     from gate.core.outcome import Check
+    from gate.github.api import CheckAnnotation
     from gate.github.comment import CommentResult
 
 SUMMARY_MIN_ROOM = 200  # bytes; below this a folded report has no room to say anything
@@ -372,7 +373,7 @@ async def _finish_check_run(
     conclusion: str,
     title: str,
     summary: str,
-    annotations: tuple[Any, ...] = (),
+    annotations: tuple[CheckAnnotation, ...] = (),
 ) -> None:
     """Complete the check run (if one is open); never raises a GitHub failure."""
     if not state.open or not settings.github_token or not event.repository:

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from gate import __version__
 from gate.github.api import (
     API_VERSION,
+    CHECK_RUN_CONCLUSIONS,
     DEFAULT_API_URL,
     MAX_BODY_BYTES,
     MEDIA_TYPE,
@@ -270,7 +271,10 @@ class GitHubClient:
 
         Retried like a GET when it carries no annotations (sent twice, it changes nothing);
         with annotations it is not resent once it may have landed (they would appear twice).
+        Raises ValueError for a `conclusion` not in CHECK_RUN_CONCLUSIONS (a programming error).
         """
+        if conclusion is not None and conclusion not in CHECK_RUN_CONCLUSIONS:
+            raise ValueError(f"conclusion must be one of {', '.join(CHECK_RUN_CONCLUSIONS)}")
         what = f"updating check run {check_run_id} in {one_line(repo)}"
         payload: dict[str, Any] = {"output": output}
         if conclusion is not None:

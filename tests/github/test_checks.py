@@ -245,6 +245,12 @@ async def test_a_check_run_is_created_in_progress_and_completed_by_a_patch(clien
     assert standin.violations == []
 
 
+async def test_an_unknown_conclusion_is_a_programming_error_not_a_request(client, standin):
+    with pytest.raises(ValueError, match="conclusion"):
+        await client.update_check_run(REPO, 1, output={"summary": "s"}, conclusion="stale")
+    assert standin.requests == []
+
+
 async def test_a_403_on_creating_is_forbidden_and_not_retried(client, standin):
     standin.fail("create-check-run", not_accessible())
     with pytest.raises(GitHubForbidden):
