@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from gate.core.errors import (
@@ -19,7 +20,8 @@ from gate.core.errors import (
     ResultsUnavailable,
     UsageError,
 )
-from gate.core.evaluate import EvalInput, evaluate
+from gate.core.evaluate import EvalInput, applies, evaluate
+from gate.core.lookup import Need, Panel, Panels, needs
 from gate.core.metrics import TaskType
 from gate.core.model import (
     AUTO,
@@ -33,9 +35,11 @@ from gate.core.model import (
     Provenance,
 )
 from gate.core.outcome import GateOutcome, Verdict
-from gate.core.results import EvalResults
-from gate.fetch import Baseline, EvalInfo, Fetcher, FetchOptions, ResultsSource
+from gate.core.results import EvalResults, Malformed, MalformedResults, Missing
+from gate.fetch import Baseline, EvalInfo, Fetcher, FetchOptions, PanelUnavailable, ResultsSource
 from gate.trend_data import gather_trend
+
+_T = TypeVar("_T")
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
 
@@ -281,6 +285,9 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
     results, (baseline, base_results), info, trend_data = await asyncio.gather(
         candidate, resolving, about, trend
     )
+    rules = tuple(r for r in request.config.rules if applies(r, spec, results.task_type))
+    wanted = needs(rules, results, has_baseline=base_results is not None)
+    panels, baseline_panels = await _gather_panels(fetcher, spec.id, baseline.eval_id, wanted)
     return EvalInput(
         spec=spec,
         results=results,
@@ -290,7 +297,59 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         url=_url(request.eval_url, request.workspace, spec.id),
         provenance=_provenance(fetcher, spec.id, baseline, info),
         trend=trend_data,
+        panels=panels,
+        baseline_panels=baseline_panels,
     )
+
+
+async def _panel(fetch: Awaitable[_T], *, decides: bool) -> _T | Missing | Malformed:
+    """A panel, or why it is not there: a panel Roboflow does not have (409, or not in saved
+    results) is missing (the rule's `if_missing` decides); a malformed one is an error. Any
+    other failure (the network, 5xx after retries) fails the gate like the map-results would
+    (exit 3), unless only the report wanted the panel (the support beside a check): then the
+    support is just unknown."""
+    try:
+        return await fetch
+    except PanelUnavailable as error:
+        return Missing(str(error))
+    except MalformedResults as error:
+        return Malformed(str(error))
+    except ResultsUnavailable as error:
+        if decides:
+            raise
+        return Missing(str(error))
+
+
+async def _gather_panels(
+    fetcher: Fetcher, eval_id: str, baseline_id: str | None, wanted: set[Need]
+) -> tuple[Panels, Panels]:
+    """Fetch every panel the rules need, the candidate's and the baseline's, concurrently
+    (the fetcher shares each across evals and pages image predictions concurrently)."""
+    found: dict[tuple[bool, str], dict[str, Any]] = {}
+    jobs: list[tuple[Need, Awaitable[Any]]] = []
+    for need in sorted(wanted, key=lambda n: (n.baseline, n.panel, n.split)):
+        target = baseline_id if need.baseline else eval_id
+        if target is None:
+            continue
+        if need.panel == Panel.CONFUSION:
+            fetch: Awaitable[Any] = fetcher.confusion(target, need.split)
+        elif need.panel == Panel.PERFORMANCE:
+            fetch = fetcher.class_performance(target, need.split)
+        else:
+            fetch = fetcher.image_counts(target, need.split)
+        jobs.append((need, _panel(fetch, decides=need.decides)))
+    answers = await asyncio.gather(*(job for _, job in jobs))
+    for (need, _), answer in zip(jobs, answers, strict=True):
+        found.setdefault((need.baseline, need.panel), {})[need.split] = answer
+
+    def panels(*, of_baseline: bool) -> Panels:
+        return Panels(
+            confusion=found.get((of_baseline, Panel.CONFUSION), {}),
+            performance=found.get((of_baseline, Panel.PERFORMANCE), {}),
+            images=found.get((of_baseline, Panel.IMAGES), {}),
+        )
+
+    return panels(of_baseline=False), panels(of_baseline=True)
 
 
 async def run_gate(

@@ -15,7 +15,7 @@ Pure: values in, values out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gate.core.metrics import COUNT_METRICS, METRICS, TaskType
 from gate.core.model import ALL, Rule
@@ -124,13 +124,16 @@ class Need:
     panel: str
     split: str
     baseline: bool  # the baseline's panel (else the candidate's)
+    # Whether a verdict depends on it (a value, min_support, an interval), or only the report
+    # (the support shown beside a per-class check): a fetch error then leaves it unknown.
+    decides: bool = True
 
 
 def needs(rules: tuple[Rule, ...], results: EvalResults, *, has_baseline: bool) -> set[Need]:
-    """What of the panels the `rules` that apply to this eval need: the confusion matrix for
-    the support of every per-class check and for a detection eval's split-level precision,
-    recall and F1 (both evals'); performance-by-class for its per-class ones (both evals');
-    the per-image counts for a rule with `confidence` (both evals')."""
+    """What of the panels the `rules` that apply to this eval need (each once): the confusion
+    matrix for the support of every per-class check and for a detection eval's split-level
+    precision, recall and F1 (both evals'); performance-by-class for its per-class ones (both
+    evals'); the per-image counts for a rule with `confidence` (both evals')."""
     task = results.task_type
     out: set[Need] = set()
     for rule in rules:
@@ -140,7 +143,8 @@ def needs(rules: tuple[Rule, ...], results: EvalResults, *, has_baseline: bool) 
         counted = from_panels(task, rule.metric) and rule.object_size is None
         for split in splits:
             if rule.classes is not None:
-                out.add(Need(Panel.CONFUSION, split, baseline=False))
+                decides = rule.min_support is not None
+                out.add(Need(Panel.CONFUSION, split, baseline=False, decides=decides))
             if counted:
                 panel = Panel.CONFUSION if rule.classes is None else Panel.PERFORMANCE
                 out.add(Need(panel, split, baseline=False))
@@ -150,7 +154,8 @@ def needs(rules: tuple[Rule, ...], results: EvalResults, *, has_baseline: bool) 
                 out.add(Need(Panel.IMAGES, split, baseline=False))
                 if has_baseline:
                     out.add(Need(Panel.IMAGES, split, baseline=True))
-    return out
+    # A panel a verdict depends on is not also asked for as information only.
+    return {n for n in out if n.decides or replace(n, decides=True) not in out}
 
 
 __all__ = [

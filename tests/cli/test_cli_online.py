@@ -72,7 +72,10 @@ async def test_pass_costs_its_results_and_its_metadata_per_eval(tmp_path, standi
     proc = await gate(tmp_path, api_url, "--eval", "e1", "--eval", "e2")
     assert proc.code == 0, proc.err
     assert verdict(tmp_path) == "pass"
-    assert standin.count() == 4
+    # e2's dataset version is listed once (its trend); each eval's confusion matrix gives the
+    # support shown beside its per-class checks.
+    assert standin.count() == 7
+    assert standin.count("confusion-matrix") == 2
     assert standin.count("map-results") == 2
     assert standin.count("info") == 2  # asked alongside the map-results, for the provenance
     candidates = [e["candidate"] for e in json.loads((tmp_path / "gate.json").read_text())["evals"]]

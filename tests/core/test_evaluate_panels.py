@@ -185,7 +185,12 @@ def test_needs_asks_only_for_what_the_rules_read():
     results = parse_map_results(det_doc(), "cand")
     assert needs((Rule("map50", (T(K.MIN, 0.5),)),), results, has_baseline=True) == set()
     per_class = Rule("map50", (T(K.MIN, 0.5),), classes=ALL)
-    assert needs((per_class,), results, has_baseline=True) == {Need(Panel.CONFUSION, "test", False)}
+    support_only = Need(Panel.CONFUSION, "test", baseline=False, decides=False)
+    assert needs((per_class,), results, has_baseline=True) == {support_only}
+    rare = Rule("map50", (T(K.MIN, 0.5),), classes=ALL, min_support=5)
+    assert needs((per_class, rare), results, has_baseline=False) == {
+        Need(Panel.CONFUSION, "test", baseline=False)
+    }
     drop = Rule("recall", (T(K.MAX_DROP, 0.02),), confidence=0.95)
     assert needs((drop,), results, has_baseline=True) == {
         Need(Panel.CONFUSION, "test", False),
