@@ -42,6 +42,23 @@ def _check_json(check: Check) -> dict[str, Any]:
         "severity": check.severity.value,
         "message": check.message,
         "rule": check.rule,
+        "support": check.support,
+        "interval": _interval_json(check),
+    }
+
+
+def _interval_json(check: Check) -> dict[str, Any] | None:
+    found = check.interval
+    if found is None:
+        return None
+    return {
+        "confidence": found.confidence,
+        "difference": _finite(found.point),
+        "low": _finite(found.low),
+        "high": _finite(found.high),
+        "paired_images": found.images,
+        "resamples": found.resamples,
+        "judgement": found.judgement,
     }
 
 
@@ -170,6 +187,8 @@ def _details(check: Check) -> str:
     ]
     if check.baseline is not None:
         lines.append(f"baseline: {_num(check.baseline)}")
+    if check.support is not None:
+        lines.append(f"support: {check.support}")
     lines.append(f"rule: {check.rule}")
     return "\n".join(lines)
 

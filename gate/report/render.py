@@ -31,7 +31,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from gate.core.errors import GateError
 from gate.core.metrics import METRICS, TaskType
@@ -387,10 +387,27 @@ def _baseline_line(ev: EvalOutcome) -> str | None:
 
 
 def _delta_cell(mark: str) -> _Cell:
-    """Δ, with `mark` after it (a baseline measured on another dataset version says so)."""
+    """Δ, with `mark` after it (a baseline measured on another dataset version says so), and
+    its confidence interval when the rule asked for one."""
     if not mark:
-        return lambda c: _signed(c.delta)
-    return lambda c: _signed(c.delta) + (mark if c.delta is not None else "")
+        return lambda c: _signed(c.delta) + _interval(c)
+    return lambda c: _signed(c.delta) + (mark if c.delta is not None else "") + _interval(c)
+
+
+def _interval(check: Check) -> str:
+    """` (95%: -0.0510 to -0.0090)`, and whether that leaves the drop inconclusive."""
+    found = check.interval
+    if found is None:
+        return ""
+    text = f" ({found.confidence * 100:g}%: {_signed(found.low)} to {_signed(found.high)})"
+    return text + (" inconclusive" if found.judgement == "inconclusive" else "")
+
+
+def _support(check: Check) -> str:
+    return "—" if check.support is None else f"{check.support:,}"
+
+
+_SUPPORT_COLUMN: Final = Column("Support", "--:")
 
 
 def _columns(
@@ -400,6 +417,7 @@ def _columns(
     with_baseline: bool,
     with_message: bool,
     delta_mark: str = "",
+    with_support: bool = False,
 ) -> tuple[tuple[Column, _Cell], ...]:
     """The columns of the passing-check tables (every rule mixed, so each row says which)."""
     cols: list[tuple[Column, _Cell]] = [(_STATUS_COLUMN, lambda c: _STATUS_ICONS[c.status])]
@@ -410,6 +428,8 @@ def _columns(
     cols.append((Column("Split", "---"), lambda c: _untrusted(c.split, _MAX_CLASS)))
     if with_class and not class_first:
         cols.append(class_col)
+    if with_support:
+        cols.append((_SUPPORT_COLUMN, _support))
     cols.append((Column("Actual", "--:"), lambda c: _num(c.actual)))
     cols.append((Column("Threshold", "---"), _threshold))
     if with_baseline:
@@ -427,6 +447,7 @@ def _rule_columns(
     with_baseline: bool,
     with_message: bool,
     delta_mark: str = "",
+    with_support: bool = False,
 ) -> tuple[tuple[Column, _Cell], ...]:
     """The columns of one rule's table: the rule itself is in the heading above it."""
     cols: list[tuple[Column, _Cell]] = [(_STATUS_COLUMN, lambda c: _STATUS_ICONS[c.status])]
@@ -434,6 +455,8 @@ def _rule_columns(
         cols.append((Column("Class", "---"), lambda c: _class_cell(c.class_name)))
     if with_split:
         cols.append((Column("Split", "---"), lambda c: _untrusted(c.split, _MAX_CLASS)))
+    if with_support:
+        cols.append((_SUPPORT_COLUMN, _support))
     cols.append((Column("Actual", "--:"), lambda c: _num(c.actual)))
     if with_baseline:
         cols.append((Column("Baseline", "--:"), lambda c: _num(c.baseline)))
@@ -566,6 +589,7 @@ class _RuleParts:
             with_baseline=with_baseline,
             with_message=not all(_numeric(c) for c in bad),
             delta_mark=delta_mark,
+            with_support=any(c.support is not None for c in bad),
         )
         table = _table(cols, bad)
         return cls(
@@ -823,6 +847,7 @@ class _EvalParts:
                 with_baseline=with_baseline and not skip,
                 with_message=skip,
                 delta_mark=delta_mark,
+                with_support=any(c.support is not None for c in checks),
             )
             return _table(cols, checks)
 

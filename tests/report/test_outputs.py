@@ -20,6 +20,8 @@ from tests.paths import DATA
 JUNIT_XSD = DATA / "junit" / "junit-10.xsd"
 
 CHECK_KEYS = {
+    "support",
+    "interval",
     "eval",
     "eval_label",
     "split",

@@ -1,0 +1,102 @@
+"""The report and the JSON show each per-class check's support and a confidence rule's
+interval (and whether it leaves the drop inconclusive)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from gate.core.model import ThresholdKind
+from gate.core.outcome import GateOutcome, Interval, Status
+from gate.report.formats import to_json
+from gate.report.render import render_report
+from tests.report.test_report import MINUS, make_check, make_eval
+
+
+def interval(judgement: str) -> Interval:
+    return Interval(
+        confidence=0.95,
+        point=-0.031,
+        low=-0.052,
+        high=0.004 if judgement == "inconclusive" else -0.021,
+        images=4812,
+        resamples=10_000,
+        judgement=judgement,
+    )
+
+
+def drop_check(judgement: str, status: Status) -> object:
+    check = make_check(
+        status,
+        metric="precision",
+        kind=ThresholdKind.MAX_DROP,
+        threshold=0.02,
+        limit=0.81,
+        actual=0.799,
+        baseline=0.83,
+        rule="precision drop <= 0.02 at 95% confidence [test]",
+    )
+    return replace(check, interval=interval(judgement))
+
+
+def test_a_per_class_table_has_a_support_column_with_the_counts():
+    checks = [
+        replace(make_check(Status.FAIL, class_name="bus", actual=0.4, threshold=0.5), support=1234),
+        replace(make_check(Status.FAIL, class_name="car", actual=0.3, threshold=0.5), support=7),
+    ]
+    md = render_report(GateOutcome((make_eval(checks),)))
+    header = next(line for line in md.splitlines() if "| Class |" in line)
+    assert "Support" in header
+    assert any("| 1,234 |" in line for line in md.splitlines())
+    assert any("| 7 |" in line for line in md.splitlines())
+
+
+def test_no_support_column_when_no_check_knows_its_support():
+    checks = [make_check(Status.FAIL, class_name="bus", actual=0.4, threshold=0.5)]
+    md = render_report(GateOutcome((make_eval(checks),)))
+    assert "Support" not in md
+
+
+def test_a_skipped_rare_class_says_why_with_its_count():
+    message = (
+        "skipped: class 'bus' has 3 ground-truth objects in split 'test', fewer than min_support 10"
+    )
+    check = replace(
+        make_check(Status.SKIP, class_name="bus", actual=None, message=message), support=3
+    )
+    md = render_report(GateOutcome((make_eval([check, make_check(Status.PASS)]),)))
+    assert "3 ground-truth objects" in md
+    assert "min\\_support 10" in md or "min_support 10" in md
+
+
+def test_an_inconclusive_drop_shows_its_interval_and_says_inconclusive():
+    check = drop_check("inconclusive", Status.WARN)
+    md = render_report(GateOutcome((make_eval([check], baseline_id="b1"),)))
+    assert f"(95%: {MINUS}0.0520 to +0.0040) inconclusive" in md
+
+
+def test_a_failing_drop_shows_its_interval_without_inconclusive():
+    check = drop_check("fail", Status.FAIL)
+    md = render_report(GateOutcome((make_eval([check], baseline_id="b1"),)))
+    assert f"(95%: {MINUS}0.0520 to {MINUS}0.0210)" in md
+    assert "inconclusive" not in md
+
+
+def test_the_json_carries_support_and_the_interval():
+    per_class = replace(make_check(Status.PASS, class_name="bus"), support=42)
+    doc = json.loads(
+        to_json(GateOutcome((make_eval([per_class, drop_check("inconclusive", Status.WARN)]),)))
+    )
+    first, second = doc["checks"]
+    assert first["support"] == 42
+    assert first["interval"] is None
+    assert second["support"] is None
+    assert second["interval"] == {
+        "confidence": 0.95,
+        "difference": -0.031,
+        "low": -0.052,
+        "high": 0.004,
+        "paired_images": 4812,
+        "resamples": 10_000,
+        "judgement": "inconclusive",
+    }
