@@ -1,0 +1,169 @@
+"""The command line as a subprocess with rules that read Roboflow's other panels: support and
+min_support, detection precision/recall/F1, and confidence intervals on regressions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_helpers import Proc, clean_env, run_cli_async
+from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
+
+KEY = "rf_SECRET_key_panels_0123456789"
+
+
+@pytest.fixture
+def standin() -> RoboflowStandIn:
+    return RoboflowStandIn(api_key=KEY, workspace="ws")
+
+
+@pytest.fixture
+async def api_url(aiohttp_server, standin) -> str:
+    server = await aiohttp_server(standin.app())
+    return str(server.make_url("")).rstrip("/")
+
+
+async def gate(tmp_path: Path, api_url: str, config: str, *args: str) -> Proc:
+    (tmp_path / "eval-gate.yml").write_text(config)
+    env = clean_env(ROBOFLOW_API_KEY=KEY, ROBOFLOW_API_URL=api_url)
+    proc = await run_cli_async("check", "--json", "gate.json", *args, cwd=tmp_path, env=env)
+    assert "Traceback" not in proc.err
+    assert KEY not in proc.out + proc.err
+    return proc
+
+
+def checks(tmp_path: Path) -> list[dict[str, Any]]:
+    return json.loads((tmp_path / "gate.json").read_text())["checks"]
+
+
+def confusion(rows: list[list[int]]) -> dict[str, Any]:
+    return {"test": {"classes": ["car", "bus", "background"], "matrix": rows}}
+
+
+def images(shifts: list[int], *, tp: int = 8, fp: int = 2) -> dict[str, list[dict[str, Any]]]:
+    """One image per shift: `tp - shift` true positives turned into false ones."""
+    return {
+        "test": [
+            {"imageId": f"img-{i:05d}", "tp": tp - s, "fp": fp + s, "fn": 1}
+            for i, s in enumerate(shifts)
+        ]
+    }
+
+
+PER_CLASS = """\
+version: 1
+workspace: ws
+rules:
+  - metric: map50
+    classes: "*"
+    min: 0.5
+    min_support: 10
+"""
+
+
+async def test_per_class_checks_show_support_and_rare_classes_are_skipped(
+    tmp_path, standin, api_url
+):
+    standin.add_eval(
+        "e1",
+        map_results=detection_results({"car": 0.9, "bus": 0.2}),
+        confusion=confusion([[95, 0, 5], [0, 2, 1], [9, 0, 0]]),
+    )
+    proc = await gate(tmp_path, api_url, PER_CLASS, "--eval", "e1")
+    assert proc.code == 0, proc.err  # bus (0.2) would fail, but has 3 objects: skipped
+    by_class = {c["class"]: c for c in checks(tmp_path)}
+    assert by_class["car"]["support"] == 100
+    assert by_class["car"]["status"] == "pass"
+    assert by_class["bus"]["status"] == "skip"
+    assert "3 ground-truth objects" in by_class["bus"]["message"]
+    assert standin.count("confusion-matrix") == 1
+
+
+async def test_min_support_without_a_confusion_matrix_fails_closed(tmp_path, standin, api_url):
+    standin.add_eval("e1", map_results=detection_results({"car": 0.9, "bus": 0.2}))
+    proc = await gate(tmp_path, api_url, PER_CLASS, "--eval", "e1")
+    assert proc.code == 1
+    assert {c["status"] for c in checks(tmp_path)} == {"fail"}
+    assert "confusion matrix" in checks(tmp_path)[0]["message"]
+
+
+async def test_support_asked_only_for_the_report_never_fails_the_gate(tmp_path, standin, api_url):
+    standin.add_eval("e1", map_results=detection_results({"car": 0.9}))
+    standin.script("confusion-matrix", [Scripted(500)] * 10)
+    config = 'version: 1\nworkspace: ws\nrules:\n  - {metric: map50, classes: "*", min: 0.5}\n'
+    proc = await gate(tmp_path, api_url, config, "--eval", "e1")
+    assert proc.code == 0, proc.err
+    assert checks(tmp_path)[0]["support"] is None
+
+
+async def test_split_precision_of_a_detection_eval_comes_from_its_confusion_matrix(
+    tmp_path, standin, api_url
+):
+    standin.add_eval("e1", confusion=confusion([[90, 0, 10], [0, 0, 0], [30, 0, 0]]))
+    config = "version: 1\nworkspace: ws\nrules:\n  - precision >= 0.8\n  - recall >= 0.8\n"
+    proc = await gate(tmp_path, api_url, config, "--eval", "e1")
+    assert proc.code == 1
+    precision, recall = checks(tmp_path)
+    assert precision["actual"] == pytest.approx(0.75)
+    assert precision["status"] == "fail"
+    assert recall["actual"] == pytest.approx(0.9)
+    assert recall["status"] == "pass"
+
+
+CONFIDENT = """\
+version: 1
+workspace: ws
+evals:
+  - id: cand
+    baseline: prev
+rules:
+  - metric: precision
+    max_drop: 0.02
+    confidence: 0.95
+"""
+
+
+def pair(standin: RoboflowStandIn, shifts: list[int]) -> None:
+    ones = confusion([[80, 0, 10], [0, 0, 0], [20, 0, 0]])
+    standin.add_eval("prev", confusion=ones, images=images([0] * len(shifts)))
+    standin.add_eval("cand", confusion=ones, images=images(shifts))
+
+
+async def test_a_drop_the_test_set_resolves_fails_with_its_interval(tmp_path, standin, api_url):
+    pair(standin, [1, 0, 1, 0, 2, 0, 0, 1] * 250)  # 2,000 images, precision down ~0.06
+    proc = await gate(tmp_path, api_url, CONFIDENT)
+    assert proc.code == 1, proc.err
+    (check,) = checks(tmp_path)
+    assert check["interval"]["judgement"] == "fail"
+    assert check["interval"]["paired_images"] == 2000
+    assert check["interval"]["high"] < -0.02
+    assert standin.count("image-predictions") == 4  # two pages of 1,000 per eval
+    report = proc.out
+    assert "95%:" in report
+
+
+async def test_the_same_drop_on_a_tiny_test_set_is_an_inconclusive_warning(
+    tmp_path, standin, api_url
+):
+    pair(standin, [3, -2, 2, 0, -1, 3, 0, 1])  # 8 images, precision down ~0.07
+    proc = await gate(tmp_path, api_url, CONFIDENT)
+    assert proc.code == 0, proc.err  # a warning does not fail the step (fail-on: error)
+    (check,) = checks(tmp_path)
+    assert check["status"] == "warn"
+    assert check["interval"]["judgement"] == "inconclusive"
+    assert check["interval"]["difference"] < -0.02 < check["interval"]["high"]
+    assert "inconclusive" in proc.out
+
+
+async def test_missing_per_image_counts_follow_if_missing(tmp_path, standin, api_url):
+    ones = confusion([[80, 0, 10], [0, 0, 0], [20, 0, 0]])
+    standin.add_eval("prev", confusion=ones)
+    standin.add_eval("cand", confusion=ones)
+    proc = await gate(tmp_path, api_url, CONFIDENT)
+    assert proc.code == 1
+    (check,) = checks(tmp_path)
+    assert check["status"] == "fail"
+    assert "image" in check["message"]
