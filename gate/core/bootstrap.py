@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -181,6 +181,7 @@ def paired_bootstrap(
     *,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = SEED,
+    tick: Callable[[], None] | None = None,
 ) -> Interval:
     """The percentile interval of metric(candidate) - metric(baseline) over `resamples`
     paired bootstrap resamples of the paired images, at `confidence` (in (0.5, 1)).
@@ -206,7 +207,8 @@ def paired_bootstrap(
 
     Deterministic: the same pairing, metric, confidence, resamples and seed give the same
     interval (numpy's PCG64 generator seeded with `seed`). Memory is bounded: the indices
-    are drawn in chunks of about 2**18, never `resamples` x `images` at once.
+    are drawn in chunks of about 2**18, never `resamples` x `images` at once; `tick` (when
+    given) is called after each chunk, so a caller can stop the work by raising from it.
 
     Raises ValueError for an unknown metric, a confidence outside (0.5, 1) or a resample
     count outside [MIN_RESAMPLES, MAX_RESAMPLES]; CannotBootstrap (a ValueError) when there
@@ -229,7 +231,7 @@ def paired_bootstrap(
     import numpy as np  # noqa: PLC0415 - only a rule with an interval pays for numpy
 
     arrays = [np.asarray(column, dtype=np.int64) for column in columns]
-    sums = _resampled_sums(arrays, n, resamples, seed)
+    sums = _resampled_sums(arrays, n, resamples, seed, tick)
     num_c, den_c, num_b, den_b = sums
     bad_c = den_c == 0
     bad_b = den_b == 0
@@ -310,7 +312,11 @@ def _point(metric: str, columns: tuple[list[int], ...]) -> float:
 
 
 def _resampled_sums(
-    columns: list[npt.NDArray[np.int64]], n: int, resamples: int, seed: int
+    columns: list[npt.NDArray[np.int64]],
+    n: int,
+    resamples: int,
+    seed: int,
+    tick: Callable[[], None] | None,
 ) -> list[npt.NDArray[np.int64]]:
     """For each column, its sum over each resample's drawn images (one row of indices per
     resample, the same indices for every column), drawn in bounded chunks.
@@ -334,6 +340,8 @@ def _resampled_sums(
         indices = rng.integers(0, n, size=(stop - start, n))
         for source, total in zip(sources, sums, strict=True):
             total[start:stop] = source[indices].sum(axis=1)
+        if tick is not None:
+            tick()
     if not packed:
         return sums
     low_bits = (1 << 32) - 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -108,7 +108,7 @@ class _RuleRun:
         index: int,
         rule: Rule,
         ev: EvalInput,
-        intervals: dict[tuple[str, str, str, float], _Paired | Missing | Malformed],
+        intervals: _Intervals,
     ) -> None:
         self.index, self.rule, self.ev = index, rule, ev
         self.described = rule.describe()
@@ -302,10 +302,13 @@ class _RuleRun:
             verdict = "the whole interval lies beyond the allowed drop"
         elif judgement.value == "inconclusive":
             status = Status.WARN
-            verdict = (
-                "inconclusive: the point estimate is beyond the allowed drop, but the "
-                "interval reaches back inside it (the test set cannot resolve the difference)"
-            )
+            if boot.point < -allowed:
+                why = "the point estimate is beyond the allowed drop, but the interval reaches "
+                why += "back inside it"
+            else:  # rare: a skewed resampling distribution
+                why = "the interval lies beyond the allowed drop, but the point estimate is "
+                why += "within it"
+            verdict = f"inconclusive: {why} (the test set cannot resolve the difference)"
         else:
             status = Status.PASS
             verdict = "within the allowed drop"
@@ -334,7 +337,9 @@ class _RuleRun:
         eval, split, metric and level in a gate run), or why there is none."""
         key = (self.ev.spec.id, split, metric, confidence)
         if key not in self.intervals:
-            self.intervals[key] = _bootstrap(self.ev, split, metric, confidence)
+            self.intervals[key] = _bootstrap(
+                self.ev, split, metric, confidence, self.intervals.tick
+            )
         return self.intervals[key]
 
     def class_list(self, split: str) -> list[str] | Missing | Malformed:
@@ -389,6 +394,14 @@ def _interval_text(found: Interval, unpaired: int) -> str:
     )
 
 
+class _Intervals(dict[tuple[str, str, str, float], "_Paired | Missing | Malformed"]):
+    """One gate run's confidence intervals, each computed once, and the run's `tick`."""
+
+    def __init__(self, tick: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.tick = tick
+
+
 @dataclass(frozen=True, slots=True)
 class _Paired:
     """A paired bootstrap's interval, and how many images only one of the evals had."""
@@ -398,7 +411,11 @@ class _Paired:
 
 
 def _bootstrap(
-    ev: EvalInput, split: str, metric: str, confidence: float
+    ev: EvalInput,
+    split: str,
+    metric: str,
+    confidence: float,
+    tick: Callable[[], None] | None,
 ) -> _Paired | Missing | Malformed:
     """The paired bootstrap of the eval against its baseline on `split`'s shared images."""
     from gate.core import bootstrap  # noqa: PLC0415 - numpy, only when a rule asks for it
@@ -415,14 +432,17 @@ def _bootstrap(
     base = ev.baseline_panels.images_of(split)
     if isinstance(base, Missing | Malformed):
         return base
-    pairing = bootstrap.pair_images(candidate, base)
+    try:
+        pairing = bootstrap.pair_images(candidate, base)
+    except bootstrap.CannotBootstrap as error:
+        return Malformed(str(error))
     if not pairing.candidate:
         return Missing(
             f"the eval and its baseline share no image in split '{split}' (different dataset "
             "versions?): nothing to pair"
         )
     try:
-        found = bootstrap.paired_bootstrap(pairing, metric, confidence)
+        found = bootstrap.paired_bootstrap(pairing, metric, confidence, tick=tick)
     except (bootstrap.NoPairedImages, bootstrap.UndefinedMetric) as error:
         return Missing(str(error))  # as an undefined value is: the rule's if_missing decides
     except bootstrap.CannotBootstrap as error:
@@ -502,11 +522,15 @@ def _check_rules(config: GateConfig, inputs: Sequence[EvalInput]) -> None:
         raise ConfigError(problems)
 
 
-def evaluate(config: GateConfig, inputs: Sequence[EvalInput]) -> GateOutcome:
-    """Check every rule against every evaluation it applies to."""
+def evaluate(
+    config: GateConfig, inputs: Sequence[EvalInput], *, tick: Callable[[], None] | None = None
+) -> GateOutcome:
+    """Check every rule against every evaluation it applies to. `tick`, when given, is called
+    between the chunks of the confidence intervals' resampling (the service stops a request
+    past its deadline by raising from it)."""
     _check_rules(config, inputs)
     outcomes = []
-    intervals: dict[tuple[str, str, str, float], _Paired | Missing | Malformed] = {}
+    intervals = _Intervals(tick)
     for ev in inputs:
         checks = [
             check

@@ -12,6 +12,9 @@ is a whole rule in five bytes) cannot sneak checks past them:
 - `count_checks`: exactly how many checks `gate.core.evaluate.evaluate` will make from the
   fetched results, without making them (class lists are measured once per split).
 
+- `count_resampling`: at most how many images x resamples the paired bootstraps of the
+  rules with `confidence` will draw (each interval once per eval, split, metric and level).
+
 `watched` wraps fetched results so evaluation checks a `StopFlag` as it goes: every check
 looks up a value, and every 1,024 lookups the flag is read (a deadline or a cancellation
 stops the evaluation between two checks, not after it).
@@ -23,12 +26,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gate.core.bootstrap import DEFAULT_RESAMPLES
 from gate.core.evaluate import EvalInput, rule_applies
 from gate.core.model import ALL, GateConfig, Rule
 from gate.core.results import EvalResults, Value
 from gate.server.work import StopFlag
 
-__all__ = ["checks_floor", "count_checks", "watched"]
+__all__ = ["checks_floor", "count_checks", "count_resampling", "watched"]
 
 
 def _thresholds(rule: Rule) -> int:
@@ -134,3 +138,27 @@ def _watch(results: EvalResults, flag: StopFlag) -> EvalResults:
 def watched(inputs: Sequence[EvalInput], flag: StopFlag) -> list[EvalInput]:
     """`inputs` whose evaluation stops (WorkStopped) soon after `flag` is stopped."""
     return [dataclasses.replace(ev, results=_watch(ev.results, flag)) for ev in inputs]
+
+
+def count_resampling(config: GateConfig, inputs: Sequence[EvalInput]) -> int:
+    """At most how many images x resamples `evaluate(config, inputs)` draws for its confidence
+    intervals: one interval per eval, split, metric and level, over at most as many pairs as
+    the smaller of the two evals' image lists (cheap: lengths, not pairing)."""
+    seen: set[tuple[str, str, str, float]] = set()
+    total = 0
+    for ev in inputs:
+        if ev.baseline is None:
+            continue
+        for rule in config.rules:
+            if rule.confidence is None or not rule.is_regression or not rule_applies(rule, ev):
+                continue
+            splits = ev.results.split_names() if rule.splits == ALL else list(rule.splits)
+            for split in splits:
+                key = (ev.spec.id, split, rule.metric, rule.confidence)
+                if key in seen:
+                    continue
+                seen.add(key)
+                mine, theirs = ev.panels.images_of(split), ev.baseline_panels.images_of(split)
+                if isinstance(mine, tuple) and isinstance(theirs, tuple):
+                    total += min(len(mine), len(theirs)) * DEFAULT_RESAMPLES
+    return total

@@ -62,7 +62,7 @@ from gate.server.body import (
     _too_many_checks,
     parse_call,
 )
-from gate.server.bounds import count_checks, watched
+from gate.server.bounds import count_checks, count_resampling, watched
 from gate.server.cache import ResultsCache, SharedResults, SingleFlight, tenant_of
 from gate.server.metrics import METRICS, TimedSource
 from gate.server.request import (
@@ -359,6 +359,18 @@ async def _fetch(
     return [task.result() for task in tasks]
 
 
+def _too_much_resampling(count: int, limit: int) -> ApiError:
+    return ApiError(
+        400,
+        "too_much_resampling",
+        f"this request's confidence intervals resample {count:,} images in all (paired "
+        f"images x 10,000 resamples per interval); this server resamples at most {limit:,} "
+        "a request: gate fewer evaluations a request, put confidence on fewer metrics or "
+        "splits, or raise EVAL_GATE_MAX_RESAMPLED",
+        extra={"resampled": count, "max_resampled": limit},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Evaluated:
     outcome: GateOutcome
@@ -371,17 +383,21 @@ class _Evaluated:
 def _evaluate(
     call: GateCall,
     inputs: Sequence[EvalInput],
-    max_checks: int,
+    settings: ServerSettings,
     secrets: tuple[str, ...],
     flag: StopFlag,
 ) -> _Evaluated:
     """Count, evaluate, render and encode (on a worker thread), stopping when `flag` says."""
     count = count_checks(call.config, inputs)
+    max_checks = settings.max_checks
     if count > max_checks:
         raise _too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
+    resampled = count_resampling(call.config, inputs)
+    if resampled > settings.max_resampled:
+        raise _too_much_resampling(resampled, settings.max_resampled)
     flag.check()
     try:
-        outcome = evaluate(call.config, watched(inputs, flag))
+        outcome = evaluate(call.config, watched(inputs, flag), tick=flag.check)
     except ConfigError as error:
         raise _config_error(error) from None
     flag.check()
@@ -504,7 +520,7 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
                 doing = "evaluating"
                 secrets = request_secrets() + settings.secrets
                 evaluated = await work.run(
-                    flag, "evaluate", _evaluate, call, inputs, settings.max_checks, secrets, flag
+                    flag, "evaluate", _evaluate, call, inputs, settings, secrets, flag
                 )
     except (TimeoutError, WorkStopped):
         metrics.verdicts.labels(verdict="error").inc()

@@ -26,6 +26,7 @@ from gate.roboflow.api import DEFAULT_API_URL
 __all__ = [
     "DEFAULT_GITHUB_API_URL",
     "DEFAULT_MAX_CHECKS",
+    "DEFAULT_MAX_RESAMPLED",
     "DEFAULT_PORT",
     "MIN_TOKEN_LENGTH",
     "SETTINGS",
@@ -39,6 +40,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_CHECKS = 20_000  # ~1 s of evaluating, rendering and encoding on one core
 MAX_MAX_CHECKS = 10_000_000
+# Images x resamples of the paired bootstraps one request may ask for: 10 intervals over 5,000
+# paired images (10,000 resamples each), about 2-4 s of one core.
+DEFAULT_MAX_RESAMPLED = 500_000_000
+MAX_MAX_RESAMPLED = 100_000_000_000
 MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
 MAX_WORK_THREADS = 64
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
@@ -71,6 +76,8 @@ class ServerSettings:
         DEFAULT_MAX_CHECKS  # checks one request may expand into [EVAL_GATE_MAX_CHECKS]
     )
     work_threads: int = 2  # threads for CPU work (parse, evaluate, render) [EVAL_GATE_WORK_THREADS]
+    # images x resamples one request's confidence intervals may cost [EVAL_GATE_MAX_RESAMPLED]
+    max_resampled: int = DEFAULT_MAX_RESAMPLED
 
     @property
     def auth_enabled(self) -> bool:
@@ -268,6 +275,14 @@ SETTINGS: tuple[Option[Any], ...] = (
         _integer(1, MAX_MAX_CHECKS),
         DEFAULT_MAX_CHECKS,
         "checks one request may expand into; more is a 400 `too_many_checks`",
+    ),
+    Option(
+        "EVAL_GATE_MAX_RESAMPLED",
+        "max_resampled",
+        _integer(1, MAX_MAX_RESAMPLED),
+        DEFAULT_MAX_RESAMPLED,
+        "paired images x resamples one request's confidence intervals may cost; more is a "
+        "400 `too_much_resampling`",
     ),
     Option(
         "EVAL_GATE_WORK_THREADS",
