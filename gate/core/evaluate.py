@@ -188,13 +188,26 @@ class _RuleRun:
             assert count is not None
             rare = self._too_rare(split, class_name, count)
             if rare is not None:
+                # The values, for context only (no bound: the class is not judged).
+                mine, theirs = self._values(split, class_name)
                 for threshold in rule.thresholds:
-                    yield self.check(split, class_name, threshold, Status.SKIP, rare, support=count)
+                    check = self.check(
+                        split,
+                        class_name,
+                        threshold,
+                        Status.SKIP,
+                        rare,
+                        actual=mine if isinstance(mine, float) else None,
+                        baseline=theirs if isinstance(theirs, float) else None,
+                        support=count,
+                    )
+                    yield replace(check, rare=True)
                 return
         for check in self._scope(split, class_name):
             yield replace(check, support=count) if count is not None else check
 
-    def _scope(self, split: str, class_name: str | None) -> Iterator[Check]:
+    def _values(self, split: str, class_name: str | None) -> tuple[Value, Value | None]:
+        """The eval's value at this scope, and its baseline's (None: no baseline)."""
         rule, ev = self.rule, self.ev
         actual = value(
             ev.results,
@@ -204,7 +217,6 @@ class _RuleRun:
             class_name=class_name,
             object_size=rule.object_size,
         )
-        # The baseline's value, shown beside every check (it decides only regression ones).
         other = (
             value(
                 ev.baseline,
@@ -217,6 +229,12 @@ class _RuleRun:
             if ev.baseline is not None
             else None
         )
+        return actual, other
+
+    def _scope(self, split: str, class_name: str | None) -> Iterator[Check]:
+        rule, ev = self.rule, self.ev
+        # The baseline's value is shown beside every check (it decides only regression ones).
+        actual, other = self._values(split, class_name)
         context = other if isinstance(other, float) else None
         for threshold in rule.thresholds:
             base: Value | None = None

@@ -65,6 +65,8 @@ class Check:
     # A rule with `confidence`: the paired bootstrap interval of the difference (candidate -
     # baseline) at that level, and the images it paired.
     interval: Interval | None = None
+    # Skipped because the class has fewer ground-truth instances than the rule's min_support.
+    rare: bool = False
 
     @property
     def delta(self) -> float | None:

@@ -74,6 +74,7 @@ _STATUS_ICONS: dict[Status, str] = {
     Status.SKIP: "⏭️",
 }
 _LEGEND = "✅ passed · ❌ failed · 🚫 malformed data · ⚠️ warning · ⏭️ skipped (no data)"
+_LEGEND_RARE = _LEGEND.replace("(no data)", "(no data, or too few instances)")
 # What fails the gate first, then warnings, then skipped checks.
 _RANK: dict[Status, int] = {
     Status.FAIL: 0,
@@ -654,7 +655,8 @@ def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: Thre
         if not _numeric(check):
             return name + _untrusted(check.message, _MAX_MESSAGE)
         if kind.is_regression:
-            return f"{name}{_change(check)} ({_num(check.baseline)} → {_num(check.actual)})"
+            change = f"{_change(check)} ({_num(check.baseline)} → {_num(check.actual)})"
+            return name + change + _interval(check)
         gap = _gap(check)
         if check.status is Status.PASS or gap is None or gap <= 0:
             return name + _num(check.actual)
@@ -662,8 +664,9 @@ def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: Thre
         return f"{name}{_num(check.actual)} ({_num(gap)} {side})"
     missed = sum(1 for c in bad if _numeric(c) and c.status is not Status.SKIP)
     malformed = sum(1 for c in bad if c.status is Status.ERROR)
-    skipped = sum(1 for c in bad if c.status is Status.SKIP)
-    missing = len(bad) - missed - malformed - skipped
+    rare = sum(1 for c in bad if c.status is Status.SKIP and c.rare)
+    skipped = sum(1 for c in bad if c.status is Status.SKIP) - rare
+    missing = len(bad) - missed - malformed - skipped - rare
     counted = [
         (n, phrase)
         for n, phrase in (
@@ -671,6 +674,7 @@ def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: Thre
             (malformed, "malformed"),
             (missing, "with no value"),
             (skipped, "skipped (no data)"),
+            (rare, "skipped (too few instances)"),
         )
         if n
     ]
@@ -679,6 +683,14 @@ def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: Thre
     if missed and not kind.is_regression:
         head += _already(bad, kind)
     return ", ".join([head, *(f"{n:,} {phrase}" for n, phrase in rest)])
+
+
+def _why_skipped(skipped: Sequence[Check]) -> str:
+    """Why the folded checks were skipped: no data, too few instances of their class, or both."""
+    rare = sum(1 for c in skipped if c.rare)
+    if not rare:
+        return "no data"
+    return "too few instances" if rare == len(skipped) else "no data, or too few instances"
 
 
 def _already(bad: Sequence[Check], kind: ThresholdKind) -> str:
@@ -868,7 +880,7 @@ class _EvalParts:
             empty=None if ev.checks else "No checks ran on this evaluation.",
             rules=tuple(r.view() for r in rules),
             skipped=skipped_table,
-            skipped_summary=f"{_plural(len(skipped), 'check')} skipped (no data)",
+            skipped_summary=f"{_plural(len(skipped), 'check')} skipped ({_why_skipped(skipped)})",
             passing=passing_table,
             passing_summary=_plural(len(passing), "passing check"),
             per_class=class_table,
@@ -999,7 +1011,11 @@ class _Report:
             note=None,
             evals=tuple(p.full for p in parts),
             evals_not_shown=None,
-            legend=_LEGEND if tally.total else None,
+            legend=(
+                (_LEGEND_RARE if any(c.rare for c in outcome.checks) else _LEGEND)
+                if tally.total
+                else None
+            ),
         )
         return cls(
             head=head,
