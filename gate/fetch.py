@@ -101,11 +101,52 @@ class ResultsSource(Protocol):
     ) -> list[EvalInfo]: ...
 
 
+# A saved evaluation with its panels (one JSON object): the map-results under this key, and
+# each panel's answers by split under the panel's endpoint name. A document without it is a
+# plain map-results document.
+SAVED_MAP_RESULTS = "map-results"
+SAVED_PANELS: Mapping[str, str] = {
+    "confusion-matrix": CONFUSION,
+    "performance-by-class": PERFORMANCE,
+    "image-predictions": IMAGES,
+}
+
+
+def _saved_eval(eval_id: str, document: Any) -> tuple[Any, dict[str, Mapping[str, Any]]]:
+    """A saved document's map-results and panels (by endpoint name, then split): a plain
+    map-results document has no panels. UsageError for a saved eval of the wrong shape."""
+    if not isinstance(document, dict) or SAVED_MAP_RESULTS not in document:
+        return document, {}
+    known = (SAVED_MAP_RESULTS, *SAVED_PANELS)
+    unknown = [key for key in document if key not in known]
+    if unknown:
+        raise UsageError(
+            f"the saved results of eval {eval_id} have an unknown key {unknown[0]!r}: a saved "
+            f"evaluation holds {', '.join(repr(k) for k in known)}"
+        )
+    panels: dict[str, Mapping[str, Any]] = {}
+    for name in SAVED_PANELS:
+        by_split = document.get(name)
+        if by_split is None:
+            continue
+        if not isinstance(by_split, dict):
+            raise UsageError(
+                f"the saved results of eval {eval_id}: {name!r} must map each split (test, "
+                f"valid, train) to Roboflow's {name} answer for it"
+            )
+        panels[name] = by_split
+    return document[SAVED_MAP_RESULTS], panels
+
+
 class SavedResults:
-    """Saved map-results documents, falling back to another source (the API) when given one."""
+    """Saved map-results documents (and, in a saved evaluation, its panels), falling back to
+    another source (the API) when given one."""
 
     def __init__(self, documents: Mapping[str, Any], fallback: ResultsSource | None = None) -> None:
-        self._documents = dict(documents)
+        self._documents: dict[str, Any] = {}
+        self._panels: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for eval_id, document in documents.items():
+            self._documents[eval_id], self._panels[eval_id] = _saved_eval(eval_id, document)
         self._fallback = fallback
 
     @property
@@ -128,17 +169,30 @@ class SavedResults:
             eval_id=eval_id,
         )
 
+    def _saved(self, name: str, eval_id: str, split: str) -> Any | None:
+        """A panel's saved answer for `split`, or None when the files do not hold it."""
+        return self._panels.get(eval_id, {}).get(name, {}).get(split)
+
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        saved = self._saved("confusion-matrix", eval_id, split)
+        if saved is not None:
+            return saved
         if self._fallback is None:
             raise self._offline(CONFUSION, eval_id)
         return await self._fallback.confusion_matrix(eval_id, split)
 
     async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        saved = self._saved("performance-by-class", eval_id, split)
+        if saved is not None:
+            return saved
         if self._fallback is None:
             raise self._offline(PERFORMANCE, eval_id)
         return await self._fallback.performance_by_class(eval_id, split)
 
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        saved = self._saved("image-predictions", eval_id, split)
+        if saved is not None:
+            return _page_of(saved, offset, limit)
         if self._fallback is None:
             raise self._offline(IMAGES, eval_id)
         return await self._fallback.image_predictions(eval_id, split, offset, limit)
@@ -175,6 +229,21 @@ class SavedResults:
         return await self._fallback.list_evals(
             project=project, status=status, limit=limit, model=model, version=version
         )
+
+
+def _page_of(saved: Any, offset: int, limit: int) -> Any:
+    """One page of a saved image-predictions answer that holds every image (as the API would
+    page it); an answer of another shape is passed on for the page reader to refuse."""
+    images = saved.get("images") if isinstance(saved, dict) else None
+    if not isinstance(images, list):
+        return saved
+    return {
+        **saved,
+        "totalImages": saved.get("totalImages", len(images)),
+        "offset": offset,
+        "limit": limit,
+        "images": images[offset : offset + limit],
+    }
 
 
 @dataclass(frozen=True, slots=True)
