@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from tests.cli_helpers import EXAMPLES, clean_env, run_cli
+
+# The example's one rule with a confidence interval (a mapping item of `rules:`).
+CONFIDENCE_RULE = re.compile(
+    r"^  - metric: recall\n(?:    .*\n)*?    confidence: .*\n(?:    .*\n)*", re.MULTILINE
+)
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -14,11 +22,11 @@ def imported_modules(stderr: str) -> set[str]:
     }
 
 
-def test_the_example_gate_runs_without_importing_numpy():
+def numpy_modules(config: Path) -> set[str]:
     proc = run_cli(
         "check",
         "--config",
-        str(EXAMPLES / "eval-gate.yml"),
+        str(config),
         "--results",
         str(EXAMPLES / "results"),
         "-q",
@@ -28,4 +36,19 @@ def test_the_example_gate_runs_without_importing_numpy():
     modules = imported_modules(proc.err)
     # the listing is real: the gate's own modules are in it
     assert {"gate.cli.main", "gate.core.evaluate", "yaml"} <= modules
-    assert not {m for m in modules if m == "numpy" or m.startswith("numpy.")}
+    return {m for m in modules if m == "numpy" or m.startswith("numpy.")}
+
+
+def test_the_example_gate_without_its_confidence_rule_never_imports_numpy(tmp_path):
+    text = (EXAMPLES / "eval-gate.yml").read_text()
+    plain, removed = CONFIDENCE_RULE.subn("", text)
+    assert removed == 1
+    assert "confidence:" not in plain
+    config = tmp_path / "eval-gate.yml"
+    config.write_text(plain)
+    assert numpy_modules(config) == set()
+
+
+def test_the_example_with_its_confidence_rule_imports_numpy():
+    """The control: the listing would show numpy if the gate loaded it."""
+    assert "numpy" in numpy_modules(EXAMPLES / "eval-gate.yml")

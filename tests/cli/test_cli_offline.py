@@ -51,6 +51,16 @@ def test_example_run_fails_with_exit_1_and_a_report(tmp_path):
     }
     assert ("roadseg-v5", "iou", "@curb") in failing
     assert ("rimdet-v2", "map50_95", None) in failing  # dropped more than 0.02 vs rimdet-v1
+    # The rim detector's saved evaluations carry their panels: support, and an interval.
+    by_class = {c["class"]: c for c in data["checks"] if c["metric"] == "map50" and c["class"]}
+    assert by_class["lug nut `M12`"]["support"] == 439
+    assert by_class["<spare> tire"]["status"] == "skip"  # 19 test objects, min_support 25
+    assert "19 ground-truth objects" in by_class["<spare> tire"]["message"]
+    (recall,) = [c for c in data["checks"] if c["metric"] == "recall"]
+    assert recall["status"] == "warn"
+    assert recall["interval"]["judgement"] == "inconclusive"
+    assert recall["interval"]["paired_images"] == 300
+    assert "inconclusive" in proc.out
     root = ET.parse(tmp_path / "out/junit.xml").getroot()
     assert int(root.get("failures", "0")) == sum(1 for c in data["checks"] if c["status"] == "fail")
     full = (tmp_path / "out/full.md").read_text()
