@@ -100,3 +100,33 @@ def test_the_json_carries_support_and_the_interval():
         "resamples": 10_000,
         "judgement": "inconclusive",
     }
+
+
+def test_a_rule_with_a_rare_class_says_skipped_too_few_instances_and_the_legend_explains():
+    failing = replace(
+        make_check(Status.FAIL, class_name="car", actual=0.4, threshold=0.5), support=900
+    )
+    rare = replace(
+        make_check(
+            Status.SKIP, class_name="bus", actual=0.2, threshold=0.5, message="skipped: few"
+        ),
+        support=3,
+        rare=True,
+        limit=None,
+    )
+    md = render_report(GateOutcome((make_eval([failing, rare]),)))
+    assert "1 skipped (too few instances)" in md
+    assert "skipped (no data, or too few instances)</sub>" in md
+    plain = render_report(GateOutcome((make_eval([failing]),)))
+    assert "too few instances" not in plain
+
+
+def test_a_rule_whose_every_class_is_rare_folds_as_too_few_instances():
+    rare = replace(
+        make_check(Status.SKIP, class_name="bus", actual=0.2, message="skipped: few"),
+        support=3,
+        rare=True,
+        limit=None,
+    )
+    md = render_report(GateOutcome((make_eval([rare, make_check(Status.PASS)]),)))
+    assert "1 check skipped (too few instances)" in md
