@@ -11,7 +11,6 @@ import ctypes
 import functools
 import json
 import os
-import re
 import select
 import shutil
 import signal
@@ -217,27 +216,6 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def gate_cmd(*args: str) -> list[str]:
     """`eval-gate check ARGS`, run as `python -m gate` with this interpreter."""
     return [PYTHON, "-m", "gate", "check", *args]
-
-
-@functools.cache
-def plain_example() -> tuple[str, ...]:
-    """The arguments of the bundled example gate without its rule with a confidence interval
-    (its config written to a folder removed at exit): the plain gate, which never imports
-    numpy, as every benchmark before that rule measured it."""
-    directory = Path(tempfile.mkdtemp(prefix="bench-example-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-    text = (REPO / "examples" / "eval-gate.yml").read_text()
-    plain, removed = re.subn(
-        r"^  - metric: recall\n(?:    .*\n)*?    confidence: .*\n(?:    .*\n)*",
-        "",
-        text,
-        flags=re.MULTILINE,
-    )
-    if removed != 1 or "confidence:" in plain:
-        raise BenchError("examples/eval-gate.yml: cannot find its one confidence rule")
-    config = directory / "eval-gate-plain.yml"
-    config.write_text(plain)
-    return ("--config", str(config), "--results", str(REPO / "examples" / "results"), "-q")
 
 
 def write_online_config(directory: Path) -> Path:

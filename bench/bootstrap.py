@@ -30,7 +30,6 @@ from _common import (
     expect,
     gate_cmd,
     machine,
-    plain_example,
     run_timed,
 )
 
@@ -45,6 +44,7 @@ BOUND_IMAGES = 100_000
 RESAMPLES = 10_000
 TARGET_S = 0.5
 IMPORT_RUNS = 9
+EXAMPLE = ("--config", "examples/eval-gate.yml", "--results", "examples/results/", "-q")
 
 
 def counts(images: int, seed: int) -> tuple[list[ImageCounts], list[ImageCounts]]:
@@ -149,7 +149,7 @@ def _cumulative_us(stderr: str, module: str) -> float:
 
 def plain_gate() -> list[Row]:
     run = expect(
-        run_timed([PYTHON, "-X", "importtime", *gate_cmd(*plain_example())[1:]]),
+        run_timed([PYTHON, "-X", "importtime", *gate_cmd(*EXAMPLE)[1:]]),
         [0, 1],
         "the example gate",
     )

@@ -51,22 +51,43 @@ def test_example_run_fails_with_exit_1_and_a_report(tmp_path):
     }
     assert ("roadseg-v5", "iou", "@curb") in failing
     assert ("rimdet-v2", "map50_95", None) in failing  # dropped more than 0.02 vs rimdet-v1
-    # The rim detector's saved evaluations carry their panels: support, and an interval.
-    by_class = {c["class"]: c for c in data["checks"] if c["metric"] == "map50" and c["class"]}
-    assert by_class["lug nut `M12`"]["support"] == 439
-    assert by_class["<spare> tire"]["status"] == "skip"  # 19 test objects, min_support 25
-    assert "19 ground-truth objects" in by_class["<spare> tire"]["message"]
-    (recall,) = [c for c in data["checks"] if c["metric"] == "recall"]
-    assert recall["status"] == "warn"
-    assert recall["interval"]["judgement"] == "inconclusive"
-    assert recall["interval"]["paired_images"] == 300
-    assert "inconclusive" in proc.out
     root = ET.parse(tmp_path / "out/junit.xml").getroot()
     assert int(root.get("failures", "0")) == sum(1 for c in data["checks"] if c["status"] == "fail")
     full = (tmp_path / "out/full.md").read_text()
     assert len(full) >= len(proc.out) - 1000
     # class names from the data are escaped, never raw Markdown/HTML
     assert "<spare>" not in proc.out and "@curb" not in proc.out
+
+
+def test_the_panels_example_shows_support_a_rare_class_skipped_and_an_interval(tmp_path):
+    """examples/panels: saved evaluations carry the panels, so all of it works offline."""
+    panels = EXAMPLES / "panels"
+    proc = run_cli(
+        "check",
+        "--config",
+        str(panels / "eval-gate.yml"),
+        "--results",
+        str(panels / "results"),
+        "--json",
+        "gate.json",
+        cwd=tmp_path,
+    )
+    assert proc.code == 1, proc.err
+    assert "Traceback" not in proc.err
+    checks = json.loads((tmp_path / "gate.json").read_text())["checks"]
+    by_class = {c["class"]: c for c in checks if c["metric"] == "map50" and c["class"]}
+    assert by_class["lug nut `M12`"]["support"] == 439
+    assert by_class["lug nut `M12`"]["status"] == "fail"
+    assert by_class["<spare> tire"]["status"] == "skip"  # 19 test objects, min_support 25
+    assert "19 ground-truth objects" in by_class["<spare> tire"]["message"]
+    (precision,) = [c for c in checks if c["metric"] == "precision"]
+    assert precision["actual"] == pytest.approx(0.8844, abs=1e-4)  # micro, from the matrix
+    (drop,) = [c for c in checks if c["metric"] == "recall" and c["kind"] == "max_drop"]
+    assert drop["status"] == "warn"
+    assert drop["interval"]["judgement"] == "inconclusive"
+    assert drop["interval"]["paired_images"] == 300
+    assert "inconclusive" in proc.out
+    assert "Support" in proc.out
 
 
 def test_quiet_prints_nothing_and_keeps_exit_code(tmp_path):

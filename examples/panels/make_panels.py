@@ -1,8 +1,9 @@
-"""Write the example rim detector's saved evaluations (examples/results/rimdet-v*.json) with
-the panels beyond map-results: a confusion matrix, performance by class and per-image counts
-of the test split, made up but consistent (seeded: the same files every run).
+"""Write the example rim detector's saved evaluations (examples/panels/results/rimdet-v*.json):
+its map-results (those of examples/results/, but for a rare class) with the panels beyond them:
+a confusion matrix, performance by class and per-image counts of the test split, made up but
+consistent (seeded: the same files every run).
 
-    python examples/make_panels.py
+    python examples/panels/make_panels.py
 
 Both models see the same 300 test images; an object is found by a model when a draw shared by
 both models (how hard the object is) falls under that model's rate for its class, so the two
