@@ -18,6 +18,7 @@ import bootstrap
 import fetch_scaling
 import large_report
 import offline_startup
+import panels_latency
 import sdk_compare
 import serve_largest
 import serve_throughput
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "serve_throughput": (serve_throughput.run, 2, 1),  # rounds of 5 x 12 s load runs
     "serve_largest": (serve_largest.run, 3, 1),  # largest gates one at a time, then 3 more
     "bootstrap": (bootstrap.run, 7, 3),  # runs per metric of the 5,000-image interval
+    "panels_latency": (panels_latency.run, 3, 1),  # gates of each config
 }
 
 

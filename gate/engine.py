@@ -282,12 +282,14 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         results=candidate,
         resolving=resolving,
     )
-    results, (baseline, base_results), info, trend_data = await asyncio.gather(
-        candidate, resolving, about, trend
-    )
-    rules = tuple(r for r in request.config.rules if applies(r, spec, results.task_type))
-    wanted = needs(rules, results, has_baseline=base_results is not None)
-    panels, baseline_panels = await _gather_panels(fetcher, spec.id, baseline.eval_id, wanted)
+    panels_of = _panels_for(fetcher, spec, request.config, candidate, resolving)
+    (
+        results,
+        (baseline, base_results),
+        info,
+        trend_data,
+        (panels, baseline_panels),
+    ) = await asyncio.gather(candidate, resolving, about, trend, panels_of)
     return EvalInput(
         spec=spec,
         results=results,
@@ -300,6 +302,36 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         panels=panels,
         baseline_panels=baseline_panels,
     )
+
+
+async def _panels_for(
+    fetcher: Fetcher,
+    spec: EvalSpec,
+    config: GateConfig,
+    candidate: Awaitable[EvalResults],
+    resolving: Awaitable[tuple[Baseline, EvalResults | None]],
+) -> tuple[Panels, Panels]:
+    """The panels the applicable rules need: the candidate's asked as soon as its results
+    say what it is (alongside the baseline's resolution and the trend), the baseline's as
+    soon as the baseline's results are in."""
+    results = await candidate
+    rules = tuple(r for r in config.rules if applies(r, spec, results.task_type))
+    mine = asyncio.ensure_future(
+        _gather_panels(fetcher, spec.id, None, needs(rules, results, has_baseline=False))
+    )
+    try:
+        baseline, base_results = await resolving
+        theirs = {
+            need
+            for need in needs(rules, results, has_baseline=base_results is not None)
+            if need.baseline
+        }
+        (panels, _), (_, baseline_panels) = await asyncio.gather(
+            mine, _gather_panels(fetcher, spec.id, baseline.eval_id, theirs)
+        )
+    finally:
+        mine.cancel()  # (a no-op once done) not left running when the baseline failed
+    return panels, baseline_panels
 
 
 async def _panel(fetch: Awaitable[_T], *, decides: bool) -> _T | Missing | Malformed:
