@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gate.core.metrics import COUNT_METRICS, count_ratio
 from gate.core.panels import ImageCounts
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ MIN_RESAMPLES = 100  # fewer cannot place a 2.5% tail
 MAX_RESAMPLES = 100_000
 SEED = 20_261_129  # fixed: the same counts give the same interval on every run
 MAX_IMAGES = 100_000  # paired images (and images per eval) we resample at most
-METRICS = ("precision", "recall", "f1")
+METRICS = COUNT_METRICS  # the metrics per-image counts rebuild
 # The same tolerance as gate.core.evaluate.TOLERANCE (a test keeps them equal); not imported
 # from there because rule evaluation imports this module.
 TOLERANCE = 1e-9
@@ -139,21 +140,12 @@ class Interval:
     undefined: int = 0  # resamples where either system's metric had a zero denominator
 
 
-def _ratio(metric: str, tp: int, fp: int, fn: int) -> tuple[int, int]:
-    """(numerator, denominator) of a micro metric from summed counts."""
-    if metric == "precision":
-        return tp, tp + fp
-    if metric == "recall":
-        return tp, tp + fn
-    return 2 * tp, 2 * tp + fp + fn  # f1 = 2PR / (P + R) = 2tp / (2tp + fp + fn)
-
-
 def metric_value(metric: str, images: Sequence[ImageCounts]) -> float | None:
     """The micro `metric` of `images` (their tp, fp and fn summed), or None when its
     denominator is zero (no predictions for precision, no objects for recall, neither for
     F1)."""
     _check_metric(metric)
-    numerator, denominator = _ratio(
+    numerator, denominator = count_ratio(
         metric,
         sum(image.tp for image in images),
         sum(image.fp for image in images),
@@ -287,7 +279,7 @@ def _columns(pairing: Pairing, metric: str) -> tuple[list[int], list[int], list[
                         f"image {image.image_id!r} has a count of {count!r}, expected a "
                         "non-negative integer"
                     )
-            numerator, denominator = _ratio(metric, image.tp, image.fp, image.fn)
+            numerator, denominator = count_ratio(metric, image.tp, image.fp, image.fn)
             columns[offset].append(numerator)
             columns[offset + 1].append(denominator)
             largest = max(largest, denominator)

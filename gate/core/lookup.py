@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from gate.core.metrics import COUNT_METRICS, METRICS, TaskType
+from gate.core.metrics import COUNT_METRICS, METRICS, TaskType, count_ratio
 from gate.core.model import ALL, Rule
 from gate.core.panels import ClassPerformance, ConfusionMatrix, ImageCounts
 from gate.core.results import EvalResults, Malformed, Missing, Value
@@ -60,21 +60,20 @@ def from_panels(task: TaskType, metric: str) -> bool:
     return task is TaskType.DETECTION and metric in COUNT_METRICS
 
 
-def _ratio(numerator: int, denominator: int, what: str) -> Value:
-    if denominator <= 0:
-        return Missing(what)
-    return numerator / denominator
+_UNDEFINED = {
+    "precision": "no predicted object{where}: precision is undefined",
+    "recall": "no ground-truth object{where}: recall is undefined",
+    "f1": "no object predicted or present{where}",
+}
 
 
 def micro_value(matrix: ConfusionMatrix, metric: str) -> Value:
     """Micro-averaged precision, recall or F1 of a split from its confusion matrix."""
-    tp, fp, fn = matrix.micro_counts()
-    where = f" in the confusion matrix of split '{matrix.split}'"
-    if metric == "precision":
-        return _ratio(tp, tp + fp, f"no predicted object{where}: precision is undefined")
-    if metric == "recall":
-        return _ratio(tp, tp + fn, f"no ground-truth object{where}: recall is undefined")
-    return _ratio(2 * tp, 2 * tp + fp + fn, f"no object predicted or present{where}")
+    numerator, denominator = count_ratio(metric, *matrix.micro_counts())
+    if denominator <= 0:
+        where = f" in the confusion matrix of split '{matrix.split}'"
+        return Missing(_UNDEFINED[metric].format(where=where))
+    return numerator / denominator
 
 
 def value(

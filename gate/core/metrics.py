@@ -43,6 +43,20 @@ _BOTH = (TaskType.DETECTION, TaskType.SEGMENTATION)
 # The metrics per-image true/false positive counts can rebuild (a paired bootstrap's metrics).
 COUNT_METRICS: tuple[str, ...] = ("precision", "recall", "f1")
 
+
+def count_ratio(metric: str, tp: int, fp: int, fn: int) -> tuple[int, int]:
+    """(numerator, denominator) of a micro-averaged COUNT_METRICS metric from summed true
+    positives, false positives and false negatives (f1 = 2PR / (P + R) = 2tp / (2tp + fp + fn));
+    the metric is undefined when the denominator is 0."""
+    if metric == "precision":
+        return tp, tp + fp
+    if metric == "recall":
+        return tp, tp + fn
+    if metric == "f1":
+        return 2 * tp, 2 * tp + fp + fn
+    raise ValueError(f"{metric!r} is not rebuilt from counts; one of {', '.join(COUNT_METRICS)}")
+
+
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
