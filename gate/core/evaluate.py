@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gate.core.errors import ConfigError, Problem
@@ -354,11 +354,10 @@ class _RuleRun:
         """The paired bootstrap interval of `metric`'s difference on `split` (computed once per
         eval, split, metric and level in a gate run), or why there is none."""
         key = (self.ev.spec.id, split, metric, confidence)
-        if key not in self.intervals:
-            self.intervals[key] = _bootstrap(
-                self.ev, split, metric, confidence, self.intervals.tick
-            )
-        return self.intervals[key]
+        computed = self.intervals.computed
+        if key not in computed:
+            computed[key] = _bootstrap(self.ev, split, metric, confidence, self.intervals.tick)
+        return computed[key]
 
     def class_list(self, split: str) -> list[str] | Missing | Malformed:
         rule, ev = self.rule, self.ev
@@ -412,12 +411,14 @@ def _interval_text(found: Interval, unpaired: int) -> str:
     )
 
 
-class _Intervals(dict[tuple[str, str, str, float], "_Paired | Missing | Malformed"]):
+@dataclass(frozen=True, slots=True)
+class _Intervals:
     """One gate run's confidence intervals, each computed once, and the run's `tick`."""
 
-    def __init__(self, tick: Callable[[], None] | None = None) -> None:
-        super().__init__()
-        self.tick = tick
+    tick: Callable[[], None] | None = None
+    computed: dict[tuple[str, str, str, float], _Paired | Missing | Malformed] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True, slots=True)

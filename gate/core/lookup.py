@@ -88,9 +88,9 @@ def value(
     """The metric's value at that scope, from wherever the eval's task keeps it."""
     if not from_panels(results.task_type, metric) or object_size is not None:
         return results.value(metric, split, class_name, object_size)
-    present = results.split_names()
-    if split not in present:
-        return results.value("map50", split)  # the split's own Missing or Malformed
+    problem = results.split_problem(split)
+    if problem is not None:
+        return problem
     if class_name is None:
         matrix = panels.confusion_of(split)
         if isinstance(matrix, Missing | Malformed):

@@ -159,6 +159,11 @@ class EvalResults:
             where = f" for {object_size} objects{where}"
         return number(container, metric, where)
 
+    def split_problem(self, split: str) -> Missing | Malformed | None:
+        """Why `split` has no results (absent, null, not an object), or None when it has."""
+        found = self._split(split)
+        return None if isinstance(found, _Split) else found
+
     def _split(self, split: str) -> _Split | Missing | Malformed:
         found = self.splits.get(split)
         if found is None:
