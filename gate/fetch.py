@@ -163,39 +163,35 @@ class SavedResults:
             )
         return await self._fallback.map_results(eval_id)
 
-    def _offline(self, panel: str, eval_id: str) -> PanelUnavailable:
-        return PanelUnavailable(
-            f"{panel} of eval {eval_id} is not in saved results: set ROBOFLOW_API_KEY to fetch it",
-            eval_id=eval_id,
-        )
-
-    def _saved(self, name: str, eval_id: str, split: str) -> Any | None:
-        """A panel's saved answer for `split`, or None when the files do not hold it."""
-        return self._panels.get(eval_id, {}).get(name, {}).get(split)
+    def _saved(self, name: str, eval_id: str, split: str) -> tuple[Any, ResultsSource | None]:
+        """A panel's saved answer for `split` (None when the files do not hold it), and the
+        source to ask instead; PanelUnavailable when there is neither."""
+        saved = self._panels.get(eval_id, {}).get(name, {}).get(split)
+        if saved is None and self._fallback is None:
+            raise PanelUnavailable(
+                f"{SAVED_PANELS[name]} of eval {eval_id} is not in saved results: set "
+                "ROBOFLOW_API_KEY to fetch it",
+                eval_id=eval_id,
+            )
+        return saved, self._fallback
 
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
-        saved = self._saved("confusion-matrix", eval_id, split)
-        if saved is not None:
+        saved, api = self._saved("confusion-matrix", eval_id, split)
+        if saved is not None or api is None:
             return saved
-        if self._fallback is None:
-            raise self._offline(CONFUSION, eval_id)
-        return await self._fallback.confusion_matrix(eval_id, split)
+        return await api.confusion_matrix(eval_id, split)
 
     async def performance_by_class(self, eval_id: str, split: str) -> Any:
-        saved = self._saved("performance-by-class", eval_id, split)
-        if saved is not None:
+        saved, api = self._saved("performance-by-class", eval_id, split)
+        if saved is not None or api is None:
             return saved
-        if self._fallback is None:
-            raise self._offline(PERFORMANCE, eval_id)
-        return await self._fallback.performance_by_class(eval_id, split)
+        return await api.performance_by_class(eval_id, split)
 
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
-        saved = self._saved("image-predictions", eval_id, split)
-        if saved is not None:
+        saved, api = self._saved("image-predictions", eval_id, split)
+        if saved is not None or api is None:
             return _page_of(saved, offset, limit)
-        if self._fallback is None:
-            raise self._offline(IMAGES, eval_id)
-        return await self._fallback.image_predictions(eval_id, split, offset, limit)
+        return await api.image_predictions(eval_id, split, offset, limit)
 
     def describes(self, eval_id: str) -> bool:
         """Whether `eval_info(eval_id)` asks the API: a saved file says nothing of its eval
