@@ -209,26 +209,19 @@ class _RuleRun:
     def _values(self, split: str, class_name: str | None) -> tuple[Value, Value | None]:
         """The eval's value at this scope, and its baseline's (None: no baseline)."""
         rule, ev = self.rule, self.ev
-        actual = value(
-            ev.results,
-            ev.panels,
-            rule.metric,
-            split,
-            class_name=class_name,
-            object_size=rule.object_size,
-        )
-        other = (
-            value(
-                ev.baseline,
-                ev.baseline_panels,
+
+        def at(results: EvalResults, panels: Panels) -> Value:
+            return value(
+                results,
+                panels,
                 rule.metric,
                 split,
                 class_name=class_name,
                 object_size=rule.object_size,
             )
-            if ev.baseline is not None
-            else None
-        )
+
+        actual = at(ev.results, ev.panels)
+        other = at(ev.baseline, ev.baseline_panels) if ev.baseline is not None else None
         return actual, other
 
     def _scope(self, split: str, class_name: str | None) -> Iterator[Check]:
