@@ -33,7 +33,8 @@ Behaviour modelled on GitHub:
   failures are scripted faults: `standin.fail("get-content", not_accessible())`).
 
 Scripted faults per operation are served (in order, one per request) after the request
-passed the description checks and before authentication:
+passed the description checks and before authentication; `ECHO` in a fault's body is replaced
+by the token the request sent (a server echoing it back):
 
     standin = GitHubStandIn(token="ghs_test")
     standin.add_pull("octo-org/octo-repo", 7, head_sha="a" * 40)
@@ -63,7 +64,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
 
-from tests.standin_base import Hangs, fault_body
+from tests.standin_base import Hangs, credential_of, echoed, fault_body
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "github"
 DESCRIPTION_PATH = DATA_DIR / "rest-api-subset.json"
@@ -593,6 +594,11 @@ class GitHubStandIn(Hangs):
         """Queue faults for an operation ("create-comment", "issues/create-comment", "*")."""
         self._faults.setdefault(self._operation_id(operation), deque()).extend(faults)
 
+    def clear_faults(self) -> None:
+        """Forget every scripted fault not served yet (and the requests seen so far)."""
+        self._faults.clear()
+        self.requests.clear()
+
     def pending_faults(self) -> int:
         """How many scripted faults have not been served yet."""
         return sum(len(queue) for queue in self._faults.values())
@@ -849,9 +855,9 @@ class GitHubStandIn(Hangs):
         if fault.body is None:
             response = _error(fault.status, f"HTTP {fault.status}")
         elif isinstance(fault.body, (dict, list)):
-            response = _json_response(fault.status, fault.body)
+            response = _json_response(fault.status, echoed(fault.body, credential_of(request)))
         else:
-            body, kind = fault_body(fault.body)
+            body, kind = fault_body(fault.body, echo=credential_of(request))
             response = web.Response(status=fault.status, body=body, content_type=kind)
         response.headers.update(headers)
         return response

@@ -39,7 +39,7 @@ from gate.core.errors import ExitCode, GateError, internal_error_message
 from gate.core.gate_id import report_folder
 from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
-from gate.core.redact import redact
+from gate.core.redact import redact, redact_line
 from gate.engine import BaseEvals, exit_code_for
 from gate.github.publish import (
     Gated,
@@ -130,16 +130,18 @@ async def _run_gate(
     from gate.report.formats import to_json  # noqa: PLC0415 - used once
 
     folder = workspace / report_folder(settings.gate_id)
+    secrets = _secrets(settings)
     notes = ""
     choice: ConfigChoice | None = None
     try:
         choice = await choose_config(settings, event, workspace, api_url=_github_api_url(environ))
         notes = config_notes(choice)
         outcome = await gate_local(local_gate_for(settings, workspace, choice.config, choice.base))
-        full = render_report(outcome, max_chars=None, title=title_for(settings)) + notes
+        full = redact(render_report(outcome, max_chars=None, title=title_for(settings)), secrets)
+        full += notes
         # Into a workspace the Action does not trust: no link under it is followed.
         write_file(folder / "report.md", full, confine_to=workspace)
-        write_file(folder / "report.json", to_json(outcome), confine_to=workspace)
+        write_file(folder / "report.json", redact(to_json(outcome), secrets), confine_to=workspace)
     except GateError as error:
         return _Ran(Gated(None, error), None, notes, choice)
     return _Ran(Gated(outcome, None), full, notes, choice)
@@ -259,6 +261,7 @@ async def _publish(
                 target=target,
                 gated=gated,
                 body=body,
+                secrets=_secrets(settings),
             )
         return await report_gate(
             session,
@@ -381,8 +384,10 @@ async def _finish_check_run(
     assert state.check_run_id is not None
     import aiohttp  # noqa: PLC0415 - only when asked
 
+    from gate.github.api import CHECK_RUN_TITLE_MAX  # noqa: PLC0415
     from gate.github.checks import complete_check_run  # noqa: PLC0415
 
+    secrets = _secrets(settings)
     async with aiohttp.ClientSession() as session:
         state.completed = await complete_check_run(
             session,
@@ -391,8 +396,8 @@ async def _finish_check_run(
             repository=event.repository,
             check_run_id=state.check_run_id,
             conclusion=conclusion,
-            title=redact(title, _secrets(settings)),
-            summary=redact(summary, _secrets(settings)),
+            title=redact_line(title, secrets, limit=CHECK_RUN_TITLE_MAX),
+            summary=redact(summary, secrets),
             annotations=annotations,
         )
 
@@ -412,7 +417,6 @@ async def _complete_check_run(
         check_run_title,
         left_out_note,
     )
-    from gate.http.text import one_line  # noqa: PLC0415
 
     if not state.open:
         return
@@ -427,7 +431,7 @@ async def _complete_check_run(
             environ,
             state,
             conclusion=check_run_conclusion(None, settings.fail_on),
-            title=one_line(f"Could not run: {first}"),
+            title=f"Could not run: {first}",
             summary=error_report(gated.error, title, _secrets(settings)) + notes,
         )
         return
@@ -506,6 +510,7 @@ async def action(
         for line in error_lines(gated.error):
             io.annotate("error", redact(line, secrets), title="eval-gate")
             log.error("gate.error", message=line)
+    summary = redact(summary, secrets)  # before append_summary may cut it
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
     if state.fallback:  # no check run (a 403): the commit status shows the verdict instead
         settings = replace(settings, commit_status=True)
@@ -680,7 +685,7 @@ async def _report_cancelled(
             await asyncio.wait({comment}, timeout=0.5)
             failure = comment.exception() if comment.done() and not comment.cancelled() else None
             if failure is not None:
-                reason = internal_error_message(failure)
+                reason = internal_error_message(failure, _secrets(settings))
             elif stop.count == 1:
                 reason = f"no answer from GitHub within {CANCEL_GRACE:g} s"
     if reason:
@@ -735,10 +740,9 @@ async def _crashed_check_run(
     error: Exception,
 ) -> None:
     """Complete the check run `failure` with the error's one line (at most CANCEL_GRACE s)."""
-    from gate.http.text import one_line  # noqa: PLC0415
-
-    message = str(error) if isinstance(error, GateError) else internal_error_message(error)
-    line = one_line(redact(message, _secrets(settings)))
+    secrets = _secrets(settings)
+    message = str(error) if isinstance(error, GateError) else internal_error_message(error, secrets)
+    line = redact_line(message, secrets)
     try:
         async with asyncio.timeout(CANCEL_GRACE):
             await state.created()
@@ -823,7 +827,7 @@ def _run(
         err.write(error_line(message, fmt="console", secrets=secrets) + "\n")
         return int(error.exit_code)
     except Exception as error:  # noqa: BLE001 - a bug must still end in one clear line
-        message = redact(internal_error_message(error), secrets)
+        message = internal_error_message(error, secrets)
         with contextlib.suppress(OSError):  # the log's pipe may be what failed
             io.annotate("error", message, title="eval-gate")
         err.write(error_line(message, fmt="console", secrets=secrets) + "\n")

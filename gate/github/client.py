@@ -336,6 +336,7 @@ class GitHubClient:
             what=what,
             now=self._clock(),
             max_body=self._http.max_body,
+            secrets=self._http.secrets,
         )
 
     def _parse_one(self, data: Any, what: str) -> Comment:

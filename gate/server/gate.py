@@ -452,6 +452,7 @@ async def _publish(
             gated=Gated(outcome, None),
             title=title,
             full_report_hint=hint or None,
+            secrets=request_secrets() + settings.secrets,
             render=on_work_thread,
         )
     except WorkStopped:
