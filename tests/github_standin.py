@@ -15,7 +15,9 @@ Behaviour modelled on GitHub:
   rel="next"/"last"/"first"/"prev", absolute URLs on the stand-in's own host, written with
   `/repositories/{id}/...` paths as GitHub does (clients must follow links verbatim);
 - comment bodies over 65,536 characters -> 422 "body is too long" (GitHub's answer, not a
-  violation); a status description over 140 characters -> 422 and a violation;
+  violation); a status description over 140 characters -> 422 and a violation; only a
+  comment's author may edit it (anyone else's -> 403 "Resource not accessible by
+  integration", as the job's token gets);
 - GET /user -> 403 "Resource not accessible by integration" (the job's GITHUB_TOKEN), or
   the login when `user_readable=True` (a personal access token);
 - a missing token -> 401 "Requires authentication", a wrong one -> 401 "Bad credentials";
@@ -1058,6 +1060,9 @@ class GitHubStandIn(Hangs):
         params: Mapping[str, str],
     ) -> web.Response:
         comment = self._find_comment(repo, params)
+        if comment.login.casefold() != self.login.casefold():
+            # Only its author may edit a comment (the job's token, an App's: 403 like this).
+            return _error(403, NOT_ACCESSIBLE)
         comment.body = self._body_or_422(record)
         comment.updated_at = self._now()
         return _json_response(200, self._comment_json(request, comment))

@@ -325,6 +325,21 @@ async def test_someone_elses_similar_marker_is_left_alone(tmp_path, urls, github
     assert github.count("update-comment") == 0
 
 
+async def test_another_bot_s_comment_with_our_marker_is_left_alone_and_the_verdict_posted(
+    tmp_path, urls, github
+):
+    mark = "<!-- eval-gate:github-eval-gate-yml -->"
+    theirs = github.add_comment(REPO, PR, f"{mark}\nrenovate quoted it", author="renovate[bot]")
+    run = await run_action(tmp_path, urls, eval_ids="bad")
+    assert run.code == 1
+    assert theirs.body == f"{mark}\nrenovate quoted it"
+    assert github.count("update-comment") == 0
+    (ours,) = [c for c in our_comments(github) if c.login == "github-actions[bot]"]
+    assert "Failed" in ours.body
+    assert run.outputs["comment-url"].endswith(f"#issuecomment-{ours.id}")
+    assert "pull-requests: write" not in run.out + run.err  # nothing to grant: it worked
+
+
 async def test_two_gate_ids_keep_two_comments(tmp_path, urls, github):
     await run_action(tmp_path, urls, gate_id="detector")
     await run_action(tmp_path, urls, gate_id="segmenter", eval_ids="bad")
