@@ -35,7 +35,7 @@ from gate.action.base_config import (
 )
 from gate.action.inputs import ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
-from gate.core.errors import ExitCode, GateError, internal_error_message
+from gate.core.errors import ConfigError, ExitCode, GateError, Problem, internal_error_message
 from gate.core.gate_id import report_folder
 from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
@@ -143,8 +143,53 @@ async def _run_gate(
         write_file(folder / "report.md", full, confine_to=workspace)
         write_file(folder / "report.json", redact(to_json(outcome), secrets), confine_to=workspace)
     except GateError as error:
-        return _Ran(Gated(None, error), None, notes, choice)
+        return _Ran(Gated(None, _in_repository(error, workspace)), None, notes, choice)
     return _Ran(Gated(outcome, None), full, notes, choice)
+
+
+def _relative(text: str, workspace: Path) -> str:
+    """`text` without the workspace's absolute path: `/github/workspace/.github/x.yml:3:5`
+    reads `.github/x.yml:3:5` (the runner's paths mean nothing on the pull request)."""
+    prefix = workspace.as_posix().rstrip("/") + "/"
+    return text.replace(prefix, "") if prefix != "/" else text
+
+
+def _in_repository(error: GateError, workspace: Path) -> GateError:
+    """`error` with paths relative to the repository root (the workspace), as every message,
+    annotation, comment and check run shows them."""
+    if type(error) is ConfigError:
+        problems = [replace(p, source=_relative(p.source, workspace)) for p in error.problems]
+        return ConfigError(problems, total=error.total)
+    if error.args and isinstance(error.args[0], str):
+        error.args = (_relative(error.args[0], workspace), *error.args[1:])
+    return error
+
+
+def _in_checkout(problem: Problem) -> bool:
+    """Whether a problem is located in a file of the checkout (relative to its root)."""
+    source = problem.source
+    outside = source.startswith("<") or Path(source).is_absolute()  # `<base>:...`, `/elsewhere`
+    return problem.line is not None and not outside
+
+
+def _annotate_error(io: ActionsIO, error: GateError, secrets: tuple[str, ...]) -> None:
+    """An `::error` per line of the error; a config problem in a file of the repository sits
+    on its file and line, as a failing check does (the base branch's problems, `<base>:...`,
+    are in no file of the checkout)."""
+    log = structlog.get_logger("gate.action.main")
+    problems = error.problems if isinstance(error, ConfigError) else ()
+    for index, line in enumerate(error_lines(error)):
+        problem = problems[index] if index < len(problems) else None
+        where = problem if problem is not None and _in_checkout(problem) else None
+        io.annotate(
+            "error",
+            redact(line, secrets),
+            title="eval-gate",
+            file=where.source if where is not None else None,
+            line=where.line if where is not None else None,
+            col=where.column if where is not None else None,
+        )
+        log.error("gate.error", message=line)
 
 
 def _annotate_rule_changes(io: ActionsIO, choice: ConfigChoice | None) -> None:
@@ -507,9 +552,7 @@ async def action(
     else:
         assert gated.error is not None
         summary = error_report(gated.error, title, secrets) + notes
-        for line in error_lines(gated.error):
-            io.annotate("error", redact(line, secrets), title="eval-gate")
-            log.error("gate.error", message=line)
+        _annotate_error(io, gated.error, secrets)
     summary = redact(summary, secrets)  # before append_summary may cut it
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
     if state.fallback:  # no check run (a 403): the commit status shows the verdict instead
@@ -630,7 +673,9 @@ async def _supervised(
                 raise
         except Exception as error:
             if state.wanted:  # a crash: the check run says so rather than spin forever
-                await _crashed_check_run(settings, event, environ, state, error)
+                await _crashed_check_run(
+                    settings, event, environ, state, error, workspace=io.workspace
+                )
             raise
         return await _report_cancelled(
             settings=settings,
@@ -738,11 +783,13 @@ async def _crashed_check_run(
     environ: Mapping[str, str],
     state: CheckRunState,
     error: Exception,
+    *,
+    workspace: Path,
 ) -> None:
     """Complete the check run `failure` with the error's one line (at most CANCEL_GRACE s)."""
     secrets = _secrets(settings)
     message = str(error) if isinstance(error, GateError) else internal_error_message(error, secrets)
-    line = redact_line(message, secrets)
+    line = redact_line(_relative(message, workspace), secrets)
     try:
         async with asyncio.timeout(CANCEL_GRACE):
             await state.created()

@@ -473,6 +473,20 @@ async def test_config_error_replaces_a_stale_comment(tmp_path, urls, github):
     assert "did you mean" in comment.body  # the hint reaches the PR
 
 
+async def test_a_config_error_is_annotated_on_its_file_and_line_like_a_failing_check(
+    tmp_path, urls, github
+):
+    bad = "version: 1\nworkspace: ws\nrules:\n  - metric: map50-95\n    min: 0.5\n"
+    run = await run_action(tmp_path, urls, config=bad)
+    assert run.code == 2
+    (error,) = [ln for ln in run.out.splitlines() if ln.startswith("::error")]
+    assert error.startswith("::error title=eval-gate,file=.github/eval-gate.yml,line=4,col=")
+    assert "::.github/eval-gate.yml:4:" in error  # the repository's path, not the runner's
+    (comment,) = our_comments(github)
+    for shown in (error, comment.body, run.summary):
+        assert str(run.workspace) not in shown
+
+
 async def test_unavailable_results_exit_3_and_say_so(tmp_path, urls, github):
     run = await run_action(tmp_path, urls, eval_ids="missing-eval", commit_status="true")
     assert run.code == 3
