@@ -328,13 +328,16 @@ def parse_response(
     now: datetime | None = None,
     max_body: int = MAX_BODY_BYTES,
     secrets: Sequence[str] = (),
+    permission: str | None = None,
 ) -> Any:
     """Decode a 2xx JSON body (None for an empty one), or raise the typed error.
 
     `what` names the request for messages ("creating a comment on octo/repo#12"); `now`
     (default: the current UTC time) dates Retry-After and x-ratelimit-reset. Messages
     never include headers or the request's URL; `secrets` (the token) are masked in
-    GitHub's text before it is cut short.
+    GitHub's text before it is cut short. `permission` ("contents: read"): what a 403 that
+    is not a rate limit asks to grant, for a request whose permission is not the comment's
+    and status's (the default hint).
     """
     what = one_line(what)
     if 200 <= status < 300:
@@ -358,7 +361,9 @@ def parse_response(
         )
     if status == 403:
         not_accessible = NOT_ACCESSIBLE in (raw_message or "").lower()
-        if not_accessible:
+        if permission is not None:
+            hint = f"grant the token `{permission}` in the workflow's permissions"
+        elif not_accessible:
             hint = (
                 "the token may not write here; grant it `pull-requests: write` (and "
                 "`statuses: write` for commit statuses) in the workflow's permissions, or, for "

@@ -862,13 +862,29 @@ async def test_a_403_on_the_base_config_fails_closed_with_exit_3(tmp_path, urls,
     assert run.code == 3
     assert run.outputs["verdict"] == "error"
     message = "could not read the base branch's config: "
-    fix = "; grant contents: read or set config-from: workspace"
+    fix = "; or set config-from: workspace"
     assert message in run.err and fix in run.err
     assert "HTTP 403" in run.err
     assert f"::error title=eval-gate::{message}" in run.out
     (comment,) = our_comments(github)
     assert "could not run" in comment.body
-    assert "grant contents: read or set config-from: workspace" in comment.body
+    assert "or set config-from: workspace" in comment.body
+
+
+async def test_a_403_on_the_base_config_names_only_the_permission_reading_it_needs(
+    tmp_path, urls, github
+):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    github.fail("get-content", not_accessible())
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED)
+    assert run.code == 3
+    (error,) = [ln for ln in run.out.splitlines() if ln.startswith("::error")]
+    (comment,) = our_comments(github)
+    for text in (error, comment.body, run.summary):
+        assert "contents: read" in text
+        assert "pull-requests: write" not in text  # a write hint, for a read
+        assert "statuses: write" not in text
+        assert text.count("contents: read") == 1
 
 
 async def test_an_invalid_base_config_is_located_in_the_base(tmp_path, urls, github):
