@@ -140,7 +140,13 @@ def _saved_eval(eval_id: str, document: Any) -> tuple[Any, dict[str, Mapping[str
 
 class SavedResults:
     """Saved map-results documents (and, in a saved evaluation, its panels), falling back to
-    another source (the API) when given one."""
+    another source (the API) when given one, for the evaluations the files do not hold.
+
+    An evaluation whose results come from a file is read from that file only: its
+    map-results, its panels (a saved evaluation's) and its metadata (none: a file does not say
+    it). Nothing about it is ever asked of the fallback, whatever key, workspace or API URL
+    it was built with: a panel the file lacks is unavailable (its checks follow `if_missing`)
+    and its metadata is unknown."""
 
     def __init__(self, documents: Mapping[str, Any], fallback: ResultsSource | None = None) -> None:
         self._documents: dict[str, Any] = {}
@@ -164,32 +170,41 @@ class SavedResults:
         return await self._fallback.map_results(eval_id)
 
     def _saved(self, name: str, eval_id: str, split: str) -> tuple[Any, ResultsSource | None]:
-        """A panel's saved answer for `split` (None when the files do not hold it), and the
-        source to ask instead; PanelUnavailable when there is neither."""
-        saved = self._panels.get(eval_id, {}).get(name, {}).get(split)
-        if saved is None and self._fallback is None:
+        """A panel's saved answer for `split` (None: ask the source returned instead, the API,
+        for an eval the files do not hold); PanelUnavailable when there is neither."""
+        if eval_id in self._documents:
+            saved = self._panels[eval_id].get(name, {}).get(split)
+            if saved is None:
+                raise PanelUnavailable(
+                    f"{SAVED_PANELS[name]} of eval {eval_id} is not in its saved results (an "
+                    "eval read from a file is never fetched): save the panel beside its "
+                    "map-results, as a saved evaluation",
+                    eval_id=eval_id,
+                )
+            return saved, None
+        if self._fallback is None:
             raise PanelUnavailable(
                 f"{SAVED_PANELS[name]} of eval {eval_id} is not in saved results: set "
                 "ROBOFLOW_API_KEY to fetch it",
                 eval_id=eval_id,
             )
-        return saved, self._fallback
+        return None, self._fallback
 
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
         saved, api = self._saved("confusion-matrix", eval_id, split)
-        if saved is not None or api is None:
+        if api is None:
             return saved
         return await api.confusion_matrix(eval_id, split)
 
     async def performance_by_class(self, eval_id: str, split: str) -> Any:
         saved, api = self._saved("performance-by-class", eval_id, split)
-        if saved is not None or api is None:
+        if api is None:
             return saved
         return await api.performance_by_class(eval_id, split)
 
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
         saved, api = self._saved("image-predictions", eval_id, split)
-        if saved is not None or api is None:
+        if api is None:
             return _page_of(saved, offset, limit)
         return await api.image_predictions(eval_id, split, offset, limit)
 
@@ -199,6 +214,13 @@ class SavedResults:
         return self._fallback is not None and eval_id not in self._documents
 
     async def eval_info(self, eval_id: str) -> EvalInfo:
+        if eval_id in self._documents:
+            raise UsageError(
+                f"eval {eval_id} comes from a saved results file, which does not say its "
+                "model, dataset version or creation time (and an eval read from a file is "
+                "never looked up): baseline: auto and champion need them; name the "
+                "baseline's id instead and pass its results with --results ID=PATH"
+            )
         if self._fallback is None:
             raise UsageError(
                 f"baseline: auto for eval {eval_id} needs the Roboflow API: set ROBOFLOW_API_KEY, "
