@@ -328,8 +328,8 @@ class Fetcher:
     async def _list(self, by: str, ref: str) -> list[EvalInfo]:
         async with self._limit:
             if by == "model":
-                return await self._source.list_evals(model=ref, limit=200)
-            return await self._source.list_evals(version=ref, limit=200)
+                return _once_each(await self._source.list_evals(model=ref, limit=200))
+            return _once_each(await self._source.list_evals(version=ref, limit=200))
 
     async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
         """The newest evaluation of model (or dataset version) `ref`, waiting for one to
@@ -528,7 +528,9 @@ class Fetcher:
                 eval_id=eval_id,
             )
         async with self._limit:
-            listing = await self._source.list_evals(project=info.project, status="done", limit=200)
+            listing = _once_each(
+                await self._source.list_evals(project=info.project, status="done", limit=200)
+            )
         earlier = [
             (e.created_at, e)
             for e in listing
@@ -714,6 +716,15 @@ def _is_of(info: EvalInfo, by: str, ref: str) -> bool:
     field out is trusted, as the filter asked for it)."""
     value = info.model_id if by == "model" else info.version_id
     return value is None or value == ref
+
+
+def _once_each(evals: Iterable[EvalInfo]) -> list[EvalInfo]:
+    """A list answer with each evaluation once: an id listed again is the same evaluation
+    (the first listing, the newest by the list's order, is kept)."""
+    found: dict[str, EvalInfo] = {}
+    for info in evals:
+        found.setdefault(info.eval_id, info)
+    return list(found.values())
 
 
 def _newest(evals: Iterable[EvalInfo]) -> EvalInfo | None:

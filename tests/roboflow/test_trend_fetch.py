@@ -12,7 +12,7 @@ import pytest
 from gate.config.loader import load_config
 from gate.core.outcome import GateOutcome
 from gate.engine import GateRequest, run_gate
-from gate.fetch import FetchOptions, SavedResults
+from gate.fetch import Fetcher, FetchOptions, SavedResults
 from gate.report.render import render_report
 from gate.roboflow.client import RoboflowClient
 from tests.roboflow_standin import (
@@ -207,3 +207,32 @@ async def test_saved_results_chart_nothing():
     assert outcome.evals[0].trend is None
     assert outcome.evals[0].provenance is not None
     assert outcome.evals[0].provenance.unknown == "its results come from a saved file"
+
+
+def listed_twice(standin: RoboflowStandIn, *ids: str) -> None:
+    """The version's next list answer: these evals in this order (an id may repeat)."""
+    standin.script("list", [Scripted(body={"evals": [standin.evals[e].as_json() for e in ids]})])
+
+
+async def test_an_eval_listed_several_times_is_one_evaluation_of_the_trend(
+    standin, server, session
+):
+    listed_twice(standin, "later", "r7", "r7", "r6", "r6", "r6", "r5", "cand")
+    outcome = await gate(server, session, trend=3)
+    assert chart(outcome) == [
+        ("r5", "earlier", 0.5),
+        ("r6", "earlier", 0.6),
+        ("r7", "earlier", 0.7),
+        ("cand", "candidate", 0.7),
+    ]
+
+
+async def test_the_shared_list_auto_champion_and_the_trend_read_holds_each_eval_once(
+    standin, server, session
+):
+    listed_twice(standin, "r7", "r2", "r7", "r2", "r7")
+    client = RoboflowClient(
+        session, api_key=KEY, workspace="ws", api_url=str(server.make_url("")).rstrip("/")
+    )
+    fetcher = Fetcher(client, FetchOptions(), clock=asyncio.get_running_loop().time)
+    assert [e.eval_id for e in await fetcher.listing("version", "v2")] == ["r7", "r2"]
