@@ -57,6 +57,19 @@ class EvalInfo:
     created_at: datetime | None  # timezone-aware
     summary: Mapping[str, Any] | None = None  # only when done: mAP (at 0.5), mIoU, ...
 
+    def of_another_project(self, other: EvalInfo) -> bool:
+        """Known to be of another project than `other` (both say which, and they differ): a
+        dataset version's id is not known to be unique across projects, so such an eval is
+        left out of `other`'s version list (auto, champion, base and the trend)."""
+        return (
+            self.project is not None and other.project is not None and self.project != other.project
+        )
+
+    def same_project(self, other: EvalInfo) -> bool:
+        """Known to be of `other`'s project (both say which, and agree): with the same dataset
+        version, the same test set. An unknown project is not known to share it."""
+        return self.project is not None and self.project == other.project
+
 
 class NotReady(ResultsUnavailable):
     """The evaluation has no results yet (still running, or its data is missing): the
@@ -364,15 +377,23 @@ class Fetcher:
             if self._lists.get((by, ref)) is listed:
                 del self._lists[(by, ref)]  # look afresh (other waiters share the new look)
 
-    async def newest_done(self, by: str, ref: str, *, other_than: str) -> EvalInfo | None:
+    async def newest_done(
+        self, by: str, ref: str, *, other_than: EvalInfo | str
+    ) -> EvalInfo | None:
         """The newest `done` evaluation of model (or dataset version) `ref` other than
-        `other_than` (the candidate), from the run's shared list; None when there is none
-        (no waiting: a baseline is what is already done)."""
+        `other_than` (the candidate: its id, or what is known of it, and then none of another
+        project), from the run's shared list; None when there is none (no waiting: a baseline
+        is what is already done)."""
         evals = await self.listing(by, ref)
+        candidate = other_than if isinstance(other_than, EvalInfo) else None
+        other_id = candidate.eval_id if candidate is not None else other_than
         found = _newest(
             e
             for e in evals
-            if _is_of(e, by, ref) and e.status == "done" and e.eval_id != other_than
+            if _is_of(e, by, ref)
+            and e.status == "done"
+            and e.eval_id != other_id
+            and not (candidate is not None and e.of_another_project(candidate))
         )
         if found is not None:
             self._remember(found)
@@ -501,17 +522,20 @@ class Fetcher:
                 and e.version_id in (None, version)
                 and e.created_at is not None
                 and e.created_at < info.created_at
+                and (e.same_project(info) if require_same_version else True)
             ]
             if same:
-                chosen = max(same, key=_created)
+                # One known to be of the candidate's project first: only it shares the test set.
+                chosen = max(same, key=lambda e: (e.same_project(info), _created(e)))
+                shared = chosen.same_project(info)
                 self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
                 return Baseline(
                     chosen.eval_id,
                     chosen=(
                         "auto: the newest earlier done evaluation of another model "
-                        f"on dataset version {version}"
+                        f"on dataset version {version}" + ("" if shared else _UNKNOWN_PROJECT)
                     ),
-                    same_version=True,
+                    same_version=shared,
                 )
         if require_same_version:
             where = f"dataset version '{version}'" if version else "its dataset version (unknown)"
@@ -590,8 +614,9 @@ class Fetcher:
             chosen=(
                 f"champion: the best done evaluation of another model on dataset version "
                 f"{version} by {metric.label} on test ({score:.4f})"
+                + ("" if chosen.same_project(info) else _UNKNOWN_PROJECT)
             ),
-            same_version=True,
+            same_version=chosen.same_project(info),
         )
 
     async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
@@ -755,12 +780,17 @@ HEADLINE: Mapping[TaskType, Headline] = {
 }
 
 
+_UNKNOWN_PROJECT = " (a project not known to be the candidate's: not known to share its test set)"
+
+
 def _done_rival(info: EvalInfo, candidate: EvalInfo) -> bool:
-    """A done evaluation other than the candidate, and not of the candidate's model."""
+    """A done evaluation other than the candidate, not of the candidate's model, and not of
+    another project (a version id may be another project's too)."""
     return (
         info.eval_id != candidate.eval_id
         and info.status == "done"
         and (candidate.model_id is None or info.model_id != candidate.model_id)
+        and not info.of_another_project(candidate)
     )
 
 

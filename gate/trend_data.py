@@ -84,8 +84,8 @@ async def gather_trend(
 
 
 def _earlier(listed: list[EvalInfo], info: EvalInfo, version: str, last: int) -> list[EvalInfo]:
-    """The `last` newest done evals of `version` (other than the candidate) created at or
-    before the candidate, oldest first."""
+    """The `last` newest done evals of `version` (other than the candidate, none known to be
+    of another project) created at or before the candidate, oldest first."""
     cutoff = info.created_at
     found = [
         e
@@ -93,6 +93,7 @@ def _earlier(listed: list[EvalInfo], info: EvalInfo, version: str, last: int) ->
         if e.status == "done"
         and e.eval_id != info.eval_id
         and e.version_id in (None, version)
+        and not e.of_another_project(info)
         and e.created_at is not None
         and (cutoff is None or e.created_at <= cutoff)
     ]
