@@ -302,6 +302,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         baseline=base_results,
         baseline_id=baseline.eval_id,
         baseline_note=baseline.note,
+        baseline_unknown=baseline.unknown,
         url=_url(request.eval_url, request.workspace, spec.id),
         provenance=_provenance(fetcher, spec.id, baseline, info),
         trend=trend_data,

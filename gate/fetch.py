@@ -29,7 +29,13 @@ from gate.core.panels import (
     parse_performance_by_class,
     stitch_image_pages,
 )
-from gate.core.results import EvalResults, MalformedResults, parse_map_results
+from gate.core.results import (
+    EvalResults,
+    Malformed,
+    MalformedResults,
+    Missing,
+    parse_map_results,
+)
 
 __all__ = [
     "Baseline",
@@ -40,6 +46,7 @@ __all__ = [
     "PanelUnavailable",
     "ResultsSource",
     "SavedResults",
+    "Unscored",
 ]
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
@@ -292,6 +299,17 @@ class Baseline:
     note: str | None = None  # why there is none
     chosen: str | None = None  # how it was chosen, when auto or champion chose it
     same_version: bool | None = None  # measured on the candidate's dataset version (None: unknown)
+    # A baseline was asked for but cannot be known (the champion, when a rival's value cannot
+    # be had): the regression checks follow `if_missing`, with `note` saying why.
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unscored:
+    """Why an eval's headline value cannot be had (its map-results failed, or the value is
+    null, NaN, out of range or not a number)."""
+
+    why: str
 
 
 class Fetcher:
@@ -585,7 +603,12 @@ class Fetcher:
         """The best `done` evaluation of another model on the candidate's dataset version by
         the task's headline metric (mAP@50:95 on test, or mIoU on test): the eval's summary
         when it has the metric, else its map-results. The version's list is asked while the
-        candidate's results (which say its task) are still on their way."""
+        candidate's results (which say its task) are still on their way.
+
+        The champion is the best of all of them or it is unknown: when any rival's value
+        cannot be had (its map-results fail) or is not a usable fraction (null, NaN, out of
+        range, a string), there is no baseline and the note names the rivals and why, with
+        `unknown` set (the regression checks follow `if_missing`): never a weaker champion."""
         info = await self.info(eval_id)
         version = info.version_id
         if version is None:
@@ -598,8 +621,23 @@ class Fetcher:
         task, listed = await asyncio.gather(task_type, listing)
         rivals = [e for e in listed if _done_rival(e, info) and e.version_id in (None, version)]
         metric = HEADLINE[task]
-        scores = await asyncio.gather(*(self._headline(e, task) for e in rivals))
-        scored = [(score, e) for score, e in zip(scores, rivals, strict=True) if score is not None]
+        scores = await asyncio.gather(*(self._score(e, task) for e in rivals))
+        unknown = [
+            (e.eval_id, score.why)
+            for score, e in zip(scores, rivals, strict=True)
+            if isinstance(score, Unscored)
+        ]
+        if unknown:
+            self._log.warning(
+                "fetch.champion_unknown",
+                eval_id=eval_id,
+                version=version,
+                rivals=[rival for rival, _ in unknown],
+            )
+            return Baseline(None, _champion_unknown(version, metric, unknown), unknown=True)
+        scored = [
+            (score, e) for score, e in zip(scores, rivals, strict=True) if isinstance(score, float)
+        ]
         if not scored:
             note = (
                 "baseline: champion found no done evaluation of another model on dataset "
@@ -622,10 +660,12 @@ class Fetcher:
     async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
         """An eval's headline metric on test (its summary's, else its shared map-results'),
         or None when it has none: the report's trend charts it."""
-        return await self._headline(info, task_type)
+        score = await self._score(info, task_type)
+        return score if isinstance(score, float) else None
 
-    async def _headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
-        """An eval's headline metric on test, or None when it has none (or not of this task)."""
+    async def _score(self, info: EvalInfo, task_type: TaskType) -> float | Unscored | None:
+        """An eval's headline metric on test; `Unscored` (why) when it cannot be had or is
+        not a usable fraction; None when the eval is of another task (no rival)."""
         metric = HEADLINE[task_type]
         if metric.summary_key is not None and info.summary is not None:
             value = info.summary.get(metric.summary_key)
@@ -633,12 +673,14 @@ class Fetcher:
                 return float(value)
         try:
             results = await self.results(info.eval_id)
-        except GateError:
-            return None  # a rival without usable results is no champion
+        except GateError as error:
+            return Unscored(str(error))
         if results.task_type is not task_type:
             return None
         value = results.value(metric.name, "test")
-        return float(value) if isinstance(value, int | float) and _fraction(value) else None
+        if isinstance(value, Missing | Malformed):
+            return Unscored(value.reason)
+        return float(value)
 
     # ------------------------------------------------------------------ panels
 
@@ -778,6 +820,23 @@ HEADLINE: Mapping[TaskType, Headline] = {
     TaskType.DETECTION: Headline("map50_95", "mAP@50:95", None),
     TaskType.SEGMENTATION: Headline("miou", "mIoU", "mIoU"),
 }
+
+
+MAX_NAMED_RIVALS = 3  # rivals named in an unknown champion's note (the rest counted)
+
+
+def _champion_unknown(version: str, metric: Headline, unknown: list[tuple[str, str]]) -> str:
+    """Why the champion is unknown: the rivals whose value cannot be had, and why."""
+    named = "; ".join(f"eval {rival}: {why}" for rival, why in unknown[:MAX_NAMED_RIVALS])
+    more = len(unknown) - MAX_NAMED_RIVALS
+    rivals = "a done evaluation" if len(unknown) == 1 else f"{len(unknown)} done evaluations"
+    return (
+        f"baseline: champion is unknown: the {metric.label} on test of {rivals} of another "
+        f"model on dataset version '{version}' cannot be had ({named}"
+        + (f"; and {more} more" if more > 0 else "")
+        + "), so the best of them is not known; re-run the gate when Roboflow answers, or "
+        "name the baseline's id"
+    )
 
 
 _UNKNOWN_PROJECT = " (a project not known to be the candidate's: not known to share its test set)"
