@@ -289,6 +289,7 @@ class FetchOptions:
     concurrency: int = 8  # requests in flight at once
     wait: float = 600.0  # seconds to wait for a running evaluation
     poll_interval: float = 10.0  # seconds between looks at a running evaluation
+    deadline: float | None = None  # the clock time the whole run must end by (None: no limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +333,10 @@ class Fetcher:
         self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
         # The list answers of this run, per filter: one call serves every eval named by it.
         self._lists: dict[tuple[str, str], asyncio.Future[list[EvalInfo]]] = {}
+        # Fetches only the trend asked for (results by eval id, lists by filter): when it
+        # stops waiting for them, `let_go` stops them. Another use of one takes it off.
+        self._trend_results: set[str] = set()
+        self._trend_lists: set[tuple[str, str]] = set()
         # The panels of this run, per (eval, split).
         self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
         self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
@@ -343,18 +348,56 @@ class Fetcher:
     ) -> asyncio.Future[EvalResults]:
         """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
         wait earlier than `wait` from now; `named` says how the user named it, for messages."""
+        self._trend_results.discard(eval_id)
         if eval_id not in self._results:
             self._results[eval_id] = asyncio.ensure_future(
                 self._fetch(eval_id, give_up=give_up, named=named)
             )
         return self._results[eval_id]
 
-    def listing(self, by: str, ref: str) -> asyncio.Future[list[EvalInfo]]:
-        """The (shared, cached for the run) list of the evals of one model or version."""
+    @property
+    def deadline(self) -> float | None:
+        """The clock time the run must end by (None: no limit)."""
+        return self._options.deadline
+
+    def now(self) -> float:
+        """The fetcher's clock."""
+        return self._clock()
+
+    def trend_results(self, eval_id: str) -> asyncio.Future[EvalResults]:
+        """`results(eval_id)` for the trend: shared like any other, but a fetch the trend
+        starts is its own until something else asks for it (`let_go` may stop it)."""
+        if eval_id not in self._results:
+            self._trend_results.add(eval_id)
+            self._results[eval_id] = asyncio.ensure_future(self._fetch(eval_id))
+        return self._results[eval_id]
+
+    def listing(
+        self, by: str, ref: str, *, for_trend: bool = False
+    ) -> asyncio.Future[list[EvalInfo]]:
+        """The (shared, cached for the run) list of the evals of one model or version.
+        `for_trend`: the trend asks (a list it starts is its own, as in `trend_results`)."""
         key = (by, ref)
+        if not for_trend:
+            self._trend_lists.discard(key)
         if key not in self._lists:
+            if for_trend:
+                self._trend_lists.add(key)
             self._lists[key] = asyncio.ensure_future(self._list(by, ref))
         return self._lists[key]
+
+    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[tuple[str, str]] = ()) -> None:
+        """Stop the fetches (results of `eval_ids`, `lists`) that only the trend asked for, as
+        it no longer waits for them: they free their connections at once. Any other use of
+        them asks afresh."""
+        for eval_id in eval_ids:
+            if eval_id in self._trend_results:
+                self._trend_results.discard(eval_id)
+                self._results.pop(eval_id).cancel()
+        for key in lists:
+            if key in self._trend_lists:
+                self._trend_lists.discard(key)
+                self._lists.pop(key).cancel()
 
     async def _list(self, by: str, ref: str) -> list[EvalInfo]:
         async with self._limit:
@@ -658,12 +701,15 @@ class Fetcher:
         )
 
     async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
-        """An eval's headline metric on test (its summary's, else its shared map-results'),
-        or None when it has none: the report's trend charts it."""
-        score = await self._score(info, task_type)
+        """An eval's headline metric on test (its summary's, else its shared map-results',
+        fetched as the trend's own: `trend_results`), or None when it has none: the report's
+        trend charts it."""
+        score = await self._score(info, task_type, for_trend=True)
         return score if isinstance(score, float) else None
 
-    async def _score(self, info: EvalInfo, task_type: TaskType) -> float | Unscored | None:
+    async def _score(
+        self, info: EvalInfo, task_type: TaskType, *, for_trend: bool = False
+    ) -> float | Unscored | None:
         """An eval's headline metric on test; `Unscored` (why) when it cannot be had or is
         not a usable fraction; None when the eval is of another task (no rival)."""
         metric = HEADLINE[task_type]
@@ -672,7 +718,10 @@ class Fetcher:
             if isinstance(value, int | float) and _fraction(value):
                 return float(value)
         try:
-            results = await self.results(info.eval_id)
+            if for_trend:  # the trend may stop waiting: never cancel a fetch others share
+                results = await asyncio.shield(self.trend_results(info.eval_id))
+            else:
+                results = await self.results(info.eval_id)
         except GateError as error:
             return Unscored(str(error))
         if results.task_type is not task_type:
