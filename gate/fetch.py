@@ -38,6 +38,7 @@ from gate.core.results import (
 )
 
 __all__ = [
+    "MIN_POLL_INTERVAL",
     "Baseline",
     "EvalInfo",
     "FetchOptions",
@@ -282,6 +283,11 @@ def _page_of(saved: Any, offset: int, limit: int) -> Any:
         "limit": limit,
         "images": images[offset : offset + limit],
     }
+
+
+MIN_POLL_INTERVAL = 1.0
+"""Seconds, at least, between looks at a running evaluation (every face refuses less): a poll
+interval of 0.0001 s sent 2,309 requests in 3 s."""
 
 
 @dataclass(frozen=True, slots=True)
