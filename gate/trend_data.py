@@ -4,7 +4,8 @@ and the last done evaluations of its dataset version, for the report's chart.
 The version's list is the run's shared one (`Fetcher.listing`: one call per version per run,
 shared with `baseline: auto` and `champion`), and each eval's value comes from its summary or
 its shared map-results, all fetched at once. The trend is informational: nothing here ever
-fails the gate.
+fails, or stalls, the gate: what it fetches for itself has its own budget (`trend_budget`), and
+what is not back in time is left out.
 """
 
 from __future__ import annotations
