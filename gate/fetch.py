@@ -681,7 +681,7 @@ class Fetcher:
                 "fetch.champion_unknown",
                 eval_id=eval_id,
                 version=version,
-                rivals=[rival for rival, _ in unknown],
+                rivals=dict(unknown),
             )
             return Baseline(None, _champion_unknown(version, metric, unknown), unknown=True)
         scored = [
@@ -729,7 +729,7 @@ class Fetcher:
             else:
                 results = await self.results(info.eval_id)
         except GateError as error:
-            return Unscored(str(error))
+            return Unscored(_short_why(error, info.eval_id))
         if results.task_type is not task_type:
             return None
         value = results.value(metric.name, "test")
@@ -881,17 +881,29 @@ MAX_NAMED_RIVALS = 3  # rivals named in an unknown champion's note (the rest cou
 
 
 def _champion_unknown(version: str, metric: Headline, unknown: list[tuple[str, str]]) -> str:
-    """Why the champion is unknown: the rivals whose value cannot be had, and why."""
-    named = "; ".join(f"eval {rival}: {why}" for rival, why in unknown[:MAX_NAMED_RIVALS])
+    """Why the champion is unknown: the rivals whose value cannot be had, each with why,
+    named first (a report shortens long messages)."""
+    named = ", ".join(f"eval {rival} ({why})" for rival, why in unknown[:MAX_NAMED_RIVALS])
     more = len(unknown) - MAX_NAMED_RIVALS
-    rivals = "a done evaluation" if len(unknown) == 1 else f"{len(unknown)} done evaluations"
     return (
-        f"baseline: champion is unknown: the {metric.label} on test of {rivals} of another "
-        f"model on dataset version '{version}' cannot be had ({named}"
-        + (f"; and {more} more" if more > 0 else "")
-        + "), so the best of them is not known; re-run the gate when Roboflow answers, or "
-        "name the baseline's id"
+        f"baseline: champion is unknown: {named}"
+        + (f" and {more} more" if more > 0 else "")
+        + f": no usable {metric.label} on test, so the best done evaluation of another model "
+        f"on dataset version '{version}' is not known; re-run the gate when Roboflow answers, "
+        "or name the baseline's id"
     )
+
+
+def _short_why(error: GateError, eval_id: str) -> str:
+    """Why an eval's map-results cannot be had, in short: the HTTP status when the answer
+    had one, else the message's first clause (without the eval it is about)."""
+    status = getattr(error, "status", None)
+    if isinstance(status, int) and status >= 400:
+        return f"HTTP {status}"
+    text = str(error).split("; ", 1)[0]
+    for prefix in (f"map-results for eval {eval_id}: ", f"evaluation {eval_id} "):
+        text = text.removeprefix(prefix)
+    return text
 
 
 _UNKNOWN_PROJECT = " (a project not known to be the candidate's: not known to share its test set)"

@@ -82,16 +82,16 @@ def _data_missing(standin: RoboflowStandIn) -> None:
 
 
 FAULTS = {
-    "409": (_data_missing, "no map-results"),
-    "403": (lambda s: s.script("map-results", [Scripted(403)], eval_id="best"), "403"),
-    "404": (lambda s: s.script("map-results", [Scripted(404)], eval_id="best"), "404"),
+    "409": (_data_missing, "no map-results for it (409"),
+    "403": (lambda s: s.script("map-results", [Scripted(403)], eval_id="best"), "(HTTP 403)"),
+    "404": (lambda s: s.script("map-results", [Scripted(404)], eval_id="best"), "(HTTP 404)"),
     "503 after retries": (
         lambda s: s.script("map-results", [Scripted(503)] * 4, eval_id="best"),
-        "503",
+        "(HTTP 503)",
     ),
     "a cut body": (
         lambda s: s.script("map-results", [Scripted(truncate=True)] * 4, eval_id="best"),
-        "best",
+        "cut short",
     ),
     "NaN": (lambda s: setattr(s.evals["best"], "map_results", det(float("nan"))), "is nan"),
     "null": (lambda s: setattr(s.evals["best"], "map_results", det(None)), "is null"),
@@ -119,11 +119,14 @@ async def test_a_rival_whose_value_cannot_be_had_makes_the_champion_unknown_and_
     (check,) = ev.checks
     assert check.status.value == "fail"
     assert "champion is unknown" in check.message
-    assert "eval best" in check.message and reason in check.message
+    assert "eval best (" in check.message and reason in check.message
     document = json_document(outcome)
     (row,) = document["checks"]
-    assert row["status"] == "fail" and "eval best" in row["message"]
-    assert "champion is unknown" in render_report(outcome)
+    assert row["status"] == "fail" and "eval best (" in row["message"]
+    report = render_report(outcome)
+    assert "champion is unknown: eval best \\(" in report  # the rival and why, escaped
+    if fault[:3] in ("403", "404", "503"):
+        assert f"champion is unknown: eval best \\(HTTP {fault[:3]}\\)" in report
 
 
 @pytest.mark.parametrize("if_missing", ["warn", "skip"])
@@ -132,7 +135,7 @@ async def test_an_unknown_champion_follows_if_missing(standin, server, session, 
     outcome = await gate(server, session, if_missing)
     (check,) = outcome.evals[0].checks
     assert check.status.value == if_missing
-    assert "champion is unknown" in check.message and "eval best" in check.message
+    assert "champion is unknown" in check.message and "eval best (" in check.message
 
 
 async def test_a_rival_of_another_task_is_no_rival_and_leaves_the_champion_known(
