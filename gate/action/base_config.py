@@ -11,13 +11,15 @@ the pull request's base commit, so a pull request cannot loosen the gate that ju
   and the job's token, capped at `MAX_CONFIG_BYTES` and validated by the same loader (its
   problems located as `<base>:.github/eval-gate.yml:line:col`). The rules the checkout's
   config adds, removes or changes are listed in the report: they take effect once merged.
-  When the base commit has no such file (404: the pull request adds it), the checkout's
+  When the base commit has no such file (the pull request adds it: GitHub's plain 404 for
+  the file, and the commit itself confirmed, see `GitHubClient.file_at`), the checkout's
   config is used and the report says so.
 
 Any other failure to read the base's config (403: a token without `contents: read`, a
-network error, a folder, a file over the cap, no pull request to be found for a workflow_run)
-fails closed: `BaseConfigUnavailable` (exit code 3), never a silent fall back to the pull
-request's own rules.
+network error, a folder, a file over the cap, no pull request to be found for a workflow_run,
+a 404 that leaves the base commit unknown: `No commit found for the ref …`, or a commit that
+does not answer) fails closed: `BaseConfigUnavailable` (exit code 3), never a silent fall back
+to the pull request's own rules.
 """
 
 from __future__ import annotations

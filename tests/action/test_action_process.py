@@ -18,6 +18,7 @@ import pytest
 
 from tests.cli_helpers import clean_env
 from tests.github_standin import (
+    Fault,
     GitHubStandIn,
     hang,
     leaks,
@@ -36,6 +37,7 @@ REPO = "Codertocat/Hello-World"
 PR = 2
 PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 RUN_HEAD = "3484a3fb816e0859fd6e1cea078d76385ff50625"  # workflow_run.head_sha in the sample
+BASE_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # pull_request.base.sha in the samples
 PUSH_SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 CONFIG = """\
 version: 1
@@ -86,7 +88,7 @@ def roboflow() -> RoboflowStandIn:
 @pytest.fixture
 def github() -> GitHubStandIn:
     standin = GitHubStandIn(token=GH_TOKEN)
-    standin.add_pull(REPO, PR, head_sha=PR_HEAD)
+    standin.add_pull(REPO, PR, head_sha=PR_HEAD, base_sha=BASE_SHA)
     standin.add_commit(REPO, RUN_HEAD)
     standin.add_commit(REPO, PUSH_SHA)
     return standin
@@ -392,8 +394,8 @@ async def test_on_failure_mode_is_quiet_when_passing(tmp_path, urls, github):
 async def test_comment_off_posts_nothing(tmp_path, urls, github):
     run = await run_action(tmp_path, urls, comment="off")
     assert run.code == 0
-    # Only the base branch's rules are read; nothing is posted.
-    assert [r.operation for r in github.requests] == ["repos/get-content"]
+    # Only the base branch's rules are read (none there: its commit confirmed); nothing posted.
+    assert [r.operation for r in github.requests] == ["repos/get-content", "git/get-commit"]
 
 
 async def test_commit_status_on_the_pr_head(tmp_path, urls, github):
@@ -740,7 +742,6 @@ async def test_a_plain_http_api_url_off_loopback_is_a_warning_annotation(tmp_pat
 
 # --- thresholds from the base branch ----------------------------------------------------------
 
-BASE_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # pull_request.base.sha in the samples
 CONFIG_PATH = ".github/eval-gate.yml"
 LOOSENED = """\
 version: 1
@@ -795,6 +796,46 @@ async def test_a_base_without_the_config_uses_the_checkout_s_and_says_so(tmp_pat
     )
     assert note in run.summary
     assert note in our_comments(github)[0].body
+
+
+def event_with_base(tmp_path: Path, base_sha: str) -> dict[str, str]:
+    """The sample pull_request event with another base commit (GITHUB_EVENT_PATH for it)."""
+    payload = json.loads((EVENTS / "pull_request.opened.json").read_text())
+    payload["pull_request"]["base"]["sha"] = base_sha
+    path = tmp_path / "other-base.json"
+    path.write_text(json.dumps(payload))
+    return {"GITHUB_EVENT_PATH": str(path)}
+
+
+async def test_a_base_commit_github_does_not_know_fails_closed_not_as_no_config(
+    tmp_path, urls, github
+):
+    # 404 `No commit found for the ref …`: not "the pull request adds the config".
+    unknown = "d" * 40
+    env = event_with_base(tmp_path, unknown)
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED, extra_env=env)
+    assert run.code == 3, run.err
+    assert run.outputs["verdict"] == "error"
+    assert (
+        "could not read the base branch's config: reading .github/eval-gate.yml at "
+        f"dddddddddddd: HTTP 404 (No commit found for the ref {unknown}): GitHub does not know "
+        "commit dddddddddddd in Codertocat/Hello-World (or the token cannot see the "
+        "repository), so whether it has the file is unknown"
+    ) in run.err
+    assert "this pull request adds it" not in run.summary
+    assert "could not run" in our_comments(github)[0].body
+    assert github.violations == []
+
+
+async def test_a_plain_404_for_a_commit_github_cannot_find_fails_closed(tmp_path, urls, github):
+    # A plain 404 (as for a repository the token cannot see) and a commit that does not answer.
+    github.fail("get-content", Fault(404, {"message": "Not Found", "status": "404"}))
+    env = event_with_base(tmp_path, "d" * 40)
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED, extra_env=env)
+    assert run.code == 3, run.err
+    assert "HTTP 404, and commit dddddddddddd is not found either" in run.err
+    assert [r.operation for r in github.requests][:2] == ["repos/get-content", "git/get-commit"]
+    assert "this pull request adds it" not in run.summary
 
 
 async def test_rules_the_pull_request_adds_removes_and_changes_are_listed(tmp_path, urls, github):
