@@ -560,6 +560,10 @@ class _Validator:
     def location(self, node: _Node) -> Location:
         return Location(self.source, node.line, node.column)
 
+    def locations(self, fields: _Fields) -> tuple[tuple[str, Location], ...]:
+        """Where each present key of a mapping is written (its key's location)."""
+        return tuple((name, self.location(key)) for name, (key, _) in fields.items())
+
     @staticmethod
     def where(node: _Node) -> str:
         """Where `node` is, for "first at ..." in messages."""
@@ -582,7 +586,7 @@ class _Validator:
                 f"got {root.describe()}",
             )
             return None
-        values, _ = self.record(root, TOP)
+        values, fields = self.record(root, TOP)
         version: int | None = values["version"]
         if self.problems or version is None:
             return None
@@ -594,6 +598,7 @@ class _Validator:
             source=self.source,
             require_same_version=bool(values["require_same_version"]),
             trend=values["trend"],
+            locations=self.locations(fields),
         )
 
     def record(self, node: _Node, section: Section) -> tuple[dict[str, Any], _Fields]:
@@ -828,7 +833,12 @@ class _Validator:
         if eval_id is None or self.problems != before:
             return None, None, None
         spec = EvalSpec(
-            id=eval_id, name=name, baseline=baseline, location=self.location(node), by=by
+            id=eval_id,
+            name=name,
+            baseline=baseline,
+            location=self.location(node),
+            by=by,
+            locations=self.locations(fields),
         )
         return spec, id_node, name_node
 

@@ -975,6 +975,67 @@ async def test_a_base_rule_naming_an_eval_the_pull_request_renamed_fails_closed(
     assert "rule names eval 'detector', which is not gated" in run.err
 
 
+async def test_a_pull_request_cannot_loosen_its_gate_through_an_eval_s_baseline(
+    tmp_path, urls, github, roboflow
+):
+    roboflow.add_eval("weak", map_results=detection_results({"car": 0.5, "bus": 0.35}))
+    evals = "version: 1\nworkspace: ws\nevals:\n  - name: detector\n    id: bad\n"
+    rule = "rules:\n  - metric: map50\n    classes: '*'\n    max_drop: 0.1\n"
+    github.add_file(REPO, CONFIG_PATH, evals + "    baseline: good\n" + rule, ref=BASE_SHA)
+    head = evals + "    baseline: weak\n" + rule  # the same rule, a weak old baseline
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 1, run.err  # bus 0.4 against the base's good (0.85), not weak (0.35)
+    document = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert document["evals"][0]["baseline"]["id"] == "good"
+    for text in (run.summary, our_comments(github)[0].body):
+        assert (
+            "This pull request changes 1 verdict setting; the change takes effect after merge:"
+            in text
+        )
+        assert (
+            "- changed: `baseline of detector: good` → `baseline of detector: weak` "
+            "(`.github/eval-gate.yml:6:5`)"
+        ) in text
+    assert "::notice title=eval-gate%3A setting changed,file=.github/eval-gate.yml,line=6::" in (
+        run.out
+    )
+    assert github.violations == []
+
+
+async def test_a_pull_request_cannot_turn_require_same_version_off(
+    tmp_path, urls, github, roboflow
+):
+    # The candidate's dataset version has no other evaluation; the project has a weak one.
+    roboflow.add_eval(
+        "cand",
+        model_id="m3",
+        version_id="v2",
+        created_at="2026-01-10T00:00:00Z",
+        map_results=detection_results({"car": 0.9, "bus": 0.4}),
+    )
+    roboflow.add_eval(
+        "elsewhere",
+        model_id="m1",
+        version_id="v1",
+        created_at="2026-01-08T00:00:00Z",
+        map_results=detection_results({"car": 0.9, "bus": 0.4}),
+    )
+    evals = "version: 1\nworkspace: ws\nevals:\n  - {id: cand, baseline: auto}\n"
+    rules = "rules:\n  - metric: map50\n    classes: '*'\n    max_drop: 0.1\n    if_missing: warn\n"
+    github.add_file(REPO, CONFIG_PATH, "require_same_version: true\n" + evals + rules, ref=BASE_SHA)
+    head = "require_same_version: false\n" + evals + rules
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 0, run.err
+    assert run.outputs["verdict"] == "warn"  # no baseline on v2: not the other test set's
+    assert "require_same_version" in run.summary
+    assert (
+        "- changed: `require_same_version: true` → `require_same_version: false` "
+        "(`.github/eval-gate.yml:1:1`)"
+    ) in run.summary
+    document = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert document["evals"][0]["baseline"] is None
+
+
 # --- baseline: base ---------------------------------------------------------------------------
 
 REGRESSION = """\
@@ -992,7 +1053,8 @@ def named_evals(*items: str) -> str:
 async def test_baseline_base_compares_with_the_eval_the_base_config_names_alike(
     tmp_path, urls, github
 ):
-    base = named_evals("{id: good, name: detector}") + REGRESSION
+    # The base's config says `baseline: base` too: an eval's baseline is the base's to set.
+    base = named_evals("{id: good, name: detector, baseline: base}") + REGRESSION
     head = named_evals("{id: bad, name: detector, baseline: base}") + REGRESSION
     github.add_file(REPO, CONFIG_PATH, base, ref=BASE_SHA)
     run = await run_action(tmp_path, urls, eval_ids="", config=head)
