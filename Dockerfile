@@ -6,8 +6,12 @@
 #
 # Stage 1 builds the eval-gate wheel and installs it with the pinned runtime dependencies under
 # /install; stage 2 is the same slim Python with only that copied into /usr/local, checked there.
+#
+# The base image is pinned by tag and by the digest of its multi-architecture index (amd64 and
+# arm64): a tag can be pushed again, a digest cannot. Dependabot (.github/dependabot.yml, docker)
+# moves both together; docker/serve.Dockerfile uses the same line.
 
-FROM python:3.11.14-slim-bookworm AS builder
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -27,7 +31,7 @@ COPY schema /src/schema
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
     && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl
 
-FROM python:3.11.14-slim-bookworm
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 LABEL org.opencontainers.image.title="eval-gate" \
       org.opencontainers.image.description="Gate a pull request on Roboflow model evaluation metrics" \

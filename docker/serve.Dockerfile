@@ -4,9 +4,10 @@
 #   docker run -p 8080:8080 -e EVAL_GATE_TOKENS=... -e ROBOFLOW_API_KEY=... eval-gate-serve
 #
 # Same two stages as the Action's image (../Dockerfile): the wheel and the pinned runtime
-# dependencies are built under /install, and only they reach the final image.
+# dependencies are built under /install, and only they reach the final image; the same base,
+# pinned by tag and digest (Dependabot keeps the digest current).
 
-FROM python:3.11.14-slim-bookworm AS builder
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -24,7 +25,7 @@ COPY schema /src/schema
 RUN python -m pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels /src \
     && python -m pip install --no-cache-dir --prefix=/install --no-deps /wheels/eval_gate-*.whl
 
-FROM python:3.11.14-slim-bookworm
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 LABEL org.opencontainers.image.title="eval-gate-serve" \
       org.opencontainers.image.description="The eval-gate quality gate as an HTTP service" \

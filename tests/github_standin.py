@@ -31,8 +31,13 @@ Behaviour modelled on GitHub:
   violation; an unknown head_sha -> 422; 403s are scripted faults
   (`standin.fail("create-check-run", not_accessible())`);
 - files per (ref, path) for the contents API (`add_file`): base64 content in 60-character
-  lines, as GitHub sends it; 404 for a file that is not there at that ref (403s and other
-  failures are scripted faults: `standin.fail("get-content", not_accessible())`).
+  lines, as GitHub sends it; for a file that is not there, the two 404s GitHub tells apart:
+  the plain `Not Found` at a ref that exists (a commit added, a pull request's head or base,
+  a ref a file was added at, a branch: `main` or a pull request's), `No commit found for the
+  ref <ref>` at one that does not (403s and other failures are scripted faults:
+  `standin.fail("get-content", not_accessible())`);
+- commit objects (`GET /repos/{owner}/{repo}/git/commits/{sha}`): 200 for a commit that
+  exists, else the plain 404.
 
 Scripted faults per operation are served (in order, one per request) after the request
 passed the description checks and before authentication; `ECHO` in a fault's body is replaced
@@ -95,6 +100,7 @@ ALIASES: dict[str, str] = {
     "commit-pulls": "repos/list-pull-requests-associated-with-commit",
     "get-pull": "pulls/get",
     "get-content": "repos/get-content",
+    "get-git-commit": "git/get-commit",
     "create-check-run": "checks/create",
     "update-check-run": "checks/update",
     "get-check-run": "checks/get",
@@ -546,9 +552,11 @@ class GitHubStandIn(Hangs):
         base_ref: str = "main",
         base_sha: str = "b" * 40,
     ) -> StandInPull:
-        """A pull request (an issue too) whose head is commit `head_sha` (which then exists)."""
+        """A pull request (an issue too) whose head is commit `head_sha` and base `base_sha`
+        (which then exist)."""
         self.add_issue(repo, number)
         self.add_commit(repo, head_sha)
+        self.add_commit(repo, base_sha)
         pull = StandInPull(
             repo, number, head_sha.lower(), state, head_ref, base_ref, base_sha.lower()
         )
@@ -888,6 +896,7 @@ class GitHubStandIn(Hangs):
             "repos/list-pull-requests-associated-with-commit": self._commit_pulls,
             "pulls/get": self._get_pull,
             "repos/get-content": self._get_content,
+            "git/get-commit": self._get_git_commit,
             "checks/create": self._create_check_run,
             "checks/update": self._update_check_run,
             "checks/get": self._get_check_run,
@@ -1191,11 +1200,14 @@ class GitHubStandIn(Hangs):
         params: Mapping[str, str],
     ) -> web.Response:
         """A file as GitHub answers it: base64 in lines of 60 characters, each ending in a
-        newline; 404 when the file is not there at `ref` (default: "main")."""
+        newline; when the file is not there at `ref` (default: "main"), GitHub's plain 404 if
+        the ref exists, its 404 naming the ref if not."""
         ref = dict(record.query).get("ref", "main")
         path = params["path"]
         data = self.files.get((repo.full_name.lower(), ref.lower(), path))
         if data is None:
+            if not self._ref_exists(repo, ref):
+                return _error(404, f"No commit found for the ref {ref}")
             return _error(404, "Not Found")
         encoded = base64.b64encode(data).decode()
         content = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
@@ -1218,6 +1230,63 @@ class GitHubStandIn(Hangs):
                 "html_url": html,
                 "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{ref}/{path}",
                 "_links": {"git": git, "self": f"{api}?ref={quote(ref)}", "html": html},
+            },
+        )
+
+    def _commit_exists(self, repo: _Repo, sha: str) -> bool:
+        """A commit added to `repo` (a pull request's head or base too), or one a file was
+        added at."""
+        key, sha = repo.full_name.lower(), sha.lower()
+        return sha in repo.commits or any(r == key and at == sha for r, at, _ in self.files)
+
+    def _ref_exists(self, repo: _Repo, ref: str) -> bool:
+        """A commit (`_commit_exists`) or a branch: `main`, or a pull request's head or base."""
+        key = repo.full_name.lower()
+        branches = {"main"} | {
+            name.lower()
+            for (name_repo, _), pull in self.pulls.items()
+            if name_repo == key
+            for name in (pull.head_ref, pull.base_ref)
+        }
+        return ref.lower() in branches or self._commit_exists(repo, ref)
+
+    def _get_git_commit(
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        repo: _Repo,
+        params: Mapping[str, str],
+    ) -> web.Response:
+        """A commit object (what GitHub sends, with fixed author and message); the plain 404
+        for a commit that is not in the repository."""
+        del record
+        sha = params["commit_sha"].lower()
+        if not self._commit_exists(repo, sha):
+            return _error(404, "Not Found")
+        url = self._api_url(request, f"/repos/{repo.full_name}/git/commits/{sha}")
+        tree = hashlib.sha1(sha.encode()).hexdigest()
+        signer = {"date": self._now(), "name": "Monalisa Octocat", "email": "octocat@github.com"}
+        return _json_response(
+            200,
+            {
+                "sha": sha,
+                "node_id": f"C_{sha[:20]}",
+                "url": url,
+                "html_url": f"{self.html_base}/{repo.full_name}/commit/{sha}",
+                "author": signer,
+                "committer": signer,
+                "message": "a commit",
+                "tree": {
+                    "sha": tree,
+                    "url": self._api_url(request, f"/repos/{repo.full_name}/git/trees/{tree}"),
+                },
+                "parents": [],
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                },
             },
         )
 

@@ -4,8 +4,9 @@
     python tools/readme_tables.py --check  exit 1 if README.md differs from the declarations
 
 Each table is the first Markdown table after its heading: the command line's options
-(`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`) and the
-service's settings (`gate.server.settings.SETTINGS`). tests/test_readme_tables.py runs the check.
+(`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`), where each
+config key comes from on a pull request (`Origin` in `gate.config.fields`) and the service's
+settings (`gate.server.settings.SETTINGS`). tests/test_readme_tables.py runs the check.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def tables() -> dict[str, Callable[[], str]]:
     """Heading line -> the function that renders the table under it."""
+    from gate.action.base_config import keys_table  # noqa: PLC0415
     from gate.action.inputs import inputs_table  # noqa: PLC0415
     from gate.cli.settings import flags_table  # noqa: PLC0415
     from gate.server.settings import settings_table  # noqa: PLC0415
@@ -26,6 +28,7 @@ def tables() -> dict[str, Callable[[], str]]:
     return {
         "## Command line": flags_table,
         "### Inputs": inputs_table,
+        "#### Which keys come from where": keys_table,
         "### Settings": settings_table,
     }
 

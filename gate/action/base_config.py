@@ -1,5 +1,6 @@
-"""Thresholds from the base branch: on a pull request, the rules come from the config file at
-the pull request's base commit, so a pull request cannot loosen the gate that judges it.
+"""Thresholds from the base branch: on a pull request, everything that decides the verdict
+comes from the config file at the pull request's base commit, so a pull request cannot loosen
+the gate that judges it.
 
 `choose_config` decides which config the Action gates with:
 
@@ -7,17 +8,22 @@ the pull request's base commit, so a pull request cannot loosen the gate that ju
   `config-from: workspace`: the checkout's config, as it is;
 - a pull request (pull_request, pull_request_target, a workflow_run started by one): the
   checkout's config says what to gate (`evals`, `workspace`), the base commit's says how (its
-  `rules`), read with the contents API (`GET /repos/{owner}/{repo}/contents/{path}?ref=`)
-  and the job's token, capped at `MAX_CONFIG_BYTES` and validated by the same loader (its
-  problems located as `<base>:.github/eval-gate.yml:line:col`). The rules the checkout's
-  config adds, removes or changes are listed in the report: they take effect once merged.
-  When the base commit has no such file (404: the pull request adds it), the checkout's
+  `rules`, `require_same_version` and each eval's `baseline`, by the eval's name: every field
+  `gate.config.fields` marks `Origin.BASE`, merged by `gate.config.from_base`), read with the
+  contents API (`GET /repos/{owner}/{repo}/contents/{path}?ref=`) and the job's token, capped
+  at `MAX_CONFIG_BYTES` and validated by the same loader (its problems located as
+  `<base>:.github/eval-gate.yml:line:col`). The rules the checkout's config adds, removes or
+  changes, and the other such settings it changes, are listed in the report: they take effect
+  once merged.
+  When the base commit has no such file (the pull request adds it: GitHub's plain 404 for
+  the file, and the commit itself confirmed, see `GitHubClient.file_at`), the checkout's
   config is used and the report says so.
 
 Any other failure to read the base's config (403: a token without `contents: read`, a
-network error, a folder, a file over the cap, no pull request to be found for a workflow_run)
-fails closed: `BaseConfigUnavailable` (exit code 3), never a silent fall back to the pull
-request's own rules.
+network error, a folder, a file over the cap, no pull request to be found for a workflow_run,
+a 404 that leaves the base commit unknown: `No commit found for the ref …`, or a commit that
+does not answer) fails closed: `BaseConfigUnavailable` (exit code 3), never a silent fall back
+to the pull request's own rules.
 """
 
 from __future__ import annotations
@@ -28,12 +34,15 @@ from typing import TYPE_CHECKING
 
 from gate.action.runner import EventContext
 from gate.config.diff import RuleChanges, rule_changes
+from gate.config.fields import EVAL, TOP, Field, Origin
+from gate.config.from_base import SettingChange, gated_config, setting_changes
 from gate.config.loader import load_config
 from gate.core.errors import ConfigError, ExitCode, GateError, Problem
-from gate.core.model import GateConfig, IfMissing, Rule, Severity
+from gate.core.model import GateConfig, IfMissing, Location, Rule, Severity
 from gate.core.strict_json import JSONDocumentError, decode_utf8
 from gate.engine import BaseEvals
 from gate.local_files import MAX_CONFIG_BYTES, read_config
+from gate.options import markdown_table
 from gate.report.markdown import md_code
 
 if TYPE_CHECKING:
@@ -45,10 +54,13 @@ __all__ = [
     "BASE_PREFIX",
     "MAX_LISTED_CHANGES",
     "BaseConfigUnavailable",
+    "ChangeNotice",
     "ConfigChoice",
+    "change_notices",
     "choose_config",
     "config_notes",
     "describe",
+    "keys_table",
     "rule_line",
 ]
 
@@ -91,6 +103,13 @@ class ConfigChoice:
     # The checkout's rules when `config` holds the base's (source "base"): where they are written
     # in the pull request's file, for annotations.
     checkout_rules: tuple[Rule, ...] = ()
+    # The other settings deciding the verdict that the checkout's config changes (source "base").
+    settings: tuple[SettingChange, ...] = ()
+
+    @property
+    def changed(self) -> int:
+        """How many rules and settings the checkout's config changes against the base's."""
+        return len(self.changes) + len(self.settings)
 
 
 def _base_source(path: str) -> str:
@@ -184,7 +203,7 @@ async def choose_config(
         )
     base = parse_base_config(data, settings.config)
     return ConfigChoice(
-        replace(checkout, rules=base.rules),
+        gated_config(base, checkout),
         "base",
         base_sha=sha,
         path=settings.config,
@@ -192,6 +211,7 @@ async def choose_config(
         from_pull_request=own,
         base=BaseEvals(base.evals),
         checkout_rules=checkout.rules,
+        settings=setting_changes(base, checkout),
     )
 
 
@@ -251,6 +271,72 @@ def _change_line(before: Rule | None, after: Rule | None, path: str) -> str:
     return f"- changed: {_rule(before)} → {_rule(after)}{_where(after, path)}"
 
 
+def _setting(change: SettingChange, value: object) -> str:
+    text = change.describe(value)
+    return md_code(text if len(text) <= _RULE_CHARS else text[: _RULE_CHARS - 1] + "…")
+
+
+def _in_checkout(location: Location | None) -> bool:
+    return location is not None and not location.source.startswith(BASE_PREFIX)
+
+
+def _setting_line(change: SettingChange, path: str) -> str:
+    where = ""
+    if change.location is not None:
+        location = change.location
+        if _in_checkout(location):  # the checkout's file, relative to the root
+            location = replace(location, source=path)
+        where = f" ({md_code(str(location))})"
+    return f"- changed: {_setting(change, change.before)} → {_setting(change, change.after)}{where}"
+
+
+def _counted(rules: int, settings: int) -> str:
+    """`2 rules`, `1 verdict setting`, `1 rule and 2 verdict settings`."""
+    parts = [f"{rules} rule{'s' if rules != 1 else ''}"] if rules else []
+    if settings:
+        parts.append(f"{settings} verdict setting{'s' if settings != 1 else ''}")
+    return " and ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeNotice:
+    """An annotation for a rule or verdict setting the pull request changes: on `line` of the
+    checkout's config (None: no line of it, e.g. a removed rule)."""
+
+    title: str
+    message: str
+    line: int | None
+
+
+def change_notices(choice: ConfigChoice) -> tuple[ChangeNotice, ...]:
+    """A notice per rule, then per verdict setting, the checkout's config changes."""
+    notices = []
+    for change in choice.changes.changes:
+        rule = change.after or change.before
+        assert rule is not None
+        after = change.after
+        notices.append(
+            ChangeNotice(
+                "eval-gate: rule changed",
+                f"rule {change.kind}: {describe(rule)}; it takes effect after merge (this run "
+                "is judged by the base branch's rules)",
+                after.location.line if after is not None and after.location is not None else None,
+            )
+        )
+    for setting in choice.settings:
+        location = setting.location
+        notices.append(
+            ChangeNotice(
+                "eval-gate: setting changed",
+                f"verdict setting changed: {setting.describe(setting.before)} → "
+                f"{setting.describe(setting.after)}; it takes effect after merge (this run is "
+                "judged by the base branch's value)",
+                location.line if location is not None and _in_checkout(location) else None,
+            )
+        )
+    return tuple(notices)
+
+
 def config_notes(choice: ConfigChoice) -> str:
     """The Markdown the report ends with about where the rules came from ("" when there is
     nothing to say: the checkout's config on a push, or `config-from: workspace`)."""
@@ -264,22 +350,50 @@ def config_notes(choice: ConfigChoice) -> str:
             "it, so its own rules are used.\n"
         )
     lines = [f"\n### Rules\n\nThe rules are the base commit's ({path} at {commit})."]
-    if choice.changes:
-        count = len(choice.changes)
+    if choice.changed:
+        count = choice.changed
+        what = _counted(len(choice.changes), len(choice.settings))
         plural = "s" if count != 1 else ""
         if choice.from_pull_request:
             lines.append(
-                f"This pull request changes {count} rule{plural}; the change{plural} take"
+                f"This pull request changes {what}; the change{plural} take"
                 f"{'' if plural else 's'} effect after merge:"
             )
         else:
             lines.append(
-                f"The checked-out config differs from the base's in {count} rule{plural}, "
-                "not used here:"
+                f"The checked-out config differs from the base's in {what}, not used here:"
             )
         lines.append("")
         shown = choice.changes.changes[:MAX_LISTED_CHANGES]
         lines.extend(_change_line(c.before, c.after, choice.path) for c in shown)
-        if count > len(shown):
-            lines.append(f"- … and {count - len(shown)} more")
+        settings = choice.settings[: MAX_LISTED_CHANGES - len(shown)]
+        lines.extend(_setting_line(c, choice.path) for c in settings)
+        if count > len(shown) + len(settings):
+            lines.append(f"- … and {count - len(shown) - len(settings)} more")
     return "\n".join(lines) + "\n"
+
+
+# --- what the README says -----------------------------------------------------------------------
+
+
+def _origin(key: Field, *, in_eval: bool = False) -> str:
+    if key.origin is Origin.CHECKOUT:
+        return "the checkout's config"
+    if key.name == "rules":
+        return "the base commit's config, every rule whole"
+    if in_eval:
+        return "the base commit's config: its eval of the same name (none there: no baseline)"
+    return "the base commit's config"
+
+
+def keys_table() -> str:
+    """The README's table of where each config key comes from with `config-from: base` on a
+    pull request (section "Which keys come from where"), from the fields' `Origin`."""
+    rows: list[tuple[str, str]] = []
+    for top in TOP.fields:
+        if top.name != "evals":
+            rows.append((f"`{top.name}`", _origin(top)))
+            continue
+        rows.append(("`evals` (which evaluations)", _origin(top)))
+        rows.extend((f"`evals[].{f.name}`", _origin(f, in_eval=True)) for f in EVAL.fields)
+    return markdown_table(("key", "comes from"), rows)

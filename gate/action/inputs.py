@@ -238,11 +238,13 @@ INPUTS: tuple[Option[Any], ...] = (
         "config_from",
         _config_from,
         "base",
-        "where a pull request's rules come from: `base` (the config file at the pull "
-        "request's base commit, read with `github-token`, so a pull request cannot loosen its "
-        "own gate; the checkout's when the base has none) or `workspace` (the checkout's). "
-        "What to gate (`evals`, `workspace`) always comes from the checkout's config; push, "
-        "schedule and dispatch runs always use the checkout's",
+        "where a pull request's rules and other verdict settings (`require_same_version`, "
+        "each eval's `baseline`) come from: `base` (the config file at the pull request's base "
+        "commit, read with `github-token`, so a pull request cannot loosen its own gate; the "
+        "checkout's when the base has none) or `workspace` (the checkout's). What to gate "
+        "(`evals`, `workspace`) always comes from the checkout's config (see [Which keys come "
+        "from where](#which-keys-come-from-where)); push, schedule and dispatch runs always use "
+        "the checkout's",
     ),
     Option(
         "github-token",

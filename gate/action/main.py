@@ -28,9 +28,9 @@ import structlog
 
 from gate.action.base_config import (
     ConfigChoice,
+    change_notices,
     choose_config,
     config_notes,
-    describe,
     rule_line,
 )
 from gate.action.inputs import ActionSettings, read_action_settings
@@ -193,23 +193,19 @@ def _annotate_error(io: ActionsIO, error: GateError, secrets: tuple[str, ...]) -
 
 
 def _annotate_rule_changes(io: ActionsIO, choice: ConfigChoice | None) -> None:
-    """A notice per rule the pull request changes, on its line of the config (the diff shows
-    it); the base's rules still judge this run."""
-    if choice is None or not choice.from_pull_request or not choice.changes:
+    """A notice per rule and verdict setting the pull request changes, on its line of the
+    config (the diff shows it); the base's still judge this run."""
+    if choice is None or not choice.from_pull_request or not choice.changed:
         return
-    changes = choice.changes.changes
+    changes = change_notices(choice)
     shown = changes if len(changes) <= MAX_ANNOTATIONS else changes[: MAX_ANNOTATIONS - 1]
-    for change in shown:
-        rule = change.after or change.before
-        assert rule is not None
-        line = change.after.location.line if change.after and change.after.location else None
+    for notice in shown:
         io.annotate(
             "notice",
-            f"rule {change.kind}: {describe(rule)}; it takes effect after merge (this run "
-            "is judged by the base branch's rules)",
-            title="eval-gate: rule changed",
-            file=choice.path if line is not None else None,
-            line=line,
+            notice.message,
+            title=notice.title,
+            file=choice.path if notice.line is not None else None,
+            line=notice.line,
         )
     if len(changes) > len(shown):
         io.annotate(

@@ -11,12 +11,19 @@ schema says as much of it as JSON Schema can, by hand.
 
 A kind reads a value through the validator (`Reader`), which reports the problems with the
 value's location; this module does no I/O and imports nothing heavy.
+
+Each field of the top level and of an `evals` item also says where its value comes from on a
+pull request gated with `config-from: base` (`Origin`): a field that decides the verdict comes
+from the base commit's config, so the pull request cannot change it for its own run; the others
+say what to gate and come from the checkout (`gate.config.from_base` merges the two). A rule's
+fields need not say: the rules come from the base whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from gate.core.metrics import COUNT_METRICS, METRICS, OBJECT_SIZES, SPLITS, MetricSpec
@@ -35,6 +42,7 @@ __all__ = [
     "TOP",
     "Field",
     "Kind",
+    "Origin",
     "Reader",
     "Section",
 ]
@@ -95,6 +103,13 @@ class Kind:
         raise NotImplementedError
 
 
+class Origin(Enum):
+    """Where a field's value comes from on a pull request gated with `config-from: base`."""
+
+    BASE = "the base commit's config"  # it decides the verdict
+    CHECKOUT = "the checkout's config"  # it says what to gate (or only shapes the report)
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     name: str
@@ -102,6 +117,9 @@ class Field:
     help: str  # the schema's description (editor completion)
     default: Any = None  # as written in a config; None: no default
     required: str | None = None  # the problem when the field is missing (what to add)
+    # With config-from: base (the top level and an evals item; None in a rule: rules come from
+    # the base whole). The field's name is then the attribute of GateConfig or EvalSpec.
+    origin: Origin | None = None
     # What the validator makes of the default (made once: a config may hold 500,000 rules).
     when_missing: Any = field(init=False, repr=False, compare=False)
 
@@ -376,20 +394,28 @@ EVAL: Final = Section(
             "id",
             Ident(),
             "The Roboflow evaluation id. An eval has exactly one of id, model and version.",
+            origin=Origin.CHECKOUT,
         ),
         Field(
             "model",
             Ident(),
             "A Roboflow model id: gate the newest evaluation of that model (waiting for one "
             "to appear). An eval has exactly one of id, model and version.",
+            origin=Origin.CHECKOUT,
         ),
         Field(
             "version",
             Ident(),
             "A dataset version id: gate the newest evaluation on that version (waiting for one "
             "to appear). An eval has exactly one of id, model and version.",
+            origin=Origin.CHECKOUT,
         ),
-        Field("name", Ident(), "A readable name, used in reports and by rules' `evals`."),
+        Field(
+            "name",
+            Ident(),
+            "A readable name, used in reports and by rules' `evals`.",
+            origin=Origin.CHECKOUT,
+        ),
         Field(
             "baseline",
             Ident(),
@@ -401,6 +427,7 @@ EVAL: Final = Section(
             f'or "{BASE}" (the GitHub Action on pull requests only): the eval the base '
             "branch's config gives the same name (its id, or the newest other done evaluation "
             "of its model or version).",
+            origin=Origin.BASE,
         ),
     ),
 )
@@ -502,13 +529,20 @@ TOP: Final = Section(
             Version(),
             "The config format version: 1.",
             required="missing required key 'version': add `version: 1`",
+            origin=Origin.CHECKOUT,  # each file is read by its own version
         ),
-        Field("workspace", Text(), "The Roboflow workspace the evaluations belong to."),
+        Field(
+            "workspace",
+            Text(),
+            "The Roboflow workspace the evaluations belong to.",
+            origin=Origin.CHECKOUT,
+        ),
         Field(
             "evals",
             EvalList(),
             "The evaluations to gate: ids, or mappings with id (or model, or version), name and "
             "baseline.",
+            origin=Origin.CHECKOUT,  # the items; an item's own fields say for themselves
         ),
         Field(
             "require_same_version",
@@ -517,6 +551,7 @@ TOP: Final = Section(
             "to the project's newest earlier done evaluation (regression rules then follow "
             "if_missing).",
             default=False,
+            origin=Origin.BASE,
         ),
         Field(
             "trend",
@@ -525,6 +560,7 @@ TOP: Final = Section(
             "trend chart of the headline metric (mAP@50:95, or mIoU) shows, with the candidate "
             f"and its baseline: 0 to {MAX_TREND}; 0 turns the chart off.",
             default=DEFAULT_TREND,
+            origin=Origin.CHECKOUT,  # the chart never decides the verdict
         ),
         Field(
             "rules",
@@ -533,6 +569,7 @@ TOP: Final = Section(
             required=(
                 "missing required key 'rules': add a list of rules, e.g. rules: ['map50 >= 0.85']"
             ),
+            origin=Origin.BASE,
         ),
     ),
 )

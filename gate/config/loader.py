@@ -11,6 +11,7 @@ shows duplicate keys, which PyYAML's constructor would silently overwrite.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
 import heapq
@@ -74,6 +75,10 @@ _YAML_MAP: Final = "tag:yaml.org,2002:map"
 _YAML_SEQ: Final = "tag:yaml.org,2002:seq"
 # YAML line breaks (the parser counts lines with these).
 _LINE_BREAK_RE: Final = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+# The file's line breaks, as editors, git and GitHub's annotations count lines (YAML 1.2's too):
+# YAML 1.1's parsers also break lines at U+0085, U+2028 and U+2029.
+_FILE_LINE_BREAK_RE: Final = re.compile(r"\r\n|[\r\n]")
+_YAML_ONLY_BREAKS: Final = ("\x85", "\u2028", "\u2029")
 
 _Kind = Literal["mapping", "sequence", "scalar", "other"]
 
@@ -89,7 +94,7 @@ def load_config(text: str, source: str = "<config>") -> GateConfig:
     try:
         root = yaml.compose(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
-        raise ConfigError([_marked_yaml_problem(exc, text, source)]) from None
+        raise ConfigError([_marked_yaml_problem(exc, text, source, _Lines(text))]) from None
     except yaml.reader.ReaderError as exc:
         raise ConfigError([_bad_character_problem(text, source, exc.reason)]) from None
     except UnicodeError:  # libyaml cannot encode lone surrogates
@@ -107,8 +112,11 @@ def load_config(text: str, source: str = "<config>") -> GateConfig:
     # its characters (names are unique, keys come from a short list), so this budget binds
     # only on alias bombs and absurd invalid files, and walking it costs two seconds at most.
     budget = _Budget(max(_MIN_NODE_BUDGET, len(text) // 2 + 1))
+    lines = _Lines(text)
     try:
-        return _Validator(source, by_path=False).run(_YamlNode(root, "", constructor, budget))
+        return _Validator(source, by_path=False).run(
+            _YamlNode(root, "", constructor, budget, lines)
+        )
     except _BudgetExhausted as exc:
         message = (
             f"the config expands to more than {budget.size:,} values to check (a YAML alias, "
@@ -152,7 +160,9 @@ def parse_compact_rule(text: str) -> tuple[str, Threshold]:
 # --------------------------------------------------------------------------- YAML errors
 
 
-def _marked_yaml_problem(exc: yaml.MarkedYAMLError, text: str, source: str) -> Problem:
+def _marked_yaml_problem(
+    exc: yaml.MarkedYAMLError, text: str, source: str, lines: _Lines
+) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "syntax error"
     message = f"invalid YAML: {problem}"
@@ -165,22 +175,22 @@ def _marked_yaml_problem(exc: yaml.MarkedYAMLError, text: str, source: str) -> P
         and context_mark is not None
         and (mark is None or (context_mark.line, context_mark.column) != (mark.line, mark.column))
     ):
-        where = f"line {context_mark.line + 1}, column {context_mark.column + 1}"
-        message += f" ({exc.context} at {where})"
+        context_line, context_column = lines.position(context_mark.line, context_mark.column)
+        message += f" ({exc.context} at line {context_line}, column {context_column})"
     if mark is None:
         return Problem(message, source)
-    lines = _LINE_BREAK_RE.split(text)
-    line_text = lines[mark.line] if mark.line < len(lines) else ""
+    yaml_lines = _LINE_BREAK_RE.split(text)  # the lines the mark counts
+    line_text = yaml_lines[mark.line] if mark.line < len(yaml_lines) else ""
     if mark.column < len(line_text) and line_text[mark.column] == "\t":
         message += "; indent with spaces, not tabs"
-    return Problem(message, source, mark.line + 1, mark.column + 1)
+    return Problem(message, source, *lines.position(mark.line, mark.column))
 
 
 def _bad_character_problem(text: str, source: str, reason: str) -> Problem:
     """A character YAML does not accept; locate it ourselves (libyaml counts bytes)."""
     for index, char in enumerate(text):
         if _yaml_rejects(char):
-            before = _LINE_BREAK_RE.split(text[:index])
+            before = _FILE_LINE_BREAK_RE.split(text[:index])
             line, column = len(before), len(before[-1]) + 1
             return Problem(
                 f"invalid YAML: {reason}: character U+{ord(char):04X} is not allowed",
@@ -203,6 +213,29 @@ def _yaml_rejects(char: str) -> bool:
         or 0x10000 <= code <= 0x10FFFF
     )
     return not allowed
+
+
+class _Lines:
+    """Where a YAML mark is in the file: the parser counts a U+0085, U+2028 or U+2029 as a line
+    break (YAML 1.1), which editors and GitHub do not, so a mark after one is a line further
+    down than the file shows it. `position` gives the file's 1-based line and column."""
+
+    __slots__ = ("_file_starts", "_yaml_starts")
+
+    def __init__(self, text: str) -> None:
+        self._yaml_starts: list[int] = []
+        self._file_starts: list[int] = []
+        if any(char in text for char in _YAML_ONLY_BREAKS):
+            self._yaml_starts = [0, *(m.end() for m in _LINE_BREAK_RE.finditer(text))]
+            self._file_starts = [0, *(m.end() for m in _FILE_LINE_BREAK_RE.finditer(text))]
+
+    def position(self, line: int, column: int) -> tuple[int, int]:
+        """The file's (line, column), both 1-based, of the mark at YAML's 0-based ones."""
+        if not self._yaml_starts or line >= len(self._yaml_starts):
+            return line + 1, column + 1
+        index = self._yaml_starts[line] + column
+        row = bisect.bisect_right(self._file_starts, index) - 1
+        return row + 1, index - self._file_starts[row] + 1
 
 
 # --------------------------------------------------------------------------- nodes
@@ -315,6 +348,7 @@ class _YamlNode(_Node):
         "_constructor",
         "_huge",
         "_kind",
+        "_lines",
         "_node",
         "_quoted",
         "_text",
@@ -322,17 +356,24 @@ class _YamlNode(_Node):
     )
 
     def __init__(
-        self, node: yaml.Node, path: str, constructor: SafeConstructor, budget: _Budget
+        self,
+        node: yaml.Node,
+        path: str,
+        constructor: SafeConstructor,
+        budget: _Budget,
+        lines: _Lines,
     ) -> None:
         from yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415 - lazy yaml
 
         mark = node.start_mark
+        line, column = lines.position(mark.line, mark.column)
         budget.left -= 1
         if budget.left < 0:
-            raise _BudgetExhausted(mark.line + 1, mark.column + 1)
-        super().__init__(path, mark.line + 1, mark.column + 1)
+            raise _BudgetExhausted(line, column)
+        super().__init__(path, line, column)
         self._node = node
         self._budget = budget
+        self._lines = lines
         self._constructor = constructor
         self._value: Any = None
         self._text: str | None = None  # a scalar's text as written
@@ -375,7 +416,7 @@ class _YamlNode(_Node):
         return self._kind
 
     def _child(self, node: yaml.Node, path: str) -> _YamlNode:
-        return _YamlNode(node, path, self._constructor, self._budget)
+        return _YamlNode(node, path, self._constructor, self._budget, self._lines)
 
     def entries(self) -> list[tuple[_Node, _Node]]:
         out: list[tuple[_Node, _Node]] = []
@@ -519,6 +560,10 @@ class _Validator:
     def location(self, node: _Node) -> Location:
         return Location(self.source, node.line, node.column)
 
+    def locations(self, fields: _Fields) -> tuple[tuple[str, Location], ...]:
+        """Where each present key of a mapping is written (its key's location)."""
+        return tuple((name, self.location(key)) for name, (key, _) in fields.items())
+
     @staticmethod
     def where(node: _Node) -> str:
         """Where `node` is, for "first at ..." in messages."""
@@ -541,7 +586,7 @@ class _Validator:
                 f"got {root.describe()}",
             )
             return None
-        values, _ = self.record(root, TOP)
+        values, fields = self.record(root, TOP)
         version: int | None = values["version"]
         if self.problems or version is None:
             return None
@@ -553,6 +598,7 @@ class _Validator:
             source=self.source,
             require_same_version=bool(values["require_same_version"]),
             trend=values["trend"],
+            locations=self.locations(fields),
         )
 
     def record(self, node: _Node, section: Section) -> tuple[dict[str, Any], _Fields]:
@@ -787,7 +833,12 @@ class _Validator:
         if eval_id is None or self.problems != before:
             return None, None, None
         spec = EvalSpec(
-            id=eval_id, name=name, baseline=baseline, location=self.location(node), by=by
+            id=eval_id,
+            name=name,
+            baseline=baseline,
+            location=self.location(node),
+            by=by,
+            locations=self.locations(fields),
         )
         return spec, id_node, name_node
 

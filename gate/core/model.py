@@ -157,10 +157,16 @@ class EvalSpec:
     baseline: str | None = None  # an eval id, "auto", "champion", "base", or None
     location: Location | None = field(default=None, compare=False)
     by: EvalBy = EvalBy.ID
+    # Where each key of the item is written (key name -> its location); none for an id alone.
+    locations: tuple[tuple[str, Location], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def label(self) -> str:
         return self.name or self.id
+
+    def located(self, key: str) -> Location | None:
+        """Where the item writes `key` (None: it does not)."""
+        return dict(self.locations).get(key)
 
     @property
     def named(self) -> str:
@@ -195,3 +201,9 @@ class GateConfig:
     # baseline: auto must be on the candidate's dataset version (no fallback to the project)
     require_same_version: bool = False
     trend: int = 5  # earlier evals of the version on the report's trend chart; 0: no chart
+    # Where each top-level key is written (key name -> its location).
+    locations: tuple[tuple[str, Location], ...] = field(default=(), compare=False, repr=False)
+
+    def located(self, key: str) -> Location | None:
+        """Where the config writes top-level `key` (None: it does not)."""
+        return dict(self.locations).get(key)

@@ -35,6 +35,8 @@ __all__ = [
     "COMMENT_MAX_CHARS",
     "DEFAULT_API_URL",
     "MEDIA_TYPE",
+    "NOT_FOUND_HINT",
+    "PLAIN_NOT_FOUND",
     "STATUS_DESCRIPTION_MAX",
     "STATUS_STATES",
     "CheckAnnotation",
@@ -57,6 +59,7 @@ __all__ = [
     "commit_check_runs_path",
     "commit_pulls_path",
     "contents_path",
+    "git_commit_path",
     "parse_check_run_id",
     "parse_check_runs",
     "parse_comment",
@@ -91,6 +94,11 @@ SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "otherwise, wait for at least one minute"
 RESET_MARGIN = 1.0  # x-ratelimit-reset is a whole second: wait until *after* it
 
 NOT_ACCESSIBLE = "resource not accessible by integration"
+PLAIN_NOT_FOUND = "Not Found"  # GitHub's 404 message when it says no more than that
+NOT_FOUND_HINT = (
+    "not found; check the repository and pull request number, and that the token can see the "
+    "repository"
+)
 _SECONDARY_MARKERS = ("secondary rate limit", "abuse detection")
 _DETAIL_MAX = 300
 _REPO_PART = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -124,7 +132,15 @@ class GitHubForbidden(GitHubError):
 
 
 class GitHubNotFound(GitHubError):
-    """404: no such repository, issue or comment (or the token cannot see it)."""
+    """404: no such repository, issue or comment (or the token cannot see it).
+
+    `plain`: GitHub's message is its bare `Not Found` (for the contents API: no such file at a
+    ref that exists, or a repository the token cannot see), not a more specific one such as
+    `No commit found for the ref …` (the ref itself is unknown)."""
+
+    def __init__(self, message: str, *, status: int | None = 404, plain: bool = False) -> None:
+        super().__init__(message, status=status)
+        self.plain = plain
 
 
 class GitHubUnprocessable(GitHubError):
@@ -234,6 +250,11 @@ def contents_path(repo: str, path: str) -> str:
             "repository root; check the config input"
         )
     return f"{_repo_prefix(repo)}/contents/" + "/".join(quote(seg, safe="") for seg in segments)
+
+
+def git_commit_path(repo: str, sha: str) -> str:
+    """`/repos/{owner}/{repo}/git/commits/{commit_sha}` (a commit object: does it exist?)."""
+    return f"{_repo_prefix(repo)}/git/commits/{_sha(sha)}"
 
 
 def check_runs_path(repo: str) -> str:
@@ -374,9 +395,9 @@ def parse_response(
         raise GitHubForbidden(f"{prefix}: {hint}", status=status, not_accessible=not_accessible)
     if status == 404:
         raise GitHubNotFound(
-            f"{prefix}: not found; check the repository and pull request number, and that "
-            "the token can see the repository",
+            f"{prefix}: {NOT_FOUND_HINT}",
             status=status,
+            plain=raw_message == PLAIN_NOT_FOUND,
         )
     if status == 422:
         raise GitHubUnprocessable(f"{prefix}: GitHub rejected the content", status=status)

@@ -23,6 +23,7 @@ from gate.github.api import (
     DEFAULT_API_URL,
     MAX_BODY_BYTES,
     MEDIA_TYPE,
+    NOT_FOUND_HINT,
     STATUS_STATES,
     USER_PATH,
     CheckRunRef,
@@ -40,6 +41,7 @@ from gate.github.api import (
     commit_check_runs_path,
     commit_pulls_path,
     contents_path,
+    git_commit_path,
     parse_check_run_id,
     parse_check_runs,
     parse_comment,
@@ -73,6 +75,14 @@ _ERRORS = Errors(
     transport=GitHubTransportError, bad_response=GitHubBadResponse, deadline=GitHubError
 )
 _HINTS = Hints(service="GitHub", api_url="GITHUB_API_URL")
+
+
+def _unknown_commit(repo: str, sha: str) -> str:
+    return (
+        f"GitHub does not know commit {one_line(sha, limit=40)[:12]} in "
+        f"{one_line(repo, limit=120)} (or the token cannot see the repository), so whether it "
+        "has the file is unknown"
+    )
 
 
 def _utc_now() -> datetime:
@@ -313,21 +323,44 @@ class GitHubClient:
             raise self._http.scrub(exc) from None
 
     async def file_at(self, repo: str, path: str, ref: str, *, max_bytes: int) -> bytes | None:
-        """The bytes of file `path` at commit `ref` (the contents API), or None when GitHub
-        answers 404 (no such file there). Any other failure raises the typed GitHubError: a
-        403 (a token without `contents: read`), a folder, a file over `max_bytes`."""
+        """The bytes of file `path` at commit `ref` (the contents API), or None when commit
+        `ref` is known to have no such file: GitHub answers its plain 404 `Not Found` and the
+        commit itself answers 200. A plain 404 alone may also be a repository the token cannot
+        see, and a 404 naming the ref (`No commit found for the ref …`) is a commit GitHub does
+        not know: either raises GitHubNotFound, as any other failure raises the typed
+        GitHubError: a 403 (a token without `contents: read`), a folder, a file over
+        `max_bytes`."""
         what = f"reading {one_line(path, limit=120)} at {one_line(ref, limit=40)[:12]}"
         url = self._http.url(contents_path(repo, path), urlencode({"ref": ref}))
         try:
             data = await self._http.request(
                 "GET", url, what=what, parse=lambda raw: self._decode(raw, what, CONTENTS_READ)
             )
-        except GitHubNotFound:
+        except GitHubNotFound as error:
+            if not error.plain:
+                raise GitHubNotFound(
+                    error.message.removesuffix(NOT_FOUND_HINT) + _unknown_commit(repo, ref)
+                ) from None
+            await self._confirm_commit(repo, ref, what)
             return None
         try:
             return parse_file_content(data, what=what, max_bytes=max_bytes)
         except GitHubError as exc:
             raise self._http.scrub(exc) from None
+
+    async def _confirm_commit(self, repo: str, sha: str, what: str) -> None:
+        """Return when commit `sha` exists in `repo` (`GET .../git/commits/{sha}` answers 200);
+        GitHubNotFound saying so when it does not, any other GitHubError as it is."""
+        commit = one_line(sha, limit=40)[:12]
+        try:
+            await self._request(
+                "GET", git_commit_path(repo, sha), what=f"looking up commit {commit}"
+            )
+        except GitHubNotFound:
+            raise GitHubNotFound(
+                f"{one_line(what)}: HTTP 404, and commit {commit} is not found either: "
+                + _unknown_commit(repo, sha)
+            ) from None
 
     # ------------------------------------------------------------------ machinery
 

@@ -69,7 +69,7 @@ def roboflow() -> RoboflowStandIn:
 @pytest.fixture
 def github() -> GitHubStandIn:
     standin = GitHubStandIn(token=GH_TOKEN)
-    standin.add_pull(REPO, PR, head_sha=PR_HEAD)
+    standin.add_pull(REPO, PR, head_sha=PR_HEAD, base_sha=BASE_SHA)
     standin.add_commit(REPO, RUN_HEAD)
     return standin
 

@@ -245,17 +245,32 @@ def test_no_user_no_workdir_no_cmd():
     assert "CMD" not in keywords  # would add arguments the action does not expect
 
 
-def test_two_stages_on_the_same_pinned_slim_python():
+def test_two_stages_on_the_same_slim_python_pinned_by_tag_and_digest():
     froms = [rest.split()[0] for keyword, rest in INSTRUCTIONS if keyword == "FROM"]
     assert len(froms) == 2
     assert froms[0] == froms[1]
-    found = re.fullmatch(r"python:(3)\.(\d+)\.(\d+)-slim-bookworm", froms[0])
+    # A tag can be pushed again; the digest (of the multi-architecture index) cannot.
+    found = re.fullmatch(r"python:(3)\.(\d+)\.(\d+)-slim-bookworm@sha256:[0-9a-f]{64}", froms[0])
     assert found, froms[0]
     requires = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "requires-python"
     ]
     assert SpecifierSet(requires).contains(".".join(found.groups()))
     assert INSTRUCTIONS[0] == ("FROM", f"{froms[0]} AS builder")
+    # The service's image is built on exactly the same base.
+    serve = dockerfile_instructions(SERVE_DOCKERFILE)
+    assert [rest.split()[0] for keyword, rest in serve if keyword == "FROM"] == froms
+
+
+def test_dependabot_keeps_both_base_image_digests_and_the_pins_current():
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    directories = {
+        update["package-ecosystem"]: set(update.get("directories", [update.get("directory")]))
+        for update in config["updates"]
+    }
+    assert directories["docker"] >= {"/", "/docker"}  # Dockerfile, docker/serve.Dockerfile
+    assert directories["github-actions"] >= {"/", "/composite"}
+    assert directories["pip"] >= {"/", "/docker"}
 
 
 CHECK_RUN = re.compile(

@@ -18,6 +18,7 @@ import pytest
 
 from tests.cli_helpers import clean_env
 from tests.github_standin import (
+    Fault,
     GitHubStandIn,
     hang,
     leaks,
@@ -36,6 +37,7 @@ REPO = "Codertocat/Hello-World"
 PR = 2
 PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 RUN_HEAD = "3484a3fb816e0859fd6e1cea078d76385ff50625"  # workflow_run.head_sha in the sample
+BASE_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # pull_request.base.sha in the samples
 PUSH_SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
 CONFIG = """\
 version: 1
@@ -86,7 +88,7 @@ def roboflow() -> RoboflowStandIn:
 @pytest.fixture
 def github() -> GitHubStandIn:
     standin = GitHubStandIn(token=GH_TOKEN)
-    standin.add_pull(REPO, PR, head_sha=PR_HEAD)
+    standin.add_pull(REPO, PR, head_sha=PR_HEAD, base_sha=BASE_SHA)
     standin.add_commit(REPO, RUN_HEAD)
     standin.add_commit(REPO, PUSH_SHA)
     return standin
@@ -407,8 +409,8 @@ async def test_on_failure_mode_is_quiet_when_passing(tmp_path, urls, github):
 async def test_comment_off_posts_nothing(tmp_path, urls, github):
     run = await run_action(tmp_path, urls, comment="off")
     assert run.code == 0
-    # Only the base branch's rules are read; nothing is posted.
-    assert [r.operation for r in github.requests] == ["repos/get-content"]
+    # Only the base branch's rules are read (none there: its commit confirmed); nothing posted.
+    assert [r.operation for r in github.requests] == ["repos/get-content", "git/get-commit"]
 
 
 async def test_commit_status_on_the_pr_head(tmp_path, urls, github):
@@ -769,7 +771,6 @@ async def test_a_plain_http_api_url_off_loopback_is_a_warning_annotation(tmp_pat
 
 # --- thresholds from the base branch ----------------------------------------------------------
 
-BASE_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"  # pull_request.base.sha in the samples
 CONFIG_PATH = ".github/eval-gate.yml"
 LOOSENED = """\
 version: 1
@@ -824,6 +825,46 @@ async def test_a_base_without_the_config_uses_the_checkout_s_and_says_so(tmp_pat
     )
     assert note in run.summary
     assert note in our_comments(github)[0].body
+
+
+def event_with_base(tmp_path: Path, base_sha: str) -> dict[str, str]:
+    """The sample pull_request event with another base commit (GITHUB_EVENT_PATH for it)."""
+    payload = json.loads((EVENTS / "pull_request.opened.json").read_text())
+    payload["pull_request"]["base"]["sha"] = base_sha
+    path = tmp_path / "other-base.json"
+    path.write_text(json.dumps(payload))
+    return {"GITHUB_EVENT_PATH": str(path)}
+
+
+async def test_a_base_commit_github_does_not_know_fails_closed_not_as_no_config(
+    tmp_path, urls, github
+):
+    # 404 `No commit found for the ref …`: not "the pull request adds the config".
+    unknown = "d" * 40
+    env = event_with_base(tmp_path, unknown)
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED, extra_env=env)
+    assert run.code == 3, run.err
+    assert run.outputs["verdict"] == "error"
+    assert (
+        "could not read the base branch's config: reading .github/eval-gate.yml at "
+        f"dddddddddddd: HTTP 404 (No commit found for the ref {unknown}): GitHub does not know "
+        "commit dddddddddddd in Codertocat/Hello-World (or the token cannot see the "
+        "repository), so whether it has the file is unknown"
+    ) in run.err
+    assert "this pull request adds it" not in run.summary
+    assert "could not run" in our_comments(github)[0].body
+    assert github.violations == []
+
+
+async def test_a_plain_404_for_a_commit_github_cannot_find_fails_closed(tmp_path, urls, github):
+    # A plain 404 (as for a repository the token cannot see) and a commit that does not answer.
+    github.fail("get-content", Fault(404, {"message": "Not Found", "status": "404"}))
+    env = event_with_base(tmp_path, "d" * 40)
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED, extra_env=env)
+    assert run.code == 3, run.err
+    assert "HTTP 404, and commit dddddddddddd is not found either" in run.err
+    assert [r.operation for r in github.requests][:2] == ["repos/get-content", "git/get-commit"]
+    assert "this pull request adds it" not in run.summary
 
 
 async def test_rules_the_pull_request_adds_removes_and_changes_are_listed(tmp_path, urls, github):
@@ -979,6 +1020,67 @@ async def test_a_base_rule_naming_an_eval_the_pull_request_renamed_fails_closed(
     assert "rule names eval 'detector', which is not gated" in run.err
 
 
+async def test_a_pull_request_cannot_loosen_its_gate_through_an_eval_s_baseline(
+    tmp_path, urls, github, roboflow
+):
+    roboflow.add_eval("weak", map_results=detection_results({"car": 0.5, "bus": 0.35}))
+    evals = "version: 1\nworkspace: ws\nevals:\n  - name: detector\n    id: bad\n"
+    rule = "rules:\n  - metric: map50\n    classes: '*'\n    max_drop: 0.1\n"
+    github.add_file(REPO, CONFIG_PATH, evals + "    baseline: good\n" + rule, ref=BASE_SHA)
+    head = evals + "    baseline: weak\n" + rule  # the same rule, a weak old baseline
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 1, run.err  # bus 0.4 against the base's good (0.85), not weak (0.35)
+    document = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert document["evals"][0]["baseline"]["id"] == "good"
+    for text in (run.summary, our_comments(github)[0].body):
+        assert (
+            "This pull request changes 1 verdict setting; the change takes effect after merge:"
+            in text
+        )
+        assert (
+            "- changed: `baseline of detector: good` → `baseline of detector: weak` "
+            "(`.github/eval-gate.yml:6:5`)"
+        ) in text
+    assert "::notice title=eval-gate%3A setting changed,file=.github/eval-gate.yml,line=6::" in (
+        run.out
+    )
+    assert github.violations == []
+
+
+async def test_a_pull_request_cannot_turn_require_same_version_off(
+    tmp_path, urls, github, roboflow
+):
+    # The candidate's dataset version has no other evaluation; the project has a weak one.
+    roboflow.add_eval(
+        "cand",
+        model_id="m3",
+        version_id="v2",
+        created_at="2026-01-10T00:00:00Z",
+        map_results=detection_results({"car": 0.9, "bus": 0.4}),
+    )
+    roboflow.add_eval(
+        "elsewhere",
+        model_id="m1",
+        version_id="v1",
+        created_at="2026-01-08T00:00:00Z",
+        map_results=detection_results({"car": 0.9, "bus": 0.4}),
+    )
+    evals = "version: 1\nworkspace: ws\nevals:\n  - {id: cand, baseline: auto}\n"
+    rules = "rules:\n  - metric: map50\n    classes: '*'\n    max_drop: 0.1\n    if_missing: warn\n"
+    github.add_file(REPO, CONFIG_PATH, "require_same_version: true\n" + evals + rules, ref=BASE_SHA)
+    head = "require_same_version: false\n" + evals + rules
+    run = await run_action(tmp_path, urls, eval_ids="", config=head)
+    assert run.code == 0, run.err
+    assert run.outputs["verdict"] == "warn"  # no baseline on v2: not the other test set's
+    assert "require_same_version" in run.summary
+    assert (
+        "- changed: `require_same_version: true` → `require_same_version: false` "
+        "(`.github/eval-gate.yml:1:1`)"
+    ) in run.summary
+    document = json.loads((run.workspace / run.outputs["json-path"]).read_text())
+    assert document["evals"][0]["baseline"] is None
+
+
 # --- baseline: base ---------------------------------------------------------------------------
 
 REGRESSION = """\
@@ -996,7 +1098,8 @@ def named_evals(*items: str) -> str:
 async def test_baseline_base_compares_with_the_eval_the_base_config_names_alike(
     tmp_path, urls, github
 ):
-    base = named_evals("{id: good, name: detector}") + REGRESSION
+    # The base's config says `baseline: base` too: an eval's baseline is the base's to set.
+    base = named_evals("{id: good, name: detector, baseline: base}") + REGRESSION
     head = named_evals("{id: bad, name: detector, baseline: base}") + REGRESSION
     github.add_file(REPO, CONFIG_PATH, base, ref=BASE_SHA)
     run = await run_action(tmp_path, urls, eval_ids="", config=head)

@@ -20,6 +20,7 @@ import yaml
 
 from gate.action.runner import OUTPUT_NAMES
 from tests.action.test_action_process import (
+    BASE_SHA,
     GH_TOKEN,
     PR,
     PR_HEAD,
@@ -175,7 +176,7 @@ def test_only_known_expressions_are_used():
 @pytest.fixture
 def github() -> GitHubStandIn:
     standin = GitHubStandIn(token=GH_TOKEN)
-    standin.add_pull(GH_REPO, PR, head_sha=PR_HEAD)
+    standin.add_pull(GH_REPO, PR, head_sha=PR_HEAD, base_sha=BASE_SHA)
     return standin
 
 

@@ -900,6 +900,45 @@ def test_unacceptable_characters_are_located(text, expected):
     assert line.endswith(expected.rsplit(": ", 1)[1])
 
 
+YAML_ONLY_BREAKS = [
+    pytest.param("\u2028", id="U+2028"),
+    pytest.param("\x85", id="U+0085"),
+    pytest.param("\u2029", id="U+2029"),
+]
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def either_parser(request, monkeypatch):
+    """load_config with libyaml (when installed), then with PyYAML's pure-Python parser."""
+    if request.param == "pure-python":
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+
+
+@pytest.mark.usefixtures("either_parser")
+@pytest.mark.parametrize("brk", YAML_ONLY_BREAKS)
+def test_a_yaml_only_line_break_in_a_comment_does_not_shift_later_lines(brk):
+    # YAML 1.1 parsers end a line at U+0085, U+2028 and U+2029; editors and GitHub do not.
+    text = f"version: 1\n# tuned on 2025-01-10{brk}\nrules:\n  - metric: map50\n    min: 2\n"
+    [line] = problems(text)
+    assert line.startswith("gate.yml:5:10: min must be between 0 and 1, got 2;")
+    config = load_config(text.replace("min: 2", "min: 0.5"), "gate.yml")
+    assert config.rules[0].location == Location("gate.yml", 4, 5)
+    # After a break in the middle of a line, the column counts from the file's line start.
+    evals = f"version: 1 # v{brk}\nevals: [{{id: a, name: x}}]\nrules: ['map50 >= 0.5']\n"
+    (spec,) = load_config(evals, "gate.yml").evals
+    assert spec.location == Location("gate.yml", 2, 9)
+
+
+@pytest.mark.usefixtures("either_parser")
+@pytest.mark.parametrize("brk", YAML_ONLY_BREAKS)
+def test_yaml_errors_after_a_yaml_only_line_break_are_on_the_files_line(brk):
+    [line] = problems(f"version: 1\n# note{brk}\nrules: [map50 >= 0.5\n")
+    assert line.startswith("gate.yml:4:1: invalid YAML: ")
+    assert "(while parsing a flow sequence at line 3, column 8)" in line
+    [line] = problems(f"version: 1\n# note{brk}\nrules: [\x07]\n")
+    assert line.startswith("gate.yml:3:9: invalid YAML: ")
+
+
 def test_absurd_nesting_is_a_problem_not_a_crash():
     [line] = problems("version: 1\nrules: " + "[" * 20_000)
     assert "invalid YAML" in line

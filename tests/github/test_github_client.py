@@ -358,6 +358,44 @@ async def test_file_at_is_none_when_the_commit_has_no_such_file(client, standin)
     standin.add_file(REPO, ".github/eval-gate.yml", "x", ref="a" * 40)
     assert await client.file_at(REPO, ".github/eval-gate.yml", "b" * 40, max_bytes=10) is None
     assert await client.file_at(REPO, "other.yml", "a" * 40, max_bytes=10) is None
+    # GitHub's plain 404, then the commit confirmed: no such file at a commit that exists.
+    assert [r.operation for r in standin.requests] == [
+        "repos/get-content",
+        "git/get-commit",
+        "repos/get-content",
+        "git/get-commit",
+    ]
+    assert standin.requests[1].path == f"/repos/{REPO}/git/commits/{'b' * 40}"
+
+
+async def test_a_404_naming_the_ref_is_an_unknown_commit_not_a_missing_file(client, standin):
+    unknown = "c" * 40  # e.g. a base commit that is not in the repository
+    with pytest.raises(GitHubNotFound) as caught:
+        await client.file_at(REPO, ".github/eval-gate.yml", unknown, max_bytes=10)
+    message = str(caught.value)
+    assert message.startswith("reading .github/eval-gate.yml at cccccccccccc: HTTP 404 (")
+    assert f"No commit found for the ref {unknown}" in message
+    assert message.endswith(
+        "GitHub does not know commit cccccccccccc in octo-org/octo-repo (or the token cannot "
+        "see the repository), so whether it has the file is unknown"
+    )
+    assert standin.count("get-git-commit") == 0
+
+
+async def test_a_plain_404_is_a_missing_file_only_when_the_commit_answers(client, standin):
+    # A plain 404 also comes for a repository the token cannot see: the commit tells.
+    unknown = "c" * 40
+    standin.fail("get-content", Fault(404, {"message": "Not Found", "status": "404"}))
+    with pytest.raises(GitHubNotFound) as caught:
+        await client.file_at(REPO, ".github/eval-gate.yml", unknown, max_bytes=10)
+    assert str(caught.value).startswith(
+        "reading .github/eval-gate.yml at cccccccccccc: HTTP 404, and commit cccccccccccc is "
+        "not found either: GitHub does not know commit cccccccccccc in octo-org/octo-repo"
+    )
+    # The commit lookup failing otherwise (a 403) is that failure, not a missing file.
+    standin.fail("get-git-commit", not_accessible())
+    with pytest.raises(GitHubForbidden):
+        await client.file_at(REPO, ".github/eval-gate.yml", "b" * 40, max_bytes=10)
 
 
 async def test_file_at_403_is_an_error_not_a_missing_file(client, standin):

@@ -18,6 +18,7 @@ from tests.paths import REPO
 SCRIPT = REPO / "tools" / "release_action.py"
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 IMAGE = "ghcr.io/acme/eval-gate"
+DIGEST = "sha256:" + "5e" * 32  # what docker/build-push-action outputs for the pushed index
 
 
 @pytest.fixture
@@ -28,11 +29,11 @@ def files(tmp_path) -> tuple[Path, Path]:
     return action, pyproject
 
 
-def release(files, *, tag: str = f"v{VERSION}", image: str = IMAGE):
+def release(files, *, tag: str = f"v{VERSION}", image: str = IMAGE, digest: str = DIGEST):
     action, pyproject = files
     return subprocess.run(
         [
-            *(sys.executable, str(SCRIPT), "--tag", tag, "--image", image),
+            *(sys.executable, str(SCRIPT), "--tag", tag, "--image", image, "--digest", digest),
             *("--action", str(action), "--pyproject", str(pyproject)),
         ],
         capture_output=True,
@@ -42,21 +43,46 @@ def release(files, *, tag: str = f"v{VERSION}", image: str = IMAGE):
     )
 
 
-def test_the_release_points_action_yml_at_the_exact_version_and_changes_nothing_else(files):
+def test_the_release_pins_action_yml_to_the_pushed_digest_and_changes_nothing_else(files):
     action, _ = files
     original = action.read_text(encoding="utf-8")
     done = release(files)
     assert done.returncode == 0, done.stderr
     released = action.read_text(encoding="utf-8")
+    # The immutable digest, never the tag (which can be pushed again); the version in a comment.
     assert yaml.safe_load(released)["runs"] == {
         "using": "docker",
-        "image": f"docker://{IMAGE}:{VERSION}",
+        "image": f"docker://{IMAGE}@{DIGEST}",
     }
     changed = [
         (a, b) for a, b in zip(original.split("\n"), released.split("\n"), strict=True) if a != b
     ]
-    assert changed == [("  image: Dockerfile", f"  image: docker://{IMAGE}:{VERSION}")]
-    assert done.stdout == f"action.yml: image: docker://{IMAGE}:{VERSION}\n"
+    assert changed == [
+        ("  image: Dockerfile", f"  image: docker://{IMAGE}@{DIGEST} # {IMAGE}:{VERSION}")
+    ]
+    assert done.stdout == f"action.yml: image: docker://{IMAGE}@{DIGEST} ({VERSION})\n"
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "",  # the image job's output missing
+        "sha256:" + "5e" * 31,  # too short
+        "sha256:" + "5E" * 32,  # digests are lower case
+        "sha512:" + "5e" * 64,
+        "5e" * 32,  # no algorithm
+        f"sha256:{'5e' * 32}\n  entrypoint: sh",
+        "1.2.3",  # a tag is not a digest
+    ],
+)
+def test_a_digest_that_is_not_a_sha256_digest_is_refused(files, digest):
+    action, _ = files
+    before = action.read_bytes()
+    done = release(files, digest=digest)
+    assert done.returncode == 2
+    assert "is not sha256: and 64 lower-case hex digits" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert action.read_bytes() == before
 
 
 def test_a_released_action_yml_is_not_rewritten_twice(files):
@@ -130,3 +156,17 @@ def test_two_image_lines_are_refused(files):
 def test_the_release_workflow_runs_the_script_with_the_pushed_tag():
     workflow = (REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert re.search(r"python tools/release_action\.py\s+--tag \"\$TAG\"", workflow)
+
+
+def test_the_release_workflow_pins_the_digest_the_image_job_pushed():
+    workflow = yaml.safe_load(
+        (REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    )
+    jobs = workflow["jobs"]
+    assert jobs["image"]["outputs"]["digest"] == "${{ steps.build.outputs.digest }}"
+    (build,) = [s for s in jobs["image"]["steps"] if s.get("id") == "build"]
+    assert build["uses"].startswith("docker/build-push-action@")
+    assert {"image", "scan"} <= set(jobs["action"]["needs"])  # pushed and scanned first
+    (step,) = [s for s in jobs["action"]["steps"] if "release_action.py" in s.get("run", "")]
+    assert step["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert '--image "$IMAGE" --digest "$DIGEST"' in step["run"]
