@@ -90,6 +90,11 @@ class Store:
             yield
         except (exc.OperationalError, exc.InterfaceError) as error:
             raise StoreUnavailable(self._reason(error.orig or error)) from None
+        except exc.DatabaseError as error:
+            if type(error) is not exc.DatabaseError:  # integrity, programming, data: bugs
+                raise
+            # the plain kind: "file is not a database", "database disk image is malformed"
+            raise StoreUnavailable(self._reason(error.orig or error)) from None
         except OSError as error:
             raise StoreUnavailable(self._reason(error)) from None
 
@@ -101,8 +106,26 @@ class Store:
             hint = "; check that its directory exists and this process may write there"
         return f"database {self.shown_url} is unavailable: {detail}{hint}"
 
+    def _sqlite_precheck(self) -> None:
+        """A SQLite path that cannot be a database file, said before connecting (clearer than
+        SQLite's "unable to open database file", and no driver thread is left behind:
+        aiosqlite's worker may outlive a failed connect, omnilib/aiosqlite#241)."""
+        path = Path(self.settings.url.path or "")
+        if path.is_dir():
+            raise StoreUnavailable(
+                f"database {self.shown_url} is unavailable: {path} is a directory; "
+                "name a file in it (sqlite:///DIR/eval-gate.db)"
+            )
+        if not path.parent.is_dir():
+            raise StoreUnavailable(
+                f"database {self.shown_url} is unavailable: directory {path.parent} does not "
+                "exist; create it or mount the volume there"
+            )
+
     @asynccontextmanager
     async def _connection(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        if self.backend == "sqlite":
+            self._sqlite_precheck()
         async with AsyncExitStack() as stack:
             if write and self.backend == "sqlite":
                 await stack.enter_async_context(self._write_lock)
