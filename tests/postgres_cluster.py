@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster for the tests, the benches and .ci/run (standard library only).
 
-    python3 tests/postgres_cluster.py start     # prints EVAL_GATE_TEST_POSTGRES_URL=... and _DIR=...
+    python3 tests/postgres_cluster.py start     # prints EVAL_GATE_TEST_POSTGRES_URL=, _DIR=
     python3 tests/postgres_cluster.py stop DIR  # stops the cluster and removes DIR
 
 The cluster lives in a new temporary directory, listens on a free loopback port (no Unix
@@ -69,7 +69,8 @@ def _run(args: list[str], user: str | None) -> None:
         timeout=120,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        name = Path(args[0]).name
+        raise RuntimeError(f"{name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
 
 
 def start(*, fast: bool = True) -> Cluster:

@@ -17,7 +17,7 @@ from gate.store.settings import (
     read_password_file,
 )
 
-PASSWORD = "p@ss:w/rd%41"  # noqa: S105 - made up, with the characters URLs must escape
+PASSWORD = "p@ss:w/rd%41"
 URL = "postgresql://gate:p%40ss%3Aw%2Frd%2541@db.internal:5433/gates?sslmode=require"
 
 

@@ -12,7 +12,7 @@ from gate.store import StoreUnavailable, open_store
 from gate.store.settings import DatabaseSettings, parse_database_url
 from tests.store.conftest import need_postgres
 
-PASSWORD = "s3cr3t-Pa55word"  # noqa: S105 - a made-up password the messages must not show
+PASSWORD = "s3cr3t-Pa55word"
 
 
 def closed_port() -> int:
