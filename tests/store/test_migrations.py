@@ -13,7 +13,9 @@ from sqlalchemy import text
 from gate.core.errors import ExitCode
 from gate.store import StoreUnavailable, open_store
 from gate.store.migrate import head_revision
+from gate.store.settings import parse_database_url
 from gate.store.tables import metadata
+from tests.cli.test_cli_db import db
 from tests.store.conftest import need_postgres
 
 
@@ -70,3 +72,18 @@ async def test_a_database_migrated_by_a_newer_eval_gate_is_refused(store):
         await conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreUnavailable, match="revision 9999, which this eval-gate does not know"):
         await store.check()
+
+
+def test_eval_gate_db_upgrade_migrates_postgres_with_the_password_from_a_file(tmp_path, postgres):
+    server = need_postgres(postgres)
+    url = parse_database_url(server.create_database())
+    (tmp_path / "pw").write_text(url.password + "\n", encoding="utf-8")
+    env = {
+        "EVAL_GATE_DATABASE_URL": url.with_password(None).shown(),
+        "EVAL_GATE_DATABASE_PASSWORD_FILE": "pw",
+    }
+    code, out, err = db("upgrade", cwd=tmp_path, **env)
+    assert (code, err) == (0, "")
+    assert out.endswith(": upgraded from empty to revision 0001 (this eval-gate's head)\n")
+    assert db("check", cwd=tmp_path, **env)[0] == 0
+    assert url.password not in out
