@@ -4,8 +4,9 @@
     python tools/readme_tables.py --check  exit 1 if README.md differs from the declarations
 
 Each table is the first Markdown table after its heading: the command line's options
-(`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`) and the
-service's settings (`gate.server.settings.SETTINGS`). tests/test_readme_tables.py runs the check.
+(`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`), the
+service's settings (`gate.server.settings.SETTINGS`) and the database's
+(`gate.store.settings.DATABASE_SETTINGS`). tests/test_readme_tables.py runs the check.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ def tables() -> dict[str, Callable[[], str]]:
     from gate.action.inputs import inputs_table  # noqa: PLC0415
     from gate.cli.settings import flags_table  # noqa: PLC0415
     from gate.server.settings import settings_table  # noqa: PLC0415
+    from gate.store.settings import database_table  # noqa: PLC0415
 
     return {
         "## Command line": flags_table,
         "### Inputs": inputs_table,
         "### Settings": settings_table,
+        "### Database": database_table,
     }
 
 
