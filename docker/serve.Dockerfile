@@ -5,7 +5,9 @@
 #
 # Same two stages as the Action's image (../Dockerfile): the wheel and the pinned runtime
 # dependencies are built under /install, and only they reach the final image; the same base,
-# pinned by tag and digest (Dependabot keeps the digest current).
+# pinned by tag and digest (Dependabot keeps the digest current). The service also gets the
+# `postgres` extra's driver (docker/postgres-requirements.txt) for replicated durable gates on
+# PostgreSQL; SQLite, the default, needs nothing more.
 
 FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS builder
 
@@ -13,10 +15,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
-COPY docker/requirements.txt docker/build-requirements.txt /src/docker/
+COPY docker/requirements.txt docker/build-requirements.txt docker/postgres-requirements.txt \
+    /src/docker/
 RUN python -m pip install --no-cache-dir -r /src/docker/build-requirements.txt \
     && python -m pip install --no-cache-dir --prefix=/install --no-deps \
-        -r /src/docker/requirements.txt
+        -r /src/docker/requirements.txt -r /src/docker/postgres-requirements.txt
 
 COPY pyproject.toml README.md /src/
 COPY gate /src/gate
@@ -38,9 +41,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 COPY --from=builder /install /usr/local
 
-# As in ../Dockerfile: the runtime set is complete on the final interpreter, or no image.
+# As in ../Dockerfile: the runtime set is complete on the final interpreter, or no image (pip
+# check does not look at extras: importing the store's engine and psycopg proves the driver).
 RUN /usr/local/bin/python -I -B -c \
-        "import importlib.metadata as m, gate.server.app; m.distribution('eval-gate')" \
+        "import importlib.metadata as m, gate.server.app, gate.store.store, psycopg; m.distribution('eval-gate')" \
     && /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check
 
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.

@@ -5,8 +5,9 @@
 
 Each table is the first Markdown table after its heading: the command line's options
 (`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`), where each
-config key comes from on a pull request (`Origin` in `gate.config.fields`) and the service's
-settings (`gate.server.settings.SETTINGS`). tests/test_readme_tables.py runs the check.
+config key comes from on a pull request (`Origin` in `gate.config.fields`), the service's
+settings (`gate.server.settings.SETTINGS`) and the database's
+(`gate.store.settings.DATABASE_SETTINGS`). tests/test_readme_tables.py runs the check.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ def tables() -> dict[str, Callable[[], str]]:
     from gate.action.inputs import inputs_table  # noqa: PLC0415
     from gate.cli.settings import flags_table  # noqa: PLC0415
     from gate.server.settings import settings_table  # noqa: PLC0415
+    from gate.store.settings import database_table  # noqa: PLC0415
 
     return {
         "## Command line": flags_table,
         "### Inputs": inputs_table,
         "#### Which keys come from where": keys_table,
         "### Settings": settings_table,
+        "### Database": database_table,
     }
 
 

@@ -16,11 +16,19 @@ from gate.options import Option, Read, read_options
 
 if TYPE_CHECKING:
     from gate.cli.settings import CheckSettings
+    from gate.store.settings import DatabaseSettings
 
 EPILOG = """\
 exit codes: 0 pass or warn, 1 fail (or warn with --fail-on warning), 2 usage or config error,
 3 results unavailable (network, auth, eval not found, eval failed, still running).
 environment: ROBOFLOW_API_KEY (required to fetch), ROBOFLOW_WORKSPACE, ROBOFLOW_API_URL."""
+
+
+DB_EPILOG = """\
+environment: EVAL_GATE_DATABASE_URL (default sqlite:///eval-gate.db: a file in the working
+directory; or postgresql://user:password@host:port/db), EVAL_GATE_DATABASE_PASSWORD_FILE.
+exit codes: 0 done, 2 bad setting, 3 database unavailable (unreachable, not writable, not
+migrated)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,6 +113,29 @@ def build_parser(*, serve_epilog: str = "") -> argparse.ArgumentParser:
         help="serve WITHOUT authentication (never on a shared network)",
     )
     _logging_flags(serve, default_format="json")
+
+    db = commands.add_parser(
+        "db",
+        help="the durable gates' database: migrate it (upgrade) or check it",
+        epilog=DB_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    db_actions = db.add_subparsers(
+        dest="db_action", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    db_actions.add_parser(
+        "upgrade",
+        help="migrate the database to this eval-gate's schema (safe to repeat, and from replicas "
+        "at once)",
+        epilog=DB_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    db_actions.add_parser(
+        "check",
+        help="exit 0 when the database is reachable, migrated and writable; else say why (exit 3)",
+        epilog=DB_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     return parser
 
 
@@ -193,6 +224,8 @@ def run(
             return ExitCode.USAGE
         if args.command == "serve":
             return _serve(args, environ, cwd, err)
+        if args.command == "db":
+            return _db(args.db_action, environ, cwd, out, err)
         from gate.logs import configure_logging  # noqa: PLC0415
 
         configure_logging(err, fmt=fmt, secrets=secrets, level=args.log_level)
@@ -286,6 +319,38 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, err:
             f"cannot listen on {settings.host}:{settings.port}: {error.strerror or error}; "
             "pick another --port or --host"
         ) from None
+    return ExitCode.OK
+
+
+def _db(action: str, environ: Mapping[str, str], cwd: Path, out: TextIO, err: TextIO) -> int:
+    """`eval-gate db upgrade|check` on EVAL_GATE_DATABASE_URL. The store (SQLAlchemy, Alembic,
+    the drivers) is imported here only: no other command loads it."""
+    from gate.store.settings import database_settings  # noqa: PLC0415 - per-command imports
+
+    settings = database_settings(environ, cwd=cwd)
+    secrets = tuple(p for p in (settings.url.password,) if p)
+    try:
+        return asyncio.run(_db_action(action, settings, out))
+    except GateError as error:  # a password from the file is redacted by the store itself
+        _print_error(error, "console", secrets, err)
+        return error.exit_code
+
+
+async def _db_action(action: str, settings: DatabaseSettings, out: TextIO) -> int:
+    from gate.store import open_store  # noqa: PLC0415
+
+    store = open_store(settings)
+    try:
+        if action == "upgrade":
+            before = await store.current()
+            after = await store.upgrade()
+            change = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+            out.write(f"{store.shown_url}: {change} revision {after} (this eval-gate's head)\n")
+        else:
+            await store.check()
+            out.write(f"{store.shown_url}: ok (revision {await store.current()}, writable)\n")
+    finally:
+        await store.close()
     return ExitCode.OK
 
 

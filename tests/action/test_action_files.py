@@ -274,18 +274,23 @@ def test_dependabot_keeps_both_base_image_digests_and_the_pins_current():
 
 
 CHECK_RUN = re.compile(
-    r'/usr/local/bin/python -I -B -c "import importlib\.metadata as m, (gate(?:\.[a-z_]+)+); '
+    r'/usr/local/bin/python -I -B -c "import importlib\.metadata as m, (gate(?:\.[a-z_]+)+)'
+    r"((?:, [a-z_.]+)*); "
     r"m\.distribution\('eval-gate'\)\" "
     r"&& /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check"
 )
 
 
 @pytest.mark.parametrize(
-    ("dockerfile", "module"),
-    [(REPO / "Dockerfile", "gate.action"), (SERVE_DOCKERFILE, "gate.server.app")],
+    ("dockerfile", "module", "also"),
+    [
+        (REPO / "Dockerfile", "gate.action", ""),
+        # the service's image proves the postgres extra too (pip check skips extras)
+        (SERVE_DOCKERFILE, "gate.server.app", ", gate.store.store, psycopg"),
+    ],
     ids=["action", "serve"],
 )
-def test_the_final_stage_copies_the_install_and_proves_it_complete(dockerfile, module):
+def test_the_final_stage_copies_the_install_and_proves_it_complete(dockerfile, module, also):
     final = stages(dockerfile_instructions(dockerfile))[-1]
     copies = [rest for keyword, rest in final if keyword == "COPY"]
     assert copies == ["--from=builder /install /usr/local"]
@@ -296,7 +301,7 @@ def test_the_final_stage_copies_the_install_and_proves_it_complete(dockerfile, m
     assert len(runs) == 1, runs
     found = CHECK_RUN.fullmatch(" ".join(runs[0].split()))
     assert found, runs[0]
-    assert found[1] == module
+    assert (found[1], found[2]) == (module, also)
     keywords = [keyword for keyword, _ in final]
     assert keywords.index("RUN") > keywords.index("COPY")
     env = " ".join(rest for keyword, rest in final if keyword == "ENV")
@@ -354,9 +359,23 @@ def test_build_pins_satisfy_the_build_system():
         assert requirement.specifier.contains(pins[name])
 
 
+def test_postgres_pins_satisfy_the_postgres_extra():
+    pins = read_pins(REPO / "docker" / "postgres-requirements.txt")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = read_pins(REPO / "docker" / "requirements.txt")
+    assert not set(pins) & set(runtime), "pinned in both lists"
+    extra = [Requirement(spec) for spec in project["optional-dependencies"]["postgres"]]
+    for requirement in extra:
+        name = canonicalize_name(requirement.name)
+        assert requirement.specifier.contains(pins[name], prereleases=True)
+        for also in requirement.extras:  # psycopg[binary] -> psycopg-binary, same version
+            assert pins[canonicalize_name(f"{name}-{also}")] == pins[name]
+
+
 def copy_sources() -> set[str]:
+    """What the two images' Dockerfiles copy from the build context (they share it)."""
     sources: set[str] = set()
-    for keyword, rest in INSTRUCTIONS:
+    for keyword, rest in [*INSTRUCTIONS, *dockerfile_instructions(SERVE_DOCKERFILE)]:
         if keyword != "COPY" or rest.startswith("--from"):
             continue
         *srcs, _dest = shlex.split(rest)

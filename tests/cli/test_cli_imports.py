@@ -33,3 +33,28 @@ def test_the_example_gate_runs_without_importing_numpy():
 def test_a_gate_with_a_confidence_rule_imports_numpy():
     """The control: the listing shows numpy when the gate loads it."""
     assert "numpy" in numpy_modules(EXAMPLES / "panels")
+
+
+DATABASE = ("sqlalchemy", "alembic", "aiosqlite", "psycopg", "gate.store")
+
+
+def database_modules(*args: str, cwd: Path) -> set[str]:
+    proc = run_cli(*args, cwd=cwd, env=clean_env(PYTHONPROFILEIMPORTTIME="1"))
+    modules = imported_modules(proc.err)
+    assert "gate.cli.main" in modules, proc.err[-2000:]
+    return {m for m in modules if m.startswith(DATABASE)}
+
+
+def test_check_never_imports_the_database_libraries(tmp_path):
+    """The store is for `serve` and `db`: a gate on the command line pays nothing for it."""
+    args = ("check", "--config", str(EXAMPLES / "eval-gate.yml"), "--results")
+    assert database_modules(*args, str(EXAMPLES / "results"), "-q", cwd=tmp_path) == set()
+    assert database_modules("--help", cwd=tmp_path) == set()
+
+
+def test_db_upgrade_imports_the_database_libraries(tmp_path):
+    """The control: the listing shows SQLAlchemy when a command loads it (names loaded by
+    the lazy `gate.store` go through importlib and are not listed; what they import is)."""
+    assert {"sqlalchemy", "alembic", "gate.store.migrate"} <= database_modules(
+        "db", "upgrade", cwd=tmp_path
+    )

@@ -1,0 +1,464 @@
+"""The queries of durable gates, run inside one database transaction (`Store.transaction()`).
+
+Leases: a worker claims due rows (`next_run_at <= now`, lease free or expired) by writing its
+id and `lease_until` on them; on PostgreSQL the claim's SELECT is `FOR UPDATE SKIP LOCKED`, so
+concurrent claimers on several replicas never take the same row and never wait on each other;
+on SQLite the store runs one write transaction at a time (`BEGIN IMMEDIATE`). Every change a
+worker makes is fenced: it applies only while the worker still holds the lease, so a worker
+whose lease expired (and whose gate another took over) changes nothing.
+
+Polling is per evaluation: a `watches` row per (workspace, by, ref), linked to the gates that
+wait on it; recording a watch's new state wakes those gates (their `next_run_at` becomes now).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gate.store.errors import IdempotencyConflict
+from gate.store.ids import new_gate_id
+from gate.store.paging import encode_cursor, list_statement
+from gate.store.tables import deliveries, gate_watches, gates, watches
+from gate.store.values import (
+    ACTIVE,
+    FINISHED,
+    GateQuery,
+    GateRow,
+    Inserted,
+    NewGate,
+    Page,
+    WatchRow,
+    WatchSpec,
+    canonical_json,
+)
+
+__all__ = ["UPDATABLE", "Transaction", "gate_values"]
+
+_JSON_COLUMNS = frozenset({"request", "waiting_for", "headline", "result"})
+UPDATABLE = frozenset(
+    {
+        "status",
+        "next_run_at",
+        "attempts",
+        "version",
+        "published_version",
+        "check_run_id",
+        "comment_id",
+        "waiting_for",
+        "verdict",
+        "exit_code",
+        "headline",
+        "result",
+        "report",
+        "error",
+        "callback_state",
+        "callback_attempts",
+        "callback_next_at",
+        "finished_at",
+        "runs",
+        "superseded_by",
+        "installation_id",
+    }
+)
+"""What a worker may change on a gate it holds (never its request, id, times or lease)."""
+
+
+def _gate(row: Row[Any]) -> GateRow:
+    values = dict(row._mapping)
+    for name in _JSON_COLUMNS:
+        if values[name] is not None:
+            values[name] = json.loads(values[name])
+    return GateRow(**values)
+
+
+def _watch(row: Row[Any]) -> WatchRow:
+    return WatchRow(**row._mapping)
+
+
+def _encoded(changes: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: canonical_json(value) if name in _JSON_COLUMNS and value is not None else value
+        for name, value in changes.items()
+    }
+
+
+def gate_values(new: NewGate, now: int) -> dict[str, Any]:
+    """The row `insert_gate` writes for `new` at `now`: queued, due now, a new id (benches
+    and tests insert these in bulk)."""
+    return {
+        "id": new_gate_id(now),
+        "created_at": now,
+        "updated_at": now,
+        "status": "queued",
+        "idempotency_key": new.idempotency_key,
+        "request_hash": new.request_hash(),
+        "request": new.request_json(),
+        "repository": new.repository,
+        "pull_number": new.pull_number,
+        "sha": new.sha,
+        "gate_name": new.gate_name,
+        "installation_id": new.installation_id,
+        "deadline_at": now + new.max_wait_ms,
+        "next_run_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "attempts": 0,
+        "version": 0,
+        "published_version": 0,
+        "check_run_id": None,
+        "comment_id": None,
+        "waiting_for": None,
+        "verdict": None,
+        "exit_code": None,
+        "headline": None,
+        "result": None,
+        "report": None,
+        "error": None,
+        "callback_url": new.callback_url,
+        "callback_delivery": str(uuid.uuid4()) if new.callback_url else None,
+        "callback_state": "pending" if new.callback_url else None,
+        "callback_attempts": 0,
+        "callback_next_at": None,
+        "finished_at": None,
+        "runs": 1,
+        "superseded_by": None,
+    }
+
+
+class Transaction:
+    """The store's queries over one open transaction; made by `Store.transaction()`."""
+
+    def __init__(self, connection: AsyncConnection, clock: Callable[[], int]) -> None:
+        self._conn = connection
+        self._clock = clock
+        self._dialect = connection.dialect.name
+
+    def _insert(self, table: Any) -> Any:
+        """INSERT with ON CONFLICT for this backend (both spell it the same way)."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # --- gates --------------------------------------------------------------------------------
+
+    async def insert_gate(self, new: NewGate) -> Inserted:
+        """Insert a gate, queued and due now; with an idempotency key already used, the gate
+        that key made when the request is the same, else `IdempotencyConflict`. Safe under
+        concurrent inserts with one key: the unique key decides, the others read the winner."""
+        now = self._clock()
+        values = gate_values(new, now)
+        statement = self._insert(gates).values(**values)
+        if new.idempotency_key is not None:
+            statement = statement.on_conflict_do_nothing(index_elements=[gates.c.idempotency_key])
+        inserted = (await self._conn.execute(statement.returning(gates))).first()
+        if inserted is not None:
+            return Inserted(_gate(inserted), created=True)
+        existing = (
+            await self._conn.execute(
+                select(gates).where(gates.c.idempotency_key == new.idempotency_key)
+            )
+        ).first()
+        if existing is None:  # the other insert rolled back between our two statements
+            return await self.insert_gate(new)
+        gate = _gate(existing)
+        if gate.request_hash != values["request_hash"]:
+            raise IdempotencyConflict(gate.id)
+        return Inserted(gate, created=False)
+
+    async def gate(self, gate_id: str, *, for_update: bool = False) -> GateRow | None:
+        """The gate `gate_id`, or None. `for_update` locks the row (PostgreSQL) until the
+        transaction ends."""
+        statement = select(gates).where(gates.c.id == gate_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = (await self._conn.execute(statement)).first()
+        return None if row is None else _gate(row)
+
+    async def list_gates(self, query: GateQuery) -> Page:
+        """One page of history, newest first (`BadCursor` for a cursor not given out here)."""
+        rows = [_gate(r) for r in (await self._conn.execute(list_statement(query))).all()]
+        if len(rows) <= query.limit:
+            return Page(tuple(rows), None)
+        last = rows[query.limit - 1]
+        return Page(tuple(rows[: query.limit]), encode_cursor(last.created_at, last.id))
+
+    async def claim_gates(self, owner: str, now: int, lease_ms: int, limit: int) -> list[GateRow]:
+        """Up to `limit` due gates (`next_run_at <= now`, lease free or expired), leased to
+        `owner` until `now + lease_ms`, the most overdue first. Concurrent claimers never get
+        the same gate."""
+        due = (
+            select(gates.c.id)
+            .where(
+                gates.c.next_run_at.is_not(None),
+                gates.c.next_run_at <= now,
+                or_(gates.c.lease_until.is_(None), gates.c.lease_until <= now),
+            )
+            .order_by(gates.c.next_run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(gates)
+            .where(gates.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + lease_ms)
+            .returning(gates)
+        )
+        claimed = [_gate(r) for r in (await self._conn.execute(statement)).all()]
+        return sorted(claimed, key=lambda g: (g.next_run_at or 0, g.id))
+
+    def _held(self, table: Any, owner: str, now: int) -> Any:
+        return and_(table.c.lease_owner == owner, table.c.lease_until > now)
+
+    async def update_gate(
+        self, gate_id: str, owner: str, now: int, *, release: bool = False, **changes: Any
+    ) -> bool:
+        """Change the gate `owner` holds; `release` also ends its lease. False (and nothing
+        changed) when `owner` no longer holds it: the lease expired or another took it over."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise TypeError(f"update_gate cannot change {', '.join(sorted(unknown))}")
+        values = _encoded(changes)
+        values["updated_at"] = now
+        if release:
+            values.update(lease_owner=None, lease_until=None)
+        statement = (
+            update(gates)
+            .where(gates.c.id == gate_id, self._held(gates, owner, now))
+            .values(**values)
+        )
+        result = await self._conn.execute(statement)
+        return bool(result.rowcount)
+
+    async def renew(self, owner: str, ids: Iterable[str], until: int, *, now: int) -> set[str]:
+        """Extend `owner`'s leases on `ids` to `until`; the ids it still held (and now holds)."""
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        statement = (
+            update(gates)
+            .where(gates.c.id.in_(wanted), self._held(gates, owner, now))
+            .values(lease_until=until)
+            .returning(gates.c.id)
+        )
+        return set((await self._conn.execute(statement)).scalars().all())
+
+    async def release(self, owner: str, ids: Iterable[str] | None = None) -> int:
+        """End `owner`'s leases: on `ids`, or (None) on every gate and watch it holds (at
+        SIGTERM), so another process takes them over at once. The number of gates released."""
+        condition = gates.c.lease_owner == owner
+        if ids is not None:
+            condition = and_(condition, gates.c.id.in_(list(ids)))
+        result = await self._conn.execute(
+            update(gates).where(condition).values(lease_owner=None, lease_until=None)
+        )
+        if ids is None:
+            await self._conn.execute(
+                update(watches)
+                .where(watches.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+        return int(result.rowcount)
+
+    async def cancel_gate(self, gate_id: str, now: int) -> GateRow | None:
+        """Cancel the gate unless it is finished: `cancelled`, finished now, its lease taken
+        from any worker (whose next fenced update then fails), due now so that a worker
+        publishes the cancellation. The gate as it is after (unchanged if it was finished);
+        None if there is no such gate."""
+        statement = (
+            update(gates)
+            .where(gates.c.id == gate_id, gates.c.status.in_(ACTIVE))
+            .values(
+                status="cancelled",
+                updated_at=now,
+                finished_at=now,
+                next_run_at=now,
+                version=gates.c.version + 1,
+                lease_owner=None,
+                lease_until=None,
+                waiting_for=None,
+            )
+        )
+        await self._conn.execute(statement)
+        return await self.gate(gate_id)
+
+    async def purge(self, finished_before: int, limit: int) -> int:
+        """Delete at most `limit` gates finished before `finished_before` (their links go with
+        them), then at most `limit` watches no gate links to any more, and webhook deliveries
+        older than that. The number of gates deleted."""
+        old = (
+            select(gates.c.id)
+            .where(
+                gates.c.finished_at.is_not(None),
+                gates.c.finished_at < finished_before,
+                gates.c.status.in_(FINISHED),
+            )
+            .order_by(gates.c.finished_at)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            old = old.with_for_update(skip_locked=True)
+        purged = await self._conn.execute(
+            delete(gates).where(gates.c.id.in_(old.scalar_subquery()))
+        )
+        orphans = (
+            select(watches.c.key)
+            .where(~exists().where(gate_watches.c.watch_key == watches.c.key))
+            .limit(limit)
+        )
+        await self._conn.execute(
+            delete(watches).where(watches.c.key.in_(orphans.scalar_subquery()))
+        )
+        stale = (
+            select(deliveries.c.guid).where(deliveries.c.received_at < finished_before).limit(limit)
+        )
+        await self._conn.execute(
+            delete(deliveries).where(deliveries.c.guid.in_(stale.scalar_subquery()))
+        )
+        return int(purged.rowcount)
+
+    async def count_gates(self) -> int:
+        """How many gates are stored (for metrics and tests)."""
+        return int((await self._conn.execute(select(func.count()).select_from(gates))).scalar_one())
+
+    # --- watches ------------------------------------------------------------------------------
+
+    async def watch(self, gate_id: str, specs: Sequence[WatchSpec]) -> list[str]:
+        """Link the gate to what it waits for, creating the watches not yet known (due now);
+        the watches' keys, in the order of `specs`."""
+        now = self._clock()
+        keys = [spec.key for spec in specs]
+        for spec, key in zip(specs, keys, strict=True):
+            await self._conn.execute(
+                self._insert(watches)
+                .values(
+                    key=key,
+                    workspace=spec.workspace,
+                    by=spec.by,
+                    ref=spec.ref,
+                    status="unknown",
+                    eval_id=None,
+                    detail=None,
+                    checked_at=None,
+                    next_poll_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+                .on_conflict_do_nothing(index_elements=[watches.c.key])
+            )
+            await self._conn.execute(
+                self._insert(gate_watches)
+                .values(gate_id=gate_id, watch_key=key)
+                .on_conflict_do_nothing(
+                    index_elements=[gate_watches.c.gate_id, gate_watches.c.watch_key]
+                )
+            )
+        return keys
+
+    async def watches_of(self, gate_id: str) -> list[WatchRow]:
+        """What the gate waits for, with each watch's last known state."""
+        statement = (
+            select(watches)
+            .join(gate_watches, gate_watches.c.watch_key == watches.c.key)
+            .where(gate_watches.c.gate_id == gate_id)
+            .order_by(watches.c.key)
+        )
+        return [_watch(r) for r in (await self._conn.execute(statement)).all()]
+
+    async def claim_watches(
+        self, owner: str, now: int, lease_ms: int, limit: int
+    ) -> list[WatchRow]:
+        """Up to `limit` watches due for a poll that a gate still waits on, leased to `owner`;
+        concurrent claimers never get the same watch."""
+        waited_on = exists().where(
+            gate_watches.c.watch_key == watches.c.key,
+            gates.c.id == gate_watches.c.gate_id,
+            gates.c.status.in_(ACTIVE),
+        )
+        due = (
+            select(watches.c.key)
+            .where(
+                watches.c.next_poll_at <= now,
+                or_(watches.c.lease_until.is_(None), watches.c.lease_until <= now),
+                waited_on,
+            )
+            .order_by(watches.c.next_poll_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(watches)
+            .where(watches.c.key.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + lease_ms)
+            .returning(watches)
+        )
+        claimed = [_watch(r) for r in (await self._conn.execute(statement)).all()]
+        return sorted(claimed, key=lambda w: (w.next_poll_at, w.key))
+
+    async def record_watch(
+        self,
+        key: str,
+        owner: str,
+        now: int,
+        *,
+        status: str,
+        eval_id: str | None,
+        detail: str | None,
+        next_poll_at: int,
+    ) -> int | None:
+        """Record a poll's answer and end `owner`'s lease on the watch. When the status or the
+        evaluation it resolves to changed, the gates waiting on it become due now. The number
+        of gates woken; None (nothing recorded) when `owner` no longer holds the watch."""
+        before = (
+            await self._conn.execute(
+                select(watches.c.status, watches.c.eval_id)
+                .where(watches.c.key == key, self._held(watches, owner, now))
+                .with_for_update()
+            )
+        ).first()
+        if before is None:
+            return None
+        await self._conn.execute(
+            update(watches)
+            .where(watches.c.key == key)
+            .values(
+                status=status,
+                eval_id=eval_id,
+                detail=detail,
+                checked_at=now,
+                next_poll_at=next_poll_at,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        if (before.status, before.eval_id) == (status, eval_id):
+            return 0
+        waiting = select(gate_watches.c.gate_id).where(gate_watches.c.watch_key == key)
+        woken = await self._conn.execute(
+            update(gates)
+            .where(
+                gates.c.id.in_(waiting.scalar_subquery()),
+                gates.c.status.in_(ACTIVE),
+                or_(gates.c.next_run_at.is_(None), gates.c.next_run_at > now),
+            )
+            .values(next_run_at=now)
+        )
+        return int(woken.rowcount)
+
+    # --- webhook deliveries (issue 19) --------------------------------------------------------
+
+    async def record_delivery(self, guid: str, event: str, action: str | None, now: int) -> bool:
+        """Remember a webhook delivery; False when it was recorded before (a redelivery)."""
+        statement = (
+            self._insert(deliveries)
+            .values(guid=guid, event=event, action=action, received_at=now)
+            .on_conflict_do_nothing(index_elements=[deliveries.c.guid])
+            .returning(deliveries.c.guid)
+        )
+        return (await self._conn.execute(statement)).first() is not None
