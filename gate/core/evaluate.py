@@ -445,7 +445,7 @@ def _bootstrap(
     if isinstance(base, Missing | Malformed):
         return base
     try:
-        pairing = bootstrap.pair_images(candidate, base)
+        pairing = bootstrap.pair_images(candidate.images, base.images)
     except bootstrap.CannotBootstrap as error:
         return Malformed(str(error))
     if not pairing.candidate:
