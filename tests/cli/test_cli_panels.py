@@ -211,3 +211,26 @@ async def test_a_matrix_that_contradicts_its_per_image_counts_fails_as_malformed
     )
     assert "true positives 1,800 vs 1,000 (off by 800)" in check["message"]
     assert "±" not in proc.out
+
+
+async def test_precision_undefined_on_every_paired_image_fails_as_bad_data_even_with_skip(
+    tmp_path, standin, api_url
+):
+    # The candidate predicts nothing on the 200 images it shares with its baseline (its few
+    # predictions are on an image the baseline lacks): its precision drop cannot be judged on
+    # the paired images. Before, that was "missing" and `if_missing: skip` let it pass.
+    before = {"test": [{"imageId": f"img-{i:04d}", "tp": 9, "fp": 1, "fn": 1} for i in range(200)]}
+    after = {
+        "test": [{"imageId": f"img-{i:04d}", "tp": 0, "fp": 0, "fn": 10} for i in range(200)]
+        + [{"imageId": "new-0001", "tp": 5, "fp": 1, "fn": 0}]
+    }
+    standin.add_eval("prev", confusion=counted(before), images=before)
+    standin.add_eval("cand", confusion=counted(after), images=after)
+    proc = await gate(tmp_path, api_url, RECALL_SKIPPABLE.replace("recall", "precision"))
+    assert proc.code == 1, proc.err
+    (check,) = checks(tmp_path)
+    assert check["status"] == "error"
+    assert check["message"] == (
+        "malformed paired per-image counts: precision is undefined for the candidate on the "
+        "200 paired images: it made no predictions there"
+    )

@@ -426,3 +426,30 @@ def test_the_delta_of_a_check_judged_by_an_interval_is_the_judged_difference():
     assert check.actual is not None and check.baseline is not None
     assert abs((check.actual - check.baseline) - check.interval.point) > 0.01
     assert check.delta == check.interval.point
+
+
+# --------------------------------------------------------------------------- undefined metrics
+
+
+def test_a_metric_undefined_on_every_paired_image_is_malformed_whatever_if_missing_says():
+    # The candidate predicts nothing on the 100 images it shares with the baseline (its few
+    # predictions are on images the baseline lacks), so its precision on the paired images,
+    # the one the interval judges, is undefined: bad data, not a skip that would excuse it.
+    base = [ImageCounts(f"img{k}", 8, 2, 1) for k in range(100)]
+    cand = [ImageCounts(f"img{k}", 0, 0, 9) for k in range(100)]
+    cand += [ImageCounts("new0", 5, 1, 0)]
+    for if_missing in IfMissing:
+        (check,) = confident(cand, base, 0.02, if_missing=if_missing).checks
+        assert check.status is Status.ERROR, if_missing
+        assert check.message == (
+            "malformed paired per-image counts: precision is undefined for the candidate on "
+            "the 100 paired images: it made no predictions there"
+        )
+
+
+def test_no_paired_image_stays_missing_and_follows_if_missing():
+    cand = images(50, 8, 2, 1, seed=1, prefix="a")
+    base = images(50, 8, 2, 1, seed=1, prefix="b")
+    (check,) = confident(cand, base, 0.02, if_missing=IfMissing.SKIP).checks
+    assert check.status is Status.SKIP
+    assert "share no image" in check.message
