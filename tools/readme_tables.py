@@ -4,8 +4,9 @@
     python tools/readme_tables.py --check  exit 1 if README.md differs from the declarations
 
 Each table is the first Markdown table after its heading: the command line's options
-(`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`) and the
-service's settings (`gate.server.settings.SETTINGS`). tests/test_readme_tables.py runs the check.
+(`gate.cli.settings.FLAGS`), what a verdict does under fail-on (`gate.core.decision.decide`),
+the Action's inputs (`gate.action.inputs.INPUTS`) and the service's settings
+(`gate.server.settings.SETTINGS`). tests/test_readme_tables.py runs the check.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ def tables() -> dict[str, Callable[[], str]]:
     """Heading line -> the function that renders the table under it."""
     from gate.action.inputs import inputs_table  # noqa: PLC0415
     from gate.cli.settings import flags_table  # noqa: PLC0415
+    from gate.core.decision import decision_table  # noqa: PLC0415
     from gate.server.settings import settings_table  # noqa: PLC0415
 
     return {
         "## Command line": flags_table,
+        "### One decision for every output: verdict and fail-on": decision_table,
         "### Inputs": inputs_table,
         "### Settings": settings_table,
     }
