@@ -164,7 +164,12 @@ async def _base_baseline(fetcher: Fetcher, spec: EvalSpec, base: BaseEvals | Non
     if found.by is EvalBy.ID:
         eval_id: str | None = found.id
     else:
-        info = await fetcher.newest_done(found.by.value, found.id, other_than=spec.id)
+        # None of another project than the candidate's (when both are known): its metadata
+        # is asked alongside the list (both shared with the rest of the run).
+        candidate, _ = await asyncio.gather(
+            fetcher.about(spec.id), fetcher.listing(found.by.value, found.id)
+        )
+        info = await fetcher.newest_done(found.by.value, found.id, other_than=candidate or spec.id)
         eval_id = info.eval_id if info is not None else None
         if eval_id is None:
             return Baseline(
@@ -219,13 +224,14 @@ def _provenance(
     fetcher: Fetcher, eval_id: str, baseline: Baseline, info: EvalInfo | None
 ) -> Provenance:
     """What is known of the candidate (`info`: asked of Roboflow alongside its results; None
-    from a saved file) and its baseline."""
+    from a saved file) and its baseline: on the same test set when both say the same dataset
+    version of the same project (a project unknown on either side is not known to be)."""
     info = fetcher.known_info(eval_id) or info  # the newest look (a running eval is re-asked)
     same = baseline.same_version
     if same is None and baseline.eval_id is not None and info is not None:
         base = fetcher.known_info(baseline.eval_id)
         if base is not None and info.version_id is not None and base.version_id is not None:
-            same = base.version_id == info.version_id
+            same = base.version_id == info.version_id and base.same_project(info)
     return Provenance(
         model_id=info.model_id if info else None,
         version_id=info.version_id if info else None,
@@ -293,6 +299,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         baseline=base_results,
         baseline_id=baseline.eval_id,
         baseline_note=baseline.note,
+        baseline_unknown=baseline.unknown,
         url=_url(request.eval_url, request.workspace, spec.id),
         provenance=_provenance(fetcher, spec.id, baseline, info),
         trend=trend_data,

@@ -29,9 +29,16 @@ from gate.core.panels import (
     parse_performance_by_class,
     stitch_image_pages,
 )
-from gate.core.results import EvalResults, MalformedResults, parse_map_results
+from gate.core.results import (
+    EvalResults,
+    Malformed,
+    MalformedResults,
+    Missing,
+    parse_map_results,
+)
 
 __all__ = [
+    "MIN_POLL_INTERVAL",
     "Baseline",
     "EvalInfo",
     "FetchOptions",
@@ -40,6 +47,7 @@ __all__ = [
     "PanelUnavailable",
     "ResultsSource",
     "SavedResults",
+    "Unscored",
 ]
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
@@ -56,6 +64,19 @@ class EvalInfo:
     model_id: str | None
     created_at: datetime | None  # timezone-aware
     summary: Mapping[str, Any] | None = None  # only when done: mAP (at 0.5), mIoU, ...
+
+    def of_another_project(self, other: EvalInfo) -> bool:
+        """Known to be of another project than `other` (both say which, and they differ): a
+        dataset version's id is not known to be unique across projects, so such an eval is
+        left out of `other`'s version list (auto, champion, base and the trend)."""
+        return (
+            self.project is not None and other.project is not None and self.project != other.project
+        )
+
+    def same_project(self, other: EvalInfo) -> bool:
+        """Known to be of `other`'s project (both say which, and agree): with the same dataset
+        version, the same test set. An unknown project is not known to share it."""
+        return self.project is not None and self.project == other.project
 
 
 class NotReady(ResultsUnavailable):
@@ -140,7 +161,13 @@ def _saved_eval(eval_id: str, document: Any) -> tuple[Any, dict[str, Mapping[str
 
 class SavedResults:
     """Saved map-results documents (and, in a saved evaluation, its panels), falling back to
-    another source (the API) when given one."""
+    another source (the API) when given one, for the evaluations the files do not hold.
+
+    An evaluation whose results come from a file is read from that file only: its
+    map-results, its panels (a saved evaluation's) and its metadata (none: a file does not say
+    it). Nothing about it is ever asked of the fallback, whatever key, workspace or API URL
+    it was built with: a panel the file lacks is unavailable (its checks follow `if_missing`)
+    and its metadata is unknown."""
 
     def __init__(self, documents: Mapping[str, Any], fallback: ResultsSource | None = None) -> None:
         self._documents: dict[str, Any] = {}
@@ -164,32 +191,41 @@ class SavedResults:
         return await self._fallback.map_results(eval_id)
 
     def _saved(self, name: str, eval_id: str, split: str) -> tuple[Any, ResultsSource | None]:
-        """A panel's saved answer for `split` (None when the files do not hold it), and the
-        source to ask instead; PanelUnavailable when there is neither."""
-        saved = self._panels.get(eval_id, {}).get(name, {}).get(split)
-        if saved is None and self._fallback is None:
+        """A panel's saved answer for `split` (None: ask the source returned instead, the API,
+        for an eval the files do not hold); PanelUnavailable when there is neither."""
+        if eval_id in self._documents:
+            saved = self._panels[eval_id].get(name, {}).get(split)
+            if saved is None:
+                raise PanelUnavailable(
+                    f"{SAVED_PANELS[name]} of eval {eval_id} is not in its saved results (an "
+                    "eval read from a file is never fetched): save the panel beside its "
+                    "map-results, as a saved evaluation",
+                    eval_id=eval_id,
+                )
+            return saved, None
+        if self._fallback is None:
             raise PanelUnavailable(
                 f"{SAVED_PANELS[name]} of eval {eval_id} is not in saved results: set "
                 "ROBOFLOW_API_KEY to fetch it",
                 eval_id=eval_id,
             )
-        return saved, self._fallback
+        return None, self._fallback
 
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
         saved, api = self._saved("confusion-matrix", eval_id, split)
-        if saved is not None or api is None:
+        if api is None:
             return saved
         return await api.confusion_matrix(eval_id, split)
 
     async def performance_by_class(self, eval_id: str, split: str) -> Any:
         saved, api = self._saved("performance-by-class", eval_id, split)
-        if saved is not None or api is None:
+        if api is None:
             return saved
         return await api.performance_by_class(eval_id, split)
 
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
         saved, api = self._saved("image-predictions", eval_id, split)
-        if saved is not None or api is None:
+        if api is None:
             return _page_of(saved, offset, limit)
         return await api.image_predictions(eval_id, split, offset, limit)
 
@@ -199,6 +235,13 @@ class SavedResults:
         return self._fallback is not None and eval_id not in self._documents
 
     async def eval_info(self, eval_id: str) -> EvalInfo:
+        if eval_id in self._documents:
+            raise UsageError(
+                f"eval {eval_id} comes from a saved results file, which does not say its "
+                "model, dataset version or creation time (and an eval read from a file is "
+                "never looked up): baseline: auto and champion need them; name the "
+                "baseline's id instead and pass its results with --results ID=PATH"
+            )
         if self._fallback is None:
             raise UsageError(
                 f"baseline: auto for eval {eval_id} needs the Roboflow API: set ROBOFLOW_API_KEY, "
@@ -242,11 +285,17 @@ def _page_of(saved: Any, offset: int, limit: int) -> Any:
     }
 
 
+MIN_POLL_INTERVAL = 1.0
+"""Seconds, at least, between looks at a running evaluation (every face refuses less): a poll
+interval of 0.0001 s sent 2,309 requests in 3 s."""
+
+
 @dataclass(frozen=True, slots=True)
 class FetchOptions:
     concurrency: int = 8  # requests in flight at once
     wait: float = 600.0  # seconds to wait for a running evaluation
     poll_interval: float = 10.0  # seconds between looks at a running evaluation
+    deadline: float | None = None  # the clock time the whole run must end by (None: no limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +306,17 @@ class Baseline:
     note: str | None = None  # why there is none
     chosen: str | None = None  # how it was chosen, when auto or champion chose it
     same_version: bool | None = None  # measured on the candidate's dataset version (None: unknown)
+    # A baseline was asked for but cannot be known (the champion, when a rival's value cannot
+    # be had): the regression checks follow `if_missing`, with `note` saying why.
+    unknown: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unscored:
+    """Why an eval's headline value cannot be had (its map-results failed, or the value is
+    null, NaN, out of range or not a number)."""
+
+    why: str
 
 
 class Fetcher:
@@ -279,6 +339,10 @@ class Fetcher:
         self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
         # The list answers of this run, per filter: one call serves every eval named by it.
         self._lists: dict[tuple[str, str], asyncio.Future[list[EvalInfo]]] = {}
+        # Fetches only the trend asked for (results by eval id, lists by filter): when it
+        # stops waiting for them, `let_go` stops them. Another use of one takes it off.
+        self._trend_results: set[str] = set()
+        self._trend_lists: set[tuple[str, str]] = set()
         # The panels of this run, per (eval, split).
         self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
         self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
@@ -290,24 +354,62 @@ class Fetcher:
     ) -> asyncio.Future[EvalResults]:
         """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
         wait earlier than `wait` from now; `named` says how the user named it, for messages."""
+        self._trend_results.discard(eval_id)
         if eval_id not in self._results:
             self._results[eval_id] = asyncio.ensure_future(
                 self._fetch(eval_id, give_up=give_up, named=named)
             )
         return self._results[eval_id]
 
-    def listing(self, by: str, ref: str) -> asyncio.Future[list[EvalInfo]]:
-        """The (shared, cached for the run) list of the evals of one model or version."""
+    @property
+    def deadline(self) -> float | None:
+        """The clock time the run must end by (None: no limit)."""
+        return self._options.deadline
+
+    def now(self) -> float:
+        """The fetcher's clock."""
+        return self._clock()
+
+    def trend_results(self, eval_id: str) -> asyncio.Future[EvalResults]:
+        """`results(eval_id)` for the trend: shared like any other, but a fetch the trend
+        starts is its own until something else asks for it (`let_go` may stop it)."""
+        if eval_id not in self._results:
+            self._trend_results.add(eval_id)
+            self._results[eval_id] = asyncio.ensure_future(self._fetch(eval_id))
+        return self._results[eval_id]
+
+    def listing(
+        self, by: str, ref: str, *, for_trend: bool = False
+    ) -> asyncio.Future[list[EvalInfo]]:
+        """The (shared, cached for the run) list of the evals of one model or version.
+        `for_trend`: the trend asks (a list it starts is its own, as in `trend_results`)."""
         key = (by, ref)
+        if not for_trend:
+            self._trend_lists.discard(key)
         if key not in self._lists:
+            if for_trend:
+                self._trend_lists.add(key)
             self._lists[key] = asyncio.ensure_future(self._list(by, ref))
         return self._lists[key]
+
+    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[tuple[str, str]] = ()) -> None:
+        """Stop the fetches (results of `eval_ids`, `lists`) that only the trend asked for, as
+        it no longer waits for them: they free their connections at once. Any other use of
+        them asks afresh."""
+        for eval_id in eval_ids:
+            if eval_id in self._trend_results:
+                self._trend_results.discard(eval_id)
+                self._results.pop(eval_id).cancel()
+        for key in lists:
+            if key in self._trend_lists:
+                self._trend_lists.discard(key)
+                self._lists.pop(key).cancel()
 
     async def _list(self, by: str, ref: str) -> list[EvalInfo]:
         async with self._limit:
             if by == "model":
-                return await self._source.list_evals(model=ref, limit=200)
-            return await self._source.list_evals(version=ref, limit=200)
+                return _once_each(await self._source.list_evals(model=ref, limit=200))
+            return _once_each(await self._source.list_evals(version=ref, limit=200))
 
     async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
         """The newest evaluation of model (or dataset version) `ref`, waiting for one to
@@ -342,15 +444,23 @@ class Fetcher:
             if self._lists.get((by, ref)) is listed:
                 del self._lists[(by, ref)]  # look afresh (other waiters share the new look)
 
-    async def newest_done(self, by: str, ref: str, *, other_than: str) -> EvalInfo | None:
+    async def newest_done(
+        self, by: str, ref: str, *, other_than: EvalInfo | str
+    ) -> EvalInfo | None:
         """The newest `done` evaluation of model (or dataset version) `ref` other than
-        `other_than` (the candidate), from the run's shared list; None when there is none
-        (no waiting: a baseline is what is already done)."""
+        `other_than` (the candidate: its id, or what is known of it, and then none of another
+        project), from the run's shared list; None when there is none (no waiting: a baseline
+        is what is already done)."""
         evals = await self.listing(by, ref)
+        candidate = other_than if isinstance(other_than, EvalInfo) else None
+        other_id = candidate.eval_id if candidate is not None else other_than
         found = _newest(
             e
             for e in evals
-            if _is_of(e, by, ref) and e.status == "done" and e.eval_id != other_than
+            if _is_of(e, by, ref)
+            and e.status == "done"
+            and e.eval_id != other_id
+            and not (candidate is not None and e.of_another_project(candidate))
         )
         if found is not None:
             self._remember(found)
@@ -479,17 +589,20 @@ class Fetcher:
                 and e.version_id in (None, version)
                 and e.created_at is not None
                 and e.created_at < info.created_at
+                and (e.same_project(info) if require_same_version else True)
             ]
             if same:
-                chosen = max(same, key=_created)
+                # One known to be of the candidate's project first: only it shares the test set.
+                chosen = max(same, key=lambda e: (e.same_project(info), _created(e)))
+                shared = chosen.same_project(info)
                 self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
                 return Baseline(
                     chosen.eval_id,
                     chosen=(
                         "auto: the newest earlier done evaluation of another model "
-                        f"on dataset version {version}"
+                        f"on dataset version {version}" + ("" if shared else _UNKNOWN_PROJECT)
                     ),
-                    same_version=True,
+                    same_version=shared,
                 )
         if require_same_version:
             where = f"dataset version '{version}'" if version else "its dataset version (unknown)"
@@ -506,7 +619,9 @@ class Fetcher:
                 eval_id=eval_id,
             )
         async with self._limit:
-            listing = await self._source.list_evals(project=info.project, status="done", limit=200)
+            listing = _once_each(
+                await self._source.list_evals(project=info.project, status="done", limit=200)
+            )
         earlier = [
             (e.created_at, e)
             for e in listing
@@ -537,7 +652,12 @@ class Fetcher:
         """The best `done` evaluation of another model on the candidate's dataset version by
         the task's headline metric (mAP@50:95 on test, or mIoU on test): the eval's summary
         when it has the metric, else its map-results. The version's list is asked while the
-        candidate's results (which say its task) are still on their way."""
+        candidate's results (which say its task) are still on their way.
+
+        The champion is the best of all of them or it is unknown: when any rival's value
+        cannot be had (its map-results fail) or is not a usable fraction (null, NaN, out of
+        range, a string), there is no baseline and the note names the rivals and why, with
+        `unknown` set (the regression checks follow `if_missing`): never a weaker champion."""
         info = await self.info(eval_id)
         version = info.version_id
         if version is None:
@@ -550,8 +670,23 @@ class Fetcher:
         task, listed = await asyncio.gather(task_type, listing)
         rivals = [e for e in listed if _done_rival(e, info) and e.version_id in (None, version)]
         metric = HEADLINE[task]
-        scores = await asyncio.gather(*(self._headline(e, task) for e in rivals))
-        scored = [(score, e) for score, e in zip(scores, rivals, strict=True) if score is not None]
+        scores = await asyncio.gather(*(self._score(e, task) for e in rivals))
+        unknown = [
+            (e.eval_id, score.why)
+            for score, e in zip(scores, rivals, strict=True)
+            if isinstance(score, Unscored)
+        ]
+        if unknown:
+            self._log.warning(
+                "fetch.champion_unknown",
+                eval_id=eval_id,
+                version=version,
+                rivals=dict(unknown),
+            )
+            return Baseline(None, _champion_unknown(version, metric, unknown), unknown=True)
+        scored = [
+            (score, e) for score, e in zip(scores, rivals, strict=True) if isinstance(score, float)
+        ]
         if not scored:
             note = (
                 "baseline: champion found no done evaluation of another model on dataset "
@@ -566,30 +701,41 @@ class Fetcher:
             chosen=(
                 f"champion: the best done evaluation of another model on dataset version "
                 f"{version} by {metric.label} on test ({score:.4f})"
+                + ("" if chosen.same_project(info) else _UNKNOWN_PROJECT)
             ),
-            same_version=True,
+            same_version=chosen.same_project(info),
         )
 
     async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
-        """An eval's headline metric on test (its summary's, else its shared map-results'),
-        or None when it has none: the report's trend charts it."""
-        return await self._headline(info, task_type)
+        """An eval's headline metric on test (its summary's, else its shared map-results',
+        fetched as the trend's own: `trend_results`), or None when it has none: the report's
+        trend charts it."""
+        score = await self._score(info, task_type, for_trend=True)
+        return score if isinstance(score, float) else None
 
-    async def _headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
-        """An eval's headline metric on test, or None when it has none (or not of this task)."""
+    async def _score(
+        self, info: EvalInfo, task_type: TaskType, *, for_trend: bool = False
+    ) -> float | Unscored | None:
+        """An eval's headline metric on test; `Unscored` (why) when it cannot be had or is
+        not a usable fraction; None when the eval is of another task (no rival)."""
         metric = HEADLINE[task_type]
         if metric.summary_key is not None and info.summary is not None:
             value = info.summary.get(metric.summary_key)
             if isinstance(value, int | float) and _fraction(value):
                 return float(value)
         try:
-            results = await self.results(info.eval_id)
-        except GateError:
-            return None  # a rival without usable results is no champion
+            if for_trend:  # the trend may stop waiting: never cancel a fetch others share
+                results = await asyncio.shield(self.trend_results(info.eval_id))
+            else:
+                results = await self.results(info.eval_id)
+        except GateError as error:
+            return Unscored(_short_why(error, info.eval_id))
         if results.task_type is not task_type:
             return None
         value = results.value(metric.name, "test")
-        return float(value) if isinstance(value, int | float) and _fraction(value) else None
+        if isinstance(value, Missing | Malformed):
+            return Unscored(value.reason)
+        return float(value)
 
     # ------------------------------------------------------------------ panels
 
@@ -694,6 +840,15 @@ def _is_of(info: EvalInfo, by: str, ref: str) -> bool:
     return value is None or value == ref
 
 
+def _once_each(evals: Iterable[EvalInfo]) -> list[EvalInfo]:
+    """A list answer with each evaluation once: an id listed again is the same evaluation
+    (the first listing, the newest by the list's order, is kept)."""
+    found: dict[str, EvalInfo] = {}
+    for info in evals:
+        found.setdefault(info.eval_id, info)
+    return list(found.values())
+
+
 def _newest(evals: Iterable[EvalInfo]) -> EvalInfo | None:
     """The newest of `evals` by creation time; the list's order (newest first) breaks ties and
     stands in for a missing time."""
@@ -722,12 +877,46 @@ HEADLINE: Mapping[TaskType, Headline] = {
 }
 
 
+MAX_NAMED_RIVALS = 3  # rivals named in an unknown champion's note (the rest counted)
+
+
+def _champion_unknown(version: str, metric: Headline, unknown: list[tuple[str, str]]) -> str:
+    """Why the champion is unknown: the rivals whose value cannot be had, each with why,
+    named first (a report shortens long messages)."""
+    named = ", ".join(f"eval {rival} ({why})" for rival, why in unknown[:MAX_NAMED_RIVALS])
+    more = len(unknown) - MAX_NAMED_RIVALS
+    return (
+        f"baseline: champion is unknown: {named}"
+        + (f" and {more} more" if more > 0 else "")
+        + f": no usable {metric.label} on test, so the best done evaluation of another model "
+        f"on dataset version '{version}' is not known; re-run the gate when Roboflow answers, "
+        "or name the baseline's id"
+    )
+
+
+def _short_why(error: GateError, eval_id: str) -> str:
+    """Why an eval's map-results cannot be had, in short: the HTTP status when the answer
+    had one, else the message's first clause (without the eval it is about)."""
+    status = getattr(error, "status", None)
+    if isinstance(status, int) and status >= 400:
+        return f"HTTP {status}"
+    text = str(error).split("; ", 1)[0]
+    for prefix in (f"map-results for eval {eval_id}: ", f"evaluation {eval_id} "):
+        text = text.removeprefix(prefix)
+    return text
+
+
+_UNKNOWN_PROJECT = " (a project not known to be the candidate's: not known to share its test set)"
+
+
 def _done_rival(info: EvalInfo, candidate: EvalInfo) -> bool:
-    """A done evaluation other than the candidate, and not of the candidate's model."""
+    """A done evaluation other than the candidate, not of the candidate's model, and not of
+    another project (a version id may be another project's too)."""
     return (
         info.eval_id != candidate.eval_id
         and info.status == "done"
         and (candidate.model_id is None or info.model_id != candidate.model_id)
+        and not info.of_another_project(candidate)
     )
 
 

@@ -186,8 +186,12 @@ async def gate_local(job: LocalGate) -> GateOutcome:
         saved_ids=tuple(documents),
         base=job.base,
     )
+    loop = asyncio.get_running_loop()
     options = FetchOptions(
-        concurrency=access.concurrency, wait=job.wait, poll_interval=job.poll_interval
+        concurrency=access.concurrency,
+        wait=job.wait,
+        poll_interval=job.poll_interval,
+        deadline=loop.time() + access.deadline,
     )
     try:
         async with asyncio.timeout(access.deadline):

@@ -60,3 +60,12 @@ async def run_cli_async(*args: str, cwd: Path = REPO, env: dict[str, str] | None
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode is not None
     return Proc(proc.returncode, out.decode(), err.decode())
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules `-X importtime` (PYTHONPROFILEIMPORTTIME) reported on stderr."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }

@@ -15,7 +15,9 @@ Behaviour modelled on GitHub:
   rel="next"/"last"/"first"/"prev", absolute URLs on the stand-in's own host, written with
   `/repositories/{id}/...` paths as GitHub does (clients must follow links verbatim);
 - comment bodies over 65,536 characters -> 422 "body is too long" (GitHub's answer, not a
-  violation); a status description over 140 characters -> 422 and a violation;
+  violation); a status description over 140 characters -> 422 and a violation; only a
+  comment's author may edit it (anyone else's -> 403 "Resource not accessible by
+  integration", as the job's token gets);
 - GET /user -> 403 "Resource not accessible by integration" (the job's GITHUB_TOKEN), or
   the login when `user_readable=True` (a personal access token);
 - a missing token -> 401 "Requires authentication", a wrong one -> 401 "Bad credentials";
@@ -33,7 +35,8 @@ Behaviour modelled on GitHub:
   failures are scripted faults: `standin.fail("get-content", not_accessible())`).
 
 Scripted faults per operation are served (in order, one per request) after the request
-passed the description checks and before authentication:
+passed the description checks and before authentication; `ECHO` in a fault's body is replaced
+by the token the request sent (a server echoing it back):
 
     standin = GitHubStandIn(token="ghs_test")
     standin.add_pull("octo-org/octo-repo", 7, head_sha="a" * 40)
@@ -63,7 +66,7 @@ from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
 
-from tests.standin_base import Hangs, fault_body
+from tests.standin_base import Hangs, credential_of, echoed, fault_body
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "github"
 DESCRIPTION_PATH = DATA_DIR / "rest-api-subset.json"
@@ -593,6 +596,11 @@ class GitHubStandIn(Hangs):
         """Queue faults for an operation ("create-comment", "issues/create-comment", "*")."""
         self._faults.setdefault(self._operation_id(operation), deque()).extend(faults)
 
+    def clear_faults(self) -> None:
+        """Forget every scripted fault not served yet (and the requests seen so far)."""
+        self._faults.clear()
+        self.requests.clear()
+
     def pending_faults(self) -> int:
         """How many scripted faults have not been served yet."""
         return sum(len(queue) for queue in self._faults.values())
@@ -849,9 +857,9 @@ class GitHubStandIn(Hangs):
         if fault.body is None:
             response = _error(fault.status, f"HTTP {fault.status}")
         elif isinstance(fault.body, (dict, list)):
-            response = _json_response(fault.status, fault.body)
+            response = _json_response(fault.status, echoed(fault.body, credential_of(request)))
         else:
-            body, kind = fault_body(fault.body)
+            body, kind = fault_body(fault.body, echo=credential_of(request))
             response = web.Response(status=fault.status, body=body, content_type=kind)
         response.headers.update(headers)
         return response
@@ -1052,6 +1060,9 @@ class GitHubStandIn(Hangs):
         params: Mapping[str, str],
     ) -> web.Response:
         comment = self._find_comment(repo, params)
+        if comment.login.casefold() != self.login.casefold():
+            # Only its author may edit a comment (the job's token, an App's: 403 like this).
+            return _error(403, NOT_ACCESSIBLE)
         comment.body = self._body_or_422(record)
         comment.updated_at = self._now()
         return _json_response(200, self._comment_json(request, comment))

@@ -5,7 +5,8 @@ It is a real aiohttp server (bind it to 127.0.0.1), modelled on the public docs 
 confusion-matrix, performance-by-class and image-predictions panels), Bearer or `?api_key=` auth,
 JSON errors `{"error": code, "message": ...}`, newest-first listing. Tests add evals,
 flip their status, and script misbehaviour (429 with Retry-After, 5xx, HTML pages,
-truncated bodies, hung requests) that is served before the normal behaviour. Every
+truncated bodies, hung requests, error text echoing the key the request sent: `ECHO` in a
+scripted body) that is served before the normal behaviour. Every
 request is recorded in `standin.requests`.
 
     standin = RoboflowStandIn()
@@ -40,7 +41,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.standin_base import Hangs, fault_body
+from tests.standin_base import Hangs, credential_of, fault_body
 
 DETECTION = "object-detection-like"
 SEGMENTATION = "semantic-segmentation"
@@ -470,6 +471,11 @@ class RoboflowStandIn(Hangs):
             raise ValueError(f"unknown endpoint {endpoint!r}; use one of {ENDPOINTS} or '*'")
         self._scripts.setdefault((endpoint, eval_id), deque()).extend(responses)
 
+    def clear_scripts(self) -> None:
+        """Forget every scripted response not served yet (and the requests seen so far)."""
+        self._scripts.clear()
+        self.requests.clear()
+
     def pending_scripts(self) -> int:
         """How many scripted responses have not been served yet."""
         return sum(len(queue) for queue in self._scripts.values())
@@ -569,7 +575,7 @@ class RoboflowStandIn(Hangs):
             else:
                 body, headers = _error_body(status), {"Content-Type": "application/json"}
         else:
-            body, kind = fault_body(scripted.body)
+            body, kind = fault_body(scripted.body, echo=credential_of(request))
             headers = {"Content-Type": kind}
         headers.update(scripted.headers)
         if scripted.chunked:

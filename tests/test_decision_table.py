@@ -32,6 +32,8 @@ from tests.github_standin import GitHubStandIn
 from tests.report.test_report import make_check
 from tests.roboflow_standin import RoboflowStandIn, detection_results
 
+# The service's bearer token (no word in it: the service masks any 8 characters of a secret).
+SERVICE_TOKEN = "Zq7Xk9Wm2Pv4Rt8Ys3Lb6Nc1"
 # The README's table: (verdict, fail-on) -> exit code, passed, commit status, check run.
 TABLE: dict[tuple[str, str], tuple[int, bool, str, str]] = {
     ("pass", "error"): (0, True, "success", "success"),
@@ -253,7 +255,7 @@ async def service(aiohttp_client, aiohttp_server, roboflow, github) -> Any:
     settings = ServerSettings(
         host="127.0.0.1",
         port=0,
-        tokens=("bearer-decision-table-token-0123",),
+        tokens=(SERVICE_TOKEN,),
         roboflow_api_key=RF_KEY,
         api_url=str(rf.make_url("")).rstrip("/"),
         github_api_url=str(gh.make_url("")).rstrip("/"),
@@ -282,7 +284,7 @@ async def test_the_service_exit_code_json_and_status_agree_with_the_table(
             "commit_status": True,
         },
     }
-    headers = {"Authorization": "Bearer bearer-decision-table-token-0123"}
+    headers = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
     async with service.post("/v1/gate", json=body, headers=headers) as answer:
         assert answer.status == 200, await answer.text()
         document = await answer.json()
@@ -310,7 +312,7 @@ async def test_a_warning_under_fail_on_warning_fails_the_commit_status_too(servi
             "commit_status": True,
         },
     }
-    headers = {"Authorization": "Bearer bearer-decision-table-token-0123"}
+    headers = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
     async with service.post("/v1/gate", json=body, headers=headers) as answer:
         document = await answer.json()
     assert (document["verdict"], document["exit_code"]) == ("warn", 1)

@@ -247,7 +247,8 @@ async def test_offline_the_panels_are_unavailable_not_a_usage_error():
             await method("big", "test")
         assert not isinstance(caught.value, UsageError)
         assert str(caught.value) == (
-            f"{panel} of eval big is not in saved results: set ROBOFLOW_API_KEY to fetch it"
+            f"{panel} of eval big is not in its saved results (an eval read from a file is "
+            "never fetched): save the panel beside its map-results, as a saved evaluation"
         )
 
 
@@ -255,7 +256,7 @@ async def test_saved_results_with_the_api_fetch_the_panels_through_lazy_roboflow
     access = RoboflowAccess(api_key=KEY, api_url=f"http://{server.host}:{server.port}")
     api = LazyRoboflow(access, "ws")
     try:
-        source = SavedResults({"big": {}}, fallback=api)
+        source = SavedResults({"other": {}}, fallback=api)  # big is not in the files
         fetcher = Fetcher(source, FetchOptions(), clock=asyncio.get_running_loop().time)
         matrix = await fetcher.confusion("big", "test")
         performance = await fetcher.class_performance("big", "test")

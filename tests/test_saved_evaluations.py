@@ -58,7 +58,7 @@ async def test_a_saved_evaluation_serves_its_map_results_and_panels():
 
 async def test_a_plain_map_results_file_has_no_panels_offline():
     source = SavedResults({"e1": detection_results(["car"])})
-    with pytest.raises(PanelUnavailable, match="not in saved results"):
+    with pytest.raises(PanelUnavailable, match="is not in its saved results"):
         await source.confusion_matrix("e1", "test")
 
 
@@ -68,13 +68,56 @@ async def test_a_split_the_saved_evaluation_lacks_is_unavailable():
         await source.confusion_matrix("e1", "valid")
 
 
-async def test_what_the_files_lack_comes_from_the_api_when_there_is_one():
-    class Api:
-        async def confusion_matrix(self, eval_id: str, split: str) -> Any:
-            return {"asked": [eval_id, split]}
+class Api:
+    """A fallback that records what it is asked."""
 
-    source = SavedResults({"e1": saved()}, fallback=Api())  # type: ignore[arg-type]
-    assert await source.confusion_matrix("e1", "test") == {"asked": ["e1", "test"]}
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, ...]] = []
+
+    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
+        self.asked.append(("confusion-matrix", eval_id, split))
+        return {"asked": [eval_id, split]}
+
+    async def performance_by_class(self, eval_id: str, split: str) -> Any:
+        self.asked.append(("performance-by-class", eval_id, split))
+        return {"asked": [eval_id, split]}
+
+    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
+        self.asked.append(("image-predictions", eval_id, split))
+        return {"asked": [eval_id, split]}
+
+    async def eval_info(self, eval_id: str) -> Any:
+        self.asked.append(("info", eval_id))
+        raise AssertionError("asked")
+
+
+async def test_an_eval_the_files_do_not_hold_is_asked_of_the_api():
+    api = Api()
+    source = SavedResults({"e1": saved()}, fallback=api)  # type: ignore[arg-type]
+    assert await source.confusion_matrix("e2", "test") == {"asked": ["e2", "test"]}
+    assert api.asked == [("confusion-matrix", "e2", "test")]
+
+
+async def test_an_eval_read_from_a_file_is_never_asked_of_the_api_even_with_one():
+    """Offline means offline: a panel the file lacks is unavailable (its checks follow
+    `if_missing`), and its metadata is unknown, whatever key the run has."""
+    api = Api()
+    source = SavedResults(
+        {"e1": saved(**{"confusion-matrix": {"test": MATRIX}}), "e2": detection_results(["car"])},
+        fallback=api,  # type: ignore[arg-type]
+    )
+    for eval_id, split in (("e1", "valid"), ("e2", "test")):
+        with pytest.raises(PanelUnavailable, match="an eval read from a file is never fetched"):
+            await source.confusion_matrix(eval_id, split)
+        with pytest.raises(PanelUnavailable, match="performance by class"):
+            await source.performance_by_class(eval_id, split)
+        with pytest.raises(PanelUnavailable, match="image predictions"):
+            await source.image_predictions(eval_id, split, 0, 1000)
+        with pytest.raises(UsageError, match="comes from a saved results file"):
+            await source.eval_info(eval_id)
+        assert not source.describes(eval_id)
+    assert await source.confusion_matrix("e1", "test") == MATRIX
+    assert api.asked == []
 
 
 @pytest.mark.parametrize(

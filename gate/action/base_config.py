@@ -38,6 +38,7 @@ from gate.report.markdown import md_code
 
 if TYPE_CHECKING:
     from gate.action.inputs import ActionSettings
+    from gate.github.api import GitHubError
     from gate.github.client import GitHubClient
 
 __all__ = [
@@ -62,8 +63,18 @@ class BaseConfigUnavailable(GateError):
 
     exit_code = ExitCode.UNAVAILABLE
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"could not read the base branch's config: {reason}; {_FIX}")
+    def __init__(self, reason: str, *, fix: str = _FIX) -> None:
+        super().__init__(f"could not read the base branch's config: {reason}; {fix}")
+
+
+def _unreadable(error: GitHubError) -> BaseConfigUnavailable:
+    """A GitHub failure reading the base's config; a 403 already names the permission that
+    request lacks (contents or pull requests), so only the way around it is added."""
+    from gate.github.api import GitHubForbidden  # noqa: PLC0415
+
+    if isinstance(error, GitHubForbidden):
+        return BaseConfigUnavailable(str(error), fix="or set config-from: workspace")
+    return BaseConfigUnavailable(str(error))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +125,7 @@ async def _base_sha(github: GitHubClient, event: EventContext) -> str:
             raise BaseConfigUnavailable(f"no open pull request found{commit}")
         return await github.pull_base_sha(event.repository, number)
     except GitHubError as error:
-        raise BaseConfigUnavailable(str(error)) from None
+        raise _unreadable(error) from None
 
 
 async def _read_base(
@@ -138,7 +149,7 @@ async def _read_base(
                 event.repository, settings.config, sha, max_bytes=MAX_CONFIG_BYTES
             )
         except GitHubError as error:
-            raise BaseConfigUnavailable(str(error)) from None
+            raise _unreadable(error) from None
     return data, sha
 
 

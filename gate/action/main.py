@@ -36,11 +36,11 @@ from gate.action.base_config import (
 from gate.action.inputs import ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
 from gate.core.decision import decide
-from gate.core.errors import ExitCode, GateError, internal_error_message
+from gate.core.errors import ConfigError, ExitCode, GateError, Problem, internal_error_message
 from gate.core.gate_id import report_folder
 from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
-from gate.core.redact import redact
+from gate.core.redact import redact, redact_line
 from gate.engine import BaseEvals
 from gate.github.publish import (
     Gated,
@@ -131,20 +131,71 @@ async def _run_gate(
     from gate.report.formats import to_json  # noqa: PLC0415 - used once
 
     folder = workspace / report_folder(settings.gate_id)
+    secrets = _secrets(settings)
     notes = ""
     choice: ConfigChoice | None = None
     try:
         choice = await choose_config(settings, event, workspace, api_url=_github_api_url(environ))
         notes = config_notes(choice)
         outcome = await gate_local(local_gate_for(settings, workspace, choice.config, choice.base))
-        full = render_report(outcome, max_chars=None, title=title_for(settings)) + notes
+        full = redact(render_report(outcome, max_chars=None, title=title_for(settings)), secrets)
+        full += notes
         # Into a workspace the Action does not trust: no link under it is followed.
         write_file(folder / "report.md", full, confine_to=workspace)
         decision = decide(outcome.verdict, settings.fail_on)
-        write_file(folder / "report.json", to_json(outcome, decision), confine_to=workspace)
+        write_file(
+            folder / "report.json",
+            redact(to_json(outcome, decision), secrets),
+            confine_to=workspace,
+        )
     except GateError as error:
-        return _Ran(Gated(None, error), None, notes, choice)
+        return _Ran(Gated(None, _in_repository(error, workspace)), None, notes, choice)
     return _Ran(Gated(outcome, None), full, notes, choice)
+
+
+def _relative(text: str, workspace: Path) -> str:
+    """`text` without the workspace's absolute path: `/github/workspace/.github/x.yml:3:5`
+    reads `.github/x.yml:3:5` (the runner's paths mean nothing on the pull request)."""
+    prefix = workspace.as_posix().rstrip("/") + "/"
+    return text.replace(prefix, "") if prefix != "/" else text
+
+
+def _in_repository(error: GateError, workspace: Path) -> GateError:
+    """`error` with paths relative to the repository root (the workspace), as every message,
+    annotation, comment and check run shows them."""
+    if type(error) is ConfigError:
+        problems = [replace(p, source=_relative(p.source, workspace)) for p in error.problems]
+        return ConfigError(problems, total=error.total)
+    if error.args and isinstance(error.args[0], str):
+        error.args = (_relative(error.args[0], workspace), *error.args[1:])
+    return error
+
+
+def _in_checkout(problem: Problem) -> bool:
+    """Whether a problem is located in a file of the checkout (relative to its root)."""
+    source = problem.source
+    outside = source.startswith("<") or Path(source).is_absolute()  # `<base>:...`, `/elsewhere`
+    return problem.line is not None and not outside
+
+
+def _annotate_error(io: ActionsIO, error: GateError, secrets: tuple[str, ...]) -> None:
+    """An `::error` per line of the error; a config problem in a file of the repository sits
+    on its file and line, as a failing check does (the base branch's problems, `<base>:...`,
+    are in no file of the checkout)."""
+    log = structlog.get_logger("gate.action.main")
+    problems = error.problems if isinstance(error, ConfigError) else ()
+    for index, line in enumerate(error_lines(error)):
+        problem = problems[index] if index < len(problems) else None
+        where = problem if problem is not None and _in_checkout(problem) else None
+        io.annotate(
+            "error",
+            redact(line, secrets),
+            title="eval-gate",
+            file=where.source if where is not None else None,
+            line=where.line if where is not None else None,
+            col=where.column if where is not None else None,
+        )
+        log.error("gate.error", message=line)
 
 
 def _annotate_rule_changes(io: ActionsIO, choice: ConfigChoice | None) -> None:
@@ -261,6 +312,7 @@ async def _publish(
                 target=target,
                 gated=gated,
                 body=body,
+                secrets=_secrets(settings),
             )
         return await report_gate(
             session,
@@ -383,8 +435,10 @@ async def _finish_check_run(
     assert state.check_run_id is not None
     import aiohttp  # noqa: PLC0415 - only when asked
 
+    from gate.github.api import CHECK_RUN_TITLE_MAX  # noqa: PLC0415
     from gate.github.checks import complete_check_run  # noqa: PLC0415
 
+    secrets = _secrets(settings)
     async with aiohttp.ClientSession() as session:
         state.completed = await complete_check_run(
             session,
@@ -393,8 +447,8 @@ async def _finish_check_run(
             repository=event.repository,
             check_run_id=state.check_run_id,
             conclusion=conclusion,
-            title=redact(title, _secrets(settings)),
-            summary=redact(summary, _secrets(settings)),
+            title=redact_line(title, secrets, limit=CHECK_RUN_TITLE_MAX),
+            summary=redact(summary, secrets),
             annotations=annotations,
         )
 
@@ -414,7 +468,6 @@ async def _complete_check_run(
         check_run_title,
         left_out_note,
     )
-    from gate.http.text import one_line  # noqa: PLC0415
 
     if not state.open:
         return
@@ -429,7 +482,7 @@ async def _complete_check_run(
             environ,
             state,
             conclusion=check_run_conclusion(None, settings.fail_on),
-            title=one_line(f"Could not run: {first}"),
+            title=f"Could not run: {first}",
             summary=error_report(gated.error, title, _secrets(settings)) + notes,
         )
         return
@@ -505,9 +558,8 @@ async def action(
     else:
         assert gated.error is not None
         summary = error_report(gated.error, title, secrets) + notes
-        for line in error_lines(gated.error):
-            io.annotate("error", redact(line, secrets), title="eval-gate")
-            log.error("gate.error", message=line)
+        _annotate_error(io, gated.error, secrets)
+    summary = redact(summary, secrets)  # before append_summary may cut it
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
     if state.fallback:  # no check run (a 403): the commit status shows the verdict instead
         settings = replace(settings, commit_status=True)
@@ -628,7 +680,9 @@ async def _supervised(
                 raise
         except Exception as error:
             if state.wanted:  # a crash: the check run says so rather than spin forever
-                await _crashed_check_run(settings, event, environ, state, error)
+                await _crashed_check_run(
+                    settings, event, environ, state, error, workspace=io.workspace
+                )
             raise
         return await _report_cancelled(
             settings=settings,
@@ -683,7 +737,7 @@ async def _report_cancelled(
             await asyncio.wait({comment}, timeout=0.5)
             failure = comment.exception() if comment.done() and not comment.cancelled() else None
             if failure is not None:
-                reason = internal_error_message(failure)
+                reason = internal_error_message(failure, _secrets(settings))
             elif stop.count == 1:
                 reason = f"no answer from GitHub within {CANCEL_GRACE:g} s"
     if reason:
@@ -736,12 +790,13 @@ async def _crashed_check_run(
     environ: Mapping[str, str],
     state: CheckRunState,
     error: Exception,
+    *,
+    workspace: Path,
 ) -> None:
     """Complete the check run `failure` with the error's one line (at most CANCEL_GRACE s)."""
-    from gate.http.text import one_line  # noqa: PLC0415
-
-    message = str(error) if isinstance(error, GateError) else internal_error_message(error)
-    line = one_line(redact(message, _secrets(settings)))
+    secrets = _secrets(settings)
+    message = str(error) if isinstance(error, GateError) else internal_error_message(error, secrets)
+    line = redact_line(_relative(message, workspace), secrets)
     try:
         async with asyncio.timeout(CANCEL_GRACE):
             await state.created()
@@ -826,7 +881,7 @@ def _run(
         err.write(error_line(message, fmt="console", secrets=secrets) + "\n")
         return int(error.exit_code)
     except Exception as error:  # noqa: BLE001 - a bug must still end in one clear line
-        message = redact(internal_error_message(error), secrets)
+        message = internal_error_message(error, secrets)
         with contextlib.suppress(OSError):  # the log's pipe may be what failed
             io.annotate("error", message, title="eval-gate")
         err.write(error_line(message, fmt="console", secrets=secrets) + "\n")

@@ -492,11 +492,13 @@ class ActionsIO:
         title: str | None = None,
         file: str | None = None,
         line: int | None = None,
+        col: int | None = None,
     ) -> None:
         """An `::error::`, `::warning::` or `::notice::` annotation (GitHub shows 10 a step)."""
         if level not in ANNOTATION_LEVELS:
             raise ValueError(f"annotation level must be one of {ANNOTATION_LEVELS}, got {level!r}")
-        self._command(workflow_command(level, message, title=title, file=file, line=line))
+        command = workflow_command(level, message, title=title, file=file, line=line, col=col)
+        self._command(command)
 
     def _delimiter(self, name: str, value: str) -> str:
         for _ in range(_DELIMITER_TRIES):

@@ -210,7 +210,8 @@ def run(
             raise
         from gate.logs import error_line  # noqa: PLC0415
 
-        err.write(error_line(internal_error_message(error), fmt=fmt, secrets=secrets) + "\n")
+        message = internal_error_message(error, secrets)
+        err.write(error_line(message, fmt=fmt, secrets=secrets) + "\n")
         return ExitCode.INTERNAL
 
 

@@ -17,6 +17,7 @@ from gate.cli.settings import CheckSettings
 from gate.core.decision import Decision, decide
 from gate.core.errors import ExitCode
 from gate.core.outcome import GateOutcome
+from gate.core.redact import redact
 from gate.local_files import write_file
 from gate.report.formats import to_json, to_junit
 from gate.report.markdown import md_text
@@ -56,26 +57,26 @@ def local_gate_for(settings: CheckSettings) -> LocalGate:
 def write_outputs(
     settings: CheckSettings, outcome: GateOutcome, out: TextIO, decision: Decision | None = None
 ) -> None:
-    """The report on `out` (unless quiet) and the requested files (the JSON with `decision`,
-    the verdict under `--fail-on`)."""
+    """The report on `out` (unless quiet) and the requested files, the key masked in each
+    (the JSON with `decision`, the verdict under `--fail-on`)."""
+    secrets = settings.secrets
     if settings.report_path is not None:
         full = render_report(outcome, max_chars=None, title=settings.title)
-        write_file(settings.report_path, full)
+        write_file(settings.report_path, redact(full, secrets))
     if settings.json_path is not None:
-        write_file(settings.json_path, to_json(outcome, decision))
+        write_file(settings.json_path, redact(to_json(outcome, decision), secrets))
     if settings.junit_path is not None:
-        write_file(settings.junit_path, to_junit(outcome))
+        write_file(settings.junit_path, redact(to_junit(outcome), secrets))
     if not settings.quiet:
         hint = (
             f"The full report is in {md_text(settings.report_path.name)}."
             if settings.report_path
             else "Run with --report PATH for the full report."
         )
-        out.write(
-            render_report(
-                outcome, max_chars=settings.max_chars, title=settings.title, full_report_hint=hint
-            )
+        report = render_report(
+            outcome, max_chars=settings.max_chars, title=settings.title, full_report_hint=hint
         )
+        out.write(redact(report, secrets))
         out.flush()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from gate.core.errors import UsageError
 from gate.core.model import FAIL_ON, FailOn
+from gate.fetch import MIN_POLL_INTERVAL
 from gate.local_files import MAX_RESULTS_FILES, ResultsFile
 from gate.options import Option, markdown_table
 from gate.report.render import DEFAULT_MAX_CHARS
@@ -123,10 +124,14 @@ def _number(raw: str) -> float:
         raise ValueError(f"must be a number of seconds, got {raw[:40]!r}") from None
 
 
-def _seconds(*, allow_zero: bool = False) -> Callable[[float], str | None]:
+def _seconds(
+    *, allow_zero: bool = False, least: float | None = None
+) -> Callable[[float], str | None]:
     def check(value: float) -> str | None:
         if not math.isfinite(value):
             return f"must be a finite number of seconds, got {value}"
+        if least is not None and value < least:
+            return f"must be at least {least:g} s, got {value:g}"
         if value < 0 or (value == 0 and not allow_zero):
             return f"must be {'>= 0' if allow_zero else '> 0'}, got {value:g}"
         return None
@@ -272,11 +277,11 @@ FLAGS: tuple[Option[Any], ...] = (
         "poll_interval",
         _number,
         10.0,
-        "seconds between looks at a running evaluation",
+        f"seconds between looks at a running evaluation (at least {MIN_POLL_INTERVAL:g})",
         shown_default="10",
         metavar="S",
         group=_FETCH,
-        check=_seconds(),
+        check=_seconds(least=MIN_POLL_INTERVAL),
     ),
     Option(
         "--deadline",

@@ -7,8 +7,10 @@ exit code the command line returns for it. Nothing here formats tracebacks.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from gate.core.redact import redact_line
 
 
 class ExitCode(enum.IntEnum):
@@ -93,9 +95,10 @@ class ResultsUnavailable(GateError):
         super().__init__(message)
 
 
-def internal_error_message(error: BaseException) -> str:
-    """One line for an unexpected exception: a bug, to be reported."""
-    detail = " ".join(str(error).split())[:300]
+def internal_error_message(error: BaseException, secrets: Iterable[str] = ()) -> str:
+    """One line for an unexpected exception: a bug, to be reported (`secrets` masked in its
+    text before the text is cut short)."""
+    detail = redact_line(str(error), secrets, limit=300)
     return (
         f"internal error ({error.__class__.__name__}: {detail}); this is a bug in eval-gate, "
         "please report it with the command you ran (set EVAL_GATE_DEBUG=1 for a traceback)"

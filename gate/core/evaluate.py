@@ -45,6 +45,9 @@ class EvalInput:
     baseline: EvalResults | None = None
     baseline_id: str | None = None
     baseline_note: str | None = None  # why there is no baseline, when there is none
+    # The baseline asked for cannot be known (an unknown champion): the regression checks
+    # follow their `if_missing` with `baseline_note`, never a config error.
+    baseline_unknown: bool = False
     url: str | None = None
     provenance: Provenance | None = None  # the candidate and how its baseline was chosen
     trend: Trend | None = None  # the headline metric over the dataset version's evals
@@ -521,7 +524,7 @@ def _check_rules(config: GateConfig, inputs: Sequence[EvalInput]) -> None:
                     )
         if rule.is_regression and rule.if_missing is IfMissing.FAIL:
             for ev in matching:
-                if ev.baseline is None:
+                if ev.baseline is None and not ev.baseline_unknown:
                     problems.append(
                         _problem(
                             rule,

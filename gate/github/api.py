@@ -16,12 +16,13 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from gate.core.redact import redact_line
 from gate.http.body import UnusableBody, error_body, json_body
 from gate.http.errors import HttpError
 from gate.http.text import header, one_line, parse_retry_after
@@ -281,9 +282,12 @@ def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float:
 # --------------------------------------------------------------------------- responses
 
 
-def _error_message(headers: Mapping[str, str], body: bytes) -> tuple[str | None, str]:
-    """GitHub's `message` (raw) and a sanitised detail (message + validation errors)."""
-    data, kind = error_body(headers, body, limit=_DETAIL_MAX)
+def _error_message(
+    headers: Mapping[str, str], body: bytes, secrets: Sequence[str] = ()
+) -> tuple[str | None, str]:
+    """GitHub's `message` (raw: only looked into, never shown) and a sanitised detail (message
+    + validation errors, `secrets` masked, then cut short)."""
+    data, kind = error_body(headers, body, limit=_DETAIL_MAX, secrets=secrets)
     if kind is not None:
         return None, kind
     if not isinstance(data, dict):
@@ -307,7 +311,7 @@ def _error_message(headers: Mapping[str, str], body: bytes) -> tuple[str | None,
                 parts.append(item)
     if not parts:
         return message, "JSON body without a message"
-    return message, one_line(": ".join(parts), limit=_DETAIL_MAX)
+    return message, redact_line(": ".join(parts), secrets, limit=_DETAIL_MAX)
 
 
 def _is_secondary(message: str | None) -> bool:
@@ -323,17 +327,22 @@ def parse_response(
     what: str,
     now: datetime | None = None,
     max_body: int = MAX_BODY_BYTES,
+    secrets: Sequence[str] = (),
+    permission: str | None = None,
 ) -> Any:
     """Decode a 2xx JSON body (None for an empty one), or raise the typed error.
 
     `what` names the request for messages ("creating a comment on octo/repo#12"); `now`
     (default: the current UTC time) dates Retry-After and x-ratelimit-reset. Messages
-    never include headers or the request's URL.
+    never include headers or the request's URL; `secrets` (the token) are masked in
+    GitHub's text before it is cut short. `permission` ("contents: read"): what a 403 that
+    is not a rate limit asks to grant, for a request whose permission is not the comment's
+    and status's (the default hint).
     """
     what = one_line(what)
     if 200 <= status < 300:
-        return _decode_success(status, headers, body, what=what, max_body=max_body)
-    raw_message, detail = _error_message(headers, body)
+        return _decode_success(status, headers, body, what=what, max_body=max_body, secrets=secrets)
+    raw_message, detail = _error_message(headers, body, secrets)
     prefix = f"{what}: HTTP {status} ({detail})"
     remaining = (header(headers, "x-ratelimit-remaining") or "").strip()
     if status == 429 or (status == 403 and (remaining == "0" or _is_secondary(raw_message))):
@@ -352,7 +361,9 @@ def parse_response(
         )
     if status == 403:
         not_accessible = NOT_ACCESSIBLE in (raw_message or "").lower()
-        if not_accessible:
+        if permission is not None:
+            hint = f"grant the token `{permission}` in the workflow's permissions"
+        elif not_accessible:
             hint = (
                 "the token may not write here; grant it `pull-requests: write` (and "
                 "`statuses: write` for commit statuses) in the workflow's permissions, or, for "
@@ -386,7 +397,13 @@ def parse_response(
 
 
 def _decode_success(
-    status: int, headers: Mapping[str, str], body: bytes, *, what: str, max_body: int
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    what: str,
+    max_body: int,
+    secrets: Sequence[str],
 ) -> Any:
     try:
         return json_body(
@@ -397,6 +414,7 @@ def _decode_success(
             allow_nan=False,
             empty_ok=True,
             fix="check the GitHub API URL",
+            secrets=secrets,
         )
     except UnusableBody as exc:
         raise GitHubBadResponse(f"{what}: {exc}", status=status, retryable=exc.retryable) from None

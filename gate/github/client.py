@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 __all__ = ["GitHubClient"]
 
 PER_PAGE = 100
+# The permission a 403 on a read asks for (the default hint names the comment's and status's).
+CONTENTS_READ = "contents: read"
+PULLS_READ = "pull-requests: read"
 DEFAULT_MAX_PAGES = 100  # 10,000 comments: far beyond any real pull request
 DEFAULT_MAX_RATE_WAITS = 3
 _DEFAULT_RETRY = RetryPolicy()
@@ -297,13 +300,13 @@ class GitHubClient:
             "GET",
             url,
             what=what,
-            parse=lambda raw: parse_pull_numbers(self._decode(raw, what), what=what),
+            parse=lambda raw: parse_pull_numbers(self._decode(raw, what, PULLS_READ), what=what),
         )
 
     async def pull_base_sha(self, repo: str, number: int) -> str:
         """The base commit (`base.sha`) of pull request `number` (GET .../pulls/{number})."""
         what = f"reading pull request {one_line(repo)}#{number}"
-        data = await self._request("GET", pull_path(repo, number), what=what)
+        data = await self._request("GET", pull_path(repo, number), what=what, permission=PULLS_READ)
         try:
             return parse_pull_base_sha(data, what=what)
         except GitHubError as exc:
@@ -317,7 +320,7 @@ class GitHubClient:
         url = self._http.url(contents_path(repo, path), urlencode({"ref": ref}))
         try:
             data = await self._http.request(
-                "GET", url, what=what, parse=lambda raw: self._decode(raw, what)
+                "GET", url, what=what, parse=lambda raw: self._decode(raw, what, CONTENTS_READ)
             )
         except GitHubNotFound:
             return None
@@ -328,7 +331,7 @@ class GitHubClient:
 
     # ------------------------------------------------------------------ machinery
 
-    def _decode(self, raw: RawResponse, what: str) -> Any:
+    def _decode(self, raw: RawResponse, what: str, permission: str | None = None) -> Any:
         return parse_response(
             raw.status,
             raw.headers,
@@ -336,6 +339,8 @@ class GitHubClient:
             what=what,
             now=self._clock(),
             max_body=self._http.max_body,
+            secrets=self._http.secrets,
+            permission=permission,
         )
 
     def _parse_one(self, data: Any, what: str) -> Comment:
@@ -352,12 +357,13 @@ class GitHubClient:
         what: str,
         payload: dict[str, Any] | None = None,
         idempotent: bool | None = None,
+        permission: str | None = None,
     ) -> Any:
         return await self._http.request(
             method,
             self._http.url(path),
             what=what,
-            parse=lambda raw: self._decode(raw, what),
+            parse=lambda raw: self._decode(raw, what, permission),
             body=None if payload is None else json.dumps(payload).encode(),
             content_type=None if payload is None else "application/json",
             idempotent=idempotent,

@@ -2,9 +2,15 @@
 
 A comment is ours only if the first line of its body is exactly our marker
 (`<!-- eval-gate:<gate-id> -->`), so a human quoting it (`> <!-- ... -->`), mentioning it
-mid-text, or another gate's marker never matches. Among our comments we prefer the
-token's own account, then GitHub Actions' bot, then any bot, and never edit a human's
-comment (unless the token is that human's: a personal access token).
+mid-text, or another gate's marker never matches, AND its author is us. Who we are is
+decided once per upsert (`our_login`): the login `GET /user` answers for the token (a
+personal access token), or `github-actions[bot]` when the token may not read it (the job's
+GITHUB_TOKEN). Anyone else's comment, a bot's too (`renovate[bot]` copying our marker), is
+never ours: it is left untouched, and GitHub would refuse the edit anyway (403). When GitHub
+will not say who we are (an error other than 401/403), no comment is ours and a new one is
+posted: a duplicate at worst, never a lost verdict. An App's installation token, which may
+not read `GET /user` either, is taken for the job's token: its own comments are not found
+(a new one each run) until its `<app-slug>[bot]` login can be told.
 
 `upsert_comment` never raises a GitHubError: a comment that cannot be posted must not
 change the gate's verdict; it comes back as CommentResult(action="failed", reason=...).
@@ -20,7 +26,13 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gate.core.gate_id import gate_id_problem
-from gate.github.api import COMMENT_MAX_CHARS, Comment, GitHubError, GitHubForbidden
+from gate.github.api import (
+    COMMENT_MAX_CHARS,
+    Comment,
+    GitHubError,
+    GitHubForbidden,
+    GitHubNotFound,
+)
 from gate.http.text import one_line
 
 if TYPE_CHECKING:
@@ -33,6 +45,7 @@ __all__ = [
     "comment_budget",
     "find_own_comment",
     "marker",
+    "our_login",
     "upsert_comment",
     "with_marker",
 ]
@@ -69,35 +82,35 @@ def _first_line(body: str) -> str:
     return body.split("\n", 1)[0].rstrip()
 
 
-def _rank(comment: Comment, bot_login: str | None) -> int | None:
-    """0 = the token's own account, 1 = github-actions[bot], 2 = another bot; None = not ours."""
-    if bot_login is not None and comment.user_login == bot_login:
-        return 0
-    if comment.user_login == ACTIONS_BOT:
-        return 1
-    if comment.user_type == "Bot":
-        return 2
+def _same_login(a: str | None, b: str | None) -> bool:
+    """GitHub logins are case-insensitive."""
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+def find_own_comment(comments: Iterable[Comment], marker: str, login: str | None) -> Comment | None:
+    """Our comment among `comments` (oldest first), or None: the oldest whose first line
+    equals `marker` and whose author is `login` (None: we do not know who we are, so none
+    is ours). Anyone else's comment with our marker, a bot's too, is never ours."""
+    for comment in comments:
+        if _first_line(comment.body) == marker and _same_login(comment.user_login, login):
+            return comment
     return None
 
 
-def find_own_comment(
-    comments: Iterable[Comment], marker: str, bot_login: str | None
-) -> Comment | None:
-    """Our comment among `comments` (oldest first), or None.
-
-    Only comments whose first line equals `marker` count; among them the best-ranked
-    author wins (the token's login, then github-actions[bot], then any bot), the oldest
-    on a tie. A human's comment is never ours unless `bot_login` is that human.
-    """
-    best: Comment | None = None
-    best_rank = 99
-    for comment in comments:
-        if _first_line(comment.body) != marker:
-            continue
-        rank = _rank(comment, bot_login)
-        if rank is not None and rank < best_rank:
-            best, best_rank = comment, rank
-    return best
+async def our_login(client: GitHubClient) -> str | None:
+    """Whose comments are ours: the token's login from `GET /user`; `github-actions[bot]` when
+    the token may not read it (401/403: the job's GITHUB_TOKEN); None when GitHub did not
+    answer (then no comment is taken for ours)."""
+    try:
+        login = await client.authenticated_login()
+    except GitHubError as exc:
+        structlog.get_logger("gate.github.comment").warning(
+            "github.comment_author_unknown",
+            reason=one_line(str(exc)),
+            note="no earlier comment is taken for ours: a new one is posted",
+        )
+        return None
+    return login if login is not None else ACTIONS_BOT
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +146,10 @@ async def upsert_comment(
 
     update: edit ours in place, else create. new: always create. on-failure: create only
     when not passing, but update ours whatever the verdict (never leave a stale one).
-    off: nothing. `bot_login`: the token's login if known; else it is asked of GitHub
-    (GET /user, which the job's GITHUB_TOKEN may not read: then bots are preferred).
-    Raises ValueError only for an unknown `mode` (a programming error).
+    off: nothing. `bot_login`: the token's login if known; else `our_login` asks GitHub.
+    Only a comment by that login is edited; if it is deleted before the edit lands (404), a
+    new one is created as if there had been none. Raises ValueError only for an unknown
+    `mode` (a programming error).
     """
     if mode not in MODES:
         raise ValueError(f"comment mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -152,9 +166,14 @@ async def upsert_comment(
             client, repo=repo, number=number, gate_id=gate_id, login=bot_login
         )
         if own is not None:
-            updated = await client.update_comment(repo, own.id, full_body)
-            log.debug("github.comment", action="updated", url=updated.html_url)
-            return CommentResult("updated", url=updated.html_url or own.html_url, comment_id=own.id)
+            try:
+                updated = await client.update_comment(repo, own.id, full_body)
+            except GitHubNotFound:
+                log.info("github.comment_gone", comment_id=own.id, note="deleted meanwhile")
+            else:
+                log.debug("github.comment", action="updated", url=updated.html_url)
+                url = updated.html_url or own.html_url
+                return CommentResult("updated", url=url, comment_id=own.id)
         if mode == "on-failure" and passing:
             return CommentResult(
                 "skipped",
@@ -176,18 +195,12 @@ async def _find_existing(
     client: GitHubClient, *, repo: str, number: int, gate_id: str, login: str | None
 ) -> Comment | None:
     if login is None:
-        try:
-            login = await client.authenticated_login()
-        except GitHubError:
-            login = None  # prefer bots; listing comments will surface a real problem
+        login = await our_login(client)
+    if login is None:
+        return None  # we cannot tell ours from anyone else's: post a new one
     mark = marker(gate_id)
-    best_possible = 0 if login is not None else 1
-    candidates: list[Comment] = []
     async with contextlib.aclosing(client.comments(repo, number)) as comments:
         async for comment in comments:
-            if _first_line(comment.body) != mark:
-                continue
-            candidates.append(comment)
-            if _rank(comment, login) == best_possible:
-                break  # the oldest top-ranked comment: later pages cannot beat it
-    return find_own_comment(candidates, mark, login)
+            if _first_line(comment.body) == mark and _same_login(comment.user_login, login):
+                return comment  # the oldest of ours: later pages cannot beat it
+    return None

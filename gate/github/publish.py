@@ -21,7 +21,7 @@ from gate.core.errors import ConfigError, ExitCode, GateError
 from gate.core.gate_id import status_context
 from gate.core.model import CommentMode, FailOn
 from gate.core.outcome import GateOutcome
-from gate.core.redact import redact
+from gate.core.redact import redact, redact_line
 from gate.report.markdown import md_code, md_text, md_url, public_url
 from gate.report.render import DEFAULT_MAX_CHARS, render_report
 
@@ -169,24 +169,28 @@ async def report_gate(
 
     text = await render(body) if target.wants_comment else ""
     return await publish(
-        session, token=token, api_url=api_url, target=target, gated=gated, body=text
+        session,
+        token=token,
+        api_url=api_url,
+        target=target,
+        gated=gated,
+        body=text,
+        secrets=secrets,
     )
 
 
-def status_state(gated: Gated, fail_on: str = FailOn.ERROR) -> tuple[str, str]:
+def status_state(
+    gated: Gated, fail_on: str = FailOn.ERROR, secrets: tuple[str, ...] = ()
+) -> tuple[str, str]:
     """Commit status state and a one-line description of at most 140 characters, as the
     decision for the verdict under `fail_on` says (a warning under `fail-on: warning` is a
-    `failure`)."""
+    `failure`); an error's text has `secrets` masked before it is cut."""
     decision = gated.decision(fail_on)
     if gated.outcome is None:
         description = f"eval-gate could not run: {gated.error}"
     else:
         description = decision.description(Tally.of(gated.outcome.checks))
-    state = decision.status.value
-    description = " ".join(description.split())
-    if len(description) > STATUS_DESCRIPTION_MAX:
-        description = description[: STATUS_DESCRIPTION_MAX - 1] + "…"
-    return state, description
+    return decision.status.value, redact_line(description, secrets, limit=STATUS_DESCRIPTION_MAX)
 
 
 async def _find_pr(github: GitHubClient, target: Target) -> int | None:
@@ -237,14 +241,16 @@ async def _comment(
     return result
 
 
-async def _status(github: GitHubClient, target: Target, gated: Gated) -> None:
+async def _status(
+    github: GitHubClient, target: Target, gated: Gated, secrets: tuple[str, ...]
+) -> None:
     from gate.github.api import GitHubError  # noqa: PLC0415
 
     log = structlog.get_logger("gate.github.publish")
     if not target.repository or not target.sha:
         log.warning("publish.no_commit", note="no commit to set a status on")
         return
-    state, description = status_state(gated, target.fail_on)
+    state, description = status_state(gated, target.fail_on, secrets)
     try:
         await github.create_status(
             target.repository,
@@ -270,8 +276,10 @@ async def publish(
     target: Target,
     gated: Gated,
     body: str,
+    secrets: tuple[str, ...] = (),
 ) -> CommentResult | None:
-    """Comment and commit status as `target` asks; the comment's result, if one was tried."""
+    """Comment and commit status as `target` asks; the comment's result, if one was tried.
+    `secrets` are masked in the comment and the status (the token is always among them)."""
     log = structlog.get_logger("gate.github.publish")
     wants_comment = target.wants_comment
     if not target.wants_anything:
@@ -283,12 +291,14 @@ async def publish(
     from gate.github.client import GitHubClient  # noqa: PLC0415
 
     result: CommentResult | None = None
+    secrets = (*secrets, token)
     try:
         github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
         if wants_comment:
+            body = redact(body, secrets)
             result = await _comment(github, target, body, passing=gated.passed(target.fail_on))
         if target.commit_status:
-            await _status(github, target, gated)
+            await _status(github, target, gated, secrets)
     except GitHubError as error:
         log.warning("publish.github_failed", reason=str(error))
     return result

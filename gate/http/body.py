@@ -7,12 +7,13 @@ body it was. Each API turns these into its own typed errors and messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gate.core import strict_json
+from gate.core.redact import redact_line
 from gate.core.strict_json import JSONDocumentError
-from gate.http.text import header, human_size, looks_like_html, one_line
+from gate.http.text import header, human_size, looks_like_html
 
 __all__ = ["DETAIL_MAX", "UnusableBody", "error_body", "json_body", "json_type"]
 
@@ -36,12 +37,14 @@ def json_body(
     allow_nan: bool,
     empty_ok: bool = False,
     fix: str = "check the API URL",
+    secrets: Sequence[str] = (),
 ) -> Any:
     """The decoded JSON of a 2xx body (None for an empty one if `empty_ok`).
 
     Not JSON at all (cut short, an HTML page) is retryable; complete JSON that strict
     parsing refuses (a duplicate key, a 5,000-digit number, nesting 100,000 deep) is not:
     the same answer would come back, and reading it leniently could bend the verdict.
+    `secrets` are masked in the server's text before it is shortened.
     """
     if len(body) > max_body:
         raise UnusableBody(
@@ -73,17 +76,23 @@ def json_body(
                 retryable=True,
             ) from None
         raise UnusableBody(
-            f"HTTP {status} with malformed JSON ({one_line(exc.reason, limit=DETAIL_MAX)})"
+            f"HTTP {status} with malformed JSON "
+            f"({redact_line(exc.reason, secrets, limit=DETAIL_MAX)})"
             f"; not retried, since the same answer would come back: {fix}",
             retryable=False,
         ) from None
 
 
 def error_body(
-    headers: Mapping[str, str], body: bytes, *, limit: int = DETAIL_MAX
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    limit: int = DETAIL_MAX,
+    secrets: Sequence[str] = (),
 ) -> tuple[Any, str | None]:
     """An error answer's decoded JSON and None, or None and what kind of body it was
-    instead ("empty body", "non-JSON error page", "non-JSON body: <its first line>", ...)."""
+    instead ("empty body", "non-JSON error page", "non-JSON body: <its first line>", ...);
+    the server's text in it has `secrets` masked before it is cut to `limit`."""
     if not body.strip():
         return None, "empty body"
     try:
@@ -92,12 +101,12 @@ def error_body(
         if looks_like_html(headers, body):
             return None, "non-JSON error page"
         if not exc.syntax_error:  # JSON, but refused (e.g. two "error" keys): trust none of it
-            return None, "malformed JSON body: " + one_line(exc.problem, limit=limit)
+            return None, "malformed JSON body: " + redact_line(exc.problem, secrets, limit=limit)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return None, "non-JSON body"
-        return None, "non-JSON body: " + one_line(text, limit=limit)
+        return None, "non-JSON body: " + redact_line(text, secrets, limit=limit)
 
 
 def json_type(value: Any) -> str:

@@ -111,7 +111,7 @@ class HttpClient:
         self.max_body = max_body
         self.max_pages = max_pages
         self._headers = dict(headers)
-        self._secrets = tuple(secret for secret in secrets if secret)
+        self.secrets = tuple(secret for secret in secrets if secret)
         self._errors = errors
         self._hints = hints
         self._name = name
@@ -132,9 +132,11 @@ class HttpClient:
         return self.base.url(path, query)
 
     def scrub(self, exc: E) -> E:
-        """Make sure no secret (even one a server echoed) is in the error's message."""
+        """Make sure no secret, whole or in part (even one a server echoed), is in the error's
+        message. The API's parser masks them in the server's text before shortening it (it is
+        handed `secrets`); this is the last line of defence for everything else."""
         exc.args = tuple(
-            redact(arg, self._secrets) if isinstance(arg, str) else arg for arg in exc.args
+            redact(arg, self.secrets) if isinstance(arg, str) else arg for arg in exc.args
         )
         return exc
 

@@ -1,18 +1,20 @@
 """Pure text and header helpers shared by the HTTP clients (no I/O, no aiohttp).
 
-One-line messages from untrusted text, sizes for people, case-insensitive header lookup,
-`Retry-After`, RFC 8288 `Link` headers and base-URL checks that never echo a secret.
+One-line messages from untrusted text (`one_line`, re-exported from `gate.core.text`), sizes
+for people, case-insensitive header lookup, `Retry-After`, RFC 8288 `Link` headers and
+base-URL checks that never echo a secret.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
+
+from gate.core.text import one_line
 
 __all__ = [
     "BaseUrl",
@@ -28,21 +30,6 @@ __all__ = [
 ]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def one_line(text: str, *, limit: int | None = None) -> str:
-    """Collapse `text` to a single printable line, optionally cut to `limit` characters.
-
-    Control and format characters (newlines, escapes, bidi overrides) become spaces, so
-    untrusted server text cannot forge extra log lines or reorder what a terminal shows.
-    """
-    cleaned = "".join(
-        " " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} else ch for ch in text
-    )
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
-    if limit is not None and len(cleaned) > limit:
-        cleaned = cleaned[: limit - 1].rstrip() + "…"
-    return cleaned
 
 
 def human_size(n: int) -> str:

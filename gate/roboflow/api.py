@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from gate import fetch
 from gate.core.errors import ResultsUnavailable
+from gate.core.redact import redact_line
 from gate.fetch import EvalInfo
 from gate.http.body import DETAIL_MAX, UnusableBody, error_body, json_body, json_type
 from gate.http.errors import HttpError
@@ -240,9 +241,10 @@ def list_path(
 # --------------------------------------------------------------------------- text helpers
 
 
-def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
-    """The server's `error: message` from a JSON body, sanitised; or what kind of body it was."""
-    data, kind = error_body(headers, body)
+def _error_detail(headers: Mapping[str, str], body: bytes, secrets: Sequence[str] = ()) -> str:
+    """The server's `error: message` from a JSON body, sanitised (`secrets` masked, then cut
+    short); or what kind of body it was."""
+    data, kind = error_body(headers, body, secrets=secrets)
     if kind is not None:
         return kind
     if not isinstance(data, dict):
@@ -255,7 +257,7 @@ def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
     parts = [str(part) for part in (code, message) if part is not None and str(part).strip()]
     if not parts:
         return "JSON body without an error message"
-    return one_line(": ".join(parts), limit=_DETAIL_MAX)
+    return redact_line(": ".join(parts), secrets, limit=_DETAIL_MAX)
 
 
 def error_code(headers: Mapping[str, str], body: bytes) -> str | None:
@@ -282,19 +284,23 @@ def parse_response(
     workspace: str | None = None,
     now: datetime | None = None,
     max_body: int = MAX_BODY_BYTES,
+    secrets: Sequence[str] = (),
 ) -> Any:
     """Decode a 2xx JSON body (a dict or a list), or raise the typed error for the response.
 
     `what` names the request for messages ("map-results for eval abc"). `workspace` and
     `now` (for an HTTP-date Retry-After; default: the current UTC time) only refine
-    messages and hints. Messages never include headers.
+    messages and hints. Messages never include headers; `secrets` (the key) are masked in
+    the server's text before it is cut short.
     """
     what = one_line(what)
     where = f" in workspace {one_line(workspace)}" if workspace else ""
     if 200 <= status < 300:
-        return _decode_success(status, headers, body, what=what, eval_id=eval_id, max_body=max_body)
+        return _decode_success(
+            status, headers, body, what=what, eval_id=eval_id, max_body=max_body, secrets=secrets
+        )
 
-    detail = _error_detail(headers, body)
+    detail = _error_detail(headers, body, secrets)
     prefix = f"{what}: HTTP {status} ({detail})"
     if status in (401, 403):
         scope = f" for workspace {one_line(workspace)}" if workspace else ""
@@ -365,11 +371,12 @@ def _decode_success(
     what: str,
     eval_id: str | None,
     max_body: int,
+    secrets: Sequence[str],
 ) -> Any:
     try:
         # NaN/Infinity are kept: readers mark such values malformed one by one (map-results)
         # or refuse them where they matter (timestamps), as they do for any wrong value.
-        data = json_body(status, headers, body, max_body=max_body, allow_nan=True)
+        data = json_body(status, headers, body, max_body=max_body, allow_nan=True, secrets=secrets)
     except UnusableBody as exc:
         raise BadResponse(
             f"{what}: {exc}", eval_id=eval_id, status=status, retryable=exc.retryable
@@ -409,6 +416,7 @@ def parse_panel_response(
     workspace: str | None = None,
     now: datetime | None = None,
     max_body: int = MAX_BODY_BYTES,
+    secrets: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A panel's answer (confusion-matrix, performance-by-class, image-predictions): its JSON
     object, InvalidPanelQuery for a 400 invalid_split or invalid_confidence, and otherwise
@@ -416,7 +424,7 @@ def parse_panel_response(
     if status == 400:
         code = error_code(headers, body)
         if code in _PANEL_QUERY_ERRORS:
-            detail = _error_detail(headers, body)
+            detail = _error_detail(headers, body, secrets)
             fix = _PANEL_QUERY_ERRORS[code].format(split=repr(one_line(split, limit=40)))
             raise InvalidPanelQuery(
                 f"{one_line(what)}: HTTP 400 ({detail}): {fix}", eval_id=eval_id, status=status
@@ -430,6 +438,7 @@ def parse_panel_response(
         workspace=workspace,
         now=now,
         max_body=max_body,
+        secrets=secrets,
     )
     if not isinstance(data, dict):
         raise BadResponse(

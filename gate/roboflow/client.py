@@ -268,6 +268,7 @@ class RoboflowClient:
                 workspace=self._workspace,
                 now=datetime.now(UTC),
                 max_body=self._http.max_body,
+                secrets=self._http.secrets,
             )
 
         return await self._get(url, what, eval_id, parse)
@@ -284,6 +285,7 @@ class RoboflowClient:
             workspace=self._workspace,
             now=datetime.now(UTC),
             max_body=self._http.max_body,
+            secrets=self._http.secrets,
         )
 
     async def _get(

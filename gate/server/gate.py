@@ -310,11 +310,12 @@ def _workspace(call: GateCall, settings: ServerSettings) -> str:
 
 
 async def _fetch(
-    request: web.Request, call: GateCall, api_key: str, workspace: str
+    request: web.Request, call: GateCall, api_key: str, workspace: str, deadline: float | None
 ) -> list[EvalInput]:
     """Every target's results and baseline, as `run_gate` fetches them (on the event loop:
-    this is waiting, not computing). `run_gate` itself evaluates on the event loop when the
-    fetching is done, so the service uses its fetching half and evaluates on the WorkPool."""
+    this is waiting, not computing), by `deadline` (the request's, loop time). `run_gate`
+    itself evaluates on the event loop when the fetching is done, so the service uses its
+    fetching half and evaluates on the WorkPool."""
     app = request.app
     settings, upstream, metrics = app[SETTINGS], app[UPSTREAM], app[METRICS]
     loop = asyncio.get_running_loop()
@@ -343,7 +344,10 @@ async def _fetch(
         workspace=workspace,
     )
     options = FetchOptions(
-        concurrency=FETCH_CONCURRENCY, wait=call.wait, poll_interval=settings.poll_interval
+        concurrency=FETCH_CONCURRENCY,
+        wait=call.wait,
+        poll_interval=settings.poll_interval,
+        deadline=deadline,
     )
     fetcher = Fetcher(source, options, clock=loop.time)
     try:
@@ -453,6 +457,7 @@ async def _publish(
             gated=Gated(outcome, None),
             title=title,
             full_report_hint=hint or None,
+            secrets=request_secrets() + settings.secrets,
             render=on_work_thread,
         )
     except WorkStopped:
@@ -517,7 +522,7 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
                 call = parsed.call
                 workspace = _workspace(call, settings)
                 doing = "fetching results"
-                inputs = await _fetch(request, call, api_key, workspace)
+                inputs = await _fetch(request, call, api_key, workspace, scope.when())
                 doing = "evaluating"
                 secrets = request_secrets() + settings.secrets
                 evaluated = await work.run(
@@ -558,7 +563,10 @@ async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
         url = await _posted(request, call, call.github, evaluated.outcome, left)
         shown = redact(json.dumps(url), request_secrets() + settings.secrets)
         body = body[:-1] + f', "comment_url": {shown}}}'.encode("ascii")  # the last key
-    if _memoizable(call):
+    # Not an answer whose trend left a rival out: it may only have been late (the trend's
+    # budget), and a remembered answer would keep the gap.
+    complete = all(ev.trend is None or not ev.trend.left_out for ev in evaluated.outcome.evals)
+    if _memoizable(call) and complete:
         answer = _Answer(body, evaluated.verdict, evaluated.exit_code)
         request.app[UPSTREAM].answers.put(_answer_key(api_key, raw), answer, len(body))
     return web.Response(body=body, content_type=JSON_MEDIA_TYPE)

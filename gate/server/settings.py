@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.core.errors import UsageError
+from gate.fetch import MIN_POLL_INTERVAL
 from gate.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
 
@@ -110,7 +111,7 @@ def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
     return convert
 
 
-def _seconds(*, allow_zero: bool = False) -> Callable[[str], float]:
+def _seconds(*, allow_zero: bool = False, least: float | None = None) -> Callable[[str], float]:
     def convert(raw: str) -> float:
         try:
             value = float(raw)
@@ -120,9 +121,10 @@ def _seconds(*, allow_zero: bool = False) -> Callable[[str], float]:
             not math.isfinite(value)
             or value < 0
             or (value == 0 and not allow_zero)
+            or (least is not None and value < least)
             or value > MAX_SECONDS
         ):
-            low = ">= 0" if allow_zero else "> 0"
+            low = f">= {least:g}" if least is not None else ">= 0" if allow_zero else "> 0"
             raise ValueError(
                 f"must be a finite number of seconds {low} and at most {MAX_SECONDS:,.0f} "
                 f"(a day), got {raw[:40]!r}"
@@ -251,9 +253,9 @@ SETTINGS: tuple[Option[Any], ...] = (
     Option(
         "EVAL_GATE_POLL_INTERVAL",
         "poll_interval",
-        _seconds(),
+        _seconds(least=MIN_POLL_INTERVAL),
         5.0,
-        "seconds between looks at a running evaluation",
+        f"seconds between looks at a running evaluation (at least {MIN_POLL_INTERVAL:g})",
     ),
     Option(
         "EVAL_GATE_CACHE_BYTES",

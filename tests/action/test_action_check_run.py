@@ -236,6 +236,20 @@ async def test_a_config_error_fails_its_check_run(tmp_path, urls, github):
     assert "did you mean" in (check.summary or "")
 
 
+async def test_a_config_error_s_check_run_title_never_shows_the_runner_s_paths(
+    tmp_path, urls, github
+):
+    run = await run_action(
+        tmp_path, urls, check_run="true", config="version: 1\nrules:\n  - metric: map50-95\n"
+    )
+    assert run.code == 2
+    check = the_check_run(github)
+    assert check.title is not None
+    assert check.title.startswith("Could not run: .github/eval-gate.yml:3:")
+    assert str(run.workspace) not in check.title
+    assert str(run.workspace) not in (check.summary or "")
+
+
 async def test_the_check_run_is_in_progress_while_the_gate_waits_and_cancelled_on_sigterm(
     tmp_path, urls, github, roboflow
 ):

@@ -325,6 +325,21 @@ async def test_someone_elses_similar_marker_is_left_alone(tmp_path, urls, github
     assert github.count("update-comment") == 0
 
 
+async def test_another_bot_s_comment_with_our_marker_is_left_alone_and_the_verdict_posted(
+    tmp_path, urls, github
+):
+    mark = "<!-- eval-gate:github-eval-gate-yml -->"
+    theirs = github.add_comment(REPO, PR, f"{mark}\nrenovate quoted it", author="renovate[bot]")
+    run = await run_action(tmp_path, urls, eval_ids="bad")
+    assert run.code == 1
+    assert theirs.body == f"{mark}\nrenovate quoted it"
+    assert github.count("update-comment") == 0
+    (ours,) = [c for c in our_comments(github) if c.login == "github-actions[bot]"]
+    assert "Failed" in ours.body
+    assert run.outputs["comment-url"].endswith(f"#issuecomment-{ours.id}")
+    assert "pull-requests: write" not in run.out + run.err  # nothing to grant: it worked
+
+
 async def test_two_gate_ids_keep_two_comments(tmp_path, urls, github):
     await run_action(tmp_path, urls, gate_id="detector")
     await run_action(tmp_path, urls, gate_id="segmenter", eval_ids="bad")
@@ -456,6 +471,20 @@ async def test_config_error_replaces_a_stale_comment(tmp_path, urls, github):
     (comment,) = our_comments(github)
     assert "could not run" in comment.body
     assert "did you mean" in comment.body  # the hint reaches the PR
+
+
+async def test_a_config_error_is_annotated_on_its_file_and_line_like_a_failing_check(
+    tmp_path, urls, github
+):
+    bad = "version: 1\nworkspace: ws\nrules:\n  - metric: map50-95\n    min: 0.5\n"
+    run = await run_action(tmp_path, urls, config=bad)
+    assert run.code == 2
+    (error,) = [ln for ln in run.out.splitlines() if ln.startswith("::error")]
+    assert error.startswith("::error title=eval-gate,file=.github/eval-gate.yml,line=4,col=")
+    assert "::.github/eval-gate.yml:4:" in error  # the repository's path, not the runner's
+    (comment,) = our_comments(github)
+    for shown in (error, comment.body, run.summary):
+        assert str(run.workspace) not in shown
 
 
 async def test_unavailable_results_exit_3_and_say_so(tmp_path, urls, github):
@@ -833,13 +862,29 @@ async def test_a_403_on_the_base_config_fails_closed_with_exit_3(tmp_path, urls,
     assert run.code == 3
     assert run.outputs["verdict"] == "error"
     message = "could not read the base branch's config: "
-    fix = "; grant contents: read or set config-from: workspace"
+    fix = "; or set config-from: workspace"
     assert message in run.err and fix in run.err
     assert "HTTP 403" in run.err
     assert f"::error title=eval-gate::{message}" in run.out
     (comment,) = our_comments(github)
     assert "could not run" in comment.body
-    assert "grant contents: read or set config-from: workspace" in comment.body
+    assert "or set config-from: workspace" in comment.body
+
+
+async def test_a_403_on_the_base_config_names_only_the_permission_reading_it_needs(
+    tmp_path, urls, github
+):
+    github.add_file(REPO, CONFIG_PATH, CONFIG, ref=BASE_SHA)
+    github.fail("get-content", not_accessible())
+    run = await run_action(tmp_path, urls, eval_ids="bad", config=LOOSENED)
+    assert run.code == 3
+    (error,) = [ln for ln in run.out.splitlines() if ln.startswith("::error")]
+    (comment,) = our_comments(github)
+    for text in (error, comment.body, run.summary):
+        assert "contents: read" in text
+        assert "pull-requests: write" not in text  # a write hint, for a read
+        assert "statuses: write" not in text
+        assert text.count("contents: read") == 1
 
 
 async def test_an_invalid_base_config_is_located_in_the_base(tmp_path, urls, github):

@@ -56,9 +56,9 @@ async def test_config_items_name_a_model(tmp_path, standin: RoboflowStandIn, api
 async def test_an_eval_that_never_appears_is_exit_3_saying_what_and_how_long(
     tmp_path, standin, api_url
 ):
-    proc = await gate(tmp_path, api_url, "--model", "m1", "--wait", "0.3", "--poll-interval", "0.1")
+    proc = await gate(tmp_path, api_url, "--model", "m1", "--wait", "1.5", "--poll-interval", "1")
     assert proc.code == 3
-    assert "no evaluation of model m1 appeared on Roboflow after waiting 0.3 s" in proc.err
+    assert "no evaluation of model m1 appeared on Roboflow after waiting 1.5 s" in proc.err
     assert "fetch.waiting_for_eval" in proc.err
 
 

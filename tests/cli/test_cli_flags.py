@@ -109,3 +109,14 @@ def test_the_offline_check_imports_neither_aiohttp_nor_another_face(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("value", ["0.0001", "0.5", "0.999"])
+def test_the_poll_interval_has_a_floor_of_one_second(tmp_path, value):
+    # `--poll-interval 0.0001` sent 2,309 requests in 3 s.
+    (tmp_path / "eval-gate.yml").write_text(CONFIG)
+    code, _, err = cli("check", "--eval", "e1", f"--poll-interval={value}", cwd=tmp_path)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"eval-gate: error: --poll-interval must be at least 1 s, got {float(value):g}"
+    ]

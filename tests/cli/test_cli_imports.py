@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli_helpers import EXAMPLES, clean_env, run_cli
-
-
-def imported_modules(stderr: str) -> set[str]:
-    """The modules `-X importtime` (PYTHONPROFILEIMPORTTIME) reported on stderr."""
-    return {
-        line.rsplit("|", 1)[1].strip()
-        for line in stderr.splitlines()
-        if line.startswith("import time:") and line.count("|") == 2
-    }
+from tests.cli_helpers import EXAMPLES, clean_env, imported_modules, run_cli
 
 
 def numpy_modules(example: Path) -> set[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import EXAMPLES, REPO, run_cli
+from tests.cli_helpers import EXAMPLES, REPO, clean_env, imported_modules, run_cli
 
 CONFIG = str(EXAMPLES / "eval-gate.yml")
 RESULTS = str(EXAMPLES / "results")
@@ -240,12 +241,14 @@ def test_unreadable_results_document_is_exit_3(tmp_path):
     assert "classification" in proc.err
 
 
-def test_auto_baseline_offline_needs_the_api(tmp_path):
+def test_auto_baseline_for_a_saved_eval_needs_a_named_baseline(tmp_path):
+    # A key would not help: an eval read from a file is never looked up on Roboflow.
     write(tmp_path / "eval-gate.yml", "version: 1\nrules:\n  - metric: map50\n    max_drop: 0.01\n")
     write(tmp_path / "cand.json", det_doc())
     proc = run_cli("check", "--results", "cand.json", "--baseline", "auto", cwd=tmp_path)
     assert proc.code == 2
-    assert "ROBOFLOW_API_KEY" in proc.err
+    assert "comes from a saved results file" in proc.err
+    assert "name the baseline's id" in proc.err
 
 
 def test_json_log_format_on_errors(tmp_path):
@@ -261,3 +264,54 @@ def test_installed_package_runs_from_anywhere(tmp_path):
     proc = run_cli("check", "--results", RESULTS, "-q", "--report", "r.md", cwd=tmp_path)
     assert proc.code == 1
     assert (tmp_path / "r.md").read_text().strip()
+
+
+# --- offline means offline ---------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_documented_offline_runs_attempt_no_connection_with_a_key_workspace_and_api_url(
+    tmp_path,
+):
+    """The README's Quickstart and a per-class config on a plain map-results file, run with
+    ROBOFLOW_API_KEY, a workspace and an API URL on a closed port in the environment: the same
+    verdict, exit code, report and JSON as without them, and the Roboflow client (what would
+    connect) is never even imported. Used to retry against the port and exit 2 (no workspace)."""
+    write(
+        tmp_path / "per-class.yml",
+        'version: 1\nworkspace: acme-vision\nrules:\n  - {metric: map50, classes: "*", min: 0.5}\n',
+    )
+    write(
+        tmp_path / "cand.json",
+        det_doc().replace('"perClass": {}', '"perClass": {"car": {"map50": 0.9}}'),
+    )
+    runs = [
+        ("--config", CONFIG, "--results", RESULTS),  # the README's Quickstart
+        ("--config", str(tmp_path / "per-class.yml"), "--results", str(tmp_path / "cand.json")),
+    ]
+    online = {
+        "ROBOFLOW_API_KEY": "rf_offline_process_key_0123456789",
+        "ROBOFLOW_WORKSPACE": "acme-vision",  # the Quickstart config's own
+        "ROBOFLOW_API_URL": f"http://127.0.0.1:{closed_port()}",
+        "PYTHONPROFILEIMPORTTIME": "1",
+    }
+    for args, code in zip(runs, (1, 0), strict=True):
+        without = run_cli("check", *args, "--json", "off.json", cwd=tmp_path)
+        with_env = run_cli(
+            "check", *args, "--json", "on.json", cwd=tmp_path, env=clean_env(**online)
+        )
+        assert without.code == code, without.err
+        assert with_env.code == code, with_env.err[-2000:]
+        assert with_env.out == without.out
+        off = json.loads((tmp_path / "off.json").read_text())
+        assert json.loads((tmp_path / "on.json").read_text()) == off
+        modules = imported_modules(with_env.err)
+        assert "gate.cli.main" in modules  # the listing is real
+        assert {"aiohttp", "gate.roboflow.client"} & modules == set()
+        assert "roboflow.retry" not in with_env.err

@@ -116,7 +116,7 @@ async def test_running_then_done_waits_and_passes(tmp_path, standin, api_url):
     running = {"evalId": "e1", "status": "running", "project": "proj"}
     standin.script("map-results", [Scripted(status=409, body=not_done)] * 2)
     standin.script("info", [Scripted(body=running)] * 2)
-    proc = await gate(tmp_path, api_url, "--eval", "e1", "--poll-interval", "0.05", "--wait", "5")
+    proc = await gate(tmp_path, api_url, "--eval", "e1", "--poll-interval", "1", "--wait", "5")
     assert proc.code == 0, proc.err
     assert "fetch.waiting" in proc.err
     assert standin.count("map-results") == 3
@@ -125,7 +125,7 @@ async def test_running_then_done_waits_and_passes(tmp_path, standin, api_url):
 
 async def test_still_running_after_wait_is_exit_3(tmp_path, standin, api_url):
     standin.add_eval("e1", status="running")
-    proc = await gate(tmp_path, api_url, "--eval", "e1", "--wait", "0.2", "--poll-interval", "0.05")
+    proc = await gate(tmp_path, api_url, "--eval", "e1", "--wait", "0.2", "--poll-interval", "1")
     assert proc.code == 3
     assert "still running" in proc.err and "--wait" in proc.err
 

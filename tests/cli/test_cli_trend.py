@@ -4,13 +4,16 @@ printed in the report (a Mermaid chart and its folded numbers), carried in --jso
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from pathlib import Path
 
 import pytest
 
+from gate.cli.main import run
 from tests.cli_helpers import clean_env, run_cli, run_cli_async
-from tests.roboflow_standin import RoboflowStandIn, detection_results
+from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 
 KEY = "rf_trend_cli_key_0123456789"
 CONFIG = 'version: 1\nworkspace: ws\n{extra}rules:\n  - "map50_95 >= 0.1"\n'
@@ -93,3 +96,34 @@ def test_offline_there_is_no_trend(tmp_path):
     assert "```mermaid" not in proc.out
     assert "unknown (its results come from a saved file)" in proc.out
     assert json.loads((tmp_path / "g.json").read_text())["evals"][0]["trend"] is None
+
+
+# --- the trend never fails, or stalls, a gate --------------------------------------------------
+
+
+def hang(standin: RoboflowStandIn, eval_id: str) -> None:
+    """Every request for `eval_id`'s map-results hangs (until the client leaves)."""
+    standin.script("map-results", [Scripted(hang=True)] * 10, eval_id=eval_id)
+
+
+@pytest.mark.parametrize("baseline", ["prev1", "auto"])
+async def test_a_hanging_trend_rival_is_left_out_within_the_trends_budget(
+    tmp_path, standin, api_url, baseline
+):
+    """prev2's map-results never come. With `--deadline 20` the trend's budget is 2 s (a
+    tenth of what is left): the gate passes with prev2 left out and named. It used to wait
+    for prev2 (4 tries x 30 s) until the deadline: exit 3. In process."""
+    hang(standin, "prev2")
+    (tmp_path / "eval-gate.yml").write_text(CONFIG.format(extra=""))
+    environ = {"ROBOFLOW_API_KEY": KEY, "ROBOFLOW_API_URL": api_url}
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["check", "--eval", "cand", "--baseline", baseline, "--json", "g.json"]
+    code = await asyncio.to_thread(
+        run, [*argv, "--deadline", "20"], environ=environ, cwd=tmp_path, out=out, err=err
+    )
+    assert code == 0, err.getvalue()
+    trend = json.loads((tmp_path / "g.json").read_text())["evals"][0]["trend"]
+    assert trend["left_out"] == ["prev2"]
+    assert [p["eval"] for p in trend["points"]] == ["prev1", "prev3", "cand"]
+    assert "Left out (no usable mAP@50:95 on test): `prev2`." in out.getvalue()
+    assert "trend.rivals_late" in err.getvalue()

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from gate.core.gate_id import report_folder, status_context
-from gate.github.api import Comment
+from gate.github.api import Comment, GitHubForbidden
 from gate.github.client import GitHubClient
 from gate.github.comment import (
     CommentResult,
@@ -18,6 +18,7 @@ from gate.github.comment import (
 )
 from gate.http.retry import RetryPolicy
 from tests.github_standin import (
+    Fault,
     GitHubStandIn,
     RecordingSleep,
     leaks,
@@ -76,24 +77,26 @@ def test_only_a_first_line_exactly_equal_to_the_marker_counts():
         c(5, "<!-- eval-gate:detector -->x\nglued text"),
         c(6, f"text first\n{MARK}"),
     ]
-    assert find_own_comment(comments, MARK, None) is None
+    assert find_own_comment(comments, MARK, BOT) is None
     ours = c(7, f"{MARK}\r\n## Report")  # GitHub may hand back CRLF line ends
-    assert find_own_comment([*comments, ours], MARK, None) == ours
+    assert find_own_comment([*comments, ours], MARK, BOT) == ours
 
 
-def test_humans_are_never_ours_and_bots_are_ranked():
+def test_only_comments_by_our_own_login_are_ours_whoever_else_copies_the_marker():
     human = c(1, f"{MARK}\ncopied by hand", login="alice", user_type="User")
-    other_bot = c(2, f"{MARK}\nanother app", login="some-app[bot]", user_type="Bot")
+    other_bot = c(2, f"{MARK}\nanother app", login="renovate[bot]", user_type="Bot")
     actions = c(3, f"{MARK}\nours", login=BOT)
     actions_later = c(4, f"{MARK}\nduplicate", login=BOT)
-    assert find_own_comment([human], MARK, None) is None
-    assert find_own_comment([human, other_bot], MARK, None) == other_bot
-    assert find_own_comment([human, other_bot, actions, actions_later], MARK, None) == actions
-    # The token's own login wins, and a PAT's human login is ours in that case only.
-    assert find_own_comment([human, actions], MARK, "alice") == human
-    assert find_own_comment([actions, other_bot], MARK, "some-app[bot]") == other_bot
+    assert find_own_comment([human, other_bot], MARK, BOT) is None
+    assert find_own_comment([human, other_bot, actions, actions_later], MARK, BOT) == actions
+    # A personal access token's login is ours, and then only its comments.
+    assert find_own_comment([actions, human], MARK, "alice") == human
+    assert find_own_comment([actions, human], MARK, "Alice") == human  # logins ignore case
+    assert find_own_comment([actions, other_bot], MARK, "alice") is None
+    # Not knowing who we are, nothing is ours.
+    assert find_own_comment([actions, other_bot, human], MARK, None) is None
     deleted = Comment(9, f"{MARK}\nghost", None, None, None)
-    assert find_own_comment([deleted], MARK, None) is None
+    assert find_own_comment([deleted], MARK, BOT) is None
 
 
 # --------------------------------------------------------------------------- upsert, real server
@@ -221,6 +224,77 @@ async def test_prefers_the_tokens_own_comment(aiohttp_server):
     assert (result.action, result.comment_id) == ("updated", mine.id)
     assert mine.body == f"{MARK}\nv2"
     assert standin.violations == []
+
+
+async def test_another_bots_comment_with_our_marker_is_left_untouched_and_ours_is_posted(
+    client, standin
+):
+    theirs = standin.add_comment(REPO, PR, f"{MARK}\nrenovate copied it", author="renovate[bot]")
+    result = await upsert(client, body="the verdict")
+    assert result.action == "created"
+    assert theirs.body == f"{MARK}\nrenovate copied it"
+    assert standin.count("update-comment") == 0
+    assert standin.comments_on(REPO, PR)[-1].body == f"{MARK}\nthe verdict"
+    assert standin.comments_on(REPO, PR)[-1].login == BOT
+    # The next run finds its own comment, still not theirs.
+    again = await upsert(client, body="v2")
+    assert (again.action, again.comment_id) == ("updated", result.comment_id)
+    assert theirs.body == f"{MARK}\nrenovate copied it"
+
+
+async def test_a_personal_token_never_takes_the_actions_bot_comment_for_its_own(aiohttp_server):
+    standin = GitHubStandIn(token=TOKEN, login="alice", user_readable=True)
+    standin.add_pull(REPO, PR)
+    actions = standin.add_comment(REPO, PR, f"{MARK}\nfrom the job's token", author=BOT)
+    server = await aiohttp_server(standin.app())
+    async with aiohttp.ClientSession() as session:
+        client = GitHubClient(session, token=TOKEN, api_url=f"http://{server.host}:{server.port}")
+        result = await upsert(client, body="v2")
+    assert result.action == "created"
+    assert actions.body == f"{MARK}\nfrom the job's token"
+    assert standin.comments_on(REPO, PR)[-1].login == "alice"
+    assert standin.violations == []
+
+
+async def test_our_comment_deleted_between_lookup_and_edit_is_posted_anew(client, standin):
+    ours = standin.add_comment(REPO, PR, f"{MARK}\nold", author=BOT)
+    standin.fail("update-comment", Fault(404, {"message": "Not Found", "status": "404"}))
+    result = await upsert(client, body="new")
+    assert result.action == "created"
+    assert result.comment_id != ours.id
+    assert standin.comments_on(REPO, PR)[-1].body == f"{MARK}\nnew"
+
+
+async def test_on_failure_does_not_post_anew_when_our_passing_comment_was_deleted(client, standin):
+    standin.add_comment(REPO, PR, f"{MARK}\nold", author=BOT)
+    standin.fail("update-comment", Fault(404, {"message": "Not Found", "status": "404"}))
+    result = await upsert(client, mode="on-failure", passing=True)
+    assert result.action == "skipped"
+    assert standin.count("create-comment") == 0
+
+
+async def test_who_we_are_is_asked_once_and_no_page_of_others_markers_is_ours(client, standin):
+    standin.add_comments(REPO, PR, 250, author="renovate[bot]", body_fn=lambda i: f"{MARK}\n{i}")
+    result = await upsert(client)
+    assert result.action == "created"
+    assert standin.count("get-user") == 1
+    assert standin.count("list-comments") == 3  # every page: none of them is ours
+
+
+async def test_when_github_will_not_say_who_we_are_nothing_is_ours(client, standin, sleep):
+    ours = standin.add_comment(REPO, PR, f"{MARK}\nold", author=BOT)
+    standin.fail("get-user", *[server_error(502)] * 3)
+    result = await upsert(client, body="new")
+    assert result.action == "created"  # a duplicate at worst, never a lost verdict
+    assert ours.body == f"{MARK}\nold"
+    assert standin.count("list-comments") == 0
+
+
+async def test_the_stand_in_answers_403_to_editing_someone_else_s_comment(client, standin):
+    theirs = standin.add_comment(REPO, PR, "x", author="renovate[bot]")
+    with pytest.raises(GitHubForbidden):
+        await client.update_comment(REPO, theirs.id, "edited")
+    assert theirs.body == "x"
 
 
 async def test_a_known_login_skips_the_user_lookup(client, standin):

@@ -380,6 +380,30 @@ async def test_pull_base_sha(client, standin):
         await client.pull_base_sha(REPO, 13)
 
 
+@pytest.mark.parametrize(
+    ("operation", "read", "needs"),
+    [
+        ("get-content", "file", "contents: read"),
+        ("get-pull", "pull", "pull-requests: read"),
+        ("commit-pulls", "pulls", "pull-requests: read"),
+    ],
+)
+async def test_a_403_on_a_read_asks_for_the_permission_that_read_needs_and_no_other(
+    client, standin, operation, read, needs
+):
+    reads = {
+        "file": lambda: client.file_at(REPO, ".github/eval-gate.yml", "a" * 40, max_bytes=10),
+        "pull": lambda: client.pull_base_sha(REPO, PR),
+        "pulls": lambda: client.pulls_for_commit(REPO, DEFAULT_SHA),
+    }
+    standin.fail(operation, not_accessible())
+    with pytest.raises(GitHubForbidden) as caught:
+        await reads[read]()
+    message = str(caught.value)
+    assert f"grant the token `{needs}`" in message
+    assert "write" not in message
+
+
 # --------------------------------------------------------------------------- rate limits
 
 

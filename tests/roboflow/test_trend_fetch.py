@@ -12,9 +12,10 @@ import pytest
 from gate.config.loader import load_config
 from gate.core.outcome import GateOutcome
 from gate.engine import GateRequest, run_gate
-from gate.fetch import FetchOptions, SavedResults
+from gate.fetch import Fetcher, FetchOptions, SavedResults
 from gate.report.render import render_report
 from gate.roboflow.client import RoboflowClient
+from gate.trend_data import TREND_TIMEOUT, trend_budget
 from tests.roboflow_standin import (
     RoboflowStandIn,
     Scripted,
@@ -207,3 +208,88 @@ async def test_saved_results_chart_nothing():
     assert outcome.evals[0].trend is None
     assert outcome.evals[0].provenance is not None
     assert outcome.evals[0].provenance.unknown == "its results come from a saved file"
+
+
+def listed_twice(standin: RoboflowStandIn, *ids: str) -> None:
+    """The version's next list answer: these evals in this order (an id may repeat)."""
+    standin.script("list", [Scripted(body={"evals": [standin.evals[e].as_json() for e in ids]})])
+
+
+async def test_an_eval_listed_several_times_is_one_evaluation_of_the_trend(
+    standin, server, session
+):
+    listed_twice(standin, "later", "r7", "r7", "r6", "r6", "r6", "r5", "cand")
+    outcome = await gate(server, session, trend=3)
+    assert chart(outcome) == [
+        ("r5", "earlier", 0.5),
+        ("r6", "earlier", 0.6),
+        ("r7", "earlier", 0.7),
+        ("cand", "candidate", 0.7),
+    ]
+
+
+async def test_the_shared_list_auto_champion_and_the_trend_read_holds_each_eval_once(
+    standin, server, session
+):
+    listed_twice(standin, "r7", "r2", "r7", "r2", "r7")
+    client = RoboflowClient(
+        session, api_key=KEY, workspace="ws", api_url=str(server.make_url("")).rstrip("/")
+    )
+    fetcher = Fetcher(client, FetchOptions(), clock=asyncio.get_running_loop().time)
+    assert [e.eval_id for e in await fetcher.listing("version", "v2")] == ["r7", "r2"]
+
+
+# --- the trend's own budget ----------------------------------------------------------------------
+
+
+def test_the_trends_budget_is_a_short_timeout_within_a_tenth_of_what_is_left():
+    assert trend_budget(None, 100.0) == TREND_TIMEOUT == 5.0
+    assert trend_budget(100.0 + 720, 100.0) == 5.0  # the CLI's default deadline
+    assert trend_budget(100.0 + 20, 100.0) == pytest.approx(2.0)  # a tenth of what is left
+    assert trend_budget(99.0, 100.0) == 0.0  # past the deadline: nothing
+
+
+async def test_the_trend_stops_only_the_fetches_it_alone_asked_for(standin, server, session):
+    standin.script("map-results", [Scripted(hang=True)], eval_id="r5")
+    client = RoboflowClient(
+        session, api_key=KEY, workspace="ws", api_url=str(server.make_url("")).rstrip("/")
+    )
+    fetcher = Fetcher(client, FetchOptions(), clock=asyncio.get_running_loop().time)
+    alone = fetcher.trend_results("r5")
+    shared = fetcher.trend_results("r6")
+    assert fetcher.results("r6") is shared  # the gate needs it too: no longer the trend's own
+    async with asyncio.timeout(10):
+        while standin.count("map-results", "r5") < 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # r5's request is in flight (and hangs)
+    fetcher.let_go(eval_ids=["r5", "r6"])
+    await asyncio.gather(alone, return_exceptions=True)
+    assert alone.cancelled()
+    assert (await shared).task_type.value == "object-detection-like"
+    assert fetcher.results("r5") is not alone  # asked afresh by anyone else
+
+
+async def test_a_late_baseline_is_charted_and_never_cancelled_by_the_trend(
+    standin, server, session
+):
+    """The baseline (r7, also an earlier eval of the version) answers after the trend's
+    budget (1 s of a 10 s deadline): the trend stops waiting for it, the gate does not."""
+    standin.script("map-results", [Scripted(delay=2.0)], eval_id="r7")
+    config = load_config(
+        'version: 1\ntrend: 2\nevals:\n  - {id: cand, baseline: r7}\nrules: ["map50 >= 0.1"]\n'
+    )
+    client = RoboflowClient(
+        session, api_key=KEY, workspace="ws", api_url=str(server.make_url("")).rstrip("/")
+    )
+    loop = asyncio.get_running_loop()
+    outcome = await run_gate(
+        GateRequest(config=config, workspace="ws"),
+        client,
+        FetchOptions(wait=1, poll_interval=0.05, deadline=loop.time() + 10),
+    )
+    assert outcome.verdict.value == "pass"
+    assert outcome.evals[0].baseline_id == "r7"
+    assert chart(outcome) == [
+        ("r6", "earlier", 0.6),
+        ("r7", "baseline", 0.7),
+        ("cand", "candidate", 0.7),
+    ]
