@@ -51,12 +51,16 @@ _EXPORTS: dict[str, str] = {
     # the use case
     "GateRequest": "gate.engine",
     "exit_code_for": "gate.engine",
+    # the decision of a verdict under fail-on
+    "Decision": "gate.core.decision",
+    "decide": "gate.core.decision",
     "run_gate": "gate.engine",
 }
 
 __all__ = [
     "Check",
     "ConfigError",
+    "Decision",
     "EvalInput",
     "EvalOutcome",
     "EvalResults",
@@ -78,6 +82,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "config_from_data",
+    "decide",
     "evaluate",
     "exit_code_for",
     "load_config",
@@ -92,6 +97,7 @@ __all__ = [
 if TYPE_CHECKING:
     from gate.config.loader import config_from_data, load_config
     from gate.config.schema import schema_json
+    from gate.core.decision import Decision, decide
     from gate.core.errors import ConfigError, ExitCode, GateError, ResultsUnavailable, UsageError
     from gate.core.evaluate import EvalInput, evaluate
     from gate.core.model import EvalSpec, GateConfig, IfMissing, Rule, Severity, Threshold

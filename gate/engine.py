@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from gate.core.decision import decide
 from gate.core.errors import (
     ConfigError,
     ExitCode,
@@ -30,7 +31,6 @@ from gate.core.model import (
     CHAMPION,
     EvalBy,
     EvalSpec,
-    FailOn,
     GateConfig,
     Provenance,
 )
@@ -141,12 +141,9 @@ def _refuse_base(targets: Sequence[EvalSpec]) -> None:
 
 
 def exit_code_for(verdict: Verdict, fail_on: str) -> ExitCode:
-    """The process exit code for a verdict: `fail_on` is a `FailOn` (error, warning, never)."""
-    if fail_on == FailOn.NEVER:
-        return ExitCode.OK
-    if verdict is Verdict.FAIL or (verdict is Verdict.WARN and fail_on == FailOn.WARNING):
-        return ExitCode.FAILED
-    return ExitCode.OK
+    """The process exit code for a verdict: `fail_on` is a `FailOn` (error, warning, never).
+    The decision's (gate.core.decision), which every other output reads too."""
+    return decide(verdict, fail_on).exit_code
 
 
 def _url(template: str | None, workspace: str | None, eval_id: str) -> str | None:

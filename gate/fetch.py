@@ -22,8 +22,8 @@ from gate.core.metrics import TaskType
 from gate.core.panels import (
     ClassPerformance,
     ConfusionMatrix,
-    ImageCounts,
     ImagePage,
+    SplitImages,
     parse_confusion_matrix,
     parse_image_page,
     parse_performance_by_class,
@@ -346,7 +346,7 @@ class Fetcher:
         # The panels of this run, per (eval, split).
         self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
         self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
-        self._images: dict[tuple[str, str], asyncio.Future[tuple[ImageCounts, ...]]] = {}
+        self._images: dict[tuple[str, str], asyncio.Future[SplitImages]] = {}
         self._log = structlog.get_logger("gate.fetch")
 
     def results(
@@ -754,7 +754,7 @@ class Fetcher:
             self._performances[key] = asyncio.ensure_future(self._performance(eval_id, split))
         return self._performances[key]
 
-    def image_counts(self, eval_id: str, split: str) -> asyncio.Future[tuple[ImageCounts, ...]]:
+    def image_counts(self, eval_id: str, split: str) -> asyncio.Future[SplitImages]:
         """The (shared, cached for the run) per-image tp/fp/fn counts of one eval's split, in
         the API's order: the first page says how many images there are, the other pages are
         then asked concurrently (within the concurrency limit) and stitched in offset order."""
@@ -810,7 +810,7 @@ class Fetcher:
             )
         return page
 
-    async def _image_counts(self, eval_id: str, split: str) -> tuple[ImageCounts, ...]:
+    async def _image_counts(self, eval_id: str, split: str) -> SplitImages:
         first = await self._image_page(eval_id, split, 0)
         tasks = [
             asyncio.ensure_future(self._image_page(eval_id, split, offset))

@@ -74,8 +74,10 @@ async def test_5000_images_come_in_5_pages_asked_concurrently_and_in_order(
     standin.latency = 0.1
     fetcher = _fetcher(session, server, concurrency=8)
     counts = await fetcher.image_counts("big", "test")
-    assert [c.image_id for c in counts] == [i["imageId"] for i in IMAGES]
-    assert [(c.tp, c.fp, c.fn) for c in counts] == [(i["tp"], i["fp"], i["fn"]) for i in IMAGES]
+    assert [c.image_id for c in counts.images] == [i["imageId"] for i in IMAGES]
+    assert [(c.tp, c.fp, c.fn) for c in counts.images] == [
+        (i["tp"], i["fp"], i["fn"]) for i in IMAGES
+    ]
     asked = image_requests(standin)
     assert asked[0] == {"split": "test", "offset": "0", "limit": str(IMAGE_PAGE)}
     assert sorted(int(q["offset"]) for q in asked) == [0, 1000, 2000, 3000, 4000]
@@ -86,7 +88,7 @@ async def test_pages_stay_within_the_concurrency_limit(session, server, standin)
     standin.latency = 0.05
     fetcher = _fetcher(session, server, concurrency=1)
     counts = await fetcher.image_counts("big", "test")
-    assert len(counts) == 5000
+    assert len(counts.images) == 5000
     assert standin.max_in_flight == 1
 
 
@@ -102,7 +104,7 @@ async def test_a_panel_is_fetched_once_per_run_however_often_it_is_asked(session
     assert performance.value("precision", "car") == 0.5
     await fetcher.class_performance("big", "test")
     small = await fetcher.image_counts("big", "valid")
-    assert len(small) == 7
+    assert len(small.images) == 7
     await fetcher.image_counts("big", "valid")
     assert standin.count("confusion-matrix") == 1
     assert standin.count("performance-by-class") == 1
@@ -263,7 +265,7 @@ async def test_saved_results_with_the_api_fetch_the_panels_through_lazy_roboflow
         await api.close()
     assert matrix.support("bus") == 4
     assert performance.value("precision", "car") == 0.5
-    assert [c.image_id for c in counts] == [i["imageId"] for i in IMAGES[:7]]
+    assert [c.image_id for c in counts.images] == [i["imageId"] for i in IMAGES[:7]]
 
 
 async def test_generated_panels_pair_images_across_evals_of_a_version(session, server, standin):
@@ -273,10 +275,11 @@ async def test_generated_panels_pair_images_across_evals_of_a_version(session, s
     one, two = await asyncio.gather(
         fetcher.image_counts("g1", "test"), fetcher.image_counts("g2", "test")
     )
-    assert [c.image_id for c in one] == [c.image_id for c in two]
+    assert [c.image_id for c in one.images] == [c.image_id for c in two.images]
     matrix = await fetcher.confusion("g1", "test")
     assert matrix.micro_counts() == (
-        sum(c.tp for c in one),
-        sum(c.fp for c in one),
-        sum(c.fn for c in one),
+        sum(c.tp for c in one.images),
+        sum(c.fp for c in one.images),
+        sum(c.fn for c in one.images),
     )
+    assert one.counts() == matrix.micro_counts()

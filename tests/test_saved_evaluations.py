@@ -51,7 +51,9 @@ async def test_a_saved_evaluation_serves_its_map_results_and_panels():
     assert (await fetch.confusion("e1", "test")).support("car") == 10
     assert (await fetch.class_performance("e1", "test")).value("recall", "car") == 0.9
     images = await fetch.image_counts("e1", "test")
-    assert [i.image_id for i in images] == [i["imageId"] for i in IMAGES]  # three pages, stitched
+    assert [i.image_id for i in images.images] == [
+        i["imageId"] for i in IMAGES
+    ]  # three pages, stitched
 
 
 async def test_a_plain_map_results_file_has_no_panels_offline():

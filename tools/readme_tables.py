@@ -4,10 +4,11 @@
     python tools/readme_tables.py --check  exit 1 if README.md differs from the declarations
 
 Each table is the first Markdown table after its heading: the command line's options
-(`gate.cli.settings.FLAGS`), the Action's inputs (`gate.action.inputs.INPUTS`), where each
-config key comes from on a pull request (`Origin` in `gate.config.fields`), the service's
-settings (`gate.server.settings.SETTINGS`) and the database's
-(`gate.store.settings.DATABASE_SETTINGS`). tests/test_readme_tables.py runs the check.
+(`gate.cli.settings.FLAGS`), what a verdict does under fail-on (`gate.core.decision.decide`),
+the Action's inputs (`gate.action.inputs.INPUTS`), where each config key comes from on a pull
+request (`Origin` in `gate.config.fields`), the service's settings
+(`gate.server.settings.SETTINGS`) and the database's (`gate.store.settings.DATABASE_SETTINGS`).
+tests/test_readme_tables.py runs the check.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ def tables() -> dict[str, Callable[[], str]]:
     from gate.action.base_config import keys_table  # noqa: PLC0415
     from gate.action.inputs import inputs_table  # noqa: PLC0415
     from gate.cli.settings import flags_table  # noqa: PLC0415
+    from gate.core.decision import decision_table  # noqa: PLC0415
     from gate.server.settings import settings_table  # noqa: PLC0415
     from gate.store.settings import database_table  # noqa: PLC0415
 
     return {
         "## Command line": flags_table,
+        "### One decision for every output: verdict and fail-on": decision_table,
         "### Inputs": inputs_table,
         "#### Which keys come from where": keys_table,
         "### Settings": settings_table,

@@ -35,12 +35,13 @@ from gate.action.base_config import (
 )
 from gate.action.inputs import ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
+from gate.core.decision import decide
 from gate.core.errors import ConfigError, ExitCode, GateError, Problem, internal_error_message
 from gate.core.gate_id import report_folder
 from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
 from gate.core.redact import redact, redact_line
-from gate.engine import BaseEvals, exit_code_for
+from gate.engine import BaseEvals
 from gate.github.publish import (
     Gated,
     Target,
@@ -141,7 +142,12 @@ async def _run_gate(
         full += notes
         # Into a workspace the Action does not trust: no link under it is followed.
         write_file(folder / "report.md", full, confine_to=workspace)
-        write_file(folder / "report.json", redact(to_json(outcome), secrets), confine_to=workspace)
+        decision = decide(outcome.verdict, settings.fail_on)
+        write_file(
+            folder / "report.json",
+            redact(to_json(outcome, decision), secrets),
+            confine_to=workspace,
+        )
     except GateError as error:
         return _Ran(Gated(None, _in_repository(error, workspace)), None, notes, choice)
     return _Ran(Gated(outcome, None), full, notes, choice)
@@ -500,7 +506,7 @@ async def _complete_check_run(
         environ,
         state,
         conclusion=check_run_conclusion(outcome.verdict, settings.fail_on),
-        title=check_run_title(outcome),
+        title=check_run_title(outcome, settings.fail_on),
         summary=report + notes + note,
         annotations=annotations,
     )
@@ -557,10 +563,11 @@ async def action(
     await _complete_check_run(settings, event, environ, state, ran)
     outcome = gated.outcome
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
+    decision = gated.decision(settings.fail_on)
     io.set_outputs(
         {
             "verdict": gated.verdict,
-            "passed": "true" if gated.passed(settings.fail_on) else "false",
+            "passed": "true" if decision.passed else "false",
             "failed-checks": str(failed),
             "report-path": f"{report_folder(settings.gate_id)}/report.md" if outcome else "",
             "json-path": f"{report_folder(settings.gate_id)}/report.json" if outcome else "",
@@ -568,9 +575,9 @@ async def action(
         }
     )
     if gated.error is not None:
-        return int(gated.error.exit_code)
+        return int(decision.exit_code)  # the error's
     assert outcome is not None
-    code = exit_code_for(outcome.verdict, settings.fail_on)
+    code = decision.exit_code
     log.info("action.verdict", verdict=outcome.verdict.value, exit_code=int(code))
     return int(code)
 

@@ -14,10 +14,10 @@ from typing import TextIO
 import structlog
 
 from gate.cli.settings import CheckSettings
+from gate.core.decision import Decision, decide
 from gate.core.errors import ExitCode
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
-from gate.engine import exit_code_for
 from gate.local_files import write_file
 from gate.report.formats import to_json, to_junit
 from gate.report.markdown import md_text
@@ -54,14 +54,17 @@ def local_gate_for(settings: CheckSettings) -> LocalGate:
     )
 
 
-def write_outputs(settings: CheckSettings, outcome: GateOutcome, out: TextIO) -> None:
-    """The report on `out` (unless quiet) and the requested files, the key masked in each."""
+def write_outputs(
+    settings: CheckSettings, outcome: GateOutcome, out: TextIO, decision: Decision | None = None
+) -> None:
+    """The report on `out` (unless quiet) and the requested files, the key masked in each
+    (the JSON with `decision`, the verdict under `--fail-on`)."""
     secrets = settings.secrets
     if settings.report_path is not None:
         full = render_report(outcome, max_chars=None, title=settings.title)
         write_file(settings.report_path, redact(full, secrets))
     if settings.json_path is not None:
-        write_file(settings.json_path, redact(to_json(outcome), secrets))
+        write_file(settings.json_path, redact(to_json(outcome, decision), secrets))
     if settings.junit_path is not None:
         write_file(settings.junit_path, redact(to_junit(outcome), secrets))
     if not settings.quiet:
@@ -86,8 +89,9 @@ async def check(settings: CheckSettings, out: TextIO) -> CheckResult:
         outcome = await gate_local(local_gate_for(settings))
     finally:
         await warming
-    write_outputs(settings, outcome, out)
-    code = exit_code_for(outcome.verdict, settings.fail_on)
+    decision = decide(outcome.verdict, settings.fail_on)
+    write_outputs(settings, outcome, out, decision)
+    code = decision.exit_code
     log.info(
         "gate.verdict",
         verdict=outcome.verdict.value,

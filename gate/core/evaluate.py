@@ -448,7 +448,7 @@ def _bootstrap(
     if isinstance(base, Missing | Malformed):
         return base
     try:
-        pairing = bootstrap.pair_images(candidate, base)
+        pairing = bootstrap.pair_images(candidate.images, base.images)
     except bootstrap.CannotBootstrap as error:
         return Malformed(str(error))
     if not pairing.candidate:
@@ -458,10 +458,12 @@ def _bootstrap(
         )
     try:
         found = bootstrap.paired_bootstrap(pairing, metric, confidence, tick=tick)
-    except (bootstrap.NoPairedImages, bootstrap.UndefinedMetric) as error:
-        return Missing(str(error))  # as an undefined value is: the rule's if_missing decides
+    except bootstrap.NoPairedImages as error:
+        return Missing(str(error))  # different test sets: the rule's if_missing decides
     except bootstrap.CannotBootstrap as error:
-        return Malformed(str(error))  # counts beyond the bounds: bad data
+        # A metric undefined on every paired image (UndefinedMetric), or counts beyond the
+        # bounds: bad data, whatever if_missing says (a skip would excuse a real drop).
+        return Malformed(str(error))
     return _Paired(found, pairing.only_candidate + pairing.only_baseline)
 
 

@@ -6,6 +6,8 @@ panel, and for the whole split they are micro-averaged from the confusion matrix
 canonical confidence (true positives on the diagonal; the background row counts as false
 positives, the background column as missed objects, and a confusion between two classes as
 both). A class's support (its ground-truth count in the split) is its confusion-matrix row sum.
+A split's per-image counts (for confidence intervals) are malformed when they contradict its
+confusion matrix: they must describe the same evaluation (`panels.contradiction`).
 
 `Panels` holds what a run fetched of those panels for one eval, per split; a split that could
 not be had says why (`Missing` follows the rule's `if_missing`, `Malformed` is an error).
@@ -19,10 +21,8 @@ from dataclasses import dataclass, field, replace
 
 from gate.core.metrics import COUNT_METRICS, METRICS, TaskType, count_ratio
 from gate.core.model import ALL, Rule
-from gate.core.panels import ClassPerformance, ConfusionMatrix, ImageCounts
+from gate.core.panels import ClassPerformance, ConfusionMatrix, SplitImages, contradiction
 from gate.core.results import EvalResults, Malformed, Missing, Value
-
-Images = tuple[ImageCounts, ...]
 
 
 class Panel:
@@ -39,17 +39,26 @@ class Panels:
 
     confusion: Mapping[str, ConfusionMatrix | Missing | Malformed] = field(default_factory=dict)
     performance: Mapping[str, ClassPerformance | Missing | Malformed] = field(default_factory=dict)
-    images: Mapping[str, Images | Missing | Malformed] = field(default_factory=dict)
+    images: Mapping[str, SplitImages | Missing | Malformed] = field(default_factory=dict)
 
     def confusion_of(self, split: str) -> ConfusionMatrix | Missing | Malformed:
         return self.confusion.get(
             split, Missing(f"the confusion matrix of split '{split}' was not fetched")
         )
 
-    def images_of(self, split: str) -> Images | Missing | Malformed:
-        return self.images.get(
+    def images_of(self, split: str) -> SplitImages | Missing | Malformed:
+        """The split's per-image counts, Malformed when they contradict its confusion matrix
+        (the rule's value comes from the matrix, its interval from these: both must describe
+        the same evaluation, whatever `if_missing` says)."""
+        found = self.images.get(
             split, Missing(f"the per-image counts of split '{split}' were not fetched")
         )
+        matrix = self.confusion.get(split)
+        if isinstance(found, SplitImages) and isinstance(matrix, ConfusionMatrix):
+            problem = contradiction(matrix, found)
+            if problem is not None:
+                return Malformed(problem)
+        return found
 
 
 NO_PANELS = Panels()
@@ -159,7 +168,6 @@ def needs(rules: tuple[Rule, ...], results: EvalResults, *, has_baseline: bool) 
 
 __all__ = [
     "NO_PANELS",
-    "Images",
     "Need",
     "Panel",
     "Panels",

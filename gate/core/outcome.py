@@ -70,6 +70,10 @@ class Check:
 
     @property
     def delta(self) -> float | None:
+        """The change the check judged: its interval's difference (on the paired images)
+        when it was judged by one, else actual - baseline."""
+        if self.interval is not None:
+            return self.interval.point
         if self.actual is None or self.baseline is None:
             return None
         return self.actual - self.baseline

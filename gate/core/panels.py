@@ -4,6 +4,8 @@ Pure: values in, values out. Each parser takes a panel's decoded JSON answer and
 frozen value, or raises `MalformedResults` with one line saying what is wrong with it (a
 data error: never a pass). Per-class metrics are looked up like map-results' values: a float
 in [0, 1], `Missing` (absent or null: the rule's `if_missing` decides) or `Malformed`.
+`contradiction` says why a split's image-predictions and confusion matrix cannot describe the
+same evaluation (their counts, confidence or image count disagree).
 
 Everything untrusted is bounded: at most `MAX_CLASSES` classes, cells and counts below
 `MAX_COUNT`, at most `MAX_IMAGES` images per split.
@@ -26,6 +28,8 @@ __all__ = [
     "ConfusionMatrix",
     "ImageCounts",
     "ImagePage",
+    "SplitImages",
+    "contradiction",
     "parse_confusion_matrix",
     "parse_image_page",
     "parse_performance_by_class",
@@ -245,6 +249,27 @@ class ImagePage:
     total: int
     offset: int
     images: tuple[ImageCounts, ...] = field(repr=False)
+    confidence: float | None = None  # the answer's confidenceThreshold
+
+
+@dataclass(frozen=True, slots=True)
+class SplitImages:
+    """Every image of one split's image-predictions, in offset order, with what the answer
+    said of them: `total` (its totalImages) and `confidence` (its confidenceThreshold)."""
+
+    eval_id: str
+    split: str
+    images: tuple[ImageCounts, ...] = field(repr=False)
+    total: int
+    confidence: float | None = None
+
+    def counts(self) -> tuple[int, int, int]:
+        """(tp, fp, fn) summed over the images."""
+        return (
+            sum(image.tp for image in self.images),
+            sum(image.fp for image in self.images),
+            sum(image.fn for image in self.images),
+        )
 
 
 def parse_image_page(data: Any, eval_id: str) -> ImagePage:
@@ -257,6 +282,7 @@ def parse_image_page(data: Any, eval_id: str) -> ImagePage:
 
     if not isinstance(data, dict):
         raise bad("is not a JSON object")
+    confidence = _confidence(data, bad)
     total = data.get("totalImages")
     if not isinstance(total, int) or isinstance(total, bool) or total < 0:
         raise bad(f"has totalImages {describe(total)}, expected a non-negative integer")
@@ -290,20 +316,20 @@ def parse_image_page(data: Any, eval_id: str) -> ImagePage:
                 )
             counts[name] = raw
         images.append(ImageCounts(image_id, counts["tp"], counts["fp"], counts["fn"]))
-    return ImagePage(total=total, offset=offset, images=tuple(images))
+    return ImagePage(total=total, offset=offset, images=tuple(images), confidence=confidence)
 
 
-def stitch_image_pages(
-    pages: Iterable[ImagePage], eval_id: str, split: str
-) -> tuple[ImageCounts, ...]:
+def stitch_image_pages(pages: Iterable[ImagePage], eval_id: str, split: str) -> SplitImages:
     """Every image of a split from its pages, in offset order. Raises MalformedResults when
-    the pages disagree on the total, an image id is seen twice, or the images do not add up
-    to the total (fewer: "stopped at N of M images")."""
+    the pages disagree on the total or the confidence threshold (those that say it), an image
+    id is seen twice, or the images do not add up to the total (fewer: "stopped at N of M
+    images")."""
     ordered = sorted(pages, key=lambda page: page.offset)
     what = f"image-predictions of eval {eval_id} (split {split})"
     if not ordered:
-        return ()
+        return SplitImages(eval_id, split, (), total=0)
     total = ordered[0].total
+    confidence: float | None = None  # the first a page says (a page may leave it out)
     images: list[ImageCounts] = []
     seen: set[str] = set()
     for page in ordered:
@@ -313,6 +339,14 @@ def stitch_image_pages(
                 "run the gate again",
                 eval_id=eval_id,
             )
+        if page.confidence is not None:
+            if confidence is not None and page.confidence != confidence:
+                raise MalformedResults(
+                    f"{what} changed confidenceThreshold from {confidence:g} to "
+                    f"{page.confidence:g} while paging; run the gate again",
+                    eval_id=eval_id,
+                )
+            confidence = page.confidence
         for image in page.images:
             if image.image_id in seen:
                 raise MalformedResults(
@@ -330,4 +364,44 @@ def stitch_image_pages(
         raise MalformedResults(
             f"{what} gave {len(images):,} images but totalImages is {total:,}", eval_id=eval_id
         )
-    return tuple(images)
+    return SplitImages(eval_id, split, tuple(images), total=total, confidence=confidence)
+
+
+# --------------------------------------------------------------------------- agreement
+
+_COUNT_NAMES = ("true positives", "false positives", "false negatives")
+_SAME_CONFIDENCE = 1e-9  # two confidenceThresholds closer than this are the same one
+
+
+def contradiction(matrix: ConfusionMatrix, images: SplitImages) -> str | None:
+    """Why one split's image-predictions and confusion matrix cannot describe the same
+    evaluation, or None when they agree: the images listed must be `totalImages`, both panels
+    must be at the same confidenceThreshold (when both say it), and the images' true
+    positives, false positives and false negatives must add up to the matrix's (its micro
+    counts). The reason names both panels and says by how much they disagree."""
+    where = f"eval {images.eval_id} (split {images.split})"
+    if len(images.images) != images.total:
+        return (
+            f"image-predictions of {where} list {len(images.images):,} images but say "
+            f"totalImages {images.total:,}"
+        )
+    mine, theirs = images.confidence, matrix.confidence
+    if mine is not None and theirs is not None and abs(mine - theirs) > _SAME_CONFIDENCE:
+        return (
+            f"image-predictions of {where} are at confidenceThreshold {mine:g} but its "
+            f"confusion matrix at {theirs:g}: they must be at the same confidence"
+        )
+    off = [
+        f"{name} {listed:,} vs {counted:,} (off by {abs(listed - counted):,})"
+        for name, listed, counted in zip(
+            _COUNT_NAMES, images.counts(), matrix.micro_counts(), strict=True
+        )
+        if listed != counted
+    ]
+    if not off:
+        return None
+    return (
+        f"image-predictions and the confusion matrix of {where} disagree: summed over the "
+        f"{len(images.images):,} images vs in the matrix, {', '.join(off)}; they must "
+        "describe the same evaluation"
+    )

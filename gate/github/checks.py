@@ -7,9 +7,9 @@ as title and the report as summary, then appends one annotation per failing (or 
 check on the line of the config that holds its rule, at most `ANNOTATIONS_PER_REQUEST` a
 request, at most `MAX_CHECK_ANNOTATIONS` in all.
 
-Pure helpers decide what is sent: `check_run_conclusion` (follows the step's exit code:
-`failure` when the verdict fails the step, `success` for a pass, `neutral` for a verdict the
-step lets through: warnings, or anything under `fail-on: never`), `check_run_title` and
+Pure helpers decide what is sent: `check_run_conclusion` and `check_run_title` read the one
+decision of the verdict under `fail-on` (gate.core.decision: `success` for a pass, `neutral`
+for a warning the gate lets through, `failure` otherwise, as the commit status), and
 `check_annotations`. Every GitHub failure is logged and returned as data, never raised: a check
 run never changes a verdict. Creating one is refused with 403 when the token lacks
 `checks: write` (a pull request from a fork): `CheckRunStart.forbidden` says so, for the caller
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from gate.core.decision import Tally, decide
 from gate.core.model import FailOn
 from gate.core.outcome import Check, GateOutcome, Status, Verdict
 from gate.github.api import (
@@ -70,31 +71,16 @@ _log = structlog.get_logger("gate.github.checks")
 
 
 def check_run_conclusion(verdict: Verdict | None, fail_on: str) -> str:
-    """The conclusion for a verdict (None: the gate could not run): `failure` exactly when the
-    step fails for it, `success` for a pass, `neutral` for a verdict the step lets through."""
-    if verdict is None:
-        return "failure"
-    if verdict is Verdict.PASS:
-        return "success"
-    fails = (verdict is Verdict.FAIL and fail_on != FailOn.NEVER) or (
-        verdict is Verdict.WARN and fail_on == FailOn.WARNING
-    )
-    return "failure" if fails else "neutral"
+    """The conclusion for a verdict (None: the gate could not run) under `fail_on`, as the
+    decision says: `success` for a pass, `neutral` for a warning the gate lets through,
+    `failure` when the gate did not pass (under `fail-on: never` too, as the commit status)."""
+    return decide(verdict, fail_on).conclusion.value
 
 
-def check_run_title(outcome: GateOutcome) -> str:
-    """The verdict line: `Failed: 2 of 9 checks failed`, `Passed with 1 warning (9 checks)`."""
-    checks = tuple(outcome.checks)
-    total = len(checks)
-    failed = sum(1 for c in checks if c.failing)
-    warned = sum(1 for c in checks if c.status is Status.WARN)
-    if outcome.verdict is Verdict.FAIL:
-        text = f"Failed: {failed} of {total} checks failed"
-    elif outcome.verdict is Verdict.WARN:
-        plural = "s" if warned != 1 else ""
-        text = f"Passed with {warned} warning{plural} ({total} checks)"
-    else:
-        text = f"Passed: all {total} checks passed"
+def check_run_title(outcome: GateOutcome, fail_on: str = FailOn.ERROR) -> str:
+    """The verdict line: `Failed: 2 of 9 checks failed`, `Passed with 1 warning (9 checks)`,
+    `Failed on 1 warning under fail-on: warning (9 checks)`."""
+    text = decide(outcome.verdict, fail_on).title(Tally.of(outcome.checks))
     return one_line(text, limit=CHECK_RUN_TITLE_MAX)
 
 

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from gate.core.decision import Decision, Tally, decide
 from gate.core.errors import ConfigError, ExitCode, GateError
 from gate.core.gate_id import status_context
 from gate.core.model import CommentMode, FailOn
-from gate.core.outcome import GateOutcome, Status, Verdict
+from gate.core.outcome import GateOutcome
 from gate.core.redact import redact, redact_line
 from gate.report.markdown import md_code, md_text, md_url, public_url
 from gate.report.render import DEFAULT_MAX_CHARS, render_report
@@ -44,12 +45,17 @@ class Gated:
     def verdict(self) -> str:
         return "error" if self.outcome is None else self.outcome.verdict.value
 
+    def decision(self, fail_on: str) -> Decision:
+        """What the verdict means under `fail_on` for every output (gate.core.decision); a gate
+        that could not run exits with its error's code."""
+        if self.outcome is None:
+            assert self.error is not None
+            return decide(None, fail_on, error_code=self.error.exit_code)
+        return decide(self.outcome.verdict, fail_on)
+
     def passed(self, fail_on: str) -> bool:
         """Whether the gate passed under `fail_on` (`never` judges as `error` does)."""
-        if self.outcome is None:
-            return False
-        verdict = self.outcome.verdict
-        return verdict is Verdict.PASS or (verdict is Verdict.WARN and fail_on != FailOn.WARNING)
+        return self.decision(fail_on).passed
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,25 +179,18 @@ async def report_gate(
     )
 
 
-def status_state(gated: Gated, secrets: tuple[str, ...] = ()) -> tuple[str, str]:
-    """Commit status state and a one-line description of at most 140 characters (an error's
-    text with `secrets` masked before it is cut)."""
+def status_state(
+    gated: Gated, fail_on: str = FailOn.ERROR, secrets: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """Commit status state and a one-line description of at most 140 characters, as the
+    decision for the verdict under `fail_on` says (a warning under `fail-on: warning` is a
+    `failure`); an error's text has `secrets` masked before it is cut."""
+    decision = gated.decision(fail_on)
     if gated.outcome is None:
         description = f"eval-gate could not run: {gated.error}"
-        state = "error"
     else:
-        outcome = gated.outcome
-        failed = sum(1 for c in outcome.checks if c.failing)
-        warned = outcome.count(Status.WARN)
-        total = sum(1 for _ in outcome.checks)
-        if outcome.verdict is Verdict.FAIL:
-            state, description = "failure", f"{failed} of {total} checks failed"
-        elif outcome.verdict is Verdict.WARN:
-            plural = "s" if warned != 1 else ""
-            state, description = "success", f"passed with {warned} warning{plural} ({total} checks)"
-        else:
-            state, description = "success", f"all {total} checks passed"
-    return state, redact_line(description, secrets, limit=STATUS_DESCRIPTION_MAX)
+        description = decision.description(Tally.of(gated.outcome.checks))
+    return decision.status.value, redact_line(description, secrets, limit=STATUS_DESCRIPTION_MAX)
 
 
 async def _find_pr(github: GitHubClient, target: Target) -> int | None:
@@ -251,7 +250,7 @@ async def _status(
     if not target.repository or not target.sha:
         log.warning("publish.no_commit", note="no commit to set a status on")
         return
-    state, description = status_state(gated, secrets)
+    state, description = status_state(gated, target.fail_on, secrets)
     try:
         await github.create_status(
             target.repository,

@@ -8,6 +8,7 @@ import math
 import re
 from typing import Any
 
+from gate.core.decision import Decision
 from gate.core.model import DIFFERENT_VERSION, Provenance, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status
 from gate.core.trend import Trend
@@ -126,8 +127,20 @@ def _provenance_json(ev: EvalOutcome) -> dict[str, Any]:
     }
 
 
-def json_document(outcome: GateOutcome) -> dict[str, Any]:
-    """The outcome as the `--json` document (schema version 1), as a dict ready to serialise."""
+def _decision_json(decision: Decision) -> dict[str, Any]:
+    """What the verdict means under fail-on, as every other output says it."""
+    return {
+        "fail_on": decision.fail_on.value,
+        "passed": decision.passed,
+        "exit_code": int(decision.exit_code),
+        "commit_status": decision.status.value,
+        "check_run": decision.conclusion.value,
+    }
+
+
+def json_document(outcome: GateOutcome, decision: Decision | None = None) -> dict[str, Any]:
+    """The outcome as the `--json` document (schema version 1), as a dict ready to serialise;
+    with `decision` (the verdict under the run's fail-on), its `decision` object too."""
     checks = list(outcome.checks)
     counts = {"total": len(checks)} | {s.value: 0 for s in Status}
     for check in checks:
@@ -135,15 +148,16 @@ def json_document(outcome: GateOutcome) -> dict[str, Any]:
     return {
         "schema_version": JSON_SCHEMA_VERSION,
         "verdict": outcome.verdict.value,
+        **({"decision": _decision_json(decision)} if decision is not None else {}),
         "counts": {k: counts[k] for k in ("total", "pass", "fail", "warn", "skip", "error")},
         "evals": [_eval_json(ev) for ev in outcome.evals],
         "checks": [_check_json(c) | _delta_note(ev, c) for ev in outcome.evals for c in ev.checks],
     }
 
 
-def to_json(outcome: GateOutcome) -> str:
+def to_json(outcome: GateOutcome, decision: Decision | None = None) -> str:
     """The outcome as a JSON document (schema version 1), ending with a newline."""
-    document = json_document(outcome)
+    document = json_document(outcome, decision)
     checks = document.pop("checks")
     # One check per line: readable, diffable, and without `indent`, whose pure-Python encoder
     # is about 3x slower on a 2,000-class report.

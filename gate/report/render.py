@@ -395,12 +395,21 @@ def _delta_cell(mark: str) -> _Cell:
     return lambda c: _signed(c.delta) + (mark if c.delta is not None else "") + _interval(c)
 
 
+def _bound(value: float) -> str:
+    """An interval's bound, always with its sign (a real minus sign, or `+` for 0 and above),
+    never `±`: which side of zero a bound lies on is what the interval says."""
+    if not math.isfinite(value):
+        return _num(value)
+    return (_MINUS if value < 0 else "+") + f"{abs(value):.4f}"
+
+
 def _interval(check: Check) -> str:
-    """` (95%: -0.0510 to -0.0090)`, and whether that leaves the drop inconclusive."""
+    """` (95%: -0.0510 to -0.0090)` (real minus signs), and whether that leaves the drop
+    inconclusive."""
     found = check.interval
     if found is None:
         return ""
-    text = f" ({found.confidence * 100:g}%: {_signed(found.low)} to {_signed(found.high)})"
+    text = f" ({found.confidence * 100:g}%: {_bound(found.low)} to {_bound(found.high)})"
     return text + (" inconclusive" if found.judgement == "inconclusive" else "")
 
 

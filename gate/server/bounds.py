@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from gate.core.bootstrap import DEFAULT_RESAMPLES
 from gate.core.evaluate import EvalInput, rule_applies
 from gate.core.model import ALL, GateConfig, Rule
+from gate.core.panels import SplitImages
 from gate.core.results import EvalResults, Value
 from gate.server.work import StopFlag
 
@@ -159,6 +160,6 @@ def count_resampling(config: GateConfig, inputs: Sequence[EvalInput]) -> int:
                     continue
                 seen.add(key)
                 mine, theirs = ev.panels.images_of(split), ev.baseline_panels.images_of(split)
-                if isinstance(mine, tuple) and isinstance(theirs, tuple):
-                    total += min(len(mine), len(theirs)) * DEFAULT_RESAMPLES
+                if isinstance(mine, SplitImages) and isinstance(theirs, SplitImages):
+                    total += min(len(mine.images), len(theirs.images)) * DEFAULT_RESAMPLES
     return total

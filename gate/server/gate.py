@@ -35,6 +35,7 @@ import structlog
 from aiohttp import web
 
 from gate.core import strict_json
+from gate.core.decision import decide
 from gate.core.errors import ConfigError, ResultsUnavailable, UsageError
 from gate.core.evaluate import EvalInput, evaluate
 from gate.core.model import AUTO, CHAMPION, EvalBy
@@ -44,7 +45,6 @@ from gate.engine import (  # the private two: run_gate's fetching half (see _fet
     GateRequest,
     _first_gate_error,
     _gather_input,
-    exit_code_for,
 )
 from gate.fetch import Fetcher, FetchOptions
 from gate.github.publish import Gated, Target, report_gate
@@ -409,8 +409,9 @@ def _evaluate(
         outcome, max_chars=call.max_chars, title=call.title, full_report_hint=_FULL_REPORT_HINT
     )
     flag.check()
-    code = int(exit_code_for(outcome.verdict, call.fail_on))
-    document = json_document(outcome)
+    decision = decide(outcome.verdict, call.fail_on)
+    code = int(decision.exit_code)
+    document = json_document(outcome, decision)
     document["report"] = report
     document["exit_code"] = code
     body = redact(encode_document(document, flag), secrets).encode("ascii")

@@ -140,19 +140,21 @@ async def test_a_failing_gate_fails_its_check_run_with_an_annotation_on_the_rule
 
 
 @pytest.mark.parametrize(
-    "fail_on_conclusion_code", [("error", "neutral", 0), ("warning", "failure", 1)]
+    "expected",
+    [
+        ("error", "neutral", 0, "Passed with 1 warning (3 checks)"),
+        ("warning", "failure", 1, "Failed on 1 warning under fail-on: warning (3 checks)"),
+    ],
 )
-async def test_warnings_only_are_neutral_unless_fail_on_warning(
-    tmp_path, urls, github, fail_on_conclusion_code
-):
-    fail_on, conclusion, code = fail_on_conclusion_code
+async def test_warnings_only_are_neutral_unless_fail_on_warning(tmp_path, urls, github, expected):
+    fail_on, conclusion, code, title = expected
     run = await run_action(
         tmp_path, urls, check_run="true", eval_ids="bad", config=WARN_ONLY, fail_on=fail_on
     )
     assert run.code == code, run.err
     check = the_check_run(github)
     assert check.states[-1] == ("completed", conclusion)
-    assert check.title == "Passed with 1 warning (3 checks)"
+    assert check.title == title
     (annotation,) = check.annotations
     assert (annotation["annotation_level"], annotation["start_line"]) == ("warning", 5)
     assert f"::warning title=eval-gate%3A bad [test] class bus,file={CONFIG_PATH},line=5::" in (
@@ -160,10 +162,15 @@ async def test_warnings_only_are_neutral_unless_fail_on_warning(
     )
 
 
-async def test_a_failing_gate_under_fail_on_never_is_neutral(tmp_path, urls, github):
+async def test_a_failing_gate_under_fail_on_never_exits_0_but_its_check_run_still_fails(
+    tmp_path, urls, github
+):
+    # fail-on: never spares the step, not the verdict: the check run (which a required check
+    # reads, like the commit status) never says a failing gate passed.
     run = await run_action(tmp_path, urls, check_run="true", eval_ids="bad", fail_on="never")
     assert run.code == 0
-    assert the_check_run(github).states[-1] == ("completed", "neutral")
+    assert run.outputs["passed"] == "false"
+    assert the_check_run(github).states[-1] == ("completed", "failure")
 
 
 async def test_120_failing_checks_are_annotated_in_3_patches_of_at_most_50(tmp_path, urls, github):

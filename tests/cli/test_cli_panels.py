@@ -126,10 +126,16 @@ rules:
 """
 
 
+def counted(listed: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The confusion matrix the images add up to (every object a car)."""
+    tp, fp, fn = (sum(image[k] for image in listed["test"]) for k in ("tp", "fp", "fn"))
+    return confusion([[tp, 0, fn], [0, 0, 0], [fp, 0, 0]])
+
+
 def pair(standin: RoboflowStandIn, shifts: list[int]) -> None:
-    ones = confusion([[80, 0, 10], [0, 0, 0], [20, 0, 0]])
-    standin.add_eval("prev", confusion=ones, images=images([0] * len(shifts)))
-    standin.add_eval("cand", confusion=ones, images=images(shifts))
+    before, after = images([0] * len(shifts)), images(shifts)
+    standin.add_eval("prev", confusion=counted(before), images=before)
+    standin.add_eval("cand", confusion=counted(after), images=after)
 
 
 async def test_a_drop_the_test_set_resolves_fails_with_its_interval(tmp_path, standin, api_url):
@@ -167,3 +173,64 @@ async def test_missing_per_image_counts_follow_if_missing(tmp_path, standin, api
     (check,) = checks(tmp_path)
     assert check["status"] == "fail"
     assert "image" in check["message"]
+
+
+RECALL_SKIPPABLE = """\
+version: 1
+workspace: ws
+evals:
+  - id: cand
+    baseline: prev
+rules:
+  - metric: recall
+    max_drop: 0.02
+    confidence: 0.95
+    if_missing: skip
+"""
+
+
+async def test_a_matrix_that_contradicts_its_per_image_counts_fails_as_malformed_data(
+    tmp_path, standin, api_url
+):
+    # The candidate's matrix says recall fell from 0.90 to 0.50; its per-image counts (the
+    # baseline's, unchanged) say nothing moved. Before, the interval judged the counts and the
+    # check passed, printing "-0.4000 (95%: ±0.0000 to ±0.0000)".
+    listed = {"test": [{"imageId": f"img-{i:04d}", "tp": 9, "fp": 1, "fn": 1} for i in range(200)]}
+    standin.add_eval("prev", confusion=counted(listed), images=listed)  # tp 1800, fn 200: 0.90
+    standin.add_eval(
+        "cand", confusion=confusion([[1000, 0, 1000], [0, 0, 0], [200, 0, 0]]), images=listed
+    )
+    proc = await gate(tmp_path, api_url, RECALL_SKIPPABLE)
+    assert proc.code == 1, proc.err
+    (check,) = checks(tmp_path)
+    assert check["status"] == "error"
+    assert check["interval"] is None
+    assert (
+        "image-predictions and the confusion matrix of eval cand (split test) disagree"
+        in check["message"]
+    )
+    assert "true positives 1,800 vs 1,000 (off by 800)" in check["message"]
+    assert "±" not in proc.out
+
+
+async def test_precision_undefined_on_every_paired_image_fails_as_bad_data_even_with_skip(
+    tmp_path, standin, api_url
+):
+    # The candidate predicts nothing on the 200 images it shares with its baseline (its few
+    # predictions are on an image the baseline lacks): its precision drop cannot be judged on
+    # the paired images. Before, that was "missing" and `if_missing: skip` let it pass.
+    before = {"test": [{"imageId": f"img-{i:04d}", "tp": 9, "fp": 1, "fn": 1} for i in range(200)]}
+    after = {
+        "test": [{"imageId": f"img-{i:04d}", "tp": 0, "fp": 0, "fn": 10} for i in range(200)]
+        + [{"imageId": "new-0001", "tp": 5, "fp": 1, "fn": 0}]
+    }
+    standin.add_eval("prev", confusion=counted(before), images=before)
+    standin.add_eval("cand", confusion=counted(after), images=after)
+    proc = await gate(tmp_path, api_url, RECALL_SKIPPABLE.replace("recall", "precision"))
+    assert proc.code == 1, proc.err
+    (check,) = checks(tmp_path)
+    assert check["status"] == "error"
+    assert check["message"] == (
+        "malformed paired per-image counts: precision is undefined for the candidate on the "
+        "200 paired images: it made no predictions there"
+    )

@@ -25,6 +25,7 @@ from gate.core.model import (
 from gate.core.outcome import Status, Verdict
 from gate.core.panels import (
     ImageCounts,
+    SplitImages,
     parse_confusion_matrix,
     parse_performance_by_class,
 )
@@ -236,13 +237,18 @@ def confident(
     provenance: Provenance | None = None,
     **kw: Any,
 ) -> Any:
-    ones = matrix([[10, 0, 0], [0, 10, 0], [0, 0, 0]])
     rule = Rule("precision", (T(K.MAX_DROP, drop),), confidence=0.95, **kw)
-    return run(
-        [rule],
-        Panels(confusion={"test": ones}, images={"test": tuple(cand)}),
-        base_panels=Panels(confusion={"test": ones}, images={"test": tuple(base)}),
-        provenance=provenance,
+    return run([rule], counted(cand), base_panels=counted(base, "base"), provenance=provenance)
+
+
+def counted(images_: list[ImageCounts], eval_id: str = "cand", **matrix_kw: Any) -> Panels:
+    """An eval's panels of split test: its per-image counts and the confusion matrix they add
+    up to (every object a car: true positives on its diagonal, false positives in the
+    background row, missed cars in the background column)."""
+    found = SplitImages(eval_id, "test", tuple(images_), total=len(images_), confidence=0.2)
+    tp, fp, fn = found.counts()
+    return Panels(
+        confusion={"test": matrix([[tp, 0, fn], [0, 0, 0], [fp, 0, 0]])}, images={"test": found}
     )
 
 
@@ -337,3 +343,113 @@ def test_confidence_on_a_segmentation_eval_is_a_config_error():
     ev = EvalInput(spec=EvalSpec("s"), results=results)
     with pytest.raises(ConfigError, match="confidence applies to detection-like evals"):
         evaluate(GateConfig(version=1, rules=(rule,)), [ev])
+
+
+# --------------------------------------------------------------------------- panels that agree
+
+
+def recall_drop(cand: Panels, base: Panels, **kw: Any) -> Any:
+    rule = Rule("recall", (T(K.MAX_DROP, 0.02),), confidence=0.95, **kw)
+    return run([rule], cand, base_panels=base)
+
+
+def test_per_image_counts_that_contradict_the_confusion_matrix_are_malformed_whatever_if_missing_says():  # noqa: E501
+    # The issue's case: the candidate's matrix says recall fell from 0.90 to 0.50, its per-image
+    # counts (the baseline's, unchanged) say nothing moved. The value comes from the one, the
+    # verdict from the other: they cannot both describe the candidate.
+    listed = [ImageCounts(f"img{k}", 9, 1, 1) for k in range(100)]  # tp 900, fp 100, fn 100
+    base = counted(listed, "base")
+    matrix_says = matrix([[500, 0, 500], [0, 0, 0], [100, 0, 0]])  # recall 0.5
+    found = SplitImages("cand", "test", tuple(listed), total=100, confidence=0.2)
+    cand = Panels(confusion={"test": matrix_says}, images={"test": found})
+    for if_missing in IfMissing:
+        (check,) = recall_drop(cand, base, if_missing=if_missing).checks
+        assert check.status is Status.ERROR
+        assert check.interval is None
+        assert check.message == (
+            "malformed paired per-image counts: image-predictions and the confusion matrix of "
+            "eval cand (split test) disagree: summed over the 100 images vs in the matrix, "
+            "true positives 900 vs 500 (off by 400), false negatives 100 vs 500 (off by 400); "
+            "they must describe the same evaluation"
+        )
+
+
+def test_a_baseline_whose_panels_contradict_each_other_is_malformed_too():
+    listed = [ImageCounts(f"img{k}", 9, 1, 1) for k in range(100)]
+    found = SplitImages("base", "test", tuple(listed), total=100, confidence=0.2)
+    base = Panels(
+        confusion={"test": matrix([[900, 0, 100], [0, 0, 0], [99, 0, 0]])}, images={"test": found}
+    )
+    (check,) = recall_drop(counted(listed), base, if_missing=IfMissing.SKIP).checks
+    assert check.status is Status.ERROR
+    assert "of eval base (split test) disagree" in check.message
+    assert "false positives 100 vs 99 (off by 1)" in check.message
+
+
+def test_per_image_counts_at_another_confidence_than_the_matrix_are_malformed():
+    listed = [ImageCounts(f"img{k}", 9, 1, 1) for k in range(100)]
+    agreeing = counted(listed)
+    at_half = SplitImages("cand", "test", tuple(listed), total=100, confidence=0.5)
+    cand = Panels(confusion=agreeing.confusion, images={"test": at_half})
+    (check,) = recall_drop(cand, counted(listed, "base"), if_missing=IfMissing.WARN).checks
+    assert check.status is Status.ERROR
+    assert (
+        "image-predictions of eval cand (split test) are at confidenceThreshold 0.5 but its "
+        "confusion matrix at 0.2" in check.message
+    )
+
+
+def test_per_image_counts_that_fall_short_of_their_total_are_malformed():
+    listed = [ImageCounts(f"img{k}", 9, 1, 1) for k in range(100)]
+    agreeing = counted(listed)
+    short = SplitImages("cand", "test", tuple(listed), total=120, confidence=0.2)
+    cand = Panels(confusion=agreeing.confusion, images={"test": short})
+    (check,) = recall_drop(cand, counted(listed, "base"), if_missing=IfMissing.SKIP).checks
+    assert check.status is Status.ERROR
+    assert "list 100 images but say totalImages 120" in check.message
+
+
+def test_panels_that_agree_are_judged_by_their_interval():
+    listed = [ImageCounts(f"img{k}", 9, 1, 1) for k in range(100)]
+    (check,) = recall_drop(counted(listed), counted(listed, "base")).checks
+    assert check.status is Status.PASS
+    assert check.interval is not None
+
+
+def test_the_delta_of_a_check_judged_by_an_interval_is_the_judged_difference():
+    # 60 images of only one eval: the matrices' values (every image) differ from the paired
+    # ones the interval judges; the Δ a reader sees next to the interval is the judged one.
+    base = images(200, 8, 2, 1, seed=1)
+    cand = base[:150] + images(10, 2, 8, 1, seed=2, prefix="new")
+    (check,) = confident(cand, base, 0.5).checks
+    assert check.interval is not None
+    assert check.actual is not None and check.baseline is not None
+    assert abs((check.actual - check.baseline) - check.interval.point) > 0.01
+    assert check.delta == check.interval.point
+
+
+# --------------------------------------------------------------------------- undefined metrics
+
+
+def test_a_metric_undefined_on_every_paired_image_is_malformed_whatever_if_missing_says():
+    # The candidate predicts nothing on the 100 images it shares with the baseline (its few
+    # predictions are on images the baseline lacks), so its precision on the paired images,
+    # the one the interval judges, is undefined: bad data, not a skip that would excuse it.
+    base = [ImageCounts(f"img{k}", 8, 2, 1) for k in range(100)]
+    cand = [ImageCounts(f"img{k}", 0, 0, 9) for k in range(100)]
+    cand += [ImageCounts("new0", 5, 1, 0)]
+    for if_missing in IfMissing:
+        (check,) = confident(cand, base, 0.02, if_missing=if_missing).checks
+        assert check.status is Status.ERROR, if_missing
+        assert check.message == (
+            "malformed paired per-image counts: precision is undefined for the candidate on "
+            "the 100 paired images: it made no predictions there"
+        )
+
+
+def test_no_paired_image_stays_missing_and_follows_if_missing():
+    cand = images(50, 8, 2, 1, seed=1, prefix="a")
+    base = images(50, 8, 2, 1, seed=1, prefix="b")
+    (check,) = confident(cand, base, 0.02, if_missing=IfMissing.SKIP).checks
+    assert check.status is Status.SKIP
+    assert "share no image" in check.message

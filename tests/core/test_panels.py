@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -384,7 +385,10 @@ def test_an_image_page_reads_the_documented_shape():
         page([image("i1", 3, 1, 0), image("i2", 0, 0, 2)], total=5, offset=0), "ev1"
     )
     assert found == ImagePage(
-        total=5, offset=0, images=(ImageCounts("i1", 3, 1, 0), ImageCounts("i2", 0, 0, 2))
+        total=5,
+        offset=0,
+        images=(ImageCounts("i1", 3, 1, 0), ImageCounts("i2", 0, 0, 2)),
+        confidence=0.2,
     )
 
 
@@ -436,8 +440,8 @@ def _pages(counts: list[int], total: int, *, size: int = 2) -> list[ImagePage]:
 def test_pages_are_stitched_in_offset_order():
     pages = _pages([2, 2, 1], total=5)
     stitched = stitch_image_pages(reversed(pages), "ev1", "test")
-    assert [i.image_id for i in stitched] == [f"img{k}" for k in range(5)]
-    assert stitch_image_pages([], "ev1", "test") == ()
+    assert [i.image_id for i in stitched.images] == [f"img{k}" for k in range(5)]
+    assert stitch_image_pages([], "ev1", "test").images == ()
 
 
 def test_an_image_seen_twice_is_refused():
@@ -498,3 +502,13 @@ def test_any_image_page_is_read_or_refused_in_one_line(images, total):
         assert counts.image_id
         for value in (counts.tp, counts.fp, counts.fn):
             assert type(value) is int and 0 <= value < MAX_COUNT
+
+
+def test_pages_that_disagree_on_the_confidence_threshold_are_refused():
+    pages = _pages([2, 2], total=4)
+    pages[0] = replace(pages[0], confidence=0.2)
+    pages[1] = replace(pages[1], confidence=0.5)
+    with pytest.raises(MalformedResults, match=r"changed confidenceThreshold from 0\.2 to 0\.5"):
+        stitch_image_pages(pages, "ev1", "test")
+    pages[1] = replace(pages[1], confidence=None)  # a page that does not say it: the first's
+    assert stitch_image_pages(pages, "ev1", "test").confidence == 0.2

@@ -115,11 +115,11 @@ def test_a_commit_s_check_runs_are_parsed_and_a_malformed_list_refused():
         (Verdict.WARN, FailOn.NEVER, "neutral"),
         (Verdict.FAIL, FailOn.ERROR, "failure"),
         (Verdict.FAIL, FailOn.WARNING, "failure"),
-        (Verdict.FAIL, FailOn.NEVER, "neutral"),
+        (Verdict.FAIL, FailOn.NEVER, "failure"),  # never spares the step, not the verdict
         (None, FailOn.NEVER, "failure"),  # could not run: fails closed whatever fail-on says
     ],
 )
-def test_the_conclusion_is_failure_exactly_when_the_step_fails(verdict, fail_on, conclusion):
+def test_the_conclusion_is_failure_exactly_when_the_gate_did_not_pass(verdict, fail_on, conclusion):
     assert check_run_conclusion(verdict, fail_on) == conclusion
 
 

@@ -130,3 +130,26 @@ def test_a_rule_whose_every_class_is_rare_folds_as_too_few_instances():
     )
     md = render_report(GateOutcome((make_eval([rare, make_check(Status.PASS)]),)))
     assert "1 check skipped (too few instances)" in md
+
+
+def test_interval_bounds_print_with_their_sign_never_plus_minus():
+    check = replace(
+        drop_check("fail", Status.FAIL),
+        interval=replace(interval("fail"), low=-0.0235, high=-0.00001),
+    )
+    md = render_report(GateOutcome((make_eval([check], baseline_id="b1"),)))
+    assert f"(95%: {MINUS}0.0235 to {MINUS}0.0000)" in md
+    zero = replace(check, interval=replace(interval("inconclusive"), low=0.0, high=0.0))
+    md = render_report(GateOutcome((make_eval([zero], baseline_id="b1"),)))
+    assert "(95%: +0.0000 to +0.0000)" in md
+    assert "±" not in md.split("(95%:")[1].split(")")[0]
+
+
+def test_the_delta_printed_next_to_an_interval_is_the_delta_that_was_judged():
+    # The matrices say 0.9 -> 0.5; the paired images the interval judged say -0.0310.
+    check = replace(drop_check("fail", Status.FAIL), actual=0.5, baseline=0.9)
+    md = render_report(GateOutcome((make_eval([check], baseline_id="b1"),)))
+    assert f"{MINUS}0.0310 (95%: {MINUS}0.0520 to {MINUS}0.0210)" in md
+    assert f"{MINUS}0.4000" not in md
+    doc = json.loads(to_json(GateOutcome((make_eval([check], baseline_id="b1"),))))
+    assert doc["checks"][0]["delta"] == doc["checks"][0]["interval"]["difference"] == -0.031

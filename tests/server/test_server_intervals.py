@@ -11,7 +11,7 @@ from gate.core.bootstrap import DEFAULT_RESAMPLES
 from gate.core.evaluate import EvalInput, evaluate
 from gate.core.lookup import Panels
 from gate.core.model import EvalSpec, GateConfig, Rule, Threshold, ThresholdKind
-from gate.core.panels import ImageCounts, parse_confusion_matrix
+from gate.core.panels import ImageCounts, SplitImages, parse_confusion_matrix
 from gate.core.results import parse_map_results
 from gate.server.bounds import count_resampling
 from gate.server.work import StopFlag, WorkStopped
@@ -63,13 +63,15 @@ async def test_a_request_over_the_resampling_bound_is_refused_before_resampling(
     assert "EVAL_GATE_MAX_RESAMPLED" in answer.json["message"]
 
 
-MATRIX = parse_confusion_matrix(
-    {"classes": ["car", "background"], "matrix": [[9, 1], [1, 0]]}, "e", "test"
-)
-
-
-def images(n: int, prefix: str = "i") -> tuple[ImageCounts, ...]:
-    return tuple(ImageCounts(f"{prefix}{k}", 5 + k % 3, 1 + k % 2, k % 2) for k in range(n))
+def panels(n: int, prefix: str = "i") -> Panels:
+    """`n` images and the confusion matrix they add up to."""
+    listed = tuple(ImageCounts(f"{prefix}{k}", 5 + k % 3, 1 + k % 2, k % 2) for k in range(n))
+    found = SplitImages("e", "test", listed, total=n)
+    tp, fp, fn = found.counts()
+    matrix = parse_confusion_matrix(
+        {"classes": ["car", "background"], "matrix": [[tp, fn], [fp, 0]]}, "e", "test"
+    )
+    return Panels(confusion={"test": matrix}, images={"test": found})
 
 
 def confident_input(cand: int, base: int) -> EvalInput:
@@ -79,8 +81,8 @@ def confident_input(cand: int, base: int) -> EvalInput:
         results=parse_map_results(doc, "c"),
         baseline=parse_map_results(doc, "b"),
         baseline_id="b",
-        panels=Panels(confusion={"test": MATRIX}, images={"test": images(cand)}),
-        baseline_panels=Panels(confusion={"test": MATRIX}, images={"test": images(base)}),
+        panels=panels(cand),
+        baseline_panels=panels(base),
     )
 
 
