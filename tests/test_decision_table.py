@@ -27,7 +27,15 @@ from gate.engine import exit_code_for
 from gate.github.checks import check_run_conclusion, check_run_title
 from gate.github.publish import Gated, status_state
 from gate.report.formats import json_document
-from tests.action.test_action_process import GH_TOKEN, PR, PR_HEAD, REPO, RF_KEY, run_action
+from tests.action.test_action_process import (
+    BASE_SHA,
+    GH_TOKEN,
+    PR,
+    PR_HEAD,
+    REPO,
+    RF_KEY,
+    run_action,
+)
 from tests.github_standin import GitHubStandIn
 from tests.report.test_report import make_check
 from tests.roboflow_standin import RoboflowStandIn, detection_results
@@ -201,7 +209,7 @@ def roboflow() -> RoboflowStandIn:
 @pytest.fixture
 def github() -> GitHubStandIn:
     standin = GitHubStandIn(token=GH_TOKEN)
-    standin.add_pull(REPO, PR, head_sha=PR_HEAD)
+    standin.add_pull(REPO, PR, head_sha=PR_HEAD, base_sha=BASE_SHA)
     return standin
 
 
