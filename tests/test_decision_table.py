@@ -235,7 +235,6 @@ async def test_the_action_exit_code_outputs_status_check_run_and_json_agree_with
         commit_status="true",
         check_run="true",
         comment="off",
-        config_from="workspace",  # the decision is under test, not the base branch's rules
     )
     assert run.code == code, run.err
     assert run.outputs["verdict"] == verdict
