@@ -21,6 +21,7 @@ from gate.core.errors import (
     ResultsUnavailable,
     UsageError,
 )
+from gate.core.eval_info import EvalInfo
 from gate.core.evaluate import EvalInput, applies, evaluate
 from gate.core.lookup import Need, Panel, Panels, needs
 from gate.core.metrics import TaskType
@@ -36,7 +37,7 @@ from gate.core.model import (
 )
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults, Malformed, MalformedResults, Missing
-from gate.fetch import Baseline, EvalInfo, Fetcher, FetchOptions, PanelUnavailable, ResultsSource
+from gate.fetch import Baseline, Fetcher, FetchOptions, PanelUnavailable, ResultsSource
 from gate.trend_data import gather_trend
 
 _T = TypeVar("_T")

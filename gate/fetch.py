@@ -1,9 +1,9 @@
 """Getting every evaluation's results (and its baseline's) concurrently, waiting while they run.
 
-The results-source port: `ResultsSource` and the types it speaks (`EvalInfo`, and `NotReady`,
-raised while an evaluation has no results yet) are defined here; adapters (the Roboflow
-client, saved files) produce them. The source is passed in, so this module does no I/O of
-its own beyond awaiting it, and imports no adapter.
+The results-source port: `ResultsSource` and the errors it raises (`NotReady`, while an
+evaluation has no results yet) are defined here, and it speaks the core's `EvalInfo` and
+`EvalQuery`; adapters (the Roboflow client, saved files) produce them. The source is passed
+in, so this module does no I/O of its own beyond awaiting it, and imports no adapter.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import structlog
 
 from gate.core.errors import GateError, ResultsUnavailable, UsageError
+from gate.core.eval_info import EvalInfo, EvalQuery, newest, once_each
 from gate.core.metrics import TaskType
 from gate.core.panels import (
     ClassPerformance,
@@ -40,7 +41,6 @@ from gate.core.results import (
 __all__ = [
     "MIN_POLL_INTERVAL",
     "Baseline",
-    "EvalInfo",
     "FetchOptions",
     "Fetcher",
     "NotReady",
@@ -51,32 +51,6 @@ __all__ = [
 ]
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
-
-
-@dataclass(frozen=True, slots=True)
-class EvalInfo:
-    """One model evaluation as a results source describes it."""
-
-    eval_id: str
-    status: str  # lower-cased: "running" | "done" | "failed" | whatever the source says
-    project: str | None
-    version_id: str | None
-    model_id: str | None
-    created_at: datetime | None  # timezone-aware
-    summary: Mapping[str, Any] | None = None  # only when done: mAP (at 0.5), mIoU, ...
-
-    def of_another_project(self, other: EvalInfo) -> bool:
-        """Known to be of another project than `other` (both say which, and they differ): a
-        dataset version's id is not known to be unique across projects, so such an eval is
-        left out of `other`'s version list (auto, champion, base and the trend)."""
-        return (
-            self.project is not None and other.project is not None and self.project != other.project
-        )
-
-    def same_project(self, other: EvalInfo) -> bool:
-        """Known to be of `other`'s project (both say which, and agree): with the same dataset
-        version, the same test set. An unknown project is not known to share it."""
-        return self.project is not None and self.project == other.project
 
 
 class NotReady(ResultsUnavailable):
@@ -111,15 +85,7 @@ class ResultsSource(Protocol):
 
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any: ...
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]: ...
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]: ...
 
 
 # A saved evaluation with its panels (one JSON object): the map-results under this key, and
@@ -249,25 +215,15 @@ class SavedResults:
             )
         return await self._fallback.eval_info(eval_id)
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
         if self._fallback is None:
-            named = f"model {model}" if model else f"version {version}" if version else None
+            named = query.named
             raise UsageError(
                 f"finding the evaluation of {named} needs the Roboflow API: set ROBOFLOW_API_KEY"
                 if named
                 else "listing evaluations needs the Roboflow API: set ROBOFLOW_API_KEY"
             )
-        return await self._fallback.list_evals(
-            project=project, status=status, limit=limit, model=model, version=version
-        )
+        return await self._fallback.list_evals(query)
 
 
 def _page_of(saved: Any, offset: int, limit: int) -> Any:
@@ -407,9 +363,7 @@ class Fetcher:
 
     async def _list(self, by: str, ref: str) -> list[EvalInfo]:
         async with self._limit:
-            if by == "model":
-                return _once_each(await self._source.list_evals(model=ref, limit=200))
-            return _once_each(await self._source.list_evals(version=ref, limit=200))
+            return once_each(await self._source.list_evals(EvalQuery.of(by, ref)))
 
     async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
         """The newest evaluation of model (or dataset version) `ref`, waiting for one to
@@ -420,7 +374,7 @@ class Fetcher:
         while True:
             listed = self.listing(by, ref)
             evals = await listed
-            found = _newest(e for e in evals if _is_of(e, by, ref))
+            found = newest(e for e in evals if e.is_of(by, ref))
             if found is not None:
                 self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
                 self._remember(found)
@@ -454,10 +408,10 @@ class Fetcher:
         evals = await self.listing(by, ref)
         candidate = other_than if isinstance(other_than, EvalInfo) else None
         other_id = candidate.eval_id if candidate is not None else other_than
-        found = _newest(
+        found = newest(
             e
             for e in evals
-            if _is_of(e, by, ref)
+            if e.is_of(by, ref)
             and e.status == "done"
             and e.eval_id != other_id
             and not (candidate is not None and e.of_another_project(candidate))
@@ -619,8 +573,8 @@ class Fetcher:
                 eval_id=eval_id,
             )
         async with self._limit:
-            listing = _once_each(
-                await self._source.list_evals(project=info.project, status="done", limit=200)
+            listing = once_each(
+                await self._source.list_evals(EvalQuery(project=info.project, status="done"))
             )
         earlier = [
             (e.created_at, e)
@@ -831,35 +785,6 @@ class Fetcher:
             total=first.total,
         )
         return stitch_image_pages([first, *rest], eval_id, split)
-
-
-def _is_of(info: EvalInfo, by: str, ref: str) -> bool:
-    """Whether a listed eval is of model (or version) `ref` (a list answer that leaves the
-    field out is trusted, as the filter asked for it)."""
-    value = info.model_id if by == "model" else info.version_id
-    return value is None or value == ref
-
-
-def _once_each(evals: Iterable[EvalInfo]) -> list[EvalInfo]:
-    """A list answer with each evaluation once: an id listed again is the same evaluation
-    (the first listing, the newest by the list's order, is kept)."""
-    found: dict[str, EvalInfo] = {}
-    for info in evals:
-        found.setdefault(info.eval_id, info)
-    return list(found.values())
-
-
-def _newest(evals: Iterable[EvalInfo]) -> EvalInfo | None:
-    """The newest of `evals` by creation time; the list's order (newest first) breaks ties and
-    stands in for a missing time."""
-    best: EvalInfo | None = None
-    for info in evals:
-        if best is None or (
-            info.created_at is not None
-            and (best.created_at is None or info.created_at > best.created_at)
-        ):
-            best = info
-    return best
 
 
 @dataclass(frozen=True, slots=True)

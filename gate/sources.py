@@ -26,7 +26,7 @@ from gate.roboflow.api import DEFAULT_API_URL
 if TYPE_CHECKING:
     import aiohttp
 
-    from gate.fetch import EvalInfo
+    from gate.core.eval_info import EvalInfo, EvalQuery
     from gate.roboflow.client import RoboflowClient
 
 __all__ = [
@@ -150,18 +150,8 @@ class LazyRoboflow:
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
         return await self._connect().image_predictions(eval_id, split, offset, limit)
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
-        return await self._connect().list_evals(
-            project=project, status=status, limit=limit, model=model, version=version
-        )
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
+        return await self._connect().list_evals(query)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -19,10 +19,11 @@ from typing import TypeVar
 import structlog
 
 from gate.core.errors import ResultsUnavailable
+from gate.core.eval_info import EvalInfo
 from gate.core.metrics import TaskType
 from gate.core.results import EvalResults
 from gate.core.trend import Trend, TrendPoint, TrendRole, trend_of
-from gate.fetch import HEADLINE, Baseline, EvalInfo, Fetcher
+from gate.fetch import HEADLINE, Baseline, Fetcher
 
 __all__ = ["TREND_SHARE", "TREND_TIMEOUT", "gather_trend", "trend_budget"]
 
