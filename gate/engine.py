@@ -245,7 +245,7 @@ def _provenance(
 
 
 def _unknown_why(fetcher: Fetcher, eval_id: str) -> str:
-    if fetcher.describes(eval_id):
+    if fetcher.has_info(eval_id):
         return "Roboflow did not say"
     return "its results come from a saved file"
 

@@ -67,7 +67,7 @@ async def gather_trend(
 
     None when off (`last` 0), offline (a saved file says nothing of its eval's version), when
     the version is unknown, or when the version's list cannot be had in time."""
-    if last <= 0 or not fetcher.describes(eval_id):
+    if last <= 0 or not fetcher.has_info(eval_id):
         return None
     info = await about
     if info is None or info.version_id is None:

@@ -180,6 +180,10 @@ class RoboflowClient:
 
         return await self._get(eval_path(self._workspace, eval_id), what, eval_id, parse)
 
+    def has_info(self, eval_id: str) -> bool:  # noqa: ARG002 - the port's signature
+        """The API says what every eval is (its model, dataset version, creation time)."""
+        return True
+
     async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
         """The workspace's evals (newest first, as the server orders them), filtered by at most
         one of project, model and version (the server refuses more)."""

@@ -294,6 +294,9 @@ class SharedResults:
             ("info", self._key(eval_id)), lambda: self._upstream.eval_info(eval_id)
         )
 
+    def has_info(self, eval_id: str) -> bool:
+        return self._upstream.has_info(eval_id)
+
     # The panels are shared while in flight, not cached (yet): each answer is one split's.
 
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:

@@ -119,6 +119,9 @@ class TimedSource:
         finally:
             self._observe("eval_info", started)
 
+    def has_info(self, eval_id: str) -> bool:
+        return self._upstream.has_info(eval_id)
+
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
         started = self._clock()
         try:

@@ -12,9 +12,10 @@ import pytest
 from gate.config.loader import load_config
 from gate.core.outcome import GateOutcome
 from gate.engine import GateRequest, run_gate
-from gate.fetch import Fetcher, FetchOptions, SavedResults
+from gate.fetch import Fetcher, FetchOptions
 from gate.report.render import render_report
 from gate.roboflow.client import RoboflowClient
+from gate.saved_results import SavedResults
 from gate.trend_data import TREND_TIMEOUT, trend_budget
 from tests.roboflow_standin import (
     RoboflowStandIn,
