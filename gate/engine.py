@@ -12,63 +12,31 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from gate.baseline_data import choose_baseline
+from gate.core.baseline import BaseEvals, Baseline
 from gate.core.decision import decide
-from gate.core.errors import (
-    ConfigError,
-    ExitCode,
-    GateError,
-    Problem,
-    ResultsUnavailable,
-    UsageError,
-)
+from gate.core.errors import BaseNotAvailable, ExitCode, GateError, ResultsUnavailable, UsageError
 from gate.core.eval_info import EvalInfo
 from gate.core.evaluate import EvalInput, applies, evaluate
 from gate.core.lookup import Need, Panel, Panels, needs
-from gate.core.metrics import TaskType
-from gate.core.model import (
-    AUTO,
-    BASE,
-    BASE_CHOSEN,
-    CHAMPION,
-    EvalBy,
-    EvalSpec,
-    GateConfig,
-    Provenance,
-)
+from gate.core.model import AUTO, BASE, CHAMPION, EvalBy, EvalSpec, GateConfig, Provenance
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults, Malformed, MalformedResults, Missing
-from gate.fetch import Baseline, Fetcher, FetchOptions, PanelUnavailable, ResultsSource
+from gate.fetch import Fetcher, FetchOptions, PanelUnavailable, ResultsSource
 from gate.trend_data import gather_trend
+
+__all__ = [
+    "DEFAULT_EVAL_URL",
+    "BaseEvals",
+    "GateRequest",
+    "exit_code_for",
+    "plan_targets",
+    "run_gate",
+]
 
 _T = TypeVar("_T")
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
-
-
-BASE_ONLY_IN_ACTION = (
-    "baseline: base only works in the GitHub Action on pull requests (the base branch's "
-    "config names the baselines); name an eval id, auto or champion instead"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class BaseEvals:
-    """`baseline: base`: the evals the base branch's config names, matched to the candidates
-    by name (an item's `name`, else its id, model or version). `evals` is None when there is
-    no base config to read, `reason` saying why (no pull request, config-from: workspace, the
-    base commit has no config)."""
-
-    evals: tuple[EvalSpec, ...] | None = None
-    reason: str = "there is no base branch's config"
-
-    def find(self, name: str) -> tuple[EvalSpec | None, str]:
-        """The base's eval named `name`, or None and why there is none."""
-        if self.evals is None:
-            return None, f"no baseline for {name}: {self.reason}"
-        for spec in self.evals:
-            if spec.label == name:
-                return spec, ""
-        return None, f"no eval named {name} in the base branch's config"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,28 +85,11 @@ def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
     for spec in targets:
         if spec.by is EvalBy.ID and spec.baseline == spec.id:
             raise UsageError(f"eval {spec.id} is its own baseline: name an earlier evaluation")
-    if request.base is None:
-        _refuse_base(targets)
+    based = [spec for spec in targets if spec.baseline == BASE]
+    if request.base is None and based:
+        # `baseline: base` with no base config to match against: located on each item.
+        raise BaseNotAvailable.at(based)
     return tuple(targets)
-
-
-def _refuse_base(targets: Sequence[EvalSpec]) -> None:
-    """`baseline: base` outside the Action (no base config to match against): a config error,
-    located on the item that says it."""
-    problems = [
-        Problem(
-            BASE_ONLY_IN_ACTION,
-            *(
-                (spec.location.source, spec.location.line, spec.location.column)
-                if spec.location is not None
-                else ("baseline",)
-            ),
-        )
-        for spec in targets
-        if spec.baseline == BASE
-    ]
-    if problems:
-        raise ConfigError(problems)
 
 
 def exit_code_for(verdict: Verdict, fail_on: str) -> ExitCode:
@@ -153,72 +104,28 @@ def _url(template: str | None, workspace: str | None, eval_id: str) -> str | Non
     return template.format(workspace=quote(workspace, safe=""), eval_id=quote(eval_id, safe=""))
 
 
-async def _base_baseline(fetcher: Fetcher, spec: EvalSpec, base: BaseEvals | None) -> Baseline:
-    """`baseline: base`: the eval the base branch's config names like `spec` (its id, or the
-    newest done eval of its model or version), or why there is none."""
-    if base is None:
-        _refuse_base([spec])
-        raise AssertionError  # _refuse_base raised
-    found, why = base.find(spec.label)
-    if found is None:
-        return Baseline(None, why)
-    if found.by is EvalBy.ID:
-        eval_id: str | None = found.id
-    else:
-        # None of another project than the candidate's (when both are known): its metadata
-        # is asked alongside the list (both shared with the rest of the run).
-        candidate, _ = await asyncio.gather(
-            fetcher.about(spec.id), fetcher.listing(found.by.value, found.id)
-        )
-        info = await fetcher.newest_done(found.by.value, found.id, other_than=candidate or spec.id)
-        eval_id = info.eval_id if info is not None else None
-        if eval_id is None:
-            return Baseline(
-                None,
-                f"no done evaluation of {found.named} (the base branch's config names it "
-                f"{spec.label})",
-            )
-    if eval_id == spec.id:
-        return Baseline(
-            None,
-            f"the base branch's config names {spec.label} the same eval ({eval_id}): "
-            "nothing to compare with",
-        )
-    return Baseline(eval_id, chosen=BASE_CHOSEN)
-
-
 async def _resolve_baseline(
     fetcher: Fetcher,
     spec: EvalSpec,
     request: GateRequest,
     results: asyncio.Future[EvalResults],
 ) -> tuple[Baseline, EvalResults | None]:
-    config = request.config
-    if spec.baseline == BASE:
-        baseline = await _base_baseline(fetcher, spec, request.base)
-    elif spec.baseline == AUTO:
-        baseline = await fetcher.auto_baseline(
-            spec.id, require_same_version=config.require_same_version
-        )
-    elif spec.baseline == CHAMPION:
-        baseline = await fetcher.champion(spec.id, _task_of(results))
-    elif spec.baseline is not None:
-        baseline = Baseline(spec.baseline, chosen="given")
-    else:
-        baseline = Baseline(None)
+    baseline = await choose_baseline(
+        fetcher,
+        spec,
+        base=request.base,
+        require_same_version=request.config.require_same_version,
+        results=results,
+    )
     if baseline.eval_id is None:
         return baseline, None
     if baseline.same_version is not None:
         return baseline, await fetcher.results(baseline.eval_id)
-    # Same dataset version or not: the baseline's metadata, asked alongside its results.
+    # Same dataset version or not: the baseline's info, asked alongside its results.
     base_results, _ = await asyncio.gather(
-        fetcher.results(baseline.eval_id), fetcher.about(baseline.eval_id)
+        fetcher.results(baseline.eval_id), fetcher.info_or_none(baseline.eval_id)
     )
     return baseline, base_results
-
-
-async def _task_of(results: Awaitable[EvalResults]) -> TaskType:
-    return (await results).task_type
 
 
 def _provenance(
@@ -277,7 +184,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
     spec, give_up = await _resolve(fetcher, spec)
     candidate = fetcher.results(spec.id, give_up=give_up, named=named)
     resolving = asyncio.ensure_future(_resolve_baseline(fetcher, spec, request, candidate))
-    about = asyncio.ensure_future(fetcher.about(spec.id))
+    about = asyncio.ensure_future(fetcher.info_or_none(spec.id))
     trend = gather_trend(
         fetcher,
         spec.id,

@@ -10,17 +10,14 @@ imports no adapter.
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
 
-from gate.core.errors import GateError, ResultsUnavailable
+from gate.core.errors import ResultsUnavailable
 from gate.core.eval_info import EvalInfo, EvalQuery, newest, once_each
-from gate.core.metrics import TaskType
 from gate.core.panels import (
     ClassPerformance,
     ConfusionMatrix,
@@ -33,21 +30,21 @@ from gate.core.panels import (
 )
 from gate.core.results import (
     EvalResults,
-    Malformed,
     MalformedResults,
-    Missing,
     parse_map_results,
 )
 
 __all__ = [
+    "CONFUSION",
+    "IMAGES",
+    "IMAGE_PAGE",
     "MIN_POLL_INTERVAL",
-    "Baseline",
+    "PERFORMANCE",
     "FetchOptions",
     "Fetcher",
     "NotReady",
     "PanelUnavailable",
     "ResultsSource",
-    "Unscored",
 ]
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
@@ -106,27 +103,6 @@ class FetchOptions:
     deadline: float | None = None  # the clock time the whole run must end by (None: no limit)
 
 
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """The baseline chosen for one evaluation, or why there is none."""
-
-    eval_id: str | None
-    note: str | None = None  # why there is none
-    chosen: str | None = None  # how it was chosen, when auto or champion chose it
-    same_version: bool | None = None  # measured on the candidate's dataset version (None: unknown)
-    # A baseline was asked for but cannot be known (the champion, when a rival's value cannot
-    # be had): the regression checks follow `if_missing`, with `note` saying why.
-    unknown: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Unscored:
-    """Why an eval's headline value cannot be had (its map-results failed, or the value is
-    null, NaN, out of range or not a number)."""
-
-    why: str
-
-
 class Fetcher:
     """Fetches each evaluation once, however often it is asked for, with bounded concurrency."""
 
@@ -146,11 +122,11 @@ class Fetcher:
         self._results: dict[str, asyncio.Future[EvalResults]] = {}
         self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
         # The list answers of this run, per filter: one call serves every eval named by it.
-        self._lists: dict[tuple[str, str], asyncio.Future[list[EvalInfo]]] = {}
+        self._lists: dict[EvalQuery, asyncio.Future[list[EvalInfo]]] = {}
         # Fetches only the trend asked for (results by eval id, lists by filter): when it
         # stops waiting for them, `let_go` stops them. Another use of one takes it off.
         self._trend_results: set[str] = set()
-        self._trend_lists: set[tuple[str, str]] = set()
+        self._trend_lists: set[EvalQuery] = set()
         # The panels of this run, per (eval, split).
         self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
         self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
@@ -187,20 +163,20 @@ class Fetcher:
         return self._results[eval_id]
 
     def listing(
-        self, by: str, ref: str, *, for_trend: bool = False
+        self, query: EvalQuery, *, for_trend: bool = False
     ) -> asyncio.Future[list[EvalInfo]]:
-        """The (shared, cached for the run) list of the evals of one model or version.
+        """The (shared, cached for the run) list `query` asks for (each eval once).
         `for_trend`: the trend asks (a list it starts is its own, as in `trend_results`)."""
-        key = (by, ref)
+        key = query
         if not for_trend:
             self._trend_lists.discard(key)
         if key not in self._lists:
             if for_trend:
                 self._trend_lists.add(key)
-            self._lists[key] = asyncio.ensure_future(self._list(by, ref))
+            self._lists[key] = asyncio.ensure_future(self._list(query))
         return self._lists[key]
 
-    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[tuple[str, str]] = ()) -> None:
+    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[EvalQuery] = ()) -> None:
         """Stop the fetches (results of `eval_ids`, `lists`) that only the trend asked for, as
         it no longer waits for them: they free their connections at once. Any other use of
         them asks afresh."""
@@ -213,9 +189,9 @@ class Fetcher:
                 self._trend_lists.discard(key)
                 self._lists.pop(key).cancel()
 
-    async def _list(self, by: str, ref: str) -> list[EvalInfo]:
+    async def _list(self, query: EvalQuery) -> list[EvalInfo]:
         async with self._limit:
-            return once_each(await self._source.list_evals(EvalQuery.of(by, ref)))
+            return once_each(await self._source.list_evals(query))
 
     async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
         """The newest evaluation of model (or dataset version) `ref`, waiting for one to
@@ -223,13 +199,14 @@ class Fetcher:
         wait = self._options.wait
         started = self._clock()
         give_up = started + wait
+        query = EvalQuery.of(by, ref)
         while True:
-            listed = self.listing(by, ref)
+            listed = self.listing(query)
             evals = await listed
             found = newest(e for e in evals if e.is_of(by, ref))
             if found is not None:
                 self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
-                self._remember(found)
+                self.remember(found)
                 return found, give_up
             remaining = give_up - self._clock()
             if remaining <= 0:
@@ -247,32 +224,10 @@ class Fetcher:
                 wait=wait,
             )
             await self._sleep(min(self._options.poll_interval, remaining))
-            if self._lists.get((by, ref)) is listed:
-                del self._lists[(by, ref)]  # look afresh (other waiters share the new look)
+            if self._lists.get(query) is listed:
+                del self._lists[query]  # look afresh (other waiters share the new look)
 
-    async def newest_done(
-        self, by: str, ref: str, *, other_than: EvalInfo | str
-    ) -> EvalInfo | None:
-        """The newest `done` evaluation of model (or dataset version) `ref` other than
-        `other_than` (the candidate: its id, or what is known of it, and then none of another
-        project), from the run's shared list; None when there is none (no waiting: a baseline
-        is what is already done)."""
-        evals = await self.listing(by, ref)
-        candidate = other_than if isinstance(other_than, EvalInfo) else None
-        other_id = candidate.eval_id if candidate is not None else other_than
-        found = newest(
-            e
-            for e in evals
-            if e.is_of(by, ref)
-            and e.status == "done"
-            and e.eval_id != other_id
-            and not (candidate is not None and e.of_another_project(candidate))
-        )
-        if found is not None:
-            self._remember(found)
-        return found
-
-    def _remember(self, info: EvalInfo) -> None:
+    def remember(self, info: EvalInfo) -> None:
         """Keep a listed eval's metadata, so `info(eval_id)` needs no request for it."""
         if info.eval_id not in self._infos:
             future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
@@ -296,8 +251,8 @@ class Fetcher:
         API can; saved results files cannot (the eval's info is then unknown)."""
         return self._source.has_info(eval_id)
 
-    async def about(self, eval_id: str) -> EvalInfo | None:
-        """An eval's metadata for the report's provenance: the run's (shared) `info` when the
+    async def info_or_none(self, eval_id: str) -> EvalInfo | None:
+        """An eval's info for the report's provenance: the run's (shared) `info` when the
         source describes it, asked concurrently with its results; None from saved files, or
         when Roboflow could not answer (provenance is informational: it never decides a
         verdict; a missing key, an auth or a not-found error fails the map-results anyway)."""
@@ -373,175 +328,6 @@ class Fetcher:
                 wait=wait,
             )
             await self._sleep(min(self._options.poll_interval, remaining))
-
-    async def auto_baseline(self, eval_id: str, *, require_same_version: bool = False) -> Baseline:
-        """The newest `done` evaluation on the candidate's dataset version, created before it
-        and not of its model; else (unless `require_same_version`) the newest earlier `done`
-        evaluation of its project, flagged as measured on another dataset version."""
-        info = await self.info(eval_id)
-        if info.created_at is None:
-            raise ResultsUnavailable(
-                f"baseline: auto for eval {eval_id}: Roboflow did not say when it was created; "
-                "set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
-        version = info.version_id
-        if version is not None:
-            listed = await self.listing("version", version)
-            same = [
-                e
-                for e in listed
-                if _done_rival(e, info)
-                and e.version_id in (None, version)
-                and e.created_at is not None
-                and e.created_at < info.created_at
-                and (e.same_project(info) if require_same_version else True)
-            ]
-            if same:
-                # One known to be of the candidate's project first: only it shares the test set.
-                chosen = max(same, key=lambda e: (e.same_project(info), _created(e)))
-                shared = chosen.same_project(info)
-                self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
-                return Baseline(
-                    chosen.eval_id,
-                    chosen=(
-                        "auto: the newest earlier done evaluation of another model "
-                        f"on dataset version {version}" + ("" if shared else _UNKNOWN_PROJECT)
-                    ),
-                    same_version=shared,
-                )
-        if require_same_version:
-            where = f"dataset version '{version}'" if version else "its dataset version (unknown)"
-            note = (
-                "baseline: auto found no earlier done evaluation of another model on "
-                f"{where}, and require_same_version is set"
-            )
-            self._log.warning("fetch.no_baseline", eval_id=eval_id, version=version)
-            return Baseline(None, note)
-        if not info.project:
-            raise ResultsUnavailable(
-                f"baseline: auto for eval {eval_id}: Roboflow did not say which project it "
-                "belongs to; set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
-        async with self._limit:
-            listing = once_each(
-                await self._source.list_evals(EvalQuery(project=info.project, status="done"))
-            )
-        earlier = [
-            (e.created_at, e)
-            for e in listing
-            if e.eval_id != eval_id
-            and e.status == "done"
-            and e.created_at is not None
-            and e.created_at < info.created_at
-            and (e.project in (None, info.project))
-        ]
-        if not earlier:
-            note = f"baseline: auto found no earlier done evaluation in project '{info.project}'"
-            self._log.warning("fetch.no_baseline", eval_id=eval_id, project=info.project)
-            return Baseline(None, note)
-        chosen = max(earlier, key=lambda pair: pair[0])[1]
-        self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
-        if version is None or chosen.version_id is None:
-            same_version = None
-            how = f"auto: the newest earlier done evaluation in project {info.project}"
-        else:
-            same_version = chosen.version_id == version
-            how = (
-                f"auto: the newest earlier done evaluation in project {info.project} "
-                f"(none of another model on dataset version {version})"
-            )
-        return Baseline(chosen.eval_id, chosen=how, same_version=same_version)
-
-    async def champion(self, eval_id: str, task_type: Awaitable[TaskType]) -> Baseline:
-        """The best `done` evaluation of another model on the candidate's dataset version by
-        the task's headline metric (mAP@50:95 on test, or mIoU on test): the eval's summary
-        when it has the metric, else its map-results. The version's list is asked while the
-        candidate's results (which say its task) are still on their way.
-
-        The champion is the best of all of them or it is unknown: when any rival's value
-        cannot be had (its map-results fail) or is not a usable fraction (null, NaN, out of
-        range, a string), there is no baseline and the note names the rivals and why, with
-        `unknown` set (the regression checks follow `if_missing`): never a weaker champion."""
-        info = await self.info(eval_id)
-        version = info.version_id
-        if version is None:
-            raise ResultsUnavailable(
-                f"baseline: champion for eval {eval_id}: Roboflow did not say which dataset "
-                "version it was measured on; set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
-        listing = self.listing("version", version)
-        task, listed = await asyncio.gather(task_type, listing)
-        rivals = [e for e in listed if _done_rival(e, info) and e.version_id in (None, version)]
-        metric = HEADLINE[task]
-        scores = await asyncio.gather(*(self._score(e, task) for e in rivals))
-        unknown = [
-            (e.eval_id, score.why)
-            for score, e in zip(scores, rivals, strict=True)
-            if isinstance(score, Unscored)
-        ]
-        if unknown:
-            self._log.warning(
-                "fetch.champion_unknown",
-                eval_id=eval_id,
-                version=version,
-                rivals=dict(unknown),
-            )
-            return Baseline(None, _champion_unknown(version, metric, unknown), unknown=True)
-        scored = [
-            (score, e) for score, e in zip(scores, rivals, strict=True) if isinstance(score, float)
-        ]
-        if not scored:
-            note = (
-                "baseline: champion found no done evaluation of another model on dataset "
-                f"version '{version}'"
-            )
-            self._log.warning("fetch.no_baseline", eval_id=eval_id, version=version)
-            return Baseline(None, note)
-        score, chosen = max(scored, key=lambda pair: (pair[0], _created(pair[1])))
-        self._log.info("fetch.champion", eval_id=eval_id, baseline=chosen.eval_id, score=score)
-        return Baseline(
-            chosen.eval_id,
-            chosen=(
-                f"champion: the best done evaluation of another model on dataset version "
-                f"{version} by {metric.label} on test ({score:.4f})"
-                + ("" if chosen.same_project(info) else _UNKNOWN_PROJECT)
-            ),
-            same_version=chosen.same_project(info),
-        )
-
-    async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
-        """An eval's headline metric on test (its summary's, else its shared map-results',
-        fetched as the trend's own: `trend_results`), or None when it has none: the report's
-        trend charts it."""
-        score = await self._score(info, task_type, for_trend=True)
-        return score if isinstance(score, float) else None
-
-    async def _score(
-        self, info: EvalInfo, task_type: TaskType, *, for_trend: bool = False
-    ) -> float | Unscored | None:
-        """An eval's headline metric on test; `Unscored` (why) when it cannot be had or is
-        not a usable fraction; None when the eval is of another task (no rival)."""
-        metric = HEADLINE[task_type]
-        if metric.summary_key is not None and info.summary is not None:
-            value = info.summary.get(metric.summary_key)
-            if isinstance(value, int | float) and _fraction(value):
-                return float(value)
-        try:
-            if for_trend:  # the trend may stop waiting: never cancel a fetch others share
-                results = await asyncio.shield(self.trend_results(info.eval_id))
-            else:
-                results = await self.results(info.eval_id)
-        except GateError as error:
-            return Unscored(_short_why(error, info.eval_id))
-        if results.task_type is not task_type:
-            return None
-        value = results.value(metric.name, "test")
-        if isinstance(value, Missing | Malformed):
-            return Unscored(value.reason)
-        return float(value)
 
     # ------------------------------------------------------------------ panels
 
@@ -637,74 +423,3 @@ class Fetcher:
             total=first.total,
         )
         return stitch_image_pages([first, *rest], eval_id, split)
-
-
-@dataclass(frozen=True, slots=True)
-class Headline:
-    """The metric `baseline: champion` ranks by: its map-results name, its summary key."""
-
-    name: str
-    label: str
-    summary_key: str | None  # None: the summary does not carry it (summary.mAP is mAP@0.5)
-
-
-HEADLINE: Mapping[TaskType, Headline] = {
-    TaskType.DETECTION: Headline("map50_95", "mAP@50:95", None),
-    TaskType.SEGMENTATION: Headline("miou", "mIoU", "mIoU"),
-}
-
-
-MAX_NAMED_RIVALS = 3  # rivals named in an unknown champion's note (the rest counted)
-
-
-def _champion_unknown(version: str, metric: Headline, unknown: list[tuple[str, str]]) -> str:
-    """Why the champion is unknown: the rivals whose value cannot be had, each with why,
-    named first (a report shortens long messages)."""
-    named = ", ".join(f"eval {rival} ({why})" for rival, why in unknown[:MAX_NAMED_RIVALS])
-    more = len(unknown) - MAX_NAMED_RIVALS
-    return (
-        f"baseline: champion is unknown: {named}"
-        + (f" and {more} more" if more > 0 else "")
-        + f": no usable {metric.label} on test, so the best done evaluation of another model "
-        f"on dataset version '{version}' is not known; re-run the gate when Roboflow answers, "
-        "or name the baseline's id"
-    )
-
-
-def _short_why(error: GateError, eval_id: str) -> str:
-    """Why an eval's map-results cannot be had, in short: the HTTP status when the answer
-    had one, else the message's first clause (without the eval it is about)."""
-    status = getattr(error, "status", None)
-    if isinstance(status, int) and status >= 400:
-        return f"HTTP {status}"
-    text = str(error).split("; ", 1)[0]
-    for prefix in (f"map-results for eval {eval_id}: ", f"evaluation {eval_id} "):
-        text = text.removeprefix(prefix)
-    return text
-
-
-_UNKNOWN_PROJECT = " (a project not known to be the candidate's: not known to share its test set)"
-
-
-def _done_rival(info: EvalInfo, candidate: EvalInfo) -> bool:
-    """A done evaluation other than the candidate, not of the candidate's model, and not of
-    another project (a version id may be another project's too)."""
-    return (
-        info.eval_id != candidate.eval_id
-        and info.status == "done"
-        and (candidate.model_id is None or info.model_id != candidate.model_id)
-        and not info.of_another_project(candidate)
-    )
-
-
-def _created(info: EvalInfo) -> datetime:
-    return info.created_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _fraction(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0.0 <= value <= 1.0
-    )

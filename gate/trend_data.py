@@ -18,12 +18,14 @@ from typing import TypeVar
 
 import structlog
 
+from gate.baseline_data import headline
+from gate.core.baseline import HEADLINE, Baseline
 from gate.core.errors import ResultsUnavailable
-from gate.core.eval_info import EvalInfo
+from gate.core.eval_info import EvalInfo, EvalQuery
 from gate.core.metrics import TaskType
 from gate.core.results import EvalResults
 from gate.core.trend import Trend, TrendPoint, TrendRole, trend_of
-from gate.fetch import HEADLINE, Baseline, Fetcher
+from gate.fetch import Fetcher
 
 __all__ = ["TREND_SHARE", "TREND_TIMEOUT", "gather_trend", "trend_budget"]
 
@@ -75,9 +77,9 @@ async def gather_trend(
     version = info.version_id
     clock = asyncio.get_running_loop().time
     give_up = clock() + trend_budget(fetcher.deadline, fetcher.now())
-    key = ("version", version)
+    key = EvalQuery(version=version)
     try:
-        listed = await _within(fetcher.listing(*key, for_trend=True), give_up, clock)
+        listed = await _within(fetcher.listing(key, for_trend=True), give_up, clock)
     except (ResultsUnavailable, TimeoutError) as error:
         fetcher.let_go(lists=[key])
         why = str(error) or "not back within the trend's budget"
@@ -132,7 +134,7 @@ async def _values(
 ) -> list[float | None]:
     """Each earlier eval's headline value, or None when it cannot be had by `give_up` (the
     ones only the trend asked for are then stopped)."""
-    asked = [asyncio.ensure_future(fetcher.headline(e, task)) for e in earlier]
+    asked = [asyncio.ensure_future(headline(fetcher, e, task)) for e in earlier]
     if not asked:
         return []
     _, late = await asyncio.wait(asked, timeout=max(0.0, give_up - clock()))

@@ -9,8 +9,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gate.core.redact import redact_line
+
+if TYPE_CHECKING:
+    from gate.core.model import EvalSpec
+
+BASE_ONLY_IN_ACTION = (
+    "baseline: base only works in the GitHub Action on pull requests (the base branch's "
+    "config names the baselines); name an eval id, auto or champion instead"
+)
 
 
 class ExitCode(enum.IntEnum):
@@ -93,6 +102,25 @@ class ResultsUnavailable(GateError):
     def __init__(self, message: str, *, eval_id: str | None = None) -> None:
         self.eval_id = eval_id
         super().__init__(message)
+
+
+class BaseNotAvailable(ConfigError):
+    """`baseline: base` where there is no base branch's config to match against: a config
+    error on each item that says it (`places`: its file, line and column, or the key)."""
+
+    def __init__(self, places: Iterable[tuple[str, int | None, int | None]]) -> None:
+        self.places = tuple(places)
+        super().__init__([Problem(BASE_ONLY_IN_ACTION, *place) for place in self.places])
+
+    @classmethod
+    def at(cls, specs: Iterable[EvalSpec]) -> BaseNotAvailable:
+        """The error located on each of `specs` (the items asking for `baseline: base`)."""
+        return cls(
+            (spec.location.source, spec.location.line, spec.location.column)
+            if spec.location is not None
+            else ("baseline", None, None)
+            for spec in specs
+        )
 
 
 def internal_error_message(error: BaseException, secrets: Iterable[str] = ()) -> str:
