@@ -302,12 +302,11 @@ async def run_gate(
     options: FetchOptions,
     *,
     clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> GateOutcome:
     """Fetch every evaluation (and baseline) concurrently, then check the rules."""
     targets = plan_targets(request)
     loop_clock = clock or asyncio.get_running_loop().time
-    fetcher = Fetcher(source, options, clock=loop_clock, sleep=sleep)
+    fetcher = Fetcher(source, options, clock=loop_clock)
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(_gather_input(fetcher, t, request)) for t in targets]

@@ -1,22 +1,27 @@
-"""Getting every evaluation's results (and its baseline's) concurrently, waiting while they run.
+"""Fetching what a gate needs from a results source: each thing once, waiting while it runs.
 
 The results-source port: `ResultsSource` and the errors it raises (`NotReady`, while an
 evaluation has no results yet) are defined here, and it speaks the core's `EvalInfo` and
 `EvalQuery`; adapters (the Roboflow client, saved files: `gate.saved_results`) produce them.
-The source is passed in, so this module does no I/O of its own beyond awaiting it, and
-imports no adapter.
+`Fetcher` asks the source for each thing a run needs (map-results, an eval's info, a list, a
+panel) once, shares it with every asker (one memo), bounds the requests in flight, and polls
+a running evaluation (one poll helper, on `gate.sleeping`'s clock and sleep). What to ask for
+and what the answers decide is the engine's (`gate.engine`, `gate.baseline_data`,
+`gate.trend_data`). The source is passed in: this module does no I/O of its own beyond
+awaiting it, and imports no adapter.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from gate.core.errors import ResultsUnavailable
+from gate.core.errors import GateError, ResultsUnavailable
 from gate.core.eval_info import EvalInfo, EvalQuery, newest, once_each
 from gate.core.panels import (
     ClassPerformance,
@@ -28,11 +33,8 @@ from gate.core.panels import (
     parse_performance_by_class,
     stitch_image_pages,
 )
-from gate.core.results import (
-    EvalResults,
-    MalformedResults,
-    parse_map_results,
-)
+from gate.core.results import EvalResults, MalformedResults, parse_map_results
+from gate.sleeping import poll_clock, resolve_sleep
 
 __all__ = [
     "CONFUSION",
@@ -103,47 +105,105 @@ class FetchOptions:
     deadline: float | None = None  # the clock time the whole run must end by (None: no limit)
 
 
+_T = TypeVar("_T")
+
+
+class _Memo:
+    """Each fetch of a run, by key, started once and shared by everyone who asks for it.
+
+    A fetch only the trend asked for is the trend's own (`for_trend`) until anyone else asks:
+    `let_go` stops those the trend no longer waits for (another ask then starts afresh)."""
+
+    def __init__(self) -> None:
+        self._futures: dict[Hashable, asyncio.Future[Any]] = {}
+        self._trend_only: set[Hashable] = set()
+
+    def once(
+        self, key: Hashable, start: Callable[[], Awaitable[_T]], *, for_trend: bool = False
+    ) -> asyncio.Future[_T]:
+        if not for_trend:
+            self._trend_only.discard(key)
+        if key not in self._futures:
+            if for_trend:
+                self._trend_only.add(key)
+            self._futures[key] = asyncio.ensure_future(start())
+        return self._futures[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """`value` as the answer for `key`, unless something was asked for it already."""
+        if key not in self._futures:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            future.set_result(value)
+            self._futures[key] = future
+
+    def known(self, key: Hashable) -> Any | None:
+        """The answer for `key` when it is in (never an ask); None otherwise."""
+        found = self._futures.get(key)
+        if found is None or not found.done() or found.cancelled() or found.exception():
+            return None
+        return found.result()
+
+    def forget(self, key: Hashable, future: asyncio.Future[Any] | None = None) -> None:
+        """The next ask for `key` starts afresh (only if it is still `future`, when given);
+        whoever awaits the old fetch still gets its answer."""
+        if future is None or self._futures.get(key) is future:
+            self._futures.pop(key, None)
+
+    def let_go(self, keys: Iterable[Hashable]) -> None:
+        for key in keys:
+            if key in self._trend_only:
+                self._trend_only.discard(key)
+                self._futures.pop(key).cancel()
+
+    def cancel(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """What a poll's look saw while there is nothing yet: the log event (and its fields) of
+    another wait, and the error to raise when the wait is over (given how long it waited)."""
+
+    event: str
+    fields: Mapping[str, Any]
+    gave_up: Callable[..., GateError]  # (waited=seconds) -> the error
+
+
+def _still_running(
+    eval_id: str, *, what: str, status: str, wait: float, waited: float
+) -> GateError:
+    del waited
+    return ResultsUnavailable(
+        f"{what} is still {status} after waiting {wait:g} s; "
+        "raise --wait, or run the gate again when it is done",
+        eval_id=eval_id,
+    )
+
+
+def _no_eval_appeared(by: str, ref: str, *, wait: float, waited: float) -> GateError:
+    del waited
+    return ResultsUnavailable(
+        f"no evaluation of {by} {ref} appeared on Roboflow after waiting {wait:g} s "
+        f"(the eval list filtered by {by}={ref} stayed empty); check the {by} id, "
+        "raise --wait, or run the gate again once Roboflow has evaluated it",
+        eval_id=None,
+    )
+
+
 class Fetcher:
-    """Fetches each evaluation once, however often it is asked for, with bounded concurrency."""
+    """Fetches each thing a run needs once, however often it is asked for (one memo), with
+    bounded concurrency, polling while an evaluation runs (one poll helper)."""
 
     def __init__(
-        self,
-        source: ResultsSource,
-        options: FetchOptions,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        self, source: ResultsSource, options: FetchOptions, *, clock: Callable[[], float]
     ) -> None:
         self._source = source
         self._options = options
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = poll_clock(clock)
         self._limit = asyncio.Semaphore(max(1, options.concurrency))
-        self._results: dict[str, asyncio.Future[EvalResults]] = {}
-        self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
-        # The list answers of this run, per filter: one call serves every eval named by it.
-        self._lists: dict[EvalQuery, asyncio.Future[list[EvalInfo]]] = {}
-        # Fetches only the trend asked for (results by eval id, lists by filter): when it
-        # stops waiting for them, `let_go` stops them. Another use of one takes it off.
-        self._trend_results: set[str] = set()
-        self._trend_lists: set[EvalQuery] = set()
-        # The panels of this run, per (eval, split).
-        self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
-        self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
-        self._images: dict[tuple[str, str], asyncio.Future[SplitImages]] = {}
+        self._memo = _Memo()
         self._log = structlog.get_logger("gate.fetch")
-
-    def results(
-        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
-    ) -> asyncio.Future[EvalResults]:
-        """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
-        wait earlier than `wait` from now; `named` says how the user named it, for messages."""
-        self._trend_results.discard(eval_id)
-        if eval_id not in self._results:
-            self._results[eval_id] = asyncio.ensure_future(
-                self._fetch(eval_id, give_up=give_up, named=named)
-            )
-        return self._results[eval_id]
 
     @property
     def deadline(self) -> float | None:
@@ -154,40 +214,104 @@ class Fetcher:
         """The fetcher's clock."""
         return self._clock()
 
+    def cancel(self) -> None:
+        """Stop every fetch of the run still going (the run is over)."""
+        self._memo.cancel()
+
+    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[EvalQuery] = ()) -> None:
+        """Stop the fetches (results of `eval_ids`, `lists`) that only the trend asked for, as
+        it no longer waits for them: they free their connections at once. Any other use of
+        them asks afresh."""
+        self._memo.let_go([*(("results", e) for e in eval_ids), *(("list", q) for q in lists)])
+
+    async def _poll(
+        self, look: Callable[[], Awaitable[_T | _Waiting]], give_up: float | None = None
+    ) -> _T:
+        """`look()` until it finds what it looks for, sleeping `poll_interval` between looks
+        (never past the end of the wait: `give_up`, a clock time, `wait` from now unless
+        given); when the wait is over, the last look's error. Sleeps and the clock are
+        `gate.sleeping`'s, so `sleepless()` skips the waits."""
+        wait = self._options.wait
+        started = self._clock()
+        give_up = started + wait if give_up is None else give_up
+        while True:
+            found = await look()
+            if not isinstance(found, _Waiting):
+                return found
+            remaining = give_up - self._clock()
+            if remaining <= 0:
+                raise found.gave_up(waited=self._clock() - started)
+            waited = round(self._clock() - started, 1)
+            self._log.info(found.event, **found.fields, waited=waited, wait=wait)
+            await resolve_sleep()(min(self._options.poll_interval, remaining))
+
+    # ------------------------------------------------------------------ results
+
+    def results(
+        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
+    ) -> asyncio.Future[EvalResults]:
+        """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
+        wait earlier than `wait` from now; `named` says how the user named it, for messages."""
+        return self._memo.once(
+            ("results", eval_id), lambda: self._fetch(eval_id, give_up=give_up, named=named)
+        )
+
     def trend_results(self, eval_id: str) -> asyncio.Future[EvalResults]:
         """`results(eval_id)` for the trend: shared like any other, but a fetch the trend
         starts is its own until something else asks for it (`let_go` may stop it)."""
-        if eval_id not in self._results:
-            self._trend_results.add(eval_id)
-            self._results[eval_id] = asyncio.ensure_future(self._fetch(eval_id))
-        return self._results[eval_id]
+        return self._memo.once(("results", eval_id), lambda: self._fetch(eval_id), for_trend=True)
+
+    async def _fetch(
+        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
+    ) -> EvalResults:
+        wait = self._options.wait
+        what = f"the evaluation of {named} (eval {eval_id})" if named else f"evaluation {eval_id}"
+        saw_done = False
+
+        async def look() -> EvalResults | _Waiting:
+            nonlocal saw_done
+            while True:
+                async with self._limit:
+                    try:
+                        data = await self._source.map_results(eval_id)
+                    except NotReady:
+                        pass
+                    else:
+                        self._log.debug("fetch.done", eval_id=eval_id)
+                        return parse_map_results(data, eval_id)
+                self._memo.forget(("info", eval_id))  # the status changes while we wait
+                status = (await self.info(eval_id)).status
+                if status == "done" and not saw_done:
+                    saw_done = True  # it may have finished between our two requests: ask again
+                    continue
+                if status == "done":
+                    raise ResultsUnavailable(
+                        f"{what} is done but Roboflow has no map-results for it "
+                        "(409 model_eval_not_done); re-run the evaluation in Roboflow",
+                        eval_id=eval_id,
+                    )
+                if status not in _RUNNING:
+                    raise ResultsUnavailable(
+                        f"{what} {status} on Roboflow, so there is nothing to gate; "
+                        "re-run the evaluation or gate another one",
+                        eval_id=eval_id,
+                    )
+                return _Waiting(
+                    "fetch.waiting",
+                    {"eval_id": eval_id, "status": status},
+                    partial(_still_running, eval_id, what=what, status=status, wait=wait),
+                )
+
+        return await self._poll(look, give_up)
+
+    # ------------------------------------------------------------------ lists
 
     def listing(
         self, query: EvalQuery, *, for_trend: bool = False
     ) -> asyncio.Future[list[EvalInfo]]:
         """The (shared, cached for the run) list `query` asks for (each eval once).
         `for_trend`: the trend asks (a list it starts is its own, as in `trend_results`)."""
-        key = query
-        if not for_trend:
-            self._trend_lists.discard(key)
-        if key not in self._lists:
-            if for_trend:
-                self._trend_lists.add(key)
-            self._lists[key] = asyncio.ensure_future(self._list(query))
-        return self._lists[key]
-
-    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[EvalQuery] = ()) -> None:
-        """Stop the fetches (results of `eval_ids`, `lists`) that only the trend asked for, as
-        it no longer waits for them: they free their connections at once. Any other use of
-        them asks afresh."""
-        for eval_id in eval_ids:
-            if eval_id in self._trend_results:
-                self._trend_results.discard(eval_id)
-                self._results.pop(eval_id).cancel()
-        for key in lists:
-            if key in self._trend_lists:
-                self._trend_lists.discard(key)
-                self._lists.pop(key).cancel()
+        return self._memo.once(("list", query), lambda: self._list(query), for_trend=for_trend)
 
     async def _list(self, query: EvalQuery) -> list[EvalInfo]:
         async with self._limit:
@@ -197,54 +321,46 @@ class Fetcher:
         """The newest evaluation of model (or dataset version) `ref`, waiting for one to
         appear; with the clock time the wait for it to be done must end by (the same budget)."""
         wait = self._options.wait
-        started = self._clock()
-        give_up = started + wait
+        give_up = self._clock() + wait
         query = EvalQuery.of(by, ref)
-        while True:
-            listed = self.listing(query)
-            evals = await listed
-            found = newest(e for e in evals if e.is_of(by, ref))
-            if found is not None:
-                self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
-                self.remember(found)
-                return found, give_up
-            remaining = give_up - self._clock()
-            if remaining <= 0:
-                raise ResultsUnavailable(
-                    f"no evaluation of {by} {ref} appeared on Roboflow after waiting {wait:g} s "
-                    f"(the eval list filtered by {by}={ref} stayed empty); check the {by} id, "
-                    "raise --wait, or run the gate again once Roboflow has evaluated it",
-                    eval_id=None,
-                )
-            self._log.info(
-                "fetch.waiting_for_eval",
-                by=by,
-                ref=ref,
-                waited=round(self._clock() - started, 1),
-                wait=wait,
-            )
-            await self._sleep(min(self._options.poll_interval, remaining))
-            if self._lists.get(query) is listed:
-                del self._lists[query]  # look afresh (other waiters share the new look)
+        looked: list[asyncio.Future[list[EvalInfo]]] = []
 
-    def remember(self, info: EvalInfo) -> None:
-        """Keep a listed eval's metadata, so `info(eval_id)` needs no request for it."""
-        if info.eval_id not in self._infos:
-            future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
-            future.set_result(info)
-            self._infos[info.eval_id] = future
+        async def look() -> EvalInfo | _Waiting:
+            if looked:  # look afresh (other waiters share the new look)
+                self._memo.forget(("list", query), looked.pop())
+            listed = self.listing(query)
+            looked.append(listed)
+            found = newest(e for e in await listed if e.is_of(by, ref))
+            if found is None:
+                return _Waiting(
+                    "fetch.waiting_for_eval",
+                    {"by": by, "ref": ref},
+                    partial(_no_eval_appeared, by, ref, wait=wait),
+                )
+            self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
+            self.remember(found)
+            return found
+
+        return await self._poll(look, give_up), give_up
+
+    # ------------------------------------------------------------------ info
 
     def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
-        if eval_id not in self._infos:
-            self._infos[eval_id] = asyncio.ensure_future(self._info(eval_id))
-        return self._infos[eval_id]
+        """The (shared) fetch of an eval's info: its status, project, version, model."""
+        return self._memo.once(("info", eval_id), lambda: self._info(eval_id))
+
+    async def _info(self, eval_id: str) -> EvalInfo:
+        async with self._limit:
+            return await self._source.eval_info(eval_id)
+
+    def remember(self, info: EvalInfo) -> None:
+        """Keep a listed eval's info, so `info(eval_id)` needs no request for it."""
+        self._memo.put(("info", info.eval_id), info)
 
     def known_info(self, eval_id: str) -> EvalInfo | None:
-        """An eval's metadata when this run already has it (never a request)."""
-        found = self._infos.get(eval_id)
-        if found is None or not found.done() or found.cancelled() or found.exception():
-            return None
-        return found.result()
+        """An eval's info when this run already has it (never a request)."""
+        found: EvalInfo | None = self._memo.known(("info", eval_id))
+        return found
 
     def has_info(self, eval_id: str) -> bool:
         """Whether the source can say what an eval is (model, dataset version, created): the
@@ -253,9 +369,9 @@ class Fetcher:
 
     async def info_or_none(self, eval_id: str) -> EvalInfo | None:
         """An eval's info for the report's provenance: the run's (shared) `info` when the
-        source describes it, asked concurrently with its results; None from saved files, or
-        when Roboflow could not answer (provenance is informational: it never decides a
-        verdict; a missing key, an auth or a not-found error fails the map-results anyway)."""
+        source has it, asked concurrently with its results; None from saved files, or when
+        Roboflow could not answer (provenance is informational: it never decides a verdict;
+        a missing key, an auth or a not-found error fails the map-results anyway)."""
         if not self.has_info(eval_id):
             return self.known_info(eval_id)
         try:
@@ -264,96 +380,28 @@ class Fetcher:
             self._log.warning("fetch.info_unavailable", eval_id=eval_id, error=str(error))
             return None
 
-    def cancel(self) -> None:
-        for result in self._results.values():
-            result.cancel()
-        for info in self._infos.values():
-            info.cancel()
-        for listed in self._lists.values():
-            listed.cancel()
-        for panels in (self._confusions, self._performances, self._images):
-            for panel in panels.values():
-                panel.cancel()
-
-    async def _info(self, eval_id: str) -> EvalInfo:
-        async with self._limit:
-            return await self._source.eval_info(eval_id)
-
-    async def _fetch(
-        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
-    ) -> EvalResults:
-        wait = self._options.wait
-        started = self._clock()
-        give_up = started + wait if give_up is None else give_up
-        what = f"the evaluation of {named} (eval {eval_id})" if named else f"evaluation {eval_id}"
-        saw_done = False
-        while True:
-            async with self._limit:
-                try:
-                    data = await self._source.map_results(eval_id)
-                except NotReady:
-                    status = None
-                else:
-                    self._log.debug("fetch.done", eval_id=eval_id)
-                    return parse_map_results(data, eval_id)
-            self._infos.pop(eval_id, None)  # the status changes while we wait: ask afresh
-            status = (await self.info(eval_id)).status
-            if status == "done" and not saw_done:
-                saw_done = True  # it may have finished between our two requests: ask again
-                continue
-            if status == "done":
-                raise ResultsUnavailable(
-                    f"{what} is done but Roboflow has no map-results for it "
-                    "(409 model_eval_not_done); re-run the evaluation in Roboflow",
-                    eval_id=eval_id,
-                )
-            if status not in _RUNNING:
-                raise ResultsUnavailable(
-                    f"{what} {status} on Roboflow, so there is nothing to gate; "
-                    "re-run the evaluation or gate another one",
-                    eval_id=eval_id,
-                )
-            remaining = give_up - self._clock()
-            if remaining <= 0:
-                raise ResultsUnavailable(
-                    f"{what} is still {status} after waiting {wait:g} s; "
-                    "raise --wait, or run the gate again when it is done",
-                    eval_id=eval_id,
-                )
-            self._log.info(
-                "fetch.waiting",
-                eval_id=eval_id,
-                status=status,
-                waited=round(self._clock() - started, 1),
-                wait=wait,
-            )
-            await self._sleep(min(self._options.poll_interval, remaining))
-
     # ------------------------------------------------------------------ panels
 
     def confusion(self, eval_id: str, split: str) -> asyncio.Future[ConfusionMatrix]:
         """The (shared, cached for the run) confusion matrix of one eval's split. Raises
         PanelUnavailable when Roboflow has none (409) or the run is offline."""
-        key = (eval_id, split)
-        if key not in self._confusions:
-            self._confusions[key] = asyncio.ensure_future(self._confusion(eval_id, split))
-        return self._confusions[key]
+        return self._memo.once(
+            ("confusion", eval_id, split), lambda: self._confusion(eval_id, split)
+        )
 
     def class_performance(self, eval_id: str, split: str) -> asyncio.Future[ClassPerformance]:
         """The (shared, cached for the run) performance-by-class of one eval's split."""
-        key = (eval_id, split)
-        if key not in self._performances:
-            self._performances[key] = asyncio.ensure_future(self._performance(eval_id, split))
-        return self._performances[key]
+        return self._memo.once(
+            ("performance", eval_id, split), lambda: self._performance(eval_id, split)
+        )
 
     def image_counts(self, eval_id: str, split: str) -> asyncio.Future[SplitImages]:
         """The (shared, cached for the run) per-image tp/fp/fn counts of one eval's split, in
         the API's order: the first page says how many images there are, the other pages are
         then asked concurrently (within the concurrency limit) and stitched in offset order."""
-        key = (eval_id, split)
-        if key not in self._images:
-            self._images[key] = asyncio.ensure_future(self._image_counts(eval_id, split))
-        return self._images[key]
+        return self._memo.once(
+            ("images", eval_id, split), lambda: self._image_counts(eval_id, split)
+        )
 
     async def _panel(
         self, panel: str, eval_id: str, split: str, call: Callable[[], Awaitable[Any]]
