@@ -1,13 +1,16 @@
-"""The one engine behind the CLI, the GitHub Action and the HTTP service.
+"""The one engine behind the CLI, the GitHub Action and the HTTP service: plan, gather, decide.
 
-`run_gate` takes a validated config, what to gate and a results source, and returns the
-outcome. It reads no environment, prints nothing and never exits.
+`plan_targets` says which evaluations a `GateRequest` gates (pure); `gather_inputs` fetches
+everything they need from a results source, concurrently (`GateInputs`); `decide_gate`
+checks the rules over it (pure). `run_gate` is the last two in one call; a face that decides
+elsewhere (the service, on its worker threads) calls them apart. Nothing here reads the
+environment, prints or exits.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -28,8 +31,11 @@ from gate.trend_data import gather_trend
 __all__ = [
     "DEFAULT_EVAL_URL",
     "BaseEvals",
+    "GateInputs",
     "GateRequest",
+    "decide_gate",
     "exit_code_for",
+    "gather_inputs",
     "plan_targets",
     "run_gate",
 ]
@@ -296,17 +302,27 @@ async def _gather_panels(
     return panels(of_baseline=False), panels(of_baseline=True)
 
 
-async def run_gate(
+@dataclass(frozen=True, slots=True)
+class GateInputs:
+    """Everything a gate's verdict is decided from: the config and, for each evaluation to
+    gate in order, what was fetched for it (`gather_inputs`' answer, `decide_gate`'s question)."""
+
+    config: GateConfig
+    evals: tuple[EvalInput, ...]
+
+
+async def gather_inputs(
     request: GateRequest,
     source: ResultsSource,
     options: FetchOptions,
     *,
     clock: Callable[[], float] | None = None,
-) -> GateOutcome:
-    """Fetch every evaluation (and baseline) concurrently, then check the rules."""
+) -> GateInputs:
+    """Fetch everything the gate needs, concurrently: each planned evaluation's results, its
+    baseline's, the panels its rules need, its trend and provenance (waiting while they run,
+    as `options` says). The first user-facing error of any fetch is raised, the rest stopped."""
     targets = plan_targets(request)
-    loop_clock = clock or asyncio.get_running_loop().time
-    fetcher = Fetcher(source, options, clock=loop_clock)
+    fetcher = Fetcher(source, options, clock=clock or asyncio.get_running_loop().time)
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(_gather_input(fetcher, t, request)) for t in targets]
@@ -314,8 +330,25 @@ async def run_gate(
         raise _first_gate_error(group_error) from None
     finally:
         fetcher.cancel()
-    inputs: Sequence[EvalInput] = [task.result() for task in tasks]
-    return evaluate(request.config, inputs)
+    return GateInputs(request.config, tuple(task.result() for task in tasks))
+
+
+def decide_gate(inputs: GateInputs, *, tick: Callable[[], None] | None = None) -> GateOutcome:
+    """Check every rule against what was gathered (pure: no fetching). `tick`, when given, is
+    called between chunks of the confidence intervals' resampling (raise from it to stop)."""
+    return evaluate(inputs.config, inputs.evals, tick=tick)
+
+
+async def run_gate(
+    request: GateRequest,
+    source: ResultsSource,
+    options: FetchOptions,
+    *,
+    clock: Callable[[], float] | None = None,
+) -> GateOutcome:
+    """Fetch every evaluation (and baseline) concurrently, then check the rules: the two
+    halves, `gather_inputs` then `decide_gate`."""
+    return decide_gate(await gather_inputs(request, source, options, clock=clock))
 
 
 def _first_gate_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

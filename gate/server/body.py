@@ -39,7 +39,10 @@ __all__ = [
     "YAML_SOURCE",
     "GateCall",
     "GitHubPart",
+    "config_error",
     "parse_call",
+    "shown",
+    "too_many_checks",
 ]
 
 REQUEST_FIELDS: Final = (
@@ -111,6 +114,10 @@ class GateCall:
     github: GitHubPart | None = None
     targets: tuple[EvalSpec, ...] = ()  # the evaluations to gate, each with its baseline
 
+    def gate_request(self, workspace: str | None = None) -> GateRequest:
+        """The engine's request for this call (it plans `targets`), gating in `workspace`."""
+        return _gate_request(self.config, self.eval_ids, self.baseline, self.specs, workspace)
+
 
 def _kind(value: Any) -> str:
     if value is None:
@@ -126,7 +133,7 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
-def _shown(value: str, limit: int = 60) -> str:
+def shown(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
@@ -223,7 +230,7 @@ def _got(where: str, value: Any) -> str:
     if isinstance(value, int | float):
         return _number(value)
     if isinstance(value, str):
-        return _shown(value)
+        return shown(value)
     return _kind(value)
 
 
@@ -362,7 +369,7 @@ class _Body:
         if not text or len(value) > MAX_ID or any(c.isspace() or not c.isprintable() for c in text):
             self.add(
                 where,
-                f"must be 1 to {MAX_ID} printable characters without spaces, got {_shown(value)}",
+                f"must be 1 to {MAX_ID} printable characters without spaces, got {shown(value)}",
             )
             return None
         return text
@@ -424,7 +431,7 @@ class _Body:
         return reader
 
 
-def _too_many_checks(count: int, limit: int, how: str) -> ApiError:
+def too_many_checks(count: int, limit: int, how: str) -> ApiError:
     return ApiError(
         400,
         "too_many_checks",
@@ -443,7 +450,7 @@ def _config(value: Any, max_checks: int) -> tuple[GateConfig | None, ConfigError
     if isinstance(value, dict):
         rules = value.get("rules")
         if isinstance(rules, list) and len(rules) > max_checks:
-            raise _too_many_checks(
+            raise too_many_checks(
                 len(rules),
                 max_checks,
                 f"at least {len(rules):,} checks (config.rules lists {len(rules):,} rules, "
@@ -504,7 +511,7 @@ def _config_problems(error: ConfigError) -> list[dict[str, Any]]:
     ]
 
 
-def _config_error(error: ConfigError) -> ApiError:
+def config_error(error: ConfigError) -> ApiError:
     problems = _config_problems(error)
     return ApiError(
         400,
@@ -526,6 +533,28 @@ def _invalid(problems: list[dict[str, Any]], total: int) -> ApiError:
     )
 
 
+def _gate_request(
+    config: GateConfig,
+    eval_ids: tuple[str, ...],
+    baseline: str | None,
+    specs: tuple[EvalSpec, ...],
+    workspace: str | None = None,
+) -> GateRequest:
+    """The engine's request: the config's evals, then the objects in `evals` (their own
+    baseline, else `baseline`) as more of them, then the ids in `evals`."""
+    extra = tuple(
+        s if s.baseline is not None else dataclasses.replace(s, baseline=baseline) for s in specs
+    )
+    known = {(s.by, s.id) for s in config.evals}
+    merged = config.evals + tuple(s for s in extra if (s.by, s.id) not in known)
+    return GateRequest(
+        config=dataclasses.replace(config, evals=merged),
+        eval_ids=eval_ids,
+        baseline=baseline,
+        workspace=workspace,
+    )
+
+
 def _targets(
     config: GateConfig,
     eval_ids: tuple[str, ...],
@@ -535,23 +564,12 @@ def _targets(
     """The evaluations the request gates, bounded (every one is fetched, with its baseline):
     the config's, then the objects in `evals` (their own baseline, else `baseline`), then
     the ids in `evals`."""
-    extra = tuple(
-        s if s.baseline is not None else dataclasses.replace(s, baseline=baseline) for s in specs
-    )
-    known = {(s.by, s.id) for s in config.evals}
-    merged = config.evals + tuple(s for s in extra if (s.by, s.id) not in known)
     try:
-        targets = plan_targets(
-            GateRequest(
-                config=dataclasses.replace(config, evals=merged),
-                eval_ids=eval_ids,
-                baseline=baseline,
-            )
-        )
+        targets = plan_targets(_gate_request(config, eval_ids, baseline, specs))
     except UsageError as error:
         raise ApiError(400, "invalid_request", str(error)) from None
     except ConfigError as error:  # baseline: base: no base branch here
-        raise _config_error(error) from None
+        raise config_error(error) from None
     if len(targets) > MAX_EVALS:
         raise ApiError(
             400,
@@ -567,7 +585,7 @@ def _bound_checks(config: GateConfig, targets: Sequence[EvalSpec], max_checks: i
     """400 too_many_checks when the config alone shows the request must exceed the bound."""
     pairs = len(config.rules) * len(targets)
     if pairs > max_checks:
-        raise _too_many_checks(
+        raise too_many_checks(
             pairs,
             max_checks,
             f"{len(config.rules):,} rules x {len(targets):,} evaluations = {pairs:,} "
@@ -576,7 +594,7 @@ def _bound_checks(config: GateConfig, targets: Sequence[EvalSpec], max_checks: i
         )
     floor = checks_floor(config)
     if floor > max_checks:
-        raise _too_many_checks(
+        raise too_many_checks(
             floor,
             max_checks,
             f"at least {floor:,} checks (thresholds x splits x classes the rules list, "
@@ -612,21 +630,21 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
     github = _github(body, data["github"]) if data.get("github") is not None else None
     config_flagged = body.take("config")
     body.rest()
-    config, config_error = (
+    config, invalid = (
         _config(data["config"], max_checks)
         if "config" in data and not config_flagged
         else (None, None)
     )
-    if config_error is not None and not body.total:
-        raise _config_error(config_error)
+    if invalid is not None and not body.total:
+        raise config_error(invalid)
     if config is not None and not data.get("evals") and not config.evals:
         body.add("evals", "no evaluation to gate: list eval ids in evals, or evals: in the config")
     if body.total or config is None:
         problems = body.problems
         total = body.total
-        if config_error is not None:
-            problems = problems + _config_problems(config_error)
-            total += config_error.total
+        if invalid is not None:
+            problems = problems + _config_problems(invalid)
+            total += invalid.total
         raise _invalid(problems, total)
     targets = _targets(config, eval_ids, baseline, specs)
     _bound_checks(config, targets, max_checks)

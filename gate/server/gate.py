@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -37,16 +38,11 @@ from aiohttp import web
 from gate.core import strict_json
 from gate.core.decision import decide
 from gate.core.errors import ConfigError, ResultsUnavailable, UsageError
-from gate.core.evaluate import EvalInput, evaluate
 from gate.core.model import AUTO, CHAMPION, EvalBy
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
-from gate.engine import (  # the private two: run_gate's fetching half (see _fetch)
-    GateRequest,
-    _first_gate_error,
-    _gather_input,
-)
-from gate.fetch import Fetcher, FetchOptions
+from gate.engine import GateInputs, decide_gate, gather_inputs
+from gate.fetch import FetchOptions
 from gate.github.publish import Gated, Target, report_gate
 from gate.report.formats import json_document
 from gate.report.markdown import md_url
@@ -57,10 +53,10 @@ from gate.server.body import (
     REQUEST_FIELDS,
     GateCall,
     GitHubPart,
-    _config_error,
-    _shown,
-    _too_many_checks,
+    config_error,
     parse_call,
+    shown,
+    too_many_checks,
 )
 from gate.server.bounds import count_checks, count_resampling, watched
 from gate.server.cache import ResultsCache, SharedResults, SingleFlight, tenant_of
@@ -216,7 +212,7 @@ def _require_json(request: web.Request) -> None:
     if request.content_type == JSON_MEDIA_TYPE and charset in ("utf-8", "utf8"):
         return
     sent = request.headers.get("Content-Type")
-    got = f"Content-Type {_shown(sent)}" if sent else "no Content-Type"
+    got = f"Content-Type {shown(sent)}" if sent else "no Content-Type"
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -311,11 +307,10 @@ def _workspace(call: GateCall, settings: ServerSettings) -> str:
 
 async def _fetch(
     request: web.Request, call: GateCall, api_key: str, workspace: str, deadline: float | None
-) -> list[EvalInput]:
-    """Every target's results and baseline, as `run_gate` fetches them (on the event loop:
-    this is waiting, not computing), by `deadline` (the request's, loop time). `run_gate`
-    itself evaluates on the event loop when the fetching is done, so the service uses its
-    fetching half and evaluates on the WorkPool."""
+) -> GateInputs:
+    """Everything the gate needs, as `run_gate` fetches it (on the event loop: this is
+    waiting, not computing), by `deadline` (the request's, loop time): the engine's
+    gathering half (`gather_inputs`); its deciding half runs on the WorkPool."""
     app = request.app
     settings, upstream, metrics = app[SETTINGS], app[UPSTREAM], app[METRICS]
     loop = asyncio.get_running_loop()
@@ -337,30 +332,13 @@ async def _fetch(
         on_hit=metrics.cache_hits.inc,
         on_miss=metrics.cache_misses.inc,
     )
-    gate_request = GateRequest(
-        config=call.config,
-        eval_ids=call.eval_ids,
-        baseline=call.baseline,
-        workspace=workspace,
-    )
     options = FetchOptions(
         concurrency=FETCH_CONCURRENCY,
         wait=call.wait,
         poll_interval=settings.poll_interval,
         deadline=deadline,
     )
-    fetcher = Fetcher(source, options, clock=loop.time)
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(_gather_input(fetcher, target, gate_request))
-                for target in call.targets
-            ]
-    except BaseExceptionGroup as group_error:
-        raise _first_gate_error(group_error) from None
-    finally:
-        fetcher.cancel()
-    return [task.result() for task in tasks]
+    return await gather_inputs(call.gate_request(workspace), source, options, clock=loop.time)
 
 
 def _too_much_resampling(count: int, limit: int) -> ApiError:
@@ -386,24 +364,25 @@ class _Evaluated:
 
 def _evaluate(
     call: GateCall,
-    inputs: Sequence[EvalInput],
+    gathered: GateInputs,
     settings: ServerSettings,
     secrets: tuple[str, ...],
     flag: StopFlag,
 ) -> _Evaluated:
-    """Count, evaluate, render and encode (on a worker thread), stopping when `flag` says."""
-    count = count_checks(call.config, inputs)
+    """Count, decide, render and encode (on a worker thread), stopping when `flag` says."""
+    count = count_checks(gathered.config, gathered.evals)
     max_checks = settings.max_checks
     if count > max_checks:
-        raise _too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
-    resampled = count_resampling(call.config, inputs)
+        raise too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
+    resampled = count_resampling(gathered.config, gathered.evals)
     if resampled > settings.max_resampled:
         raise _too_much_resampling(resampled, settings.max_resampled)
     flag.check()
+    watching = dataclasses.replace(gathered, evals=tuple(watched(gathered.evals, flag)))
     try:
-        outcome = evaluate(call.config, watched(inputs, flag), tick=flag.check)
+        outcome = decide_gate(watching, tick=flag.check)
     except ConfigError as error:
-        raise _config_error(error) from None
+        raise config_error(error) from None
     flag.check()
     report = render_report(
         outcome, max_chars=call.max_chars, title=call.title, full_report_hint=_FULL_REPORT_HINT
@@ -522,11 +501,11 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
                 call = parsed.call
                 workspace = _workspace(call, settings)
                 doing = "fetching results"
-                inputs = await _fetch(request, call, api_key, workspace, scope.when())
+                gathered = await _fetch(request, call, api_key, workspace, scope.when())
                 doing = "evaluating"
                 secrets = request_secrets() + settings.secrets
                 evaluated = await work.run(
-                    flag, "evaluate", _evaluate, call, inputs, settings, secrets, flag
+                    flag, "evaluate", _evaluate, call, gathered, settings, secrets, flag
                 )
     except (TimeoutError, WorkStopped):
         metrics.verdicts.labels(verdict="error").inc()
@@ -561,8 +540,8 @@ async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
     if call.github is not None:
         left = settings.request_deadline - (loop.time() - started)
         url = await _posted(request, call, call.github, evaluated.outcome, left)
-        shown = redact(json.dumps(url), request_secrets() + settings.secrets)
-        body = body[:-1] + f', "comment_url": {shown}}}'.encode("ascii")  # the last key
+        said = redact(json.dumps(url), request_secrets() + settings.secrets)
+        body = body[:-1] + f', "comment_url": {said}}}'.encode("ascii")  # the last key
     # Not an answer whose trend left a rival out: it may only have been late (the trend's
     # budget), and a remembered answer would keep the gap.
     complete = all(ev.trend is None or not ev.trend.left_out for ev in evaluated.outcome.evals)
