@@ -4,7 +4,8 @@
 everything they need from a results source, concurrently (`GateInputs`); `decide_gate`
 checks the rules over it (pure). `run_gate` is the last two in one call; a face that decides
 elsewhere (the service, on its worker threads) calls them apart. Nothing here reads the
-environment, prints or exits.
+environment, prints or exits, and no message names a face's setting: the errors whose fix is
+one carry their data, and each face words them (`GateError.worded`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from urllib.parse import quote
 from gate.baseline_data import choose_baseline
 from gate.core.baseline import BaseEvals, Baseline
 from gate.core.decision import decide
-from gate.core.errors import BaseNotAvailable, ExitCode, GateError, ResultsUnavailable, UsageError
+from gate.core.errors import (
+    BaseNotAvailable,
+    ExitCode,
+    GateError,
+    NothingToGate,
+    ResultsUnavailable,
+    UsageError,
+)
 from gate.core.eval_info import EvalInfo
 from gate.core.evaluate import EvalInput, applies, evaluate
 from gate.core.lookup import Need, Panel, Panels, needs
@@ -84,10 +92,7 @@ def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
         baseline = request.baseline
         targets = [EvalSpec(i, baseline=baseline) for i in request.saved_ids if i != baseline]
     if not targets:
-        raise UsageError(
-            "no evaluation to gate: pass --eval ID (or --results PATH), "
-            "or list evals: in the config"
-        )
+        raise NothingToGate
     for spec in targets:
         if spec.by is EvalBy.ID and spec.baseline == spec.id:
             raise UsageError(f"eval {spec.id} is its own baseline: name an earlier evaluation")

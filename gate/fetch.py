@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from gate.core.errors import GateError, ResultsUnavailable
+from gate.core.errors import GateError, NoEvalAppeared, ResultsUnavailable, StillRunning
 from gate.core.eval_info import EvalInfo, EvalQuery, newest, once_each
 from gate.core.panels import (
     ClassPerformance,
@@ -170,27 +170,6 @@ class _Waiting:
     gave_up: Callable[..., GateError]  # (waited=seconds) -> the error
 
 
-def _still_running(
-    eval_id: str, *, what: str, status: str, wait: float, waited: float
-) -> GateError:
-    del waited
-    return ResultsUnavailable(
-        f"{what} is still {status} after waiting {wait:g} s; "
-        "raise --wait, or run the gate again when it is done",
-        eval_id=eval_id,
-    )
-
-
-def _no_eval_appeared(by: str, ref: str, *, wait: float, waited: float) -> GateError:
-    del waited
-    return ResultsUnavailable(
-        f"no evaluation of {by} {ref} appeared on Roboflow after waiting {wait:g} s "
-        f"(the eval list filtered by {by}={ref} stayed empty); check the {by} id, "
-        "raise --wait, or run the gate again once Roboflow has evaluated it",
-        eval_id=None,
-    )
-
-
 class Fetcher:
     """Fetches each thing a run needs once, however often it is asked for (one memo), with
     bounded concurrency, polling while an evaluation runs (one poll helper)."""
@@ -299,7 +278,7 @@ class Fetcher:
                 return _Waiting(
                     "fetch.waiting",
                     {"eval_id": eval_id, "status": status},
-                    partial(_still_running, eval_id, what=what, status=status, wait=wait),
+                    partial(StillRunning, eval_id, what=what, status=status, wait=wait),
                 )
 
         return await self._poll(look, give_up)
@@ -335,7 +314,7 @@ class Fetcher:
                 return _Waiting(
                     "fetch.waiting_for_eval",
                     {"by": by, "ref": ref},
-                    partial(_no_eval_appeared, by, ref, wait=wait),
+                    partial(NoEvalAppeared, by, ref, wait=wait),
                 )
             self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
             self.remember(found)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.errors import NoWorkspace, ResultsUnavailable, UsageError
 from gate.core.model import GateConfig
 from gate.core.outcome import GateOutcome
 from gate.engine import BaseEvals, GateRequest, run_gate
@@ -114,10 +114,7 @@ class LazyRoboflow:
                 "or pass saved results with --results"
             )
         if not self._workspace:
-            raise UsageError(
-                "no workspace: pass --workspace, set ROBOFLOW_WORKSPACE, or add workspace: "
-                "to the config"
-            )
+            raise NoWorkspace
         import aiohttp  # noqa: PLC0415 - deferred: offline runs must not pay for it
 
         from gate.roboflow.client import RoboflowClient  # noqa: PLC0415 - same reason

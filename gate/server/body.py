@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from gate.config.loader import config_from_data, load_config
-from gate.core.errors import MAX_PROBLEMS, ConfigError, UsageError
+from gate.core.errors import MAX_PROBLEMS, ConfigError, FaceWords, UsageError
 from gate.core.gate_id import GATE_ID_RULE, MAX_STATUS_CONTEXT
 from gate.core.model import EvalBy, EvalSpec, GateConfig
 from gate.engine import GateRequest, plan_targets
@@ -36,6 +36,7 @@ __all__ = [
     "GITHUB_FIELDS",
     "MAX_EVALS",
     "REQUEST_FIELDS",
+    "WORDS",
     "YAML_SOURCE",
     "GateCall",
     "GitHubPart",
@@ -72,6 +73,15 @@ MAX_ID: Final = 200
 MAX_TITLE: Final = 200
 YAML_SOURCE: Final = "<request config>"
 DATA_SOURCE: Final = "config"
+
+# How the service names what fixes an engine's error (`GateError.worded`): the request's fields.
+WORDS = FaceWords(
+    wait="the request's wait",
+    evals="list eval ids in evals",
+    base="baseline: base only works in the GitHub Action on pull requests (it reads the base "
+    "branch's config, which a request does not have); name an eval id, auto or champion "
+    "instead",
+)
 
 _MAX_CHECKS_HINT = (
     "gate fewer evaluations, splits or classes a request (or split the rules over several "
@@ -567,9 +577,9 @@ def _targets(
     try:
         targets = plan_targets(_gate_request(config, eval_ids, baseline, specs))
     except UsageError as error:
-        raise ApiError(400, "invalid_request", str(error)) from None
+        raise ApiError(400, "invalid_request", str(error.worded(WORDS))) from None
     except ConfigError as error:  # baseline: base: no base branch here
-        raise config_error(error) from None
+        raise config_error(error.worded(WORDS)) from None
     if len(targets) > MAX_EVALS:
         raise ApiError(
             400,

@@ -51,6 +51,7 @@ from gate.roboflow.client import RoboflowClient
 from gate.server.body import (
     MAX_EVALS,
     REQUEST_FIELDS,
+    WORDS,
     GateCall,
     GitHubPart,
     config_error,
@@ -512,14 +513,15 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
         raise _deadline_error(settings, runs, doing) from None
     except ResultsUnavailable as error:
         metrics.verdicts.labels(verdict="error").inc()
+        reason = str(error.worded(WORDS))
         structlog.get_logger("gate.server.gate").info(
-            "gate.unavailable", reason=str(error), eval_id=error.eval_id
+            "gate.unavailable", reason=reason, eval_id=error.eval_id
         )
         raise ApiError(
-            422, "results_unavailable", str(error), extra={"eval_id": error.eval_id}
+            422, "results_unavailable", reason, extra={"eval_id": error.eval_id}
         ) from None
     except UsageError as error:
-        raise ApiError(400, "invalid_request", str(error)) from None
+        raise ApiError(400, "invalid_request", str(error.worded(WORDS))) from None
     return call, evaluated
 
 
