@@ -34,7 +34,7 @@ from gate.core.model import AUTO, BASE, CHAMPION, EvalBy, EvalSpec, GateConfig, 
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults, Malformed, MalformedResults, Missing
 from gate.fetch import Fetcher, FetchOptions, PanelUnavailable, ResultsSource
-from gate.trend_data import gather_trend
+from gate.trend_data import gather_trend, trend_budget
 
 __all__ = [
     "DEFAULT_EVAL_URL",
@@ -120,7 +120,10 @@ async def _resolve_baseline(
     spec: EvalSpec,
     request: GateRequest,
     results: asyncio.Future[EvalResults],
+    info_until: float,
 ) -> tuple[Baseline, EvalResults | None]:
+    """The baseline `spec` asks for and its results; its info (the report's provenance only)
+    is waited for until `info_until` (loop time) at most."""
     baseline = await choose_baseline(
         fetcher,
         spec,
@@ -133,8 +136,9 @@ async def _resolve_baseline(
     if baseline.same_version is not None:
         return baseline, await fetcher.results(baseline.eval_id)
     # Same dataset version or not: the baseline's info, asked alongside its results.
+    within = info_until - asyncio.get_running_loop().time()
     base_results, _ = await asyncio.gather(
-        fetcher.results(baseline.eval_id), fetcher.info_or_none(baseline.eval_id)
+        fetcher.results(baseline.eval_id), fetcher.info_or_none(baseline.eval_id, within=within)
     )
     return baseline, base_results
 
@@ -191,16 +195,23 @@ async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | 
 
 
 async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) -> EvalInput:
+    """What one evaluation is gated on: its results, its baseline's, the panels its rules
+    need, its trend and provenance. The candidate's and the baseline's info (asked for the
+    report's provenance alone) get the trend's budget: they never stall the verdict."""
     named = None if spec.by is EvalBy.ID else spec.named
     spec, give_up = await _resolve(fetcher, spec)
+    within = trend_budget(fetcher.deadline, fetcher.now())
+    info_until = asyncio.get_running_loop().time() + within
     candidate = fetcher.results(spec.id, give_up=give_up, named=named)
-    resolving = asyncio.ensure_future(_resolve_baseline(fetcher, spec, request, candidate))
-    about = asyncio.ensure_future(fetcher.info_or_none(spec.id))
+    resolving = asyncio.ensure_future(
+        _resolve_baseline(fetcher, spec, request, candidate, info_until)
+    )
+    asked = asyncio.ensure_future(fetcher.info_or_none(spec.id, within=within))
     trend = gather_trend(
         fetcher,
         spec.id,
         last=request.config.trend,
-        about=about,
+        info=asked,
         results=candidate,
         resolving=resolving,
     )
@@ -211,7 +222,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         info,
         trend_data,
         (panels, baseline_panels),
-    ) = await asyncio.gather(candidate, resolving, about, trend, panels_of)
+    ) = await asyncio.gather(candidate, resolving, asked, trend, panels_of)
     return EvalInput(
         spec=spec,
         results=results,

@@ -346,15 +346,22 @@ class Fetcher:
         API can; saved results files cannot (the eval's info is then unknown)."""
         return self._source.has_info(eval_id)
 
-    async def info_or_none(self, eval_id: str) -> EvalInfo | None:
+    async def info_or_none(self, eval_id: str, *, within: float | None = None) -> EvalInfo | None:
         """An eval's info for the report's provenance: the run's (shared) `info` when the
-        source has it, asked concurrently with its results; None from saved files, or when
-        Roboflow could not answer (provenance is informational: it never decides a verdict;
-        a missing key, an auth or a not-found error fails the map-results anyway)."""
+        source has it, asked concurrently with its results; None from saved files, when
+        Roboflow could not answer, or when it did not within `within` seconds (the fetch goes
+        on for whoever shares it). Provenance is informational: it never decides a verdict (a
+        missing key, an auth or a not-found error fails the map-results anyway)."""
         if not self.has_info(eval_id):
             return self.known_info(eval_id)
+        asked = self.info(eval_id)
+        if within is not None:
+            done, _ = await asyncio.wait([asked], timeout=max(0.0, within))
+            if not done:
+                self._log.warning("fetch.info_late", eval_id=eval_id, within=round(within, 3))
+                return None
         try:
-            return await self.info(eval_id)
+            return await asked
         except ResultsUnavailable as error:
             self._log.warning("fetch.info_unavailable", eval_id=eval_id, error=str(error))
             return None
