@@ -56,7 +56,6 @@ from gate.server.body import (
     GitHubPart,
     config_error,
     parse_call,
-    shown,
     too_many_checks,
 )
 from gate.server.bounds import count_checks, count_resampling, watched
@@ -68,6 +67,7 @@ from gate.server.request import (
     add_request_secrets,
     request_secrets,
 )
+from gate.server.request_schema import shown
 from gate.server.settings import ServerSettings
 from gate.server.work import StopFlag, WorkPool, WorkStopped, encode_document
 
