@@ -10,19 +10,20 @@ from typing import Any
 import pytest
 
 from gate.core.errors import ResultsUnavailable
-from gate.core.eval_info import EvalInfo, EvalQuery
+from gate.core.eval_info import EvalInfo
 from gate.fetch import Fetcher, FetchOptions, NotReady
 from gate.sleeping import sleepless
+from tests.memory_source import MemorySource
 from tests.roboflow_standin import detection_results
 
 
-class Running:
+class Running(MemorySource):
     """A source whose evals run until `done_after` looks at their map-results, and whose
     model lists stay empty: it counts what it is asked."""
 
     def __init__(self, done_after: int | None = None) -> None:
+        super().__init__()
         self.done_after = done_after
-        self.asked: list[str] = []
 
     async def map_results(self, eval_id: str) -> Any:
         self.asked.append("map-results")
@@ -33,22 +34,6 @@ class Running:
     async def eval_info(self, eval_id: str) -> EvalInfo:
         self.asked.append("info")
         return EvalInfo(eval_id, "running", "proj", "v1", "m1", None)
-
-    def has_info(self, eval_id: str) -> bool:
-        return True
-
-    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
-        self.asked.append("list")
-        return []
-
-    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
-        raise AssertionError
-
-    async def performance_by_class(self, eval_id: str, split: str) -> Any:
-        raise AssertionError
-
-    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
-        raise AssertionError
 
 
 def stopped() -> float:

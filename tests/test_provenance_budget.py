@@ -8,20 +8,21 @@ import asyncio
 from typing import Any
 
 from gate.config.loader import load_config
-from gate.core.eval_info import EvalInfo, EvalQuery
+from gate.core.eval_info import EvalInfo
 from gate.engine import GateRequest, run_gate
 from gate.fetch import FetchOptions
+from tests.memory_source import MemorySource
 from tests.roboflow_standin import detection_results
 
 CONFIG = "version: 1\ntrend: 5\nevals:\n  - id: cand\n    baseline: base1\nrules:\n"
 RULES = "  - metric: map50\n    max_drop: 0.5\n"
 
 
-class SilentOnInfo:
+class SilentOnInfo(MemorySource):
     """Answers map-results at once and never answers an eval's info."""
 
     def __init__(self) -> None:
-        self.asked: list[str] = []
+        super().__init__()
         self.never = asyncio.Event()
 
     async def map_results(self, eval_id: str) -> Any:
@@ -31,21 +32,6 @@ class SilentOnInfo:
     async def eval_info(self, eval_id: str) -> EvalInfo:
         self.asked.append(f"info {eval_id}")
         await self.never.wait()
-        raise AssertionError
-
-    def has_info(self, eval_id: str) -> bool:
-        return True
-
-    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
-        raise AssertionError
-
-    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
-        raise AssertionError
-
-    async def performance_by_class(self, eval_id: str, split: str) -> Any:
-        raise AssertionError
-
-    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
         raise AssertionError
 
 

@@ -113,14 +113,19 @@ def _fraction(value: Any) -> bool:
 # --------------------------------------------------------------------------- auto
 
 
+def _unsaid(choice: str, candidate: EvalInfo, what: str) -> ResultsUnavailable:
+    """`baseline: choice` cannot be chosen: Roboflow did not say `what` of the candidate."""
+    return ResultsUnavailable(
+        f"baseline: {choice} for eval {candidate.eval_id}: Roboflow did not say {what}; set "
+        "baseline: to an eval id instead",
+        eval_id=candidate.eval_id,
+    )
+
+
 def check_auto(candidate: EvalInfo) -> None:
     """`baseline: auto` needs the candidate's creation time (the baseline is created before)."""
     if candidate.created_at is None:
-        raise ResultsUnavailable(
-            f"baseline: auto for eval {candidate.eval_id}: Roboflow did not say when it was "
-            "created; set baseline: to an eval id instead",
-            eval_id=candidate.eval_id,
-        )
+        raise _unsaid("auto", candidate, "when it was created")
 
 
 def auto_on_version(
@@ -169,11 +174,7 @@ def auto_not_on_version(candidate: EvalInfo) -> Baseline:
 def auto_project_query(candidate: EvalInfo) -> EvalQuery:
     """The list `auto_in_project` chooses from: the done evals of the candidate's project."""
     if not candidate.project:
-        raise ResultsUnavailable(
-            f"baseline: auto for eval {candidate.eval_id}: Roboflow did not say which project "
-            "it belongs to; set baseline: to an eval id instead",
-            eval_id=candidate.eval_id,
-        )
+        raise _unsaid("auto", candidate, "which project it belongs to")
     return EvalQuery(project=candidate.project, status="done")
 
 
@@ -215,11 +216,7 @@ def auto_in_project(candidate: EvalInfo, listed: Iterable[EvalInfo]) -> Baseline
 def champion_version(candidate: EvalInfo) -> str:
     """The dataset version `baseline: champion` ranks the evals of: the candidate's."""
     if candidate.version_id is None:
-        raise ResultsUnavailable(
-            f"baseline: champion for eval {candidate.eval_id}: Roboflow did not say which "
-            "dataset version it was measured on; set baseline: to an eval id instead",
-            eval_id=candidate.eval_id,
-        )
+        raise _unsaid("champion", candidate, "which dataset version it was measured on")
     return candidate.version_id
 
 

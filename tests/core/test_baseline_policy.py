@@ -221,13 +221,21 @@ def test_auto_with_require_same_version_says_where_it_looked():
 
 
 def test_auto_needs_the_candidate_s_creation_time_and_project():
-    with pytest.raises(ResultsUnavailable, match="did not say when it was created") as caught:
+    with pytest.raises(ResultsUnavailable) as caught:
         check_auto(ev("cand", created=None))
+    assert str(caught.value) == (
+        "baseline: auto for eval cand: Roboflow did not say when it was created; set "
+        "baseline: to an eval id instead"
+    )
     assert caught.value.eval_id == "cand"
     check_auto(CANDIDATE)  # no error
     assert auto_project_query(CANDIDATE) == EvalQuery(project="proj", status="done")
-    with pytest.raises(ResultsUnavailable, match="did not say which project it belongs to"):
+    with pytest.raises(ResultsUnavailable) as caught:
         auto_project_query(ev("cand", project=None))
+    assert str(caught.value) == (
+        "baseline: auto for eval cand: Roboflow did not say which project it belongs to; set "
+        "baseline: to an eval id instead"
+    )
 
 
 # --------------------------------------------------------------------------- champion
@@ -323,8 +331,12 @@ def test_a_candidate_of_an_unknown_model_has_every_done_eval_of_the_version_for_
 
 def test_champion_needs_the_candidate_s_dataset_version():
     assert champion_version(CANDIDATE) == "v2"
-    with pytest.raises(ResultsUnavailable, match="which dataset version it was measured on"):
+    with pytest.raises(ResultsUnavailable) as caught:
         champion_version(ev("cand", version=None))
+    assert str(caught.value) == (
+        "baseline: champion for eval cand: Roboflow did not say which dataset version it was "
+        "measured on; set baseline: to an eval id instead"
+    )
 
 
 SUMMARIES = [
