@@ -8,12 +8,21 @@ import io
 from pathlib import Path
 
 import pytest
+import structlog
 
 from gate.cli.main import run
 from tests.roboflow_standin import RoboflowStandIn
 
 KEY = "rf_WORDS_secret_key_0123456789"
 RULES = "rules:\n  - metric: map50\n    min: 0.5\n"
+
+
+@pytest.fixture(autouse=True)
+def logging_restored():
+    """`run` configures structlog for the process, as a command does: put it back after."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture
