@@ -33,7 +33,7 @@ from gate.action.base_config import (
     config_notes,
     rule_line,
 )
-from gate.action.inputs import ActionSettings, read_action_settings
+from gate.action.inputs import WORDS, ActionSettings, read_action_settings
 from gate.action.runner import ActionsIO, EventContext, read_event
 from gate.core.decision import decide
 from gate.core.errors import ConfigError, ExitCode, GateError, Problem, internal_error_message
@@ -149,7 +149,8 @@ async def _run_gate(
             confine_to=workspace,
         )
     except GateError as error:
-        return _Ran(Gated(None, _in_repository(error, workspace)), None, notes, choice)
+        worded = _in_repository(error.worded(WORDS), workspace)
+        return _Ran(Gated(None, worded), None, notes, choice)
     return _Ran(Gated(outcome, None), full, notes, choice)
 
 
