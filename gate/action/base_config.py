@@ -41,8 +41,8 @@ from gate.core.errors import ConfigError, ExitCode, GateError, Problem
 from gate.core.model import GateConfig, IfMissing, Location, Rule, Severity
 from gate.core.strict_json import JSONDocumentError, decode_utf8
 from gate.engine import BaseEvals
-from gate.local_files import MAX_CONFIG_BYTES, read_config
-from gate.options import markdown_table
+from gate.local.files import MAX_CONFIG_BYTES, read_config
+from gate.local.options import markdown_table
 from gate.report.markdown import md_code
 
 if TYPE_CHECKING:

@@ -52,7 +52,8 @@ from gate.github.publish import (
     publish_cancelled,
     report_gate,
 )
-from gate.local_files import write_file
+from gate.local.files import write_file
+from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.markdown import md_text
 from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
@@ -61,7 +62,6 @@ from gate.report.render import (
     render_report,
 )
 from gate.roboflow.api import DEFAULT_API_URL
-from gate.sources import LocalGate, RoboflowAccess, gate_local
 
 if TYPE_CHECKING:
     from gate.core.outcome import Check

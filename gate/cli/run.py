@@ -1,7 +1,7 @@
 """`eval-gate check` end to end: read files, fetch, gate, write outputs, pick the exit code.
 
-The shared pieces are elsewhere: reading and writing local files in `gate.local_files`, the
-saved-results-then-Roboflow source and the run itself in `gate.sources`, the engine in
+The shared pieces are elsewhere: reading and writing local files in `gate.local.files`, the
+saved-results-then-Roboflow source and the run itself in `gate.local.sources`, the engine in
 `gate.engine`. This module turns the command's settings into those calls.
 """
 
@@ -18,11 +18,11 @@ from gate.core.decision import Decision, decide
 from gate.core.errors import ExitCode
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
-from gate.local_files import write_file
+from gate.local.files import write_file
+from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.formats import to_json, to_junit
 from gate.report.markdown import md_text
 from gate.report.render import render_report, warm_up
-from gate.sources import LocalGate, RoboflowAccess, gate_local
 
 
 @dataclass(frozen=True, slots=True)
