@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from gate.core.errors import GateError
 from gate.core.metrics import METRICS, TaskType
-from gate.core.model import DIFFERENT_VERSION, ThresholdKind
+from gate.core.model import DIFFERENT_VERSION, TOLERANCE, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status, Verdict
 from gate.report.markdown import md_code, md_text, md_url, public_url
 from gate.report.trend import MAX_CHARTS, trend_block
@@ -89,7 +89,6 @@ _TASK_NAMES: dict[TaskType, str] = {
 }
 _SAME = 0.00005  # a change that rounds to ±0.0000 is no change
 _MAX_CHANGES = 2  # metrics whose per-class changes are counted
-_TOL = 1e-9  # as gate.core.evaluate compares
 
 
 class TemplatesNotFoundError(GateError):
@@ -711,9 +710,13 @@ def _already(bad: Sequence[Check], kind: ThresholdKind) -> str:
     if not known:
         return ""
     if kind is ThresholdKind.MAX:
-        before = sum(1 for c in known if c.baseline is not None and c.baseline > c.threshold + _TOL)
+        before = sum(
+            1 for c in known if c.baseline is not None and c.baseline > c.threshold + TOLERANCE
+        )
     else:
-        before = sum(1 for c in known if c.baseline is not None and c.baseline < c.threshold - _TOL)
+        before = sum(
+            1 for c in known if c.baseline is not None and c.baseline < c.threshold - TOLERANCE
+        )
     where = _VERBS[kind]
     return (
         f" ({before:,} already {where} in the baseline)"
