@@ -54,13 +54,14 @@ from gate.github.publish import (
 )
 from gate.local.files import write_file
 from gate.local.sources import LocalGate, RoboflowAccess, gate_local
-from gate.report.markdown import md_text
+from gate.report.markdown import md_code, md_text
 from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,
     MIN_MAX_CHARS,
     render_report,
 )
+from gate.report.shorten import full_report_hint
 from gate.roboflow.api import DEFAULT_API_URL
 
 if TYPE_CHECKING:
@@ -295,7 +296,7 @@ async def _publish(
     import aiohttp  # noqa: PLC0415 - only when posting
 
     run_link = f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
-    hint = f"The full report is in {run_link}."
+    hint = full_report_hint(run_link)
     async with aiohttp.ClientSession() as session:
         if notes:  # the report shortened to leave room for the notes at its end
             body = ""
@@ -317,7 +318,7 @@ async def _publish(
             target=target,
             gated=gated,
             title=title_for(settings),
-            full_report_hint=f"The full report is in {run_link}.",
+            full_report_hint=hint,
             secrets=_secrets(settings),
         )
 
@@ -498,7 +499,7 @@ async def _complete_check_run(
         outcome,
         max_chars=max(budget, MIN_MAX_CHARS),
         title=title,
-        full_report_hint=f"The full report is in {run_link}.",
+        full_report_hint=full_report_hint(run_link),
     )
     await _finish_check_run(
         settings,
@@ -543,7 +544,7 @@ async def action(
                     max_chars=None,
                     max_bytes=room,
                     title=title,
-                    full_report_hint=f"The full report is in `{folder}/report.md`.",
+                    full_report_hint=full_report_hint(md_code(f"{folder}/report.md")),
                 )
                 + notes
             )

@@ -23,18 +23,18 @@ from typing import Any, TextIO
 
 from gate.core import strict_json
 from gate.core.strict_json import JSONDocumentError
+from gate.report.render import SUMMARY_MAX_BYTES
+from gate.report.shorten import shorten_markdown, summary_note
 
 __all__ = [
     "ANNOTATION_LEVELS",
     "OUTPUT_NAMES",
-    "SUMMARY_LIMIT",
     "ActionsIO",
     "EventContext",
     "escape_data",
     "escape_property",
     "parse_event",
     "read_event",
-    "shorten_markdown",
     "workflow_command",
 ]
 
@@ -49,7 +49,6 @@ OUTPUT_NAMES: tuple[str, ...] = (
 )
 ANNOTATION_LEVELS = ("error", "warning", "notice")
 MAX_EVENT_BYTES = 25 * 2**20  # GitHub caps webhook payloads at 25 MB
-SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 
 PULL_REQUEST_EVENTS = (
     "pull_request",
@@ -303,123 +302,6 @@ def workflow_command(command: str, message: str, **properties: str | int | None)
     return f"{head}::{escape_data(message)}"
 
 
-# --- the job summary ---------------------------------------------------------------------------
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HTML_TAG = re.compile(
-    r"<(/?)(details|table|div|pre|blockquote|ul|ol|dl)\b[^>]*?(/?)>", re.IGNORECASE
-)
-
-
-class _Blocks:
-    """Which fenced code block, HTML comment and HTML blocks are open after each line."""
-
-    __slots__ = ("comment", "fence", "html")
-
-    def __init__(self) -> None:
-        self.fence: str | None = None  # the opening fence, e.g. "```"
-        self.comment = False
-        self.html: list[str] = []
-
-    def feed(self, line: str) -> None:
-        if self.fence is not None:
-            found = _FENCE.match(line.rstrip("\r\n"))
-            if found is not None:
-                marker, rest = found.groups()
-                closes = marker[0] == self.fence[0] and len(marker) >= len(self.fence)
-                if closes and not rest.strip():
-                    self.fence = None
-            return
-        if self.comment:
-            if "-->" not in line:
-                return
-            self.comment = False
-            line = line.split("-->", 1)[1]
-        else:
-            found = _FENCE.match(line.rstrip("\r\n"))
-            if found is not None and not (found[1][0] == "`" and "`" in found[2]):
-                self.fence = found[1]
-                return
-        while "<!--" in line:
-            before, _, after = line.partition("<!--")
-            self._tags(before)
-            if "-->" not in after:
-                self.comment = True
-                return
-            line = after.split("-->", 1)[1]
-        self._tags(line)
-
-    def _tags(self, text: str) -> None:
-        for found in _HTML_TAG.finditer(text):
-            closing, tag, self_closing = found[1], found[2].lower(), found[3]
-            if self_closing:
-                continue
-            if not closing:
-                self.html.append(tag)
-            elif tag in self.html:
-                while self.html.pop() != tag:
-                    pass
-
-    def closers(self) -> str:
-        """Text that closes whatever is open, innermost first ("" when nothing is)."""
-        text = ""
-        if self.fence is not None:
-            text += self.fence + "\n"
-        if self.comment:
-            text += "-->\n"
-        if self.html:
-            text += "\n" + "".join(f"</{tag}>\n" for tag in reversed(self.html))
-        return text
-
-
-def _lines(text: str) -> list[str]:
-    """`text` split after each LF only (what Markdown calls a line), ends kept."""
-    lines = text.split("\n")
-    last = lines.pop()
-    return [line + "\n" for line in lines] + ([last] if last else [])
-
-
-def shorten_markdown(markdown: str, max_bytes: int, note: str) -> str | None:
-    """`markdown` cut at a line boundary, plus `note`, in at most `max_bytes` UTF-8 bytes.
-
-    The cut is made where no fenced code block, HTML comment or HTML block is open, unless
-    that keeps less than half of what a plain line cut would; then the open blocks are
-    closed before the note. None when not even the note fits. Lines are never cut.
-    """
-    note_size = len(note.encode("utf-8"))
-    budget = max_bytes - note_size
-    if budget < 0:
-        return None
-    blocks = _Blocks()
-    used = chars = 0
-    safe = 0  # characters kept by the last cut outside every block
-    plain, plain_closers = 0, ""  # the last cut that fits with its closers
-    safe_bytes = plain_bytes = 0
-    for line in _lines(markdown):
-        size = len(line.encode("utf-8"))
-        if used + size > budget or not line.endswith("\n"):
-            break
-        used += size
-        chars += len(line)
-        blocks.feed(line)
-        closers = blocks.closers()
-        if not closers:
-            safe, safe_bytes = chars, used
-        if used + len(closers.encode("utf-8")) <= budget:
-            plain, plain_closers, plain_bytes = chars, closers, used
-    if safe_bytes * 2 >= plain_bytes:
-        return markdown[:safe] + note
-    return markdown[:plain] + plain_closers + note
-
-
-def _summary_note(full_report_path: str | None) -> str:
-    from gate.report.markdown import md_code  # noqa: PLC0415 - only when the summary is too long
-
-    if full_report_path:
-        return f"\n…summary truncated: the full report is in {md_code(full_report_path)}\n"
-    return "\n…summary truncated: the full report did not fit in the 1 MiB job summary\n"
-
-
 # --- the runner's files and stdout -------------------------------------------------------------
 
 
@@ -446,7 +328,7 @@ class ActionsIO:
         stdout: TextIO,
         *,
         token_factory: Callable[[], str] = _new_token,
-        summary_limit: int = SUMMARY_LIMIT,
+        summary_limit: int = SUMMARY_MAX_BYTES,
         euid: int | None = None,
     ) -> None:
         self._environ = environ
@@ -575,7 +457,7 @@ class ActionsIO:
                         text = "\n" + text
             budget = self._summary_limit - existing
             if len(text.encode("utf-8")) > budget:
-                shortened = shorten_markdown(text, budget, _summary_note(full_report_path))
+                shortened = shorten_markdown(text, budget, summary_note(full_report_path))
                 self._log().warning(
                     "actions.summary_truncated",
                     size=len(text.encode("utf-8")),

@@ -23,6 +23,7 @@ from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.formats import to_json, to_junit
 from gate.report.markdown import md_text
 from gate.report.render import render_report, warm_up
+from gate.report.shorten import full_report_hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def write_outputs(
         write_file(settings.junit_path, redact(to_junit(outcome), secrets))
     if not settings.quiet:
         hint = (
-            f"The full report is in {md_text(settings.report_path.name)}."
+            full_report_hint(md_text(settings.report_path.name))
             if settings.report_path
             else "Run with --report PATH for the full report."
         )
