@@ -45,9 +45,6 @@ from gate.engine import BaseEvals
 from gate.github.publish import (
     Gated,
     Target,
-    cancelled_report,
-    error_lines,
-    error_report,
     publish,
     publish_cancelled,
     report_gate,
@@ -55,6 +52,7 @@ from gate.github.publish import (
 from gate.local.files import write_file
 from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.markdown import md_code, md_text
+from gate.report.no_verdict import cancelled_report, error_lines, error_report
 from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gate.core.decision import Decision, Tally, decide
-from gate.core.errors import ConfigError, ExitCode, GateError
+from gate.core.errors import GateError
 from gate.core.gate_id import status_context
 from gate.core.model import CommentMode, FailOn
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact, redact_line
-from gate.report.markdown import md_code, md_text, md_url, public_url
+from gate.report.no_verdict import error_report
 from gate.report.render import DEFAULT_MAX_CHARS, render_report
 
 if TYPE_CHECKING:
@@ -82,32 +82,6 @@ class Target:
     def wants_anything(self) -> bool:
         """Whether a comment or a status is asked for (else GitHub is not contacted at all)."""
         return self.wants_comment or self.commit_status
-
-
-def error_lines(error: GateError) -> list[str]:
-    return error.lines() if isinstance(error, ConfigError) else [str(error)]
-
-
-def error_report(error: GateError, title: str, secrets: tuple[str, ...]) -> str:
-    """The Markdown shown instead of a report when the gate could not run."""
-    items = "\n".join(f"- {md_text(redact(line, secrets))}" for line in error_lines(error))
-    kind = "configuration error" if error.exit_code == ExitCode.USAGE else "results unavailable"
-    return (
-        f"## 🚫 {md_text(title)}: **could not run** ({kind})\n\n{items}\n\n"
-        "No verdict: the gate fails closed until this is fixed.\n"
-    )
-
-
-def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None = None) -> str:
-    """The Markdown that replaces a verdict when the run was cancelled before it finished."""
-    link = public_url(run_url)
-    run = f"[The workflow run]({md_url(link)})" if link else "The workflow run"
-    commit = f" for commit {md_code(sha[:12])}" if sha else ""
-    return (
-        f"## ⏹️ {md_text(title)}: **cancelled**\n\n"
-        f"{run} was cancelled before the gate finished: there is no verdict{commit}. "
-        "Re-run the job to gate this pull request.\n"
-    )
 
 
 def comment_body(
