@@ -42,13 +42,8 @@ from gate.core.model import CommentMode, GateConfig
 from gate.core.outcome import GateOutcome, Status
 from gate.core.redact import redact, redact_line
 from gate.engine import BaseEvals
-from gate.github.publish import (
-    Gated,
-    Target,
-    publish,
-    publish_cancelled,
-    report_gate,
-)
+from gate.github.connection import GitHubConnection
+from gate.github.publish import Gated, Target, publish, publish_cancelled
 from gate.local.files import write_file
 from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.markdown import md_code, md_text
@@ -123,7 +118,7 @@ class _Ran:
 
 
 async def _run_gate(
-    settings: ActionSettings, event: EventContext, workspace: Path, environ: Mapping[str, str]
+    settings: ActionSettings, event: EventContext, workspace: Path, github: GitHubConnection
 ) -> _Ran:
     """Choose the config (the base's rules on a pull request), run the engine and write the
     report files."""
@@ -134,7 +129,7 @@ async def _run_gate(
     notes = ""
     choice: ConfigChoice | None = None
     try:
-        choice = await choose_config(settings, event, workspace, api_url=_github_api_url(environ))
+        choice = await choose_config(settings, event, workspace, github=github)
         notes = config_notes(choice)
         outcome = await gate_local(local_gate_for(settings, workspace, choice.config, choice.base))
         full = redact(render_report(outcome, max_chars=None, title=title_for(settings)), secrets)
@@ -285,40 +280,17 @@ async def _publish(
     settings: ActionSettings,
     event: EventContext,
     gated: Gated,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     notes: str = "",
 ) -> CommentResult | None:
     target = target_for(settings, event)
     if not target.wants_anything:
         return None
-    import aiohttp  # noqa: PLC0415 - only when posting
-
     run_link = f"[this run's job summary]({event.run_url})" if event.run_url else "the job summary"
     hint = full_report_hint(run_link)
-    async with aiohttp.ClientSession() as session:
-        if notes:  # the report shortened to leave room for the notes at its end
-            body = ""
-            if target.wants_comment:
-                body = _comment_with_notes(settings, gated, hint, notes)
-            return await publish(
-                session,
-                token=settings.github_token,
-                api_url=_github_api_url(environ),
-                target=target,
-                gated=gated,
-                body=body,
-                secrets=_secrets(settings),
-            )
-        return await report_gate(
-            session,
-            token=settings.github_token,
-            api_url=_github_api_url(environ),
-            target=target,
-            gated=gated,
-            title=title_for(settings),
-            full_report_hint=hint,
-            secrets=_secrets(settings),
-        )
+    # The report shortened to leave room for the notes (if any) at its end.
+    body = _comment_with_notes(settings, gated, hint, notes) if target.wants_comment else ""
+    return await publish(github, target=target, gated=gated, body=body, secrets=_secrets(settings))
 
 
 def _comment_with_notes(settings: ActionSettings, gated: Gated, hint: str, notes: str) -> str:
@@ -382,26 +354,21 @@ async def _start_check_run(
     settings: ActionSettings,
     event: EventContext,
     io: ActionsIO,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     state: CheckRunState,
 ) -> None:
     """Create the check run, in progress; on a failure (a 403 without `checks: write`), say so
     once and fall back to the commit status."""
-    import aiohttp  # noqa: PLC0415 - only when asked
-
     from gate.github.checks import start_check_run  # noqa: PLC0415
 
-    async with aiohttp.ClientSession() as session:
-        started = await start_check_run(
-            session,
-            token=settings.github_token,
-            api_url=_github_api_url(environ),
-            repository=event.repository,
-            sha=event.sha,
-            name=settings.status_context,
-            external_id=settings.gate_id,
-            details_url=event.run_url,
-        )
+    started = await start_check_run(
+        github,
+        repository=event.repository,
+        sha=event.sha,
+        name=settings.status_context,
+        external_id=settings.gate_id,
+        details_url=event.run_url,
+    )
     state.check_run_id = started.check_run_id
     if started.check_run_id is None and started.reason:
         state.fallback = bool(settings.github_token and event.repository and event.sha)
@@ -416,7 +383,7 @@ async def _start_check_run(
 async def _finish_check_run(
     settings: ActionSettings,
     event: EventContext,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     state: CheckRunState,
     *,
     conclusion: str,
@@ -428,30 +395,25 @@ async def _finish_check_run(
     if not state.open or not settings.github_token or not event.repository:
         return
     assert state.check_run_id is not None
-    import aiohttp  # noqa: PLC0415 - only when asked
-
     from gate.github.api import CHECK_RUN_TITLE_MAX  # noqa: PLC0415
     from gate.github.checks import complete_check_run  # noqa: PLC0415
 
     secrets = _secrets(settings)
-    async with aiohttp.ClientSession() as session:
-        state.completed = await complete_check_run(
-            session,
-            token=settings.github_token,
-            api_url=_github_api_url(environ),
-            repository=event.repository,
-            check_run_id=state.check_run_id,
-            conclusion=conclusion,
-            title=redact_line(title, secrets, limit=CHECK_RUN_TITLE_MAX),
-            summary=redact(summary, secrets),
-            annotations=annotations,
-        )
+    state.completed = await complete_check_run(
+        github,
+        repository=event.repository,
+        check_run_id=state.check_run_id,
+        conclusion=conclusion,
+        title=redact_line(title, secrets, limit=CHECK_RUN_TITLE_MAX),
+        summary=redact(summary, secrets),
+        annotations=annotations,
+    )
 
 
 async def _complete_check_run(
     settings: ActionSettings,
     event: EventContext,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     state: CheckRunState,
     ran: _Ran,
 ) -> None:
@@ -474,7 +436,7 @@ async def _complete_check_run(
         await _finish_check_run(
             settings,
             event,
-            environ,
+            github,
             state,
             conclusion=check_run_conclusion(None, settings.fail_on),
             title=f"Could not run: {first}",
@@ -502,7 +464,7 @@ async def _complete_check_run(
     await _finish_check_run(
         settings,
         event,
-        environ,
+        github,
         state,
         conclusion=check_run_conclusion(outcome.verdict, settings.fail_on),
         title=check_run_title(outcome, settings.fail_on),
@@ -515,7 +477,7 @@ async def action(
     settings: ActionSettings,
     event: EventContext,
     io: ActionsIO,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     check_run: CheckRunState | None = None,
 ) -> int:
     """The whole Action: check run started, gate, report, comment, status, check run
@@ -524,10 +486,8 @@ async def action(
     secrets = _secrets(settings)
     state = check_run if check_run is not None else CheckRunState()
     if settings.check_run:  # sent first, beside the gate: a pull request waiting shows it
-        state.creating = asyncio.ensure_future(
-            _start_check_run(settings, event, io, environ, state)
-        )
-    ran = await _run_gate(settings, event, io.workspace, environ)
+        state.creating = asyncio.ensure_future(_start_check_run(settings, event, io, github, state))
+    ran = await _run_gate(settings, event, io.workspace, github)
     await state.created()
     gated, full, notes = ran.gated, ran.full, ran.notes
     title = title_for(settings)
@@ -558,8 +518,8 @@ async def action(
     io.append_summary(summary, full_report_path=f"{report_folder(settings.gate_id)}/report.md")
     if state.fallback:  # no check run (a 403): the commit status shows the verdict instead
         settings = replace(settings, commit_status=True)
-    result = await _publish(settings, event, gated, environ, notes)
-    await _complete_check_run(settings, event, environ, state, ran)
+    result = await _publish(settings, event, gated, github, notes)
+    await _complete_check_run(settings, event, github, state, ran)
     outcome = gated.outcome
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
     decision = gated.decision(settings.fail_on)
@@ -659,8 +619,9 @@ async def _supervised(
     """`action()`, cancelled by the first stop signal, then `_report_cancelled()`; a check run
     it opened is never left in progress (completed `cancelled`, or `failure` on a crash)."""
     state = CheckRunState()
+    github = GitHubConnection(token=settings.github_token, api_url=_github_api_url(environ))
     running: list[asyncio.Future[Any]] = [
-        asyncio.ensure_future(action(settings, event, io, environ, state))
+        asyncio.ensure_future(action(settings, event, io, github, state))
     ]
 
     def on_signal() -> None:
@@ -676,20 +637,21 @@ async def _supervised(
         except Exception as error:
             if state.wanted:  # a crash: the check run says so rather than spin forever
                 await _crashed_check_run(
-                    settings, event, environ, state, error, workspace=io.workspace
+                    settings, event, github, state, error, workspace=io.workspace
                 )
             raise
         return await _report_cancelled(
             settings=settings,
             event=event,
             io=io,
-            environ=environ,
+            github=github,
             stop=stop,
             running=running,
             check_run=state,
         )
     finally:
         stop.detach()
+        await github.aclose()
 
 
 async def _report_cancelled(
@@ -697,7 +659,7 @@ async def _report_cancelled(
     settings: ActionSettings,
     event: EventContext,
     io: ActionsIO,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     stop: _Stop,
     running: list[asyncio.Future[Any]],
     check_run: CheckRunState | None = None,
@@ -719,7 +681,7 @@ async def _report_cancelled(
     reason = "a second signal"
     if stop.count == 1:
         comment = asyncio.ensure_future(
-            _publish_cancelled(settings, event, body, environ, check_run)
+            _publish_cancelled(settings, event, body, github, check_run)
         )
         running.append(comment)
         done, _ = await asyncio.wait({comment}, timeout=CANCEL_GRACE)
@@ -754,19 +716,19 @@ async def _publish_cancelled(
     settings: ActionSettings,
     event: EventContext,
     body: str,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     check_run: CheckRunState | None = None,
 ) -> CommentResult | None:
     """The comment and the check run of a cancelled run, side by side; the comment's result."""
     if check_run is None or not check_run.wanted:
-        return await _comment_cancelled(settings, event, body, environ)
+        return await _comment_cancelled(settings, event, body, github)
 
     async def cancel_check_run() -> None:
         await check_run.created()
         await _finish_check_run(
             settings,
             event,
-            environ,
+            github,
             check_run,
             conclusion="cancelled",
             title="Cancelled: the run stopped before the gate finished",
@@ -774,7 +736,7 @@ async def _publish_cancelled(
         )
 
     comment, _ = await asyncio.gather(
-        _comment_cancelled(settings, event, body, environ), cancel_check_run()
+        _comment_cancelled(settings, event, body, github), cancel_check_run()
     )
     return comment
 
@@ -782,7 +744,7 @@ async def _publish_cancelled(
 async def _crashed_check_run(
     settings: ActionSettings,
     event: EventContext,
-    environ: Mapping[str, str],
+    github: GitHubConnection,
     state: CheckRunState,
     error: Exception,
     *,
@@ -798,7 +760,7 @@ async def _crashed_check_run(
             await _finish_check_run(
                 settings,
                 event,
-                environ,
+                github,
                 state,
                 conclusion="failure",
                 title=f"Could not run: {line}",
@@ -812,21 +774,12 @@ async def _crashed_check_run(
 
 
 async def _comment_cancelled(
-    settings: ActionSettings, event: EventContext, body: str, environ: Mapping[str, str]
+    settings: ActionSettings, event: EventContext, body: str, github: GitHubConnection
 ) -> CommentResult | None:
     target = target_for(settings, event)
     if target.comment not in (CommentMode.UPDATE, CommentMode.ON_FAILURE):
         return None
-    import aiohttp  # noqa: PLC0415 - only when posting
-
-    async with aiohttp.ClientSession() as session:
-        return await publish_cancelled(
-            session,
-            token=settings.github_token,
-            api_url=_github_api_url(environ),
-            target=target,
-            body=body,
-        )
+    return await publish_cancelled(github, target=target, body=body)
 
 
 # --- the process ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from gate.core.gate_id import status_context
 from gate.core.model import CommentMode, FailOn
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact, redact_line
+from gate.github.connection import GitHubConnection
 from gate.report.no_verdict import error_report
 from gate.report.render import DEFAULT_MAX_CHARS, render_report
 
@@ -142,15 +143,8 @@ async def report_gate(
         )
 
     text = await render(body) if target.wants_comment else ""
-    return await publish(
-        session,
-        token=token,
-        api_url=api_url,
-        target=target,
-        gated=gated,
-        body=text,
-        secrets=secrets,
-    )
+    github = GitHubConnection(token=token, api_url=api_url, transport=session)
+    return await publish(github, target=target, gated=gated, body=text, secrets=secrets)
 
 
 def status_state(
@@ -243,10 +237,8 @@ async def _status(
 
 
 async def publish(
-    session: aiohttp.ClientSession,
+    github: GitHubConnection,
     *,
-    token: str | None,
-    api_url: str,
     target: Target,
     gated: Gated,
     body: str,
@@ -258,33 +250,28 @@ async def publish(
     wants_comment = target.wants_comment
     if not target.wants_anything:
         return None
+    token = github.token
     if not token:
         log.warning("publish.no_token", hint="give a GitHub token to comment or set a status")
         return None
     from gate.github.api import GitHubError  # noqa: PLC0415
-    from gate.github.client import GitHubClient  # noqa: PLC0415
 
     result: CommentResult | None = None
     secrets = (*secrets, token)
     try:
-        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        client = github.client()
         if wants_comment:
             body = redact(body, secrets)
-            result = await _comment(github, target, body, passing=gated.passed(target.fail_on))
+            result = await _comment(client, target, body, passing=gated.passed(target.fail_on))
         if target.commit_status:
-            await _status(github, target, gated, secrets)
+            await _status(client, target, gated, secrets)
     except GitHubError as error:
         log.warning("publish.github_failed", reason=str(error))
     return result
 
 
 async def publish_cancelled(
-    session: aiohttp.ClientSession,
-    *,
-    token: str | None,
-    api_url: str,
-    target: Target,
-    body: str,
+    github: GitHubConnection, *, target: Target, body: str
 ) -> CommentResult | None:
     """Replace the gate's sticky comment with `body`, the note of a cancelled run.
 
@@ -294,16 +281,14 @@ async def publish_cancelled(
     about it. The caller bounds the time this takes.
     """
     sticky = (CommentMode.UPDATE, CommentMode.ON_FAILURE)
-    if target.comment not in sticky or target.repository is None or not token:
+    if target.comment not in sticky or target.repository is None or not github.token:
         return None
     from gate.github.api import GitHubError  # noqa: PLC0415
-    from gate.github.client import GitHubClient  # noqa: PLC0415
 
     # `on-failure` when passing is exactly "update ours if it exists, create nothing".
     only_update = replace(target, comment=CommentMode.ON_FAILURE, commit_status=False)
     try:
-        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
-        return await _comment(github, only_update, body, passing=True)
+        return await _comment(github.client(), only_update, body, passing=True)
     except GitHubError as error:
         structlog.get_logger("gate.github.publish").warning(
             "publish.github_failed", reason=str(error)
