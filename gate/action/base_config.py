@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gate.action.runner import EventContext
+from gate.action.event import EventContext
 from gate.config.diff import RuleChanges, rule_changes
 from gate.config.fields import EVAL, TOP, Field, Origin
 from gate.config.from_base import SettingChange, gated_config, setting_changes

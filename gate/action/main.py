@@ -33,8 +33,9 @@ from gate.action.base_config import (
     config_notes,
     rule_line,
 )
+from gate.action.event import EventContext, read_event
 from gate.action.inputs import ActionSettings, read_action_settings
-from gate.action.runner import ActionsIO, EventContext, read_event
+from gate.action.runner import ActionsIO, Outputs
 from gate.core.decision import decide
 from gate.core.errors import ConfigError, ExitCode, GateError, Problem, internal_error_message
 from gate.core.gate_id import report_folder
@@ -524,14 +525,14 @@ async def action(
     failed = sum(1 for c in outcome.checks if c.failing) if outcome is not None else 0
     decision = gated.decision(settings.fail_on)
     io.set_outputs(
-        {
-            "verdict": gated.verdict,
-            "passed": "true" if decision.passed else "false",
-            "failed-checks": str(failed),
-            "report-path": f"{report_folder(settings.gate_id)}/report.md" if outcome else "",
-            "json-path": f"{report_folder(settings.gate_id)}/report.json" if outcome else "",
-            "comment-url": (result.url or "") if result is not None else "",
-        }
+        Outputs(
+            verdict=gated.verdict,
+            passed=decision.passed,
+            failed_checks=failed,
+            report_path=f"{report_folder(settings.gate_id)}/report.md" if outcome else "",
+            json_path=f"{report_folder(settings.gate_id)}/report.json" if outcome else "",
+            comment_url=(result.url or "") if result is not None else "",
+        ).as_dict()
     )
     if gated.error is not None:
         return int(decision.exit_code)  # the error's
@@ -699,16 +700,7 @@ async def _report_cancelled(
                 reason = f"no answer from GitHub within {CANCEL_GRACE:g} s"
     if reason:
         log.warning("action.cancelled_comment_not_updated", reason=reason)
-    io.set_outputs(
-        {
-            "verdict": CANCELLED,
-            "passed": "false",
-            "failed-checks": "0",
-            "report-path": "",
-            "json-path": "",
-            "comment-url": url,
-        }
-    )
+    io.set_outputs(Outputs(verdict=CANCELLED, passed=False, comment_url=url).as_dict())
     return code
 
 

@@ -1,4 +1,5 @@
-"""The Actions runner adapter (gate.action.runner): events, workflow commands, outputs, summary."""
+"""The Actions runner adapter (gate.action.event, .commands, .runner): events, workflow commands,
+outputs, summary."""
 
 from __future__ import annotations
 
@@ -11,16 +12,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from gate.action.runner import (
-    OUTPUT_NAMES,
-    ActionsIO,
-    EventContext,
-    escape_data,
-    escape_property,
-    parse_event,
-    read_event,
-    workflow_command,
-)
+from gate.action.commands import escape_data, escape_property, workflow_command
+from gate.action.event import EventContext, parse_event, read_event
+from gate.action.runner import OUTPUT_NAMES, ActionsIO
 from gate.report.render import SUMMARY_MAX_BYTES
 from tests.paths import EVENTS
 from tests.runner_files import parse_runner_output_file
