@@ -24,13 +24,14 @@ from gate.core.outcome import GateOutcome
 from gate.core.redact import redact, redact_line
 from gate.github.connection import GitHubConnection
 from gate.report.no_verdict import error_report
-from gate.report.render import DEFAULT_MAX_CHARS, render_report
+from gate.report.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, build_report, render
 
 if TYPE_CHECKING:
     import aiohttp
 
     from gate.github.client import GitHubClient
     from gate.github.comment import CommentResult
+    from gate.report.render import ReportModel
 
 STATUS_DESCRIPTION_MAX = 140
 
@@ -92,20 +93,22 @@ def comment_body(
     title: str,
     full_report_hint: str | None,
     secrets: tuple[str, ...] = (),
+    notes: str = "",
+    report: ReportModel | None = None,
 ) -> str:
     """The comment's Markdown: the report shortened to fit one comment with its marker, or the
-    error that stopped the gate."""
+    error that stopped the gate; then `notes` (trusted Markdown, e.g. where the rules came
+    from), room left for them. `report`: the outcome's report if already built (the Action
+    builds it once for every place it goes)."""
     if gated.outcome is None:
         assert gated.error is not None
-        return error_report(gated.error, title, secrets)
+        return error_report(gated.error, title, secrets) + notes
     from gate.github.comment import comment_budget  # noqa: PLC0415 - only when commenting
 
-    return render_report(
-        gated.outcome,
-        max_chars=min(DEFAULT_MAX_CHARS, comment_budget(gate_id)),
-        title=title,
-        full_report_hint=full_report_hint,
-    )
+    model = report if report is not None else build_report(gated.outcome, title=title)
+    budget = min(DEFAULT_MAX_CHARS, comment_budget(gate_id)) - len(notes)
+    shown = render(model, max_chars=max(budget, MIN_MAX_CHARS), full_report_hint=full_report_hint)
+    return shown + notes
 
 
 Render = Callable[[Callable[[], str]], Awaitable[str]]

@@ -1,6 +1,7 @@
 """The Markdown shown where a report would be when there is no verdict: the gate could not run
-(`error_report`: the error's lines, escaped and with secrets masked) or the run was cancelled
-before it finished (`cancelled_report`)."""
+(`error_report`: the error's lines, escaped and with secrets masked; `crash_report`: one line
+of a run that failed on its way), or the run was cancelled before it finished
+(`cancelled_report`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from gate.core.errors import ConfigError, ExitCode, GateError
 from gate.core.redact import redact
 from gate.report.markdown import md_code, md_text, md_url, public_url
 
-__all__ = ["cancelled_report", "error_lines", "error_report"]
+__all__ = ["cancelled_report", "crash_report", "error_lines", "error_report"]
 
 
 def error_lines(error: GateError) -> list[str]:
@@ -24,6 +25,11 @@ def error_report(error: GateError, title: str, secrets: tuple[str, ...]) -> str:
         f"## 🚫 {md_text(title)}: **could not run** ({kind})\n\n{items}\n\n"
         "No verdict: the gate fails closed until this is fixed.\n"
     )
+
+
+def crash_report(title: str, line: str) -> str:
+    """The Markdown of a run that could not finish: its one line (secrets already masked)."""
+    return f"## 🚫 {md_text(title)}: **could not run**\n\n{md_text(line)}\n"
 
 
 def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None = None) -> str:
