@@ -8,6 +8,7 @@ saved-results-then-Roboflow source and the run itself in `gate.local.sources`, t
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -22,7 +23,7 @@ from gate.local.files import write_file
 from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.formats import to_json, to_junit
 from gate.report.markdown import md_text
-from gate.report.render import render_report, warm_up
+from gate.report.render import ReportModel, build_report, render, warm_up
 from gate.report.shorten import full_report_hint
 
 
@@ -61,8 +62,13 @@ def write_outputs(
     """The report on `out` (unless quiet) and the requested files, the key masked in each
     (the JSON with `decision`, the verdict under `--fail-on`)."""
     secrets = settings.secrets
+
+    @functools.cache
+    def report() -> ReportModel:  # built once, for the file and the terminal
+        return build_report(outcome, title=settings.title)
+
     if settings.report_path is not None:
-        full = render_report(outcome, max_chars=None, title=settings.title)
+        full = render(report(), max_chars=None)
         write_file(settings.report_path, redact(full, secrets))
     if settings.json_path is not None:
         write_file(settings.json_path, redact(to_json(outcome, decision), secrets))
@@ -74,10 +80,8 @@ def write_outputs(
             if settings.report_path
             else "Run with --report PATH for the full report."
         )
-        report = render_report(
-            outcome, max_chars=settings.max_chars, title=settings.title, full_report_hint=hint
-        )
-        out.write(redact(report, secrets))
+        shown = render(report(), max_chars=settings.max_chars, full_report_hint=hint)
+        out.write(redact(shown, secrets))
         out.flush()
 
 

@@ -1,11 +1,12 @@
 """Posting a gate's result to GitHub: the sticky comment and the commit status.
 
 The one path from an outcome to GitHub, for the Action and the HTTP service alike: each face
-describes where to report (`Target`) and calls `report_gate`, which renders the comment
-(`comment_body`), posts it and sets the status (`publish`, `status_state`). Every GitHub
-failure is logged as a warning and returned as data; nothing here changes a verdict or
-raises. `publish_cancelled` is the one thing a cancelled Action run still does: replace its
-stale comment with a "cancelled" note.
+describes where to report (`Target`), renders the comment with `comment_body` (the report
+shortened to one comment, or the error that stopped the gate) and posts it with `publish`,
+which also sets the status (`status_state`), over the run's `GitHubConnection`; the service
+does both in one call, `report_gate`. Every GitHub failure is logged as a warning and returned
+as data; nothing here changes a verdict or raises. `publish_cancelled` is the one thing a
+cancelled Action run still does: replace its stale comment with a "cancelled" note.
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ run."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+import structlog
 
 from gate.core.outcome import GateOutcome, Status
 from gate.report.render import (
@@ -15,6 +18,7 @@ from gate.report.render import (
     render,
     render_report,
 )
+from tests.cli_helpers import EXAMPLES
 from tests.report.test_report import make_check, make_eval, mixed_outcome
 
 
@@ -73,3 +77,20 @@ def test_the_limits_are_checked_before_rendering_a_model():
         render(model, max_chars=199)
     with pytest.raises(ValueError, match="max_bytes must be at least 200"):
         render(model, max_chars=None, max_bytes=100)
+
+
+def test_the_cli_builds_the_report_once_for_the_file_and_the_terminal(tmp_path, monkeypatch):
+    from gate.cli.main import run  # noqa: PLC0415
+
+    builds = []
+    real = ReportModel.build
+    monkeypatch.setattr(ReportModel, "build", lambda *a, **k: builds.append(1) or real(*a, **k))
+    config, results = EXAMPLES / "eval-gate.yml", EXAMPLES / "results"
+    argv = ["check", "--config", str(config), "--results", str(results), "--report", "r.md"]
+    out, err = io.StringIO(), io.StringIO()
+    code = run(argv, environ={}, cwd=tmp_path, out=out, err=err)
+    structlog.reset_defaults()
+    assert code == 1, err.getvalue()  # the example fails on purpose
+    assert builds == [1]
+    assert "Failed" in out.getvalue()
+    assert "Failed" in (tmp_path / "r.md").read_text()
