@@ -30,8 +30,8 @@ from gate.core.gate_id import (
 from gate.core.gate_id import status_context as default_status_context
 from gate.core.model import COMMENT_MODES, FAIL_ON, CommentMode, FailOn
 from gate.core.redact import redact
-from gate.options import Option, markdown_table, read_options
-from gate.sources import cleartext_key_warning
+from gate.local.options import Option, markdown_table, read_options
+from gate.local.sources import cleartext_key_warning
 
 __all__ = [
     "COMMENT_MODES",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from gate import __version__
 from gate.core.errors import ConfigError, ExitCode, FaceWords, GateError, internal_error_message
-from gate.options import Option, Read, read_options
+from gate.local.options import Option, Read, read_options
 
 if TYPE_CHECKING:
     from gate.cli.settings import CheckSettings
@@ -270,7 +270,7 @@ def _validate(
     """Each config named (--config, then the positional ones; the default config when none),
     its problems printed; the exit status of the first that fails."""
     from gate.cli.settings import find_config  # noqa: PLC0415
-    from gate.local_files import read_config  # noqa: PLC0415
+    from gate.local.files import read_config  # noqa: PLC0415
 
     named: list[str | None] = [args.config] if args.config is not None else []
     named += args.configs

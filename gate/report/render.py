@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from gate.core.errors import GateError
 from gate.core.metrics import METRICS, TaskType
-from gate.core.model import DIFFERENT_VERSION, ThresholdKind
+from gate.core.model import DIFFERENT_VERSION, TOLERANCE, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status, Verdict
 from gate.report.markdown import md_code, md_text, md_url, public_url
 from gate.report.trend import MAX_CHARTS, trend_block
@@ -89,7 +89,6 @@ _TASK_NAMES: dict[TaskType, str] = {
 }
 _SAME = 0.00005  # a change that rounds to ±0.0000 is no change
 _MAX_CHANGES = 2  # metrics whose per-class changes are counted
-_TOL = 1e-9  # as gate.core.evaluate compares
 
 
 class TemplatesNotFoundError(GateError):
@@ -711,9 +710,13 @@ def _already(bad: Sequence[Check], kind: ThresholdKind) -> str:
     if not known:
         return ""
     if kind is ThresholdKind.MAX:
-        before = sum(1 for c in known if c.baseline is not None and c.baseline > c.threshold + _TOL)
+        before = sum(
+            1 for c in known if c.baseline is not None and c.baseline > c.threshold + TOLERANCE
+        )
     else:
-        before = sum(1 for c in known if c.baseline is not None and c.baseline < c.threshold - _TOL)
+        before = sum(
+            1 for c in known if c.baseline is not None and c.baseline < c.threshold - TOLERANCE
+        )
     where = _VERBS[kind]
     return (
         f" ({before:,} already {where} in the baseline)"
@@ -987,17 +990,18 @@ def _story_more(hidden: Sequence[str]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Report:
-    """The whole report, built once, and the view at each level of shortening."""
+class ReportModel:
+    """The whole report, built once (`build_report`), and the view at each level of shortening:
+    `render` fits it to any size, as often as asked, without building it again."""
 
     head: ReportView  # every eval section in full, no note
     story: tuple[str, ...]  # every summary line
     parts: tuple[_EvalParts, ...]
     verdicts: tuple[Verdict, ...]
-    hint: str
+    hint: str = DEFAULT_FULL_REPORT_HINT  # the note's last sentence; each rendering sets its own
 
     @classmethod
-    def build(cls, outcome: GateOutcome, *, title: str, hint: str) -> _Report:
+    def build(cls, outcome: GateOutcome, *, title: str) -> ReportModel:
         charted = [i for i, ev in enumerate(outcome.evals) if ev.trend is not None]
         parts = tuple(
             _EvalParts.build(ev, chart=i in charted[:MAX_CHARTS])
@@ -1031,7 +1035,6 @@ class _Report:
             story=story,
             parts=parts,
             verdicts=tuple(ev.verdict for ev in outcome.evals),
-            hint=_single_line(hint),
         )
 
     def _note(self, limit: str, what: Sequence[str]) -> str:
@@ -1180,6 +1183,11 @@ def _limit_text(max_chars: int | None, max_bytes: int | None) -> str:
     return f"{max_chars:,} characters"
 
 
+def build_report(outcome: GateOutcome, *, title: str = "eval-gate") -> ReportModel:
+    """The report of `outcome`, built once: `render` it to each size it is needed at."""
+    return ReportModel.build(outcome, title=title)
+
+
 def render_report(
     outcome: GateOutcome,
     *,
@@ -1188,7 +1196,31 @@ def render_report(
     title: str = "eval-gate",
     full_report_hint: str | None = None,
 ) -> str:
-    """The Markdown report of `outcome`, within the size limits given (None: no limit).
+    """The Markdown report of `outcome`, within the size limits given (None: no limit): `render`
+    of `build_report`, in one call (to render one outcome at several sizes, build it once)."""
+    _check_limits(max_chars, max_bytes)
+    return render(
+        build_report(outcome, title=title),
+        max_chars=max_chars,
+        max_bytes=max_bytes,
+        full_report_hint=full_report_hint,
+    )
+
+
+def _check_limits(max_chars: int | None, max_bytes: int | None) -> None:
+    for name, value in (("max_chars", max_chars), ("max_bytes", max_bytes)):
+        if value is not None and value < MIN_MAX_CHARS:
+            raise ValueError(f"{name} must be at least {MIN_MAX_CHARS}, not {value}")
+
+
+def render(
+    model: ReportModel,
+    *,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
+    max_bytes: int | None = None,
+    full_report_hint: str | None = None,
+) -> str:
+    """The Markdown of the report `model`, within the size limits given (None: no limit).
 
     `max_chars` counts characters (a PR comment: `DEFAULT_MAX_CHARS`; a check run's summary:
     `CHECK_RUN_MAX_CHARS`), `max_bytes` bytes of UTF-8 (a job summary: `SUMMARY_MAX_BYTES`
@@ -1196,10 +1228,8 @@ def render_report(
     sentence saying where the full report is, put in the note of a shortened report (e.g.
     "The full report is in the job summary."); it is trusted.
     """
-    for name, value in (("max_chars", max_chars), ("max_bytes", max_bytes)):
-        if value is not None and value < MIN_MAX_CHARS:
-            raise ValueError(f"{name} must be at least {MIN_MAX_CHARS}, not {value}")
-    report = _Report.build(outcome, title=title, hint=full_report_hint or DEFAULT_FULL_REPORT_HINT)
+    _check_limits(max_chars, max_bytes)
+    report = replace(model, hint=_single_line(full_report_hint or DEFAULT_FULL_REPORT_HINT))
     if max_chars is None and max_bytes is None:
         return _render(report.head)
     # Characters are never more than bytes: one bound prunes renderings that cannot fit.

@@ -1,7 +1,7 @@
 """Where a local run's results come from: saved files first, the Roboflow API for the rest.
 
 `gate_local` is the use case the command line and the Action share: read the config and the
-saved results (capped, `gate.local_files`), connect to Roboflow only if something is left to
+saved results (capped, `gate.local.files`), connect to Roboflow only if something is left to
 fetch (`LazyRoboflow`: an offline run never imports aiohttp), and run the engine within an
 overall deadline. Each face builds its own `LocalGate` from its own settings.
 """
@@ -20,7 +20,7 @@ from gate.core.model import GateConfig
 from gate.core.outcome import GateOutcome
 from gate.engine import BaseEvals, GateRequest, run_gate
 from gate.fetch import FetchOptions
-from gate.local_files import ResultsFile, read_config, read_results
+from gate.local.files import ResultsFile, read_config, read_results
 from gate.roboflow.api import DEFAULT_API_URL
 from gate.saved_results import SavedResults
 
