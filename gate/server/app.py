@@ -34,13 +34,13 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from gate.api.errors import ApiError
 from gate.server.auth import bearer_auth
 from gate.server.cache import ResultsCache, SingleFlight
 from gate.server.gate import routes as gate_routes
 from gate.server.metrics import CLIENT_CLOSED_REQUEST, METRICS, ServerMetrics, metrics_middleware
 from gate.server.metrics import routes as metrics_routes
 from gate.server.request import (
-    ApiError,
     ClientDisconnected,
     error_document,
     redact_request_secrets,

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from gate.server.request import ApiError
+from gate.api.errors import ApiError
 
 __all__ = ["EXEMPT_PATHS", "bearer_auth", "token_matches"]
 

@@ -3,12 +3,12 @@
 It takes the request (a JSON body, else 415; within the size limit, else 413; the Roboflow
 key from the header or the server), answers a repeated request about done evaluations from
 the remembered answers, and runs the gate within the request deadline: the body parsed and
-the verdict decided on the `WorkPool`'s threads (`gate.server.answer`), the evaluations
+the verdict decided on the `WorkPool`'s threads (`gate.api.answer`), the evaluations
 gathered on the event loop through the process-wide cache and single-flight
 (`gate.server.cache`), the comment and status posted when asked (`gate.server.publish`).
-What the request expands into is bounded before the work is done (`gate.server.bounds`).
+What the request expands into is bounded before the work is done (`gate.api.bounds`).
 The answer is the `--json` document plus the Markdown report and the exit code the CLI would
-give, whatever the verdict; an error is one `ApiError` line (`gate.server.request`).
+give, whatever the verdict; an error is one `ApiError` line (`gate.api.errors`).
 """
 
 from __future__ import annotations
@@ -24,14 +24,8 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from gate.core.errors import ResultsUnavailable, UsageError
-from gate.core.model import AUTO, CHAMPION, EvalBy
-from gate.core.redact import redact
-from gate.engine import GateInputs, gather_inputs
-from gate.fetch import FetchOptions
-from gate.roboflow.client import RoboflowClient
-from gate.server.answer import Answer, decide_answer, parse_request
-from gate.server.body import (
+from gate.api.answer import Answer, decide_answer, parse_request
+from gate.api.body import (
     MAX_EVALS,
     REQUEST_FIELDS,
     WORDS,
@@ -39,19 +33,25 @@ from gate.server.body import (
     GitHubPart,
     parse_call,
 )
+from gate.api.errors import ApiError
+from gate.api.request_schema import shown
+from gate.api.stopping import StopFlag, WorkStopped
+from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.model import AUTO, CHAMPION, EvalBy
+from gate.core.redact import redact
+from gate.engine import GateInputs, gather_inputs
+from gate.fetch import FetchOptions
+from gate.roboflow.client import RoboflowClient
 from gate.server.cache import SharedResults, tenant_of
 from gate.server.metrics import METRICS, TimedSource
 from gate.server.publish import post_result
 from gate.server.request import (
-    ApiError,
     ClientDisconnected,
     add_request_secrets,
     request_secrets,
 )
-from gate.server.request_schema import shown
 from gate.server.settings import ServerSettings
 from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
-from gate.server.work import StopFlag, WorkStopped
 
 __all__ = [
     "API_KEY_HEADER",
@@ -242,7 +242,7 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
     try:
         async with asyncio.timeout(settings.request_deadline) as scope:
             with runs.tracked(scope):
-                parsed = await work.run(flag, "parse", parse_request, raw, settings, flag)
+                parsed = await work.run(flag, "parse", parse_request, raw, settings.limits, flag)
                 add_request_secrets(*parsed.secrets)
                 if parsed.error is not None:
                     raise parsed.error
@@ -254,7 +254,7 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
                 doing = "evaluating"
                 secrets = request_secrets() + settings.secrets
                 evaluated = await work.run(
-                    flag, "evaluate", decide_answer, call, gathered, settings, secrets, flag
+                    flag, "evaluate", decide_answer, call, gathered, settings.limits, secrets, flag
                 )
     except (TimeoutError, WorkStopped):
         metrics.verdicts.labels(verdict="error").inc()

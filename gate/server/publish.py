@@ -14,13 +14,13 @@ from typing import Final
 import structlog
 from aiohttp import web
 
+from gate.api.body import GateCall, GitHubPart
+from gate.api.stopping import StopFlag, WorkStopped
 from gate.core.outcome import GateOutcome
 from gate.github.publish import Gated, Target, report_gate
 from gate.report.markdown import md_url
-from gate.server.body import GateCall, GitHubPart
 from gate.server.request import request_secrets
 from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK
-from gate.server.work import StopFlag, WorkStopped
 
 __all__ = ["MIN_PUBLISH_SECONDS", "post_result"]
 

@@ -1,7 +1,7 @@
 """What every request to `eval-gate serve` carries: its id, its secrets, the error that ends it.
 
-`ApiError` is raised by handlers and middlewares and rendered by the server's error
-middleware as `{"error": code, "message": ..., "request_id": ...}`. Per-request secrets (a
+`ApiError` (gate.api.errors) is raised by handlers and middlewares and rendered by the server's
+error middleware as `{"error": code, "message": ..., "request_id": ...}`. Per-request secrets (a
 Roboflow key sent in a header, a GitHub token in the body) live in a context variable, never
 in the log context, so `redact_request_secrets` can mask them on every log line of the
 request, including lines from tasks it started.
@@ -10,13 +10,13 @@ request, including lines from tasks it started.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
+from gate.api.errors import ApiError
 from gate.core.redact import EventDict, redact, redacting_processor
 
 __all__ = [
-    "ApiError",
     "ClientDisconnected",
     "add_request_secrets",
     "error_document",
@@ -29,26 +29,6 @@ __all__ = [
 _SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "eval_gate_request_secrets", default=()
 )
-
-
-class ApiError(Exception):
-    """An HTTP error answer: status, a stable machine-readable code and a one-line message."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers: dict[str, str] = dict(headers or {})
-        self.extra: dict[str, Any] = dict(extra or {})
 
 
 class ClientDisconnected(Exception):

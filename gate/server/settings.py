@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gate.api.bounds import DEFAULT_MAX_CHECKS, DEFAULT_MAX_RESAMPLED, Limits
 from gate.core.errors import UsageError
 from gate.fetch import MIN_POLL_INTERVAL
 from gate.local.options import Option, markdown_table, read_options
@@ -39,11 +40,7 @@ __all__ = [
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-DEFAULT_MAX_CHECKS = 20_000  # ~1 s of evaluating, rendering and encoding on one core
 MAX_MAX_CHECKS = 10_000_000
-# Images x resamples of the paired bootstraps one request may ask for: 10 intervals over 5,000
-# paired images (10,000 resamples each), about 2-4 s of one core.
-DEFAULT_MAX_RESAMPLED = 500_000_000
 MAX_MAX_RESAMPLED = 100_000_000_000
 MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
 MAX_WORK_THREADS = 64
@@ -83,6 +80,11 @@ class ServerSettings:
     @property
     def auth_enabled(self) -> bool:
         return not self.insecure_no_auth
+
+    @property
+    def limits(self) -> Limits:
+        """What one gate may cost (gate.api.bounds)."""
+        return Limits(self.request_deadline, self.max_checks, self.max_resampled)
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -10,11 +10,11 @@ from importlib.resources import files
 import pytest
 import yaml
 
+from gate.api.body import GITHUB_FIELDS, REQUEST_FIELDS, parse_call
+from gate.api.errors import ApiError
+from gate.api.request_schema import request_validator
 from gate.core.gate_id import GATE_ID_PATTERN
 from gate.core.model import COMMENT_MODES, FAIL_ON
-from gate.server.body import GITHUB_FIELDS, REQUEST_FIELDS, parse_call
-from gate.server.request import ApiError
-from gate.server.request_schema import request_validator
 from tests.paths import REPO
 
 CONFIG = "version: 1\nworkspace: ws\nrules: ['map50 >= 0.5']\n"

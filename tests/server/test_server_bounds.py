@@ -1,4 +1,4 @@
-"""What a request expands into (`gate.server.bounds`) and the stoppable work (`gate.server.work`).
+"""What a request expands into (`gate.api.bounds`) and the stoppable work (`gate.server.work`).
 
 The counts are checked against the real thing: `count_checks` against the checks
 `gate.core.evaluate.evaluate` makes, `checks_floor` against them too, `encode_document` against
@@ -17,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gate.api.bounds import checks_floor, count_checks, watched
+from gate.api.stopping import TICK, StopFlag, WorkStopped, encode_document
 from gate.core.errors import ConfigError
 from gate.core.evaluate import EvalInput, evaluate
 from gate.core.model import ALL, EvalSpec, GateConfig, IfMissing, Rule, Threshold, ThresholdKind
 from gate.core.results import parse_map_results
-from gate.server.bounds import checks_floor, count_checks, watched
-from gate.server.work import TICK, StopFlag, WorkPool, WorkStopped, encode_document
+from gate.server.work import WorkPool
 from tests.roboflow_standin import detection_results, segmentation_results
 
 CLASSES = ("car", "bus", "van", "truck", "bike")

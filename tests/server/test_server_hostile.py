@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from gate.api.errors import ApiError
 from gate.core.errors import MAX_PROBLEMS
 from gate.server.gate import WORK, parse_call
-from gate.server.request import ApiError
 from tests.roboflow_standin import detection_results
 from tests.server import test_server
 from tests.server.test_server import CONFIG, JSON_TYPE, TOKEN, call, gate_body, wait_for

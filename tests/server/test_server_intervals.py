@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
+from gate.api.bounds import count_resampling
+from gate.api.stopping import StopFlag, WorkStopped
 from gate.core.bootstrap import DEFAULT_RESAMPLES
 from gate.core.evaluate import EvalInput, evaluate
 from gate.core.lookup import Panels
 from gate.core.model import EvalSpec, GateConfig, Rule, Threshold, ThresholdKind
 from gate.core.panels import ImageCounts, SplitImages, parse_confusion_matrix
 from gate.core.results import parse_map_results
-from gate.server.bounds import count_resampling
-from gate.server.work import StopFlag, WorkStopped
 from tests.roboflow_standin import detection_results, generated_panels
 from tests.server import test_server
 from tests.server.test_server import call, gate_body

@@ -1,9 +1,11 @@
 """A gate's answer, computed on a `WorkPool` thread (CPU work never runs on the event loop).
 
-`parse_request` turns the raw body into a `GateCall` (strict JSON, then `gate.server.body`),
-or the 400 to answer; `decide_answer` counts the checks and the resampling against the
-server's bounds, decides the verdict (the engine's `decide_gate`), renders the report and
-encodes the answer, the secrets masked. Both stop when the request's `StopFlag` says.
+`parse_request` turns the raw body into a `GateCall` (strict JSON, then `gate.api.body`),
+or the 400 to answer; `decide_document` counts the checks and the resampling against the
+server's bounds (`Limits`), decides the verdict (the engine's `decide_gate`), renders the
+report and builds the answer document (the `--json` document, the report, the exit code);
+`decide_answer` encodes it, the secrets masked. They stop when the caller's `StopFlag` says.
+The durable gates' worker calls `decide_document` and keeps the document.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from gate.api.body import GateCall, config_error, parse_call, too_many_checks
+from gate.api.bounds import Limits, count_checks, count_resampling, watched
+from gate.api.errors import ApiError
+from gate.api.stopping import StopFlag, encode_document
 from gate.core import strict_json
 from gate.core.decision import decide
 from gate.core.errors import ConfigError
@@ -20,13 +26,8 @@ from gate.core.redact import redact
 from gate.engine import GateInputs, decide_gate
 from gate.report.formats import json_document
 from gate.report.render import render_report
-from gate.server.body import GateCall, config_error, parse_call, too_many_checks
-from gate.server.bounds import count_checks, count_resampling, watched
-from gate.server.request import ApiError
-from gate.server.settings import ServerSettings
-from gate.server.work import StopFlag, encode_document
 
-__all__ = ["Answer", "Parsed", "decide_answer", "parse_request"]
+__all__ = ["Answer", "Decided", "Parsed", "decide_answer", "decide_document", "parse_request"]
 
 
 _FULL_REPORT_HINT = "Ask again with a larger `max_chars` for the full report."
@@ -48,19 +49,27 @@ def _body_secrets(data: Any) -> tuple[str, ...]:
     return (token,) if isinstance(token, str) and token else ()
 
 
-def parse_request(raw: bytes, settings: ServerSettings, flag: StopFlag) -> Parsed:
-    """The body as a GateCall (on a worker thread: parsing and validating are CPU work)."""
+def decode_body(raw: bytes) -> Any:
+    """The body as strict JSON, or the 400 `invalid_json` saying why not."""
     try:
-        data = strict_json.loads(raw)
+        return strict_json.loads(raw)
     except strict_json.JSONDocumentError as error:
         message = (
             f"the request body is not valid JSON: {error.reason.removeprefix('not valid JSON: ')}"
         )
-        return Parsed(error=ApiError(400, "invalid_json", message + "; send one JSON object"))
+        raise ApiError(400, "invalid_json", message + "; send one JSON object") from None
+
+
+def parse_request(raw: bytes, limits: Limits, flag: StopFlag) -> Parsed:
+    """The body as a GateCall (on a worker thread: parsing and validating are CPU work)."""
+    try:
+        data = decode_body(raw)
+    except ApiError as error:
+        return Parsed(error=error)
     secrets = _body_secrets(data)
     flag.check()
     try:
-        call = parse_call(data, max_wait=settings.request_deadline, max_checks=settings.max_checks)
+        call = parse_call(data, max_wait=limits.max_wait, max_checks=limits.max_checks)
     except ApiError as error:
         return Parsed(error=error, secrets=secrets)
     return Parsed(call=call, secrets=secrets)
@@ -79,6 +88,18 @@ def _too_much_resampling(count: int, limit: int) -> ApiError:
 
 
 @dataclass(frozen=True, slots=True)
+class Decided:
+    """The verdict of one gate and its answer document (not yet encoded)."""
+
+    outcome: GateOutcome
+    verdict: str
+    exit_code: int
+    checks: int
+    report: str  # the Markdown report (also the document's `report`)
+    document: dict[str, Any]  # what POST /v1/gate answers: the --json document, report, exit_code
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The verdict of one gate and the answer's body, ready to send."""
 
@@ -89,21 +110,17 @@ class Answer:
     body: bytes  # the answer's JSON (ASCII: json.dumps escapes the rest), secrets masked
 
 
-def decide_answer(
-    call: GateCall,
-    gathered: GateInputs,
-    settings: ServerSettings,
-    secrets: tuple[str, ...],
-    flag: StopFlag,
-) -> Answer:
-    """Count, decide, render and encode (on a worker thread), stopping when `flag` says."""
+def decide_document(
+    call: GateCall, gathered: GateInputs, limits: Limits, flag: StopFlag
+) -> Decided:
+    """Count, decide and render (on a worker thread), stopping when `flag` says."""
     count = count_checks(gathered.config, gathered.evals)
-    max_checks = settings.max_checks
+    max_checks = limits.max_checks
     if count > max_checks:
         raise too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
     resampled = count_resampling(gathered.config, gathered.evals)
-    if resampled > settings.max_resampled:
-        raise _too_much_resampling(resampled, settings.max_resampled)
+    if resampled > limits.max_resampled:
+        raise _too_much_resampling(resampled, limits.max_resampled)
     flag.check()
     watching = dataclasses.replace(gathered, evals=tuple(watched(gathered.evals, flag)))
     try:
@@ -120,5 +137,17 @@ def decide_answer(
     document = json_document(outcome, decision)
     document["report"] = report
     document["exit_code"] = code
-    body = redact(encode_document(document, flag), secrets).encode("ascii")
-    return Answer(outcome, outcome.verdict.value, code, count, body)
+    return Decided(outcome, outcome.verdict.value, code, count, report, document)
+
+
+def decide_answer(
+    call: GateCall,
+    gathered: GateInputs,
+    limits: Limits,
+    secrets: tuple[str, ...],
+    flag: StopFlag,
+) -> Answer:
+    """`decide_document`, then the document encoded with `secrets` masked."""
+    decided = decide_document(call, gathered, limits, flag)
+    body = redact(encode_document(decided.document, flag), secrets).encode("ascii")
+    return Answer(decided.outcome, decided.verdict, decided.exit_code, decided.checks, body)

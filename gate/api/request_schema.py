@@ -4,7 +4,7 @@ The schema is read from the OpenAPI document the package ships (`gate/schema/ope
 a link to the top-level `schema/` in a checkout) and checked with jsonschema: types, allowed
 values, ranges, patterns, required and unknown fields, each problem located by its path
 (`github.sha`, `evals[2]`) and said as `must be ..., got ...` in the words of the field's
-meaning (a secret's value never described). What the schema cannot say is `gate.server.body`'s.
+meaning (a secret's value never described). What the schema cannot say is `gate.api.body`'s.
 jsonschema is imported here only, on the first request: never on the CLI's path.
 """
 

@@ -26,14 +26,37 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gate.api.stopping import StopFlag
 from gate.core.bootstrap import DEFAULT_RESAMPLES
 from gate.core.evaluate import EvalInput, rule_applies
 from gate.core.model import ALL, GateConfig, Rule
 from gate.core.panels import SplitImages
 from gate.core.results import EvalResults, Value
-from gate.server.work import StopFlag
 
-__all__ = ["checks_floor", "count_checks", "count_resampling", "watched"]
+__all__ = [
+    "DEFAULT_MAX_CHECKS",
+    "DEFAULT_MAX_RESAMPLED",
+    "Limits",
+    "checks_floor",
+    "count_checks",
+    "count_resampling",
+    "watched",
+]
+
+DEFAULT_MAX_CHECKS = 20_000  # ~1 s of evaluating, rendering and encoding on one core
+# Images x resamples of the paired bootstraps one request may ask for: 10 intervals over 5,000
+# paired images (10,000 resamples each), about 2-4 s of one core.
+DEFAULT_MAX_RESAMPLED = 500_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one gate may cost, as the server's settings say: the longest `wait` a request may
+    ask (its deadline), the checks it may expand into, the images x resamples of its intervals."""
+
+    max_wait: float = 120.0
+    max_checks: int = DEFAULT_MAX_CHECKS
+    max_resampled: int = DEFAULT_MAX_RESAMPLED
 
 
 def _thresholds(rule: Rule) -> int:

@@ -1,13 +1,13 @@
 """The `POST /v1/gate` request body: decoded JSON -> a validated `GateCall`, or a 400.
 
 The body is first checked against the OpenAPI document's `GateRequest`
-(`gate.server.request_schema`: types, values, ranges, patterns, required and unknown
+(`gate.api.request_schema`: types, values, ranges, patterns, required and unknown
 fields). Only what the schema cannot say is checked here: blank or multi-line text, ids with
 spaces, a wait beyond this server's deadline, and the rules across fields (a commit status
 needs `sha`, a comment needs `pull_number` or `sha`). Every problem is collected (the first
 `MAX_PROBLEMS` listed, the rest counted); the config is checked by the same validator as the
 YAML file; what the request expands into is bounded before anything is fetched
-(`gate.server.bounds`). The service's words for the engine's errors (`WORDS`) are here too.
+(`gate.api.bounds`). The service's words for the engine's errors (`WORDS`) are here too.
 """
 
 from __future__ import annotations
@@ -19,16 +19,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
+from gate.api.bounds import DEFAULT_MAX_CHECKS, checks_floor
+from gate.api.errors import ApiError
+from gate.api.request_schema import MAX_EVALS, kind_of, number_text, schema_problems, shown
 from gate.config.loader import config_from_data, load_config
 from gate.core.errors import MAX_PROBLEMS, ConfigError, FaceWords, UsageError
 from gate.core.gate_id import MAX_STATUS_CONTEXT
 from gate.core.model import EvalBy, EvalSpec, GateConfig
 from gate.engine import GateRequest, plan_targets
 from gate.report.render import DEFAULT_MAX_CHARS
-from gate.server.bounds import checks_floor
-from gate.server.request import ApiError
-from gate.server.request_schema import MAX_EVALS, kind_of, number_text, schema_problems, shown
-from gate.server.settings import DEFAULT_MAX_CHECKS
 
 __all__ = [
     "DATA_SOURCE",
