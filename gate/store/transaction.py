@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Row, and_, case, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -288,6 +288,46 @@ class Transaction:
         await self._conn.execute(statement)
         return await self.gate(gate_id)
 
+    async def rerun_gate(self, gate_id: str, now: int, max_wait_ms: int) -> GateRow | None:
+        """Run a finished gate again (issue 19: a check run's "Re-run"): the same request, a
+        fresh look at its evaluations. It is queued and due now with a new deadline, its
+        verdict and result cleared, `runs` counted up; it keeps its check run and comment ids
+        (the same check run is updated again, the same comment edited) and gets a new callback
+        delivery id (it will call back with another document). The gate as it is after
+        (unchanged while it is not finished); None if there is no such gate."""
+        statement = (
+            update(gates)
+            .where(gates.c.id == gate_id, gates.c.status.in_(FINISHED))
+            .values(
+                status="queued",
+                updated_at=now,
+                deadline_at=now + max_wait_ms,
+                next_run_at=now,
+                lease_owner=None,
+                lease_until=None,
+                attempts=0,
+                version=gates.c.version + 1,
+                waiting_for=None,
+                verdict=None,
+                exit_code=None,
+                headline=None,
+                result=None,
+                report=None,
+                error=None,
+                finished_at=None,
+                runs=gates.c.runs + 1,
+                superseded_by=None,
+                callback_delivery=case(
+                    (gates.c.callback_url.is_(None), None), else_=str(uuid.uuid4())
+                ),
+                callback_state=case((gates.c.callback_url.is_(None), None), else_="pending"),
+                callback_attempts=0,
+                callback_next_at=None,
+            )
+        )
+        await self._conn.execute(statement)
+        return await self.gate(gate_id)
+
     async def purge(self, finished_before: int, limit: int) -> int:
         """Delete at most `limit` gates finished before `finished_before` (their links go with
         them), then at most `limit` watches no gate links to any more, and webhook deliveries
@@ -400,6 +440,20 @@ class Transaction:
         )
         claimed = [_watch(r) for r in (await self._conn.execute(statement)).all()]
         return sorted(claimed, key=lambda w: (w.next_poll_at, w.key))
+
+    async def poll_soon(self, keys: Iterable[str], at: int) -> int:
+        """Make the watches `keys` due for a poll by `at` at the latest (a gate found its
+        evaluation not done after all, or was linked to a watch that settled long ago); the
+        number of watches moved."""
+        wanted = list(keys)
+        if not wanted:
+            return 0
+        result = await self._conn.execute(
+            update(watches)
+            .where(watches.c.key.in_(wanted), watches.c.next_poll_at > at)
+            .values(next_poll_at=at)
+        )
+        return int(result.rowcount)
 
     async def record_watch(
         self,
