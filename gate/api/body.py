@@ -21,7 +21,14 @@ from typing import Any, Final, TypeVar
 
 from gate.api.bounds import DEFAULT_MAX_CHECKS, checks_floor
 from gate.api.errors import ApiError
-from gate.api.request_schema import MAX_EVALS, kind_of, number_text, schema_problems, shown
+from gate.api.request_schema import (
+    MAX_EVALS,
+    REQUEST_SCHEMA,
+    kind_of,
+    number_text,
+    schema_problems,
+    shown,
+)
 from gate.config.loader import config_from_data, load_config
 from gate.core.errors import MAX_PROBLEMS, ConfigError, FaceWords, UsageError
 from gate.core.gate_id import MAX_STATUS_CONTEXT
@@ -31,15 +38,23 @@ from gate.report.render import DEFAULT_MAX_CHARS
 
 __all__ = [
     "DATA_SOURCE",
+    "DEFAULT_MAX_WAIT",
+    "DURABLE_FIELDS",
+    "DURABLE_GITHUB_FIELDS",
     "GITHUB_FIELDS",
     "MAX_EVALS",
+    "MAX_MAX_WAIT",
     "REQUEST_FIELDS",
     "WORDS",
     "YAML_SOURCE",
+    "CheckCallback",
+    "DurableCall",
     "GateCall",
     "GitHubPart",
     "config_error",
     "parse_call",
+    "parse_durable_call",
+    "refuse_callbacks",
     "too_many_checks",
 ]
 
@@ -64,6 +79,19 @@ GITHUB_FIELDS: Final = (
     "commit_status",
     "status_context",
     "target_url",
+)
+DURABLE_FIELDS: Final = (*(f for f in REQUEST_FIELDS if f != "wait"), "max_wait", "callback")
+DURABLE_GITHUB_FIELDS: Final = (*(f for f in GITHUB_FIELDS if f != "token"), "check_run")
+DURABLE_SCHEMA: Final = "#/components/schemas/DurableGateRequest"
+DEFAULT_MAX_WAIT: Final = 86_400.0  # seconds a durable gate waits for its evaluations, by default
+MAX_MAX_WAIT: Final = 7 * 86_400.0  # at most a week
+JOB_CREDENTIAL_REFUSED: Final = (
+    "is not taken by durable gates: a job's token expires with its job, long before the gate "
+    "reports; leave it out: the server posts with its own GitHub credentials"
+)
+WAIT_REFUSED: Final = (
+    "is not taken by durable gates: the service waits for the evaluations itself, up to "
+    "max_wait seconds (default 86,400); send max_wait instead"
 )
 MAX_ID: Final = 200
 MAX_TITLE: Final = 200
@@ -94,7 +122,7 @@ class GitHubPart:
     """Where to post the result on GitHub (the request's `github` object), validated."""
 
     repository: str
-    token: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)  # None: a durable gate's (the server's)
     pull_number: int | None = None
     sha: str | None = None
     gate_id: str = "default"
@@ -102,6 +130,7 @@ class GitHubPart:
     commit_status: bool = False
     status_context: str = ""
     target_url: str | None = None
+    check_run: bool = False  # durable gates: a check run on `sha` (default when `sha` is given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +256,10 @@ class _Body:
             return None
         return EvalSpec(ref, read.get("name"), read.get("baseline"), by=named[0])
 
-    def seconds(self, where: str, value: Any, high: float) -> float | None:
-        bounds = f"between 0 and {high:g} (the server's request deadline)"
+    def seconds(
+        self, where: str, value: Any, high: float, why: str = "the server's request deadline"
+    ) -> float | None:
+        bounds = f"between 0 and {high:g} ({why})"
         if isinstance(value, float) and not math.isfinite(value):
             self.add(where, f"must be a finite number of seconds {bounds}, got {value!r}")
             return None
@@ -286,17 +317,26 @@ def _config(value: Any, max_checks: int) -> tuple[GateConfig | None, ConfigError
     return None, None  # pragma: no cover - the schema says config is a string or an object
 
 
-def _github(body: _Body, value: Any) -> GitHubPart | None:
-    """The `github` part: its fields as the schema says, then the rules across them."""
+def _github(body: _Body, value: Any, *, durable: bool = False) -> GitHubPart | None:
+    """The `github` part: its fields as the schema says, then the rules across them. A durable
+    gate's has no token (it posts with the server's credentials) and may ask for a check run."""
     before = body.total
     if body.take("github") or not isinstance(value, dict):
         return None
-    body.unknown(GITHUB_FIELDS, "github.")
-    repository = body.read(value, "github.repository", body.same, "")
     token = value.get("token")
-    if not body.take("github.token") and (not isinstance(token, str) or not token.strip()):
-        # Never describe the value: it is meant to be a secret.
-        body.add("github.token", "is required: a GitHub token that may comment and set statuses")
+    if durable:
+        if "token" in value:
+            body.flagged.pop("github.token", None)  # said once, in this request's words
+            body.add("github.token", JOB_CREDENTIAL_REFUSED)
+        body.unknown(DURABLE_GITHUB_FIELDS, "github.")
+    else:
+        body.unknown(GITHUB_FIELDS, "github.")
+        if not body.take("github.token") and (not isinstance(token, str) or not token.strip()):
+            # Never describe the value: it is meant to be a secret.
+            body.add(
+                "github.token", "is required: a GitHub token that may comment and set statuses"
+            )
+    repository = body.read(value, "github.repository", body.same, "")
     pull_number = body.read(value, "github.pull_number", body.same, None)
     sha = body.read(value, "github.sha", body.same, None)
     gate_id = body.read(value, "github.gate_id", body.same, "default")
@@ -305,6 +345,11 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
     commit_status = body.read(value, "github.commit_status", body.same, has_sha)
     if commit_status and not has_sha:
         body.add("github.commit_status", "needs github.sha, the commit to set the status on")
+    check_run = False
+    if durable:
+        check_run = body.read(value, "github.check_run", body.same, has_sha)
+        if check_run and not has_sha:
+            body.add("github.check_run", "needs github.sha, the commit to put the check run on")
     if comment != "off" and value.get("pull_number") is None and not has_sha:
         body.add(
             "github.pull_number",
@@ -312,11 +357,11 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
         )
     status_context = body.read(value, "github.status_context", body.line(MAX_STATUS_CONTEXT), "")
     target_url = body.read(value, "github.target_url", body.same, None)
-    if body.total != before or not isinstance(token, str):
+    if body.total != before or (not durable and not isinstance(token, str)):
         return None
     return GitHubPart(
         repository=repository,
-        token=token.strip(),
+        token=token.strip() if not durable and isinstance(token, str) else None,
         pull_number=pull_number,
         sha=sha.lower() if sha else None,
         gate_id=gate_id,
@@ -324,6 +369,7 @@ def _github(body: _Body, value: Any) -> GitHubPart | None:
         commit_status=commit_status,
         status_context=status_context,
         target_url=target_url,
+        check_run=check_run,
     )
 
 
@@ -425,19 +471,71 @@ def _bound_checks(config: GateConfig, targets: Sequence[EvalSpec], max_checks: i
         )
 
 
-def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHECKS) -> GateCall:
-    """Validate a decoded request body and bound what it asks for; ApiError 400 otherwise
-    (listing the first MAX_PROBLEMS problems and counting the rest)."""
+CheckCallback = Callable[[str], str]
+"""A callback URL -> the URL to call (normalised), or ValueError saying why not (one line)."""
+
+
+def refuse_callbacks(url: str) -> str:
+    """The `CheckCallback` of a server that allows no callback URL."""
+    del url
+    raise ValueError(
+        "callbacks are off on this server: EVAL_GATE_CALLBACK_ALLOW lists no URL prefix; an "
+        "operator allows them by listing prefixes there"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DurableCall:
+    """A validated `POST /v1/gates` body: the gate (as a `POST /v1/gate` call, with no wait:
+    the service waits), how long it may wait and where to call back."""
+
+    call: GateCall
+    max_wait: float = DEFAULT_MAX_WAIT  # seconds
+    callback_url: str | None = None  # normalised by the server's CheckCallback
+
+
+def _callback(body: _Body, value: Any, check: CheckCallback) -> str | None:
+    if body.take("callback") or not isinstance(value, dict):
+        return None
+    body.unknown(("url",), "callback.")
+    url = body.read(value, "callback.url", body.same, None)
+    if url is None:
+        return None
+    try:
+        return check(url)
+    except ValueError as refused:
+        body.add("callback.url", str(refused))
+        return None
+
+
+def _parse(
+    data: Any,
+    *,
+    max_wait: float,
+    max_checks: int,
+    check_callback: CheckCallback | None = None,
+) -> DurableCall:
+    """A body of `POST /v1/gate`, or of `POST /v1/gates` when `check_callback` is given."""
+    durable = check_callback is not None
     if not isinstance(data, dict):
         raise ApiError(
             400, "invalid_request", f"the request body must be a JSON object, got {kind_of(data)}"
         )
-    expected = {
-        "wait": f"a number of seconds between 0 and {max_wait:g} (the server's request deadline)",
-        "config": "an object or YAML text",
-    }
-    body = _Body(schema_problems(data, expected))
-    body.unknown(REQUEST_FIELDS)
+    expected = {"config": "an object or YAML text"}
+    if durable:
+        expected["max_wait"] = (
+            f"a number of seconds between 0 and {MAX_MAX_WAIT:,.0f} (7 days), "
+            f"default {DEFAULT_MAX_WAIT:,.0f}"
+        )
+    else:
+        expected["wait"] = (
+            f"a number of seconds between 0 and {max_wait:g} (the server's request deadline)"
+        )
+    body = _Body(schema_problems(data, expected, DURABLE_SCHEMA if durable else REQUEST_SCHEMA))
+    if durable and "wait" in data:
+        body.flagged.pop("wait", None)  # said once, in this request's words
+        body.add("wait", WAIT_REFUSED)
+    body.unknown(DURABLE_FIELDS if durable else REQUEST_FIELDS)
     if "config" not in data:
         body.take("config")  # is required
     no_evals: tuple[str | EvalSpec, ...] = ()
@@ -446,11 +544,21 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
     specs = tuple(e for e in entries if isinstance(e, EvalSpec))
     baseline = body.read(data, "baseline", body.ident, None)
     workspace = body.read(data, "workspace", body.ident, None)
-    wait = body.read(data, "wait", lambda where, v: body.seconds(where, v, max_wait), 0.0)
+    wait, waits, callback_url = 0.0, DEFAULT_MAX_WAIT, None
+    if check_callback is not None:
+        waits = body.read(
+            data, "max_wait", lambda where, v: body.seconds(where, v, MAX_MAX_WAIT, "7 days"), waits
+        )
+        if data.get("callback") is not None:
+            callback_url = _callback(body, data["callback"], check_callback)
+    else:
+        wait = body.read(data, "wait", lambda where, v: body.seconds(where, v, max_wait), 0.0)
     fail_on = body.read(data, "fail_on", body.same, "error")
     max_chars = body.read(data, "max_chars", body.same, DEFAULT_MAX_CHARS)
     title = body.read(data, "title", body.line(MAX_TITLE), "eval-gate")
-    github = _github(body, data["github"]) if data.get("github") is not None else None
+    github = (
+        _github(body, data["github"], durable=durable) if data.get("github") is not None else None
+    )
     config_flagged = body.take("config")
     body.rest()
     config, invalid = (
@@ -471,7 +579,7 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
         raise _invalid(problems, total)
     targets = _targets(config, eval_ids, baseline, specs)
     _bound_checks(config, targets, max_checks)
-    return GateCall(
+    call = GateCall(
         config=config,
         eval_ids=eval_ids,
         specs=specs,
@@ -484,3 +592,22 @@ def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHEC
         github=github,
         targets=targets,
     )
+    return DurableCall(call, waits, callback_url)
+
+
+def parse_call(data: Any, *, max_wait: float, max_checks: int = DEFAULT_MAX_CHECKS) -> GateCall:
+    """Validate a decoded `POST /v1/gate` body and bound what it asks for; ApiError 400
+    otherwise (listing the first MAX_PROBLEMS problems and counting the rest)."""
+    return _parse(data, max_wait=max_wait, max_checks=max_checks).call
+
+
+def parse_durable_call(
+    data: Any,
+    *,
+    max_checks: int = DEFAULT_MAX_CHECKS,
+    check_callback: CheckCallback = refuse_callbacks,
+) -> DurableCall:
+    """Validate a decoded `POST /v1/gates` body (a `POST /v1/gate` body without `wait` or a
+    GitHub token, with `max_wait`, `callback` and `github.check_run`); ApiError 400 otherwise,
+    as `parse_call`. `check_callback` says which callback URLs this server calls."""
+    return _parse(data, max_wait=0.0, max_checks=max_checks, check_callback=check_callback)

@@ -76,6 +76,7 @@ _PATTERN_HINTS: Final = {
     "github.sha": "must be a full commit SHA (40 hexadecimal characters)",
     "github.gate_id": f"must be {GATE_ID_RULE}",
     "github.target_url": "must be an http(s) URL",
+    "callback.url": "must be an http(s) URL",
 }
 
 # What a missing required field is, after "is required: ".
@@ -83,6 +84,7 @@ _REQUIRED_HINTS: Final = {
     "config": "the gate's config, as an object or as YAML text",
     "github.repository": "the repository as owner/name",
     "github.token": "a GitHub token that may comment and set statuses",
+    "callback.url": "the URL to POST the gate's document to when it finishes",
 }
 
 _SECRETS: Final = frozenset({"github.token"})  # never described beyond their JSON type
@@ -111,9 +113,10 @@ def _ecma_pattern(_validator: Any, pattern: str, instance: Any, _schema: Any) ->
 
 
 @functools.cache
-def request_validator() -> Any:
-    """A Draft 2020-12 validator of `GateRequest` from the OpenAPI document the package ships
-    (`gate/schema/openapi.yaml`, the top-level `schema/openapi.yaml` in a checkout)."""
+def request_validator(ref: str = REQUEST_SCHEMA) -> Any:
+    """A Draft 2020-12 validator of the schema at `ref` (`GateRequest` unless said) from the
+    OpenAPI document the package ships (`gate/schema/openapi.yaml`, the top-level
+    `schema/openapi.yaml` in a checkout)."""
     from importlib.resources import files  # noqa: PLC0415 - once, on the first request
 
     import yaml  # noqa: PLC0415
@@ -121,7 +124,7 @@ def request_validator() -> Any:
 
     text = files("gate").joinpath(*OPENAPI_PATH).read_text(encoding="utf-8")
     document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-    schema = {"$schema": _DRAFT, "components": document["components"], "$ref": REQUEST_SCHEMA}
+    schema = {"$schema": _DRAFT, "components": document["components"], "$ref": ref}
     Draft202012Validator.check_schema(schema)
     strict = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
     return strict(schema)
@@ -195,11 +198,13 @@ def _bounded(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, **cut} if cut else data
 
 
-def schema_problems(data: dict[str, Any], expected: dict[str, str]) -> list[tuple[str, str]]:
-    """Every way `data` breaks `GateRequest`, as (field path, message), in the schema's
-    order; unknown fields one by one."""
+def schema_problems(
+    data: dict[str, Any], expected: dict[str, str], ref: str = REQUEST_SCHEMA
+) -> list[tuple[str, str]]:
+    """Every way `data` breaks the schema at `ref` (`GateRequest` unless said), as (field
+    path, message), in the schema's order; unknown fields one by one."""
     out: list[tuple[str, str]] = []
-    for error in request_validator().iter_errors(_bounded(data)):
+    for error in request_validator(ref).iter_errors(_bounded(data)):
         parts = list(error.absolute_path)
         keyword = error.validator
         if keyword == "required":

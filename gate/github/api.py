@@ -88,7 +88,13 @@ CHECK_RUN_TITLE_MAX = 255  # output.title has no documented limit; an annotation
 ANNOTATIONS_PER_REQUEST = 50  # the Checks API takes at most 50 annotations a request
 ANNOTATION_MESSAGE_MAX = 4096  # characters (GitHub allows 64 KB; a check's message is one line)
 ANNOTATION_LEVELS: tuple[str, ...] = ("notice", "warning", "failure")
-CHECK_RUN_CONCLUSIONS: tuple[str, ...] = ("success", "failure", "neutral", "cancelled")
+CHECK_RUN_CONCLUSIONS: tuple[str, ...] = (
+    "success",
+    "failure",
+    "neutral",
+    "cancelled",
+    "timed_out",
+)
 MAX_BODY_BYTES = 64 * 1024 * 1024  # 100 comments of 65,536 characters, JSON-escaped, fit
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: "otherwise, wait for at least one minute"
 RESET_MARGIN = 1.0  # x-ratelimit-reset is a whole second: wait until *after* it

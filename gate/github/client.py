@@ -237,20 +237,25 @@ class GitHubClient:
         details_url: str | None = None,
         title: str,
         summary: str,
+        status: str = "in_progress",
     ) -> int:
-        """Create a check run on `head_sha`, `in_progress` (needs `checks: write`); its id.
+        """Create a check run on `head_sha`, `in_progress` (or `queued`: a durable gate's
+        before its first look; needs `checks: write`); its id.
 
         Not retried once it may have reached GitHub (a second one would stay in progress).
         """
+        if status not in ("queued", "in_progress"):
+            raise ValueError(f"a check run is created queued or in_progress, not {status!r}")
         what = f"creating check run {one_line(name)!r} on {one_line(head_sha)[:12]}"
         payload: dict[str, Any] = {
             "name": name,
             "head_sha": head_sha,
             "external_id": external_id,
-            "status": "in_progress",
-            "started_at": self._clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "status": status,
             "output": {"title": title, "summary": summary},
         }
+        if status == "in_progress":
+            payload["started_at"] = self._clock().strftime("%Y-%m-%dT%H:%M:%SZ")
         if details_url is not None:
             payload["details_url"] = details_url
         data = await self._request("POST", check_runs_path(repo), what=what, payload=payload)
@@ -261,8 +266,17 @@ class GitHubClient:
 
     async def check_runs_in_progress(self, repo: str, sha: str, *, name: str) -> list[CheckRunRef]:
         """The check runs named `name` on `sha` still in progress (the newest 100)."""
+        return await self.check_runs_named(repo, sha, name=name, status="in_progress")
+
+    async def check_runs_named(
+        self, repo: str, sha: str, *, name: str, status: str | None = None
+    ) -> list[CheckRunRef]:
+        """The check runs named `name` on `sha` (the newest 100), in `status` if given."""
         what = f"listing check runs of {one_line(sha)[:12]}"
-        query = urlencode({"check_name": name, "status": "in_progress", "per_page": PER_PAGE})
+        params: dict[str, str | int] = {"check_name": name, "filter": "all", "per_page": PER_PAGE}
+        if status is not None:
+            params["status"] = status
+        query = urlencode(params)
         url = self._http.url(commit_check_runs_path(repo, sha), query)
         return await self._http.request(
             "GET",
@@ -278,9 +292,11 @@ class GitHubClient:
         *,
         output: dict[str, Any],
         conclusion: str | None = None,
+        status: str | None = None,
     ) -> None:
         """PATCH check run `check_run_id`: its `output` (title, summary, maybe annotations,
-        which GitHub appends to those already there) and, with `conclusion`, complete it.
+        which GitHub appends to those already there) and, with `conclusion`, complete it (or
+        set `status`: `queued`, `in_progress`, as a durable gate moves).
 
         Retried like a GET when it carries no annotations (sent twice, it changes nothing);
         with annotations it is not resent once it may have landed (they would appear twice).
@@ -290,6 +306,12 @@ class GitHubClient:
             raise ValueError(f"conclusion must be one of {', '.join(CHECK_RUN_CONCLUSIONS)}")
         what = f"updating check run {check_run_id} in {one_line(repo)}"
         payload: dict[str, Any] = {"output": output}
+        if status is not None:
+            if status not in ("queued", "in_progress"):
+                raise ValueError(f"status must be queued or in_progress, got {status!r}")
+            payload["status"] = status
+            if status == "in_progress":
+                payload["started_at"] = self._clock().strftime("%Y-%m-%dT%H:%M:%SZ")
         if conclusion is not None:
             payload["status"] = "completed"
             payload["conclusion"] = conclusion

@@ -1,7 +1,8 @@
 """The Markdown shown where a report would be when there is no verdict: the gate could not run
 (`error_report`: the error's lines, escaped and with secrets masked; `crash_report`: one line
 of a run that failed on its way), or the run was cancelled before it finished
-(`cancelled_report`)."""
+(`cancelled_report`), or a durable gate stopped without one (`stopped_report`: timed out,
+cancelled, superseded)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from gate.core.errors import ConfigError, ExitCode, GateError
 from gate.core.redact import redact
 from gate.report.markdown import md_code, md_text, md_url, public_url
 
-__all__ = ["cancelled_report", "crash_report", "error_lines", "error_report"]
+__all__ = [
+    "cancelled_report",
+    "crash_report",
+    "error_lines",
+    "error_report",
+    "stopped_report",
+]
 
 
 def error_lines(error: GateError) -> list[str]:
@@ -42,3 +49,13 @@ def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None 
         f"{run} was cancelled before the gate finished: there is no verdict{commit}. "
         "Re-run the job to gate this pull request.\n"
     )
+
+
+def stopped_report(title: str, how: str, lines: list[str], *, why: str) -> str:
+    """The Markdown of a durable gate that stopped without a verdict: `how` (`timed out`,
+    `cancelled`, `superseded`), what it was waiting for (`lines`, escaped) and `why` (one
+    sentence, trusted)."""
+    icon = "⏱️" if how == "timed out" else "⏹️"
+    items = "".join(f"- {md_text(line)}\n" for line in lines)
+    listed = f"\nIt was waiting for:\n\n{items}" if items else ""
+    return f"## {icon} {md_text(title)}: **{md_text(how)}**\n\n{md_text(why)}\n{listed}"
