@@ -324,19 +324,16 @@ def _github(body: _Body, value: Any, *, durable: bool = False) -> GitHubPart | N
     if body.take("github") or not isinstance(value, dict):
         return None
     token = value.get("token")
+    if durable and "token" in value:
+        body.flagged.pop("github.token", None)  # said once, in this request's words
+    body.unknown(DURABLE_GITHUB_FIELDS if durable else GITHUB_FIELDS, "github.")
+    repository = body.read(value, "github.repository", body.same, "")
     if durable:
         if "token" in value:
-            body.flagged.pop("github.token", None)  # said once, in this request's words
             body.add("github.token", JOB_CREDENTIAL_REFUSED)
-        body.unknown(DURABLE_GITHUB_FIELDS, "github.")
-    else:
-        body.unknown(GITHUB_FIELDS, "github.")
-        if not body.take("github.token") and (not isinstance(token, str) or not token.strip()):
-            # Never describe the value: it is meant to be a secret.
-            body.add(
-                "github.token", "is required: a GitHub token that may comment and set statuses"
-            )
-    repository = body.read(value, "github.repository", body.same, "")
+    elif not body.take("github.token") and (not isinstance(token, str) or not token.strip()):
+        # Never describe the value: it is meant to be a secret.
+        body.add("github.token", "is required: a GitHub token that may comment and set statuses")
     pull_number = body.read(value, "github.pull_number", body.same, None)
     sha = body.read(value, "github.sha", body.same, None)
     gate_id = body.read(value, "github.gate_id", body.same, "default")

@@ -6,14 +6,18 @@ first: request id (accepted or generated, bound to every log line, echoed as `X-
 one `http.request` access line), metrics, errors (every error a JSON body, never a
 traceback, never a secret; a client that hung up mid-request is logged as
 `server.client_disconnected` and counted as 499, not as a server error), bearer auth.
-Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`).
+Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`), gates
+(`/v1/gates`: durable gates, gate.server.gates).
 
 Lifecycle: on startup the ONE shared `aiohttp.ClientSession` (its connector bounds upstream
 connections across all requests), the results cache and the `WorkPool` (the threads that run
 requests' CPU work, so the event loop never does) are created; on shutdown readiness
 flips to draining and in-flight gates get up to `grace` seconds to finish (then their
 deadlines are cut short); on cleanup the shared fetches are cancelled, the session closed and
-the work pool shut down.
+the work pool shut down. Durable gates (gate.server.durable): at startup the database is opened
+and migrated and the worker started (or one log line says why not, and `/v1/gates` answers 503);
+at shutdown the worker stops claiming, its steps in flight get the same grace, and its leases
+are released.
 With `drain_on_signal`, SIGTERM first drains while still listening (so `/readyz` answers
 503 and load balancers move away), then stops the server the way aiohttp stops on a signal.
 """
@@ -37,7 +41,9 @@ from aiohttp.typedefs import Handler, Middleware
 from gate.api.errors import ApiError
 from gate.server.auth import bearer_auth
 from gate.server.cache import ResultsCache, SingleFlight
+from gate.server.durable import DURABLE, Durable, close_durable, start_durable, stop_durable
 from gate.server.gate import routes as gate_routes
+from gate.server.gates import routes as gates_routes
 from gate.server.metrics import CLIENT_CLOSED_REQUEST, METRICS, ServerMetrics, metrics_middleware
 from gate.server.metrics import routes as metrics_routes
 from gate.server.request import (
@@ -265,7 +271,11 @@ async def _finish_in_flight(app: web.Application) -> None:
     runs = app[RUNS]
     deadline = _start_draining(app)
     left = deadline - asyncio.get_running_loop().time()
-    if not await runs.wait_idle(left):
+    # The durable worker stops claiming now; its steps in flight share the same grace.
+    stopping = asyncio.ensure_future(stop_durable(app[DURABLE], left))
+    idle = await runs.wait_idle(left)
+    await stopping
+    if not idle:
         cut = runs.cut_short()
         structlog.get_logger("gate.server").warning(
             "server.grace_expired", gates_cut_short=cut, grace=app[SETTINGS].grace
@@ -316,10 +326,12 @@ def create_app(
     app[METRICS] = metrics
     app[RUNS] = runs
     app[_DRAIN_KEY] = []
+    app[DURABLE] = Durable()
     metrics.gates_in_flight.set_function(lambda: runs.count)
     app.add_routes(health_routes)
     app.add_routes(metrics_routes)
     app.add_routes(gate_routes)
+    app.add_routes(gates_routes)
 
     async def on_startup(app: web.Application) -> None:
         session = (session_factory or _default_session)(settings)
@@ -329,6 +341,7 @@ def create_app(
         app[UPSTREAM] = Upstream(session, cache, SingleFlight(), timer, answers)
         app[WORK] = WorkPool(settings.work_threads)
         metrics.cache_bytes.set_function(lambda: cache.bytes)
+        app[DURABLE] = await start_durable(settings, app[UPSTREAM], app[WORK], metrics)
         if drain_on_signal:
             _install_sigterm_drain(app)
         structlog.get_logger("gate.server").info(
@@ -346,6 +359,8 @@ def create_app(
         await _finish_in_flight(app)
 
     async def on_cleanup(app: web.Application) -> None:
+        await stop_durable(app[DURABLE], 0.0)  # already stopped, unless startup failed half-way
+        await close_durable(app[DURABLE])
         upstream = app.get(UPSTREAM)
         if upstream is not None:
             await upstream.flights.close()

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-import aiohttp
 import structlog
 from aiohttp import web
 
@@ -34,7 +33,6 @@ from gate.api.body import (
     parse_call,
 )
 from gate.api.errors import ApiError
-from gate.api.request_schema import shown
 from gate.api.stopping import StopFlag, WorkStopped
 from gate.core.errors import ResultsUnavailable, UsageError
 from gate.core.model import AUTO, CHAMPION, EvalBy
@@ -46,9 +44,11 @@ from gate.server.cache import SharedResults, tenant_of
 from gate.server.metrics import METRICS, TimedSource
 from gate.server.publish import post_result
 from gate.server.request import (
-    ClientDisconnected,
+    JSON_MEDIA_TYPE,
     add_request_secrets,
+    read_body,
     request_secrets,
+    require_json,
 )
 from gate.server.settings import ServerSettings
 from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
@@ -73,42 +73,9 @@ __all__ = [
 API_KEY_HEADER: Final = "X-Roboflow-Api-Key"
 MAX_API_KEY: Final = 512
 FETCH_CONCURRENCY: Final = 8  # per request; the shared connector bounds all requests together
-JSON_MEDIA_TYPE: Final = "application/json"
 
 
 # --------------------------------------------------------------------------- the handler
-
-
-def _require_json(request: web.Request) -> None:
-    """415 unless the body is declared `application/json` (UTF-8, the only charset JSON has)."""
-    charset = (request.charset or "utf-8").lower()
-    if request.content_type == JSON_MEDIA_TYPE and charset in ("utf-8", "utf8"):
-        return
-    sent = request.headers.get("Content-Type")
-    got = f"Content-Type {shown(sent)}" if sent else "no Content-Type"
-    raise ApiError(
-        415,
-        "unsupported_media_type",
-        f"POST /v1/gate takes a JSON body: send the header Content-Type: {JSON_MEDIA_TYPE} "
-        f"(charset utf-8, if any), got {got}",
-    )
-
-
-async def _read_body(request: web.Request, max_body: int) -> bytes:
-    too_large = ApiError(
-        413,
-        "body_too_large",
-        f"the request body is larger than {max_body:,} bytes, this server's limit; "
-        "send a smaller config",
-    )
-    if request.content_length is not None and request.content_length > max_body:
-        raise too_large
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise too_large from None
-    except (ConnectionError, aiohttp.ClientPayloadError):
-        raise ClientDisconnected(request.content_length) from None
 
 
 def _answer_key(api_key: str, raw: bytes) -> tuple[str, str, str]:
@@ -334,8 +301,8 @@ async def post_gate(request: web.Request) -> web.Response:
             headers={"Retry-After": "1", "Connection": "close"},
         )
     settings = request.app[SETTINGS]
-    _require_json(request)
-    raw = await _read_body(request, settings.max_body)
+    require_json(request)
+    raw = await read_body(request, settings.max_body)
     api_key = _api_key(request, settings)
     remembered = _remembered(request, raw, api_key)
     if remembered is not None:

@@ -13,18 +13,27 @@ import contextvars
 from collections.abc import Iterable
 from typing import Any
 
+import aiohttp
+from aiohttp import web
+
 from gate.api.errors import ApiError
+from gate.api.request_schema import shown
 from gate.core.redact import EventDict, redact, redacting_processor
 
 __all__ = [
+    "JSON_MEDIA_TYPE",
     "ClientDisconnected",
     "add_request_secrets",
     "error_document",
+    "read_body",
     "redact_request_secrets",
     "request_secrets",
+    "require_json",
     "reset_request_secrets",
     "restore_request_secrets",
 ]
+
+JSON_MEDIA_TYPE = "application/json"
 
 _SECRETS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "eval_gate_request_secrets", default=()
@@ -93,3 +102,37 @@ def redact_request_secrets(logger: Any, method_name: str, event_dict: EventDict)
     if not secrets:
         return event_dict
     return redacting_processor(list(secrets))(logger, method_name, event_dict)
+
+
+def require_json(request: web.Request) -> None:
+    """415 unless the body is declared `application/json` (UTF-8, the only charset JSON has)."""
+    charset = (request.charset or "utf-8").lower()
+    if request.content_type == JSON_MEDIA_TYPE and charset in ("utf-8", "utf8"):
+        return
+    sent = request.headers.get("Content-Type")
+    got = f"Content-Type {shown(sent)}" if sent else "no Content-Type"
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"{request.method} {request.path} takes a JSON body: send the header Content-Type: "
+        f"{JSON_MEDIA_TYPE} "
+        f"(charset utf-8, if any), got {got}",
+    )
+
+
+async def read_body(request: web.Request, max_body: int) -> bytes:
+    """The body, within `max_body` bytes (413); a client that hangs up is `ClientDisconnected`."""
+    too_large = ApiError(
+        413,
+        "body_too_large",
+        f"the request body is larger than {max_body:,} bytes, this server's limit; "
+        "send a smaller config",
+    )
+    if request.content_length is not None and request.content_length > max_body:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+    except (ConnectionError, aiohttp.ClientPayloadError):
+        raise ClientDisconnected(request.content_length) from None

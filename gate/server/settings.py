@@ -5,8 +5,10 @@ Declared once (`SETTINGS`, one environment variable a row): the reader, the envi
 from it.
 
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
-I/O is reading the tokens file the caller names. Secrets (bearer tokens, the Roboflow key)
-are kept out of `repr` and out of every message.
+I/O is reading the files the settings name (the tokens, the Roboflow keys per workspace).
+The database's settings are declared with the store (gate.store.settings) and read here too.
+Secrets (bearer tokens, the Roboflow keys, the GitHub token) are kept out of `repr` and out of
+every message.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from gate.core.errors import UsageError
 from gate.fetch import MIN_POLL_INTERVAL
 from gate.local.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
+from gate.store.settings import DatabaseSettings, database_settings
+from gate.worker.credentials import MAX_KEYS_FILE_BYTES, parse_keys_file
 
 __all__ = [
     "DEFAULT_GITHUB_API_URL",
@@ -46,6 +50,7 @@ MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
 MAX_WORK_THREADS = 64
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 MIN_TOKEN_LENGTH = 16  # a bearer token shorter than this is guessable
+MIN_LEASE_SECONDS = 2.0  # a lease shorter than this is lost to a slow database round trip
 _TOKEN_SPLIT = re.compile(r"[\s,]+")
 _GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
@@ -76,6 +81,16 @@ class ServerSettings:
     work_threads: int = 2  # threads for CPU work (parse, evaluate, render) [EVAL_GATE_WORK_THREADS]
     # images x resamples one request's confidence intervals may cost [EVAL_GATE_MAX_RESAMPLED]
     max_resampled: int = DEFAULT_MAX_RESAMPLED
+    # durable gates: a worker's hold on a gate, renewed while it works [EVAL_GATE_LEASE_SECONDS]
+    lease_seconds: float = 30.0
+    retention_days: int = 90  # finished durable gates are kept [EVAL_GATE_RETENTION_DAYS]
+    # durable gates post to GitHub with it [EVAL_GATE_GITHUB_TOKEN]
+    github_token: str | None = field(default=None, repr=False)
+    roboflow_keys_file: str | None = None  # [EVAL_GATE_ROBOFLOW_KEYS_FILE], read at start
+    roboflow_keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # its keys
+    public_url: str | None = None  # absolute URLs of durable gates [EVAL_GATE_PUBLIC_URL]
+    # where durable gates are kept [EVAL_GATE_DATABASE_URL(_PASSWORD_FILE)]; None: they are off
+    database: DatabaseSettings | None = None
 
     @property
     def auth_enabled(self) -> bool:
@@ -89,7 +104,16 @@ class ServerSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret the server itself holds, for redaction."""
-        return tuple(s for s in (*self.tokens, self.roboflow_api_key) if s)
+        return tuple(
+            s
+            for s in (
+                *self.tokens,
+                self.roboflow_api_key,
+                self.github_token,
+                *self.roboflow_keys.values(),
+            )
+            if s
+        )
 
 
 # --- converters: raw text (stripped, not empty) -> value, or ValueError(what is wrong) --------
@@ -144,6 +168,10 @@ def _api_key(raw: str) -> str:
             "Roboflow shows it"
         )
     return raw
+
+
+def _days(raw: str) -> int:
+    return _integer(1, 36_500)(raw)
 
 
 def _url(default: str) -> Callable[[str], str]:
@@ -302,6 +330,45 @@ SETTINGS: tuple[Option[Any], ...] = (
         DEFAULT_GITHUB_API_URL,
         "GitHub (Enterprise) API for `github` posting",
     ),
+    Option(
+        "EVAL_GATE_LEASE_SECONDS",
+        "lease_seconds",
+        _seconds(least=MIN_LEASE_SECONDS),
+        30.0,
+        "durable gates: how long a worker holds a gate before another may take it over (it "
+        f"renews the hold while it works; at least {MIN_LEASE_SECONDS:g})",
+    ),
+    Option(
+        "EVAL_GATE_RETENTION_DAYS",
+        "retention_days",
+        _days,
+        90,
+        "durable gates: days a finished gate is kept, then purged",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_TOKEN",
+        "github_token",
+        _api_key,
+        None,
+        "durable gates: the token they post check runs, statuses and comments with (a job's "
+        "token expires with its job, so a request's is refused)",
+    ),
+    Option(
+        "EVAL_GATE_ROBOFLOW_KEYS_FILE",
+        "roboflow_keys_file",
+        _text,
+        None,
+        "durable gates: a file of `workspace=KEY` lines, a Roboflow key per workspace "
+        "(`ROBOFLOW_API_KEY` serves the others)",
+    ),
+    Option(
+        "EVAL_GATE_PUBLIC_URL",
+        "public_url",
+        _url("https://eval-gate.example.com"),
+        None,
+        "durable gates: the server's address as clients reach it, for absolute gate URLs "
+        "(`Location`, check runs' details); default: the request's Host",
+    ),
 )
 
 LOG_FLAGS_ROW = ("—", "`--log-format`, `--log-level`", "`json`, `info`", "logs on stderr")
@@ -383,6 +450,32 @@ def _tokens(
     return tuple(dict.fromkeys(found))
 
 
+def _keys_file(problems: list[str], name: str | None, cwd: Path | None) -> dict[str, str]:
+    """The keys of EVAL_GATE_ROBOFLOW_KEYS_FILE (read once, at start); none if unset."""
+    if name is None:
+        return {}
+    path = Path(name)
+    if cwd is not None and not path.is_absolute():
+        path = cwd / path
+    origin = f"EVAL_GATE_ROBOFLOW_KEYS_FILE ({path})"
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEYS_FILE_BYTES + 1)
+    except OSError as error:
+        problems.append(f"{origin}: cannot read it ({error.strerror or type(error).__name__})")
+        return {}
+    if len(data) > MAX_KEYS_FILE_BYTES:
+        problems.append(f"{origin}: larger than {MAX_KEYS_FILE_BYTES:,} bytes")
+        return {}
+    try:
+        return parse_keys_file(data.decode("utf-8"), origin)
+    except UnicodeDecodeError:
+        problems.append(f"{origin}: not UTF-8 text")
+    except UsageError as error:
+        problems.append(str(error))
+    return {}
+
+
 def build_server_settings(
     environ: Mapping[str, str],
     *,
@@ -419,6 +512,11 @@ def build_server_settings(
     fields["host"] = (host or "").strip() or read["host"]
     if port is not None:
         fields["port"] = port
+    fields["roboflow_keys"] = _keys_file(problems, read["roboflow_keys_file"], cwd)
+    try:
+        fields["database"] = database_settings(environ, cwd=cwd or Path.cwd())
+    except UsageError as error:
+        problems.append(str(error))
     settings = ServerSettings(tokens=tokens, insecure_no_auth=insecure_no_auth, **fields)
     if problems:
         raise UsageError("; ".join(problems))

@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 
 from gate.server.app import create_app
 from gate.server.settings import ServerSettings
+from gate.store.settings import DatabaseSettings, parse_database_url
 from tests.github_standin import GitHubStandIn
 from tests.paths import REPO
 from tests.roboflow_standin import RoboflowStandIn
@@ -113,8 +114,10 @@ async def _start(runners: list[web.AppRunner], app: web.Application) -> str:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """The app and both stand-ins on 127.0.0.1, on an event loop in a thread of its own."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app (with a database: the durable routes work) and both stand-ins on 127.0.0.1,
+    on an event loop in a thread of its own."""
+    database = tmp_path_factory.mktemp("openapi") / "gates.db"
     roboflow = RoboflowStandIn(api_key=KEY, workspace="my-workspace")
     roboflow.add_eval("eval-123", created_at="2026-01-01T00:00:00Z")  # the description's
     roboflow.add_eval("eval-124", created_at="2026-01-02T00:00:00Z")  # examples name these
@@ -134,6 +137,8 @@ def served() -> Iterator[str]:
             request_deadline=10.0,
             upstream_timeout=5.0,
             grace=1.0,
+            github_token=GH_TOKEN,
+            database=DatabaseSettings(url=parse_database_url(f"sqlite:///{database}")),
         )
         return await _start(runners, create_app(settings))
 

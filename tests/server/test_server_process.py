@@ -8,6 +8,7 @@ import json
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +54,11 @@ async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def serve(*args: str, **env: str) -> AsyncIterator[Served]:
-    """`python -m gate serve` on a free port, up once /healthz answers; killed if left running."""
+    """`python -m gate serve` on a free port, up once /healthz answers; killed if left running.
+    Its database is a new file in a temporary directory unless `env` names one."""
     port = free_port()
+    if "EVAL_GATE_DATABASE_URL" not in env:
+        env["EVAL_GATE_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/eval-gate.db"
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -181,7 +185,7 @@ async def test_serve_refuses_to_start_without_tokens():
     assert KEY not in err.decode() + out.decode()
 
 
-async def test_serve_reports_a_port_in_use():
+async def test_serve_reports_a_port_in_use(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -196,7 +200,9 @@ async def test_serve_reports_a_port_in_use():
             "--log-format",
             "console",
             cwd=REPO,
-            env=clean_env(EVAL_GATE_TOKENS=TOKEN),
+            env=clean_env(
+                EVAL_GATE_TOKENS=TOKEN, EVAL_GATE_DATABASE_URL=f"sqlite:///{tmp_path}/gates.db"
+            ),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
 from gate.core.errors import UsageError
 from gate.server.settings import SETTINGS, ServerSettings, build_server_settings
+from gate.store.settings import DATABASE_SETTINGS, database_settings
 
 TOKEN = "bearer-SECRET-token-abcdefghijklmnop"
 OTHER = "other-SECRET-token-0123456789abcd"
@@ -16,7 +18,8 @@ KEY = "rf_SECRET_key_0123456789"
 
 def test_defaults():
     settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN})
-    assert settings == ServerSettings(tokens=(TOKEN,))
+    here = database_settings({}, cwd=Path.cwd())  # sqlite:///eval-gate.db, in the cwd
+    assert settings == ServerSettings(tokens=(TOKEN,), database=here)
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
     assert settings.max_body == 1024 * 1024
     assert settings.request_deadline == 120.0
@@ -195,10 +198,13 @@ def test_a_server_key_that_cannot_be_a_key_is_a_usage_error(key):
 
 def test_every_setting_is_declared_once():
     # gate.server.settings.SETTINGS is the one list: every field of ServerSettings but the
-    # --insecure-no-auth switch has a row (the tokens file is read into `tokens`).
+    # --insecure-no-auth switch has a row (the tokens file is read into `tokens`, the keys
+    # file into `roboflow_keys`; `database` is the store's DATABASE_SETTINGS).
     declared = [o.field for o in SETTINGS]
     assert len(declared) == len(set(declared))
-    names = {f.name for f in fields(ServerSettings)} - {"insecure_no_auth"}
+    names = {f.name for f in fields(ServerSettings)} - {"insecure_no_auth", "roboflow_keys"}
+    assert {o.field for o in DATABASE_SETTINGS} <= {"database_url", "database_password_file"}
+    names -= {"database"}
     assert names == set(declared) - {"tokens_file"}
     for option in SETTINGS:
         if option.field in names and option.field != "tokens":

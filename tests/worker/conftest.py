@@ -29,9 +29,7 @@ LEASE_MS = 30_000
 POLL_MS = 5_000
 
 
-def durable_body(
-    *evals: Any, github: dict[str, Any] | bool = True, **more: Any
-) -> dict[str, Any]:
+def durable_body(*evals: Any, github: dict[str, Any] | bool = True, **more: Any) -> dict[str, Any]:
     """A `POST /v1/gates` body gating `evals`, reporting on PR 7 at SHA (`github=False`: no
     GitHub; a dict: that `github` part)."""
     body: dict[str, Any] = {"config": CONFIG, "evals": list(evals)}
