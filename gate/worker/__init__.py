@@ -1,0 +1,49 @@
+"""The durable gates' worker: it claims due gates, waits for their evaluations, runs the engine
+and applies the effects (check run, commit status, comment, callback).
+
+It knows the store, the engine and the adapters, and no face (.importlinter keeps it so): the
+service starts it and its routes call it. Names load on first use (PEP 562), so reading the
+service's settings (which parse `EVAL_GATE_CALLBACK_ALLOW` with `AllowList`) loads no more than
+the module that owns the name.
+
+- `callback_allow`: which callback URLs may be called (`EVAL_GATE_CALLBACK_ALLOW`), pure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gate._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "ALLOW_SETTING": "gate.worker.callback_allow",
+    "MAX_URL_LENGTH": "gate.worker.callback_allow",
+    "AllowList": "gate.worker.callback_allow",
+    "CallbackRefused": "gate.worker.callback_allow",
+    "CallbackUrl": "gate.worker.callback_allow",
+    "check_callback_url": "gate.worker.callback_allow",
+    "parse_callback_url": "gate.worker.callback_allow",
+}
+
+__all__ = [
+    "ALLOW_SETTING",
+    "MAX_URL_LENGTH",
+    "AllowList",
+    "CallbackRefused",
+    "CallbackUrl",
+    "check_callback_url",
+    "parse_callback_url",
+]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), __all__)
+
+if TYPE_CHECKING:
+    from gate.worker.callback_allow import (
+        ALLOW_SETTING,
+        MAX_URL_LENGTH,
+        AllowList,
+        CallbackRefused,
+        CallbackUrl,
+        check_callback_url,
+        parse_callback_url,
+    )
