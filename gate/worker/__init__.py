@@ -6,7 +6,8 @@ service starts it and its routes call it. Names load on first use (PEP 562), so 
 service's settings (which parse `EVAL_GATE_CALLBACK_ALLOW` with `AllowList`) loads no more than
 the module that owns the name.
 
-- `callback_allow`: which callback URLs may be called (`EVAL_GATE_CALLBACK_ALLOW`), pure.
+- `callback_allow`: which callback URLs may be called (`EVAL_GATE_CALLBACK_ALLOW`), pure;
+- `callback_schedule`: when a failed callback is tried again, pure.
 """
 
 from __future__ import annotations
@@ -23,15 +24,21 @@ _EXPORTS: dict[str, str] = {
     "CallbackUrl": "gate.worker.callback_allow",
     "check_callback_url": "gate.worker.callback_allow",
     "parse_callback_url": "gate.worker.callback_allow",
+    "DEFAULT_SCHEDULE": "gate.worker.callback_schedule",
+    "CallbackSchedule": "gate.worker.callback_schedule",
+    "next_attempt_at": "gate.worker.callback_schedule",
 }
 
 __all__ = [
     "ALLOW_SETTING",
+    "DEFAULT_SCHEDULE",
     "MAX_URL_LENGTH",
     "AllowList",
     "CallbackRefused",
+    "CallbackSchedule",
     "CallbackUrl",
     "check_callback_url",
+    "next_attempt_at",
     "parse_callback_url",
 ]
 
@@ -47,3 +54,4 @@ if TYPE_CHECKING:
         check_callback_url,
         parse_callback_url,
     )
+    from gate.worker.callback_schedule import DEFAULT_SCHEDULE, CallbackSchedule, next_attempt_at
