@@ -227,6 +227,7 @@ async def test_the_action_exit_code_outputs_status_check_run_and_json_agree_with
         commit_status="true",
         check_run="true",
         comment="off",
+        config_from="workspace",  # the table is about the decision, not where the config comes from
     )
     assert run.code == code, run.err
     assert run.outputs["verdict"] == verdict
