@@ -28,17 +28,44 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from gate.core.errors import GateError
 from gate.core.metrics import METRICS, TaskType
 from gate.core.model import DIFFERENT_VERSION, ThresholdKind
 from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status, Verdict
 from gate.report.markdown import md_code, md_text, md_url, public_url
+from gate.report.ranking import RANK as _RANK
+from gate.report.ranking import gap as _gap
+from gate.report.ranking import numeric as _numeric
+from gate.report.ranking import per_class as _per_class
+from gate.report.ranking import worst_first as _worst_first
+from gate.report.tables import passing_columns as _columns
+from gate.report.tables import prefix_chars as _prefix_chars
+from gate.report.tables import row_chars as _row_chars
+from gate.report.tables import rule_columns as _rule_columns
+from gate.report.tables import table as _table
+from gate.report.text import MAX_CLASS as _MAX_CLASS
+from gate.report.text import MAX_LABEL as _MAX_LABEL
+from gate.report.text import MAX_MESSAGE as _MAX_MESSAGE
+from gate.report.text import STATUS_ICONS as _STATUS_ICONS
+from gate.report.text import VERDICT_WORDS as _VERDICT_WORDS
+from gate.report.text import Tally as _Tally
+from gate.report.text import change as _change
+from gate.report.text import class_cell as _class_cell
+from gate.report.text import clip as _clip
+from gate.report.text import interval as _interval
+from gate.report.text import metric_cell as _metric
+from gate.report.text import num as _num
+from gate.report.text import plural as _plural
+from gate.report.text import signed as _signed
+from gate.report.text import threshold_rule as _threshold_rule
+from gate.report.text import untrusted as _untrusted
 from gate.report.trend import MAX_CHARTS, trend_block
+from gate.report.view import Column, EvalView, ReportView, RuleView, Table
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -56,33 +83,9 @@ OPEN_ROWS = 5  # checks of a failing rule shown open; the rest are folded in <de
 WORST_NAMED = 3  # worst checks named in a rule's summary line
 MAX_STORY = 12  # summary lines under the verdict; beyond that they are counted
 
-# Untrusted strings are cut (before escaping) to keep one row from eating the whole budget.
-_MAX_LABEL = 200
-_MAX_CLASS = 100
-_MAX_MESSAGE = 160
 
-_VERDICT_WORDS: dict[Verdict, tuple[str, str]] = {
-    Verdict.PASS: ("✅", "Passed"),
-    Verdict.WARN: ("⚠️", "Passed with warnings"),
-    Verdict.FAIL: ("❌", "Failed"),
-}
-_STATUS_ICONS: dict[Status, str] = {
-    Status.PASS: "✅",
-    Status.FAIL: "❌",
-    Status.ERROR: "🚫",
-    Status.WARN: "⚠️",
-    Status.SKIP: "⏭️",
-}
 _LEGEND = "✅ passed · ❌ failed · 🚫 malformed data · ⚠️ warning · ⏭️ skipped (no data)"
 _LEGEND_RARE = _LEGEND.replace("(no data)", "(no data, or too few instances)")
-# What fails the gate first, then warnings, then skipped checks.
-_RANK: dict[Status, int] = {
-    Status.FAIL: 0,
-    Status.ERROR: 0,
-    Status.WARN: 1,
-    Status.SKIP: 2,
-    Status.PASS: 3,
-}
 _TASK_NAMES: dict[TaskType, str] = {
     TaskType.DETECTION: "object detection",
     TaskType.SEGMENTATION: "semantic segmentation",
@@ -96,255 +99,13 @@ class TemplatesNotFoundError(GateError):
     """The report templates are not where an installed or checked-out eval-gate keeps them."""
 
 
-# --- the view: what the templates see ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    header: str
-    delimiter: str  # the Markdown delimiter cell: `---`, `--:` or `:-:`
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    columns: tuple[Column, ...]
-    rows: tuple[tuple[str, ...], ...]  # one cell per column, already escaped
-
-
-@dataclass(frozen=True, slots=True)
-class RuleView:
-    """The checks of one rule (one threshold of it) that did not pass, worst first."""
-
-    icon: str
-    title: str  # "mAP@50 ≥ 0.5 per class (test): 72 of 300 classes below"
-    open: Table | None  # the worst rows
-    folded: Table | None  # the rest, in <details>
-    folded_summary: str
-    more: str | None  # "…and K more checks not shown: …" (shortened)
-
-
-@dataclass(frozen=True, slots=True)
-class EvalView:
-    icon: str
-    label: str
-    url: str | None  # safe inside `(...)`
-    task: str
-    baseline: str | None  # a code span
-    counts: str
-    changes: str | None  # how many classes improved and got worse against the baseline
-    empty: str | None  # said when the evaluation has no check at all
-    rules: tuple[RuleView, ...]  # rules with checks that did not pass
-    skipped: Table | None  # checks of rules that only skipped (no data)
-    skipped_summary: str
-    passing: Table | None  # passing split-level checks
-    passing_summary: str
-    per_class: Table | None  # passing per-class checks
-    per_class_summary: str
-    not_shown: str | None  # "P passing checks not shown."
-    trend: str | None = None  # the trend chart and its folded table (gate.report.trend)
-
-
-@dataclass(frozen=True, slots=True)
-class ReportView:
-    title: str
-    icon: str
-    verdict: str
-    counts: str
-    story: tuple[str, ...]  # one line per rule that failed or warned
-    story_more: str | None  # "…and K more rules …"
-    note: str | None  # why and how the report was shortened, and where the full one is
-    evals: tuple[EvalView, ...]
-    evals_not_shown: str | None
-    legend: str | None
-
-
 # --- number and text formatting ---------------------------------------------------------------
-
-_MINUS = "\u2212"  # U+2212, a real minus sign: as wide as the plus sign of a positive delta
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("∞" if value > 0 else _MINUS + "∞")
-    text = f"{value:.4f}"
-    return text if value >= 0 else text.replace("-", _MINUS)
-
-
-def _signed(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return _num(value)
-    magnitude = f"{abs(value):.4f}"
-    if magnitude == "0.0000":
-        return "±0.0000"
-    return ("+" if value > 0 else _MINUS) + magnitude
-
-
-def _percent(value: float) -> str:
-    magnitude = f"{abs(value):.1f}"
-    if magnitude == "0.0":
-        return "±0.0%"
-    return ("+" if value > 0 else _MINUS) + magnitude + "%"
-
-
-def _g(value: float) -> str:
-    return f"{value:g}".replace("-", _MINUS)
-
-
-def _threshold(check: Check) -> str:
-    kind = check.kind
-    if kind is ThresholdKind.MIN:
-        return f"≥ {_num(check.threshold)}"
-    if kind is ThresholdKind.MAX:
-        return f"≤ {_num(check.threshold)}"
-    text = f"drop ≤ {_g(check.threshold)}" + ("%" if kind is ThresholdKind.MAX_DROP_PCT else "")
-    if check.limit is not None:
-        text += f" (≥ {_num(check.limit)})"
-    return text
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# Class, split and metric names repeat across rules and rows: each is escaped once (a bounded
-# cache: a few MB at most, even for the longest hostile names).
-@functools.lru_cache(maxsize=4096)
-def _untrusted(text: str, limit: int) -> str:
-    return md_text(_clip(text, limit))
-
-
-@functools.lru_cache(maxsize=1 << 10)
-def _metric_text(metric: str, object_size: str | None) -> str:
-    spec = METRICS.get(metric)
-    text = md_text(spec.label if spec else _clip(metric, _MAX_CLASS))
-    if object_size:
-        text += f" ({_untrusted(object_size, _MAX_CLASS)})"
-    return text
-
-
-def _metric(check: Check) -> str:
-    return _metric_text(check.metric, check.object_size)
-
-
-def _class_cell(name: str | None) -> str:
-    if name is None:
-        return ""
-    if not name.strip():
-        return "_(blank)_"
-    return _untrusted(name, _MAX_CLASS)
-
-
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Tally:
-    passed: int = 0
-    failed: int = 0  # fail + error
-    malformed: int = 0  # error
-    warned: int = 0
-    skipped: int = 0
-
-    @classmethod
-    def of(cls, statuses: Iterable[Status]) -> _Tally:
-        counts = dict.fromkeys(Status, 0)
-        for status in statuses:
-            counts[status] += 1
-        return cls(
-            passed=counts[Status.PASS],
-            failed=counts[Status.FAIL] + counts[Status.ERROR],
-            malformed=counts[Status.ERROR],
-            warned=counts[Status.WARN],
-            skipped=counts[Status.SKIP],
-        )
-
-    @property
-    def total(self) -> int:
-        return self.passed + self.failed + self.warned + self.skipped
-
-    def _failed(self) -> str:
-        text = f"{self.failed:,} failed"
-        if self.malformed:
-            text += f" ({self.malformed:,} with malformed data)"
-        return text
-
-    def full(self) -> str:
-        """Every count, zeros included: `3 failed, 1 warning, 7 passed, 0 skipped`."""
-        return ", ".join(
-            (
-                self._failed(),
-                _plural(self.warned, "warning"),
-                f"{self.passed:,} passed",
-                f"{self.skipped:,} skipped",
-            )
-        )
-
-    def nonzero(self, *, passed: bool = True) -> str:
-        """Only the counts that are not zero: `3 failed, 20 passed`."""
-        parts = []
-        if self.failed:
-            parts.append(self._failed())
-        if self.warned:
-            parts.append(_plural(self.warned, "warning"))
-        if self.passed and passed:
-            parts.append(f"{self.passed:,} passed")
-        if self.skipped:
-            parts.append(f"{self.skipped:,} skipped")
-        return ", ".join(parts)
 
 
 # --- how far a check misses -------------------------------------------------------------------
 
 
-def _numeric(check: Check) -> bool:
-    """Whether the row's numbers tell the whole story (there is a value and a bound)."""
-    return check.actual is not None and check.limit is not None
-
-
-def _gap(check: Check) -> float | None:
-    """How far the value is past its bound: the shortfall, the excess, or the excess drop."""
-    if check.actual is None or check.limit is None:
-        return None
-    if check.kind is ThresholdKind.MAX:
-        return check.actual - check.limit
-    return check.limit - check.actual
-
-
-def _per_class(check: Check) -> bool:
-    return check.class_name is not None and check.class_name != "*"
-
-
-def _worst_first(check: Check) -> tuple[int, bool, bool, bool, float, str, str]:
-    """Failing before warning before skipped; split-level first; no value first; then the
-    checks that miss by the most."""
-    gap = _gap(check)
-    return (
-        _RANK[check.status],
-        _per_class(check),
-        gap is not None,
-        check.status is not Status.ERROR,
-        -gap if gap is not None and math.isfinite(gap) else 0.0,
-        (check.class_name or "").casefold(),
-        check.split,
-    )
-
-
-def _change(check: Check) -> str:
-    """The number a summary line gives for a check: its value, or its change for a drop."""
-    if not check.kind.is_regression or check.delta is None:
-        return _num(check.actual)
-    if check.kind is ThresholdKind.MAX_DROP_PCT and check.baseline:
-        return _percent(check.delta / check.baseline * 100)
-    return _signed(check.delta)
-
-
 # --- building the view ------------------------------------------------------------------------
-
-_STATUS_COLUMN = Column("", ":-:")
-_Cell = Callable[[Check], str]
 
 
 def _candidate_line(ev: EvalOutcome) -> str:
@@ -385,122 +146,6 @@ def _baseline_line(ev: EvalOutcome) -> str | None:
     elif p.baseline_same_version is False:
         notes.append(f"⚠️ **{DIFFERENT_VERSION}**")
     return out + (f" ({'; '.join(notes)})" if notes else "")
-
-
-def _delta_cell(mark: str) -> _Cell:
-    """Δ, with `mark` after it (a baseline measured on another dataset version says so), and
-    its confidence interval when the rule asked for one."""
-    if not mark:
-        return lambda c: _signed(c.delta) + _interval(c)
-    return lambda c: _signed(c.delta) + (mark if c.delta is not None else "") + _interval(c)
-
-
-def _bound(value: float) -> str:
-    """An interval's bound, always with its sign (a real minus sign, or `+` for 0 and above),
-    never `±`: which side of zero a bound lies on is what the interval says."""
-    if not math.isfinite(value):
-        return _num(value)
-    return (_MINUS if value < 0 else "+") + f"{abs(value):.4f}"
-
-
-def _interval(check: Check) -> str:
-    """` (95%: -0.0510 to -0.0090)` (real minus signs), and whether that leaves the drop
-    inconclusive."""
-    found = check.interval
-    if found is None:
-        return ""
-    text = f" ({found.confidence * 100:g}%: {_bound(found.low)} to {_bound(found.high)})"
-    return text + (" inconclusive" if found.judgement == "inconclusive" else "")
-
-
-def _support(check: Check) -> str:
-    return "—" if check.support is None else f"{check.support:,}"
-
-
-_SUPPORT_COLUMN: Final = Column("Support", "--:")
-
-
-def _columns(
-    *,
-    with_class: bool,
-    class_first: bool,
-    with_baseline: bool,
-    with_message: bool,
-    delta_mark: str = "",
-    with_support: bool = False,
-) -> tuple[tuple[Column, _Cell], ...]:
-    """The columns of the passing-check tables (every rule mixed, so each row says which)."""
-    cols: list[tuple[Column, _Cell]] = [(_STATUS_COLUMN, lambda c: _STATUS_ICONS[c.status])]
-    class_col: tuple[Column, _Cell] = (Column("Class", "---"), lambda c: _class_cell(c.class_name))
-    if with_class and class_first:
-        cols.append(class_col)
-    cols.append((Column("Metric", "---"), _metric))
-    cols.append((Column("Split", "---"), lambda c: _untrusted(c.split, _MAX_CLASS)))
-    if with_class and not class_first:
-        cols.append(class_col)
-    if with_support:
-        cols.append((_SUPPORT_COLUMN, _support))
-    cols.append((Column("Actual", "--:"), lambda c: _num(c.actual)))
-    cols.append((Column("Threshold", "---"), _threshold))
-    if with_baseline:
-        cols.append((Column("Baseline", "--:"), lambda c: _num(c.baseline)))
-        cols.append((Column("Δ", "--:"), _delta_cell(delta_mark)))
-    if with_message:
-        cols.append((Column("Note", "---"), _note))
-    return tuple(cols)
-
-
-def _rule_columns(
-    *,
-    with_class: bool,
-    with_split: bool,
-    with_baseline: bool,
-    with_message: bool,
-    delta_mark: str = "",
-    with_support: bool = False,
-) -> tuple[tuple[Column, _Cell], ...]:
-    """The columns of one rule's table: the rule itself is in the heading above it."""
-    cols: list[tuple[Column, _Cell]] = [(_STATUS_COLUMN, lambda c: _STATUS_ICONS[c.status])]
-    if with_class:
-        cols.append((Column("Class", "---"), lambda c: _class_cell(c.class_name)))
-    if with_split:
-        cols.append((Column("Split", "---"), lambda c: _untrusted(c.split, _MAX_CLASS)))
-    if with_support:
-        cols.append((_SUPPORT_COLUMN, _support))
-    cols.append((Column("Actual", "--:"), lambda c: _num(c.actual)))
-    if with_baseline:
-        cols.append((Column("Baseline", "--:"), lambda c: _num(c.baseline)))
-        cols.append((Column("Δ", "--:"), _delta_cell(delta_mark)))
-    cols.append((Column("Missed by", "--:"), lambda c: _num(_gap(c))))
-    if with_message:
-        # The numbers speak for themselves; a note only says why there are none.
-        cols.append((Column("Note", "---"), _note))
-    return tuple(cols)
-
-
-def _note(check: Check) -> str:
-    return "" if _numeric(check) else _untrusted(check.message, _MAX_MESSAGE)
-
-
-def _table(cols: tuple[tuple[Column, _Cell], ...], checks: Sequence[Check]) -> Table:
-    cells = tuple(fn for _, fn in cols)
-    return Table(
-        columns=tuple(col for col, _ in cols),
-        rows=tuple(tuple(fn(check) for fn in cells) for check in checks),
-    )
-
-
-def _row_chars(row: tuple[str, ...]) -> int:
-    """The exact length of `| a | b |\\n`, as the table template writes a row."""
-    return sum(map(len, row)) + 3 * len(row) + 2
-
-
-def _prefix_chars(rows: Iterable[tuple[str, ...]]) -> tuple[int, ...]:
-    """prefix[n]: the length of the first n rows."""
-    prefix = [0]
-    for row in rows:
-        prefix.append(prefix[-1] + _row_chars(row))
-    return tuple(prefix)
 
 
 def _source_text(source: str) -> str:
@@ -644,16 +289,6 @@ class _RuleParts:
     def min_chars(self, cap: int | None) -> int:
         shown = self.count if cap is None else min(cap, self.count)
         return self.row_chars[shown]
-
-
-def _threshold_rule(check: Check) -> str:
-    """The threshold as written in the config: `≥ 0.5`, `drop ≤ 3%`."""
-    kind = check.kind
-    if kind is ThresholdKind.MIN:
-        return f"≥ {_g(check.threshold)}"
-    if kind is ThresholdKind.MAX:
-        return f"≤ {_g(check.threshold)}"
-    return f"drop ≤ {_g(check.threshold)}" + ("%" if kind is ThresholdKind.MAX_DROP_PCT else "")
 
 
 def _what(bad: Sequence[Check], total: int, unit: tuple[str, str], *, kind: ThresholdKind) -> str:
