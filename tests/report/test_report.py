@@ -27,11 +27,10 @@ from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,
     SUMMARY_MAX_BYTES,
-    TemplatesNotFoundError,
-    find_template_dir,
     render_report,
 )
 from gate.report.rules import OPEN_ROWS
+from gate.report.templates import TemplatesNotFoundError, find_template_dir
 from tests.paths import REPO
 
 ICONS = {
