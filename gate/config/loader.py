@@ -3,26 +3,23 @@
 One validator walks an abstract "node with a location", so `load_config` (YAML, located by
 line and column) and `config_from_data` (JSON from the HTTP service, located by a path such as
 `rules[2].min`) apply exactly the same rules. Every problem is collected, then raised at once
-as one `ConfigError`.
-
-YAML is composed (`yaml.compose`), never `safe_load`ed: the node tree keeps every position and
-shows duplicate keys, which PyYAML's constructor would silently overwrite.
+as one `ConfigError`. The nodes are `gate.config.nodes`' (YAML's: `gate.config.yaml_nodes`).
 """
 
 from __future__ import annotations
 
-import bisect
 import difflib
 import functools
 import heapq
 import math
 import re
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from gate.config.fields import EVAL, RULE, THRESHOLD_MAX, TOP, Field, Section
+from gate.config.nodes import DataNode, Node, as_written, short
+from gate.config.yaml_nodes import EMPTY_CONFIG, BudgetExhausted, compose
 from gate.core.errors import MAX_PROBLEMS, ConfigError, Problem
 from gate.core.metrics import COUNT_METRICS, METRICS, SPLITS, MetricSpec, suggest_metric
 from gate.core.model import (
@@ -36,10 +33,6 @@ from gate.core.model import (
     Threshold,
     ThresholdKind,
 )
-
-if TYPE_CHECKING:
-    import yaml
-    from yaml.constructor import SafeConstructor
 
 __all__ = [
     "EVAL_KEYS",
@@ -64,66 +57,19 @@ COMPACT_FORM: Final = "'<metric> >= <number>' or '<metric> <= <number>', e.g. 'm
 _COMPACT_RE: Final = re.compile(r"\s*(?P<metric>[^\s<>=!]+)\s*(?P<op>[<>=!]+)\s*(?P<value>\S+)\s*")
 _NUMBER_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
-_EMPTY_CONFIG: Final = "the config is empty: it needs at least `version: 1` and a list of `rules:`"
-
-_YAML_STR: Final = "tag:yaml.org,2002:str"
-_YAML_SCALAR_TAGS: Final = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "null", "bool", "int", "float")
-)
-_YAML_INT: Final = "tag:yaml.org,2002:int"
-_YAML_MAP: Final = "tag:yaml.org,2002:map"
-_YAML_SEQ: Final = "tag:yaml.org,2002:seq"
-# YAML line breaks (the parser counts lines with these).
-_LINE_BREAK_RE: Final = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
-# The file's line breaks, as editors, git and GitHub's annotations count lines (YAML 1.2's too):
-# YAML 1.1's parsers also break lines at U+0085, U+2028 and U+2029.
-_FILE_LINE_BREAK_RE: Final = re.compile(r"\r\n|[\r\n]")
-_YAML_ONLY_BREAKS: Final = ("\x85", "\u2028", "\u2029")
-
-_Kind = Literal["mapping", "sequence", "scalar", "other"]
-
 
 # --------------------------------------------------------------------------- public API
 
 
 def load_config(text: str, source: str = "<config>") -> GateConfig:
     """YAML text -> GateConfig; raises ConfigError listing every problem, each at line:column."""
-    import yaml  # noqa: PLC0415 - only the YAML path pays for PyYAML
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        root = yaml.compose(text, Loader=loader)
-    except yaml.MarkedYAMLError as exc:
-        raise ConfigError([_marked_yaml_problem(exc, text, source, _Lines(text))]) from None
-    except yaml.reader.ReaderError as exc:
-        raise ConfigError([_bad_character_problem(text, source, exc.reason)]) from None
-    except UnicodeError:  # libyaml cannot encode lone surrogates
-        raise ConfigError([_bad_character_problem(text, source, "invalid character")]) from None
-    except RecursionError:  # the pure-Python composer recurses per nesting level
-        problem = Problem("invalid YAML: the document is nested too deeply", source, 1, 1)
-        raise ConfigError([problem]) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error is one of the above
-        raise ConfigError([Problem(f"invalid YAML: {exc}", source)]) from None
+    root = compose(text, source)
     if root is None:
-        raise ConfigError([Problem(_EMPTY_CONFIG, source, 1, 1)])
-    constructor = yaml.constructor.SafeConstructor()
-    # Aliases (`*name`) repeat a node without repeating its text: a megabyte of them can stand
-    # for billions of values. A valid config without aliases holds far fewer values than half
-    # its characters (names are unique, keys come from a short list), so this budget binds
-    # only on alias bombs and absurd invalid files, and walking it costs two seconds at most.
-    budget = _Budget(max(_MIN_NODE_BUDGET, len(text) // 2 + 1))
-    lines = _Lines(text)
+        raise ConfigError([Problem(EMPTY_CONFIG, source, 1, 1)])
     try:
-        return _Validator(source, by_path=False).run(
-            _YamlNode(root, "", constructor, budget, lines)
-        )
-    except _BudgetExhausted as exc:
-        message = (
-            f"the config expands to more than {budget.size:,} values to check (a YAML alias, "
-            "*name, counts what it points to each time it is used): shorten it, or use fewer "
-            "aliases"
-        )
-        raise ConfigError([Problem(message, source, exc.line, exc.column)]) from None
+        return _Validator(source, by_path=False).run(root)
+    except BudgetExhausted as exc:
+        raise ConfigError([exc.problem(source)]) from None
 
 
 def config_from_data(data: Any, source: str = "<request>") -> GateConfig:
@@ -133,8 +79,8 @@ def config_from_data(data: Any, source: str = "<request>") -> GateConfig:
     value, e.g. `rules[2].min: min must be between 0 and 1, got 70`.
     """
     if data is None:
-        raise ConfigError([Problem(_EMPTY_CONFIG, source)])
-    return _Validator(source, by_path=True).run(_DataNode(data, ""))
+        raise ConfigError([Problem(EMPTY_CONFIG, source)])
+    return _Validator(source, by_path=True).run(DataNode(data, ""))
 
 
 def parse_compact_rule(text: str) -> tuple[str, Threshold]:
@@ -157,353 +103,12 @@ def parse_compact_rule(text: str) -> tuple[str, Threshold]:
     return metric, Threshold(kind, float(value))
 
 
-# --------------------------------------------------------------------------- YAML errors
-
-
-def _marked_yaml_problem(
-    exc: yaml.MarkedYAMLError, text: str, source: str, lines: _Lines
-) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or exc.context or "syntax error"
-    message = f"invalid YAML: {problem}"
-    context_mark = exc.context_mark
-    if "another document" in problem:
-        message = "invalid YAML: the config must be a single YAML document (remove the '---')"
-    elif (
-        exc.problem
-        and exc.context
-        and context_mark is not None
-        and (mark is None or (context_mark.line, context_mark.column) != (mark.line, mark.column))
-    ):
-        context_line, context_column = lines.position(context_mark.line, context_mark.column)
-        message += f" ({exc.context} at line {context_line}, column {context_column})"
-    if mark is None:
-        return Problem(message, source)
-    yaml_lines = _LINE_BREAK_RE.split(text)  # the lines the mark counts
-    line_text = yaml_lines[mark.line] if mark.line < len(yaml_lines) else ""
-    if mark.column < len(line_text) and line_text[mark.column] == "\t":
-        message += "; indent with spaces, not tabs"
-    return Problem(message, source, *lines.position(mark.line, mark.column))
-
-
-def _bad_character_problem(text: str, source: str, reason: str) -> Problem:
-    """A character YAML does not accept; locate it ourselves (libyaml counts bytes)."""
-    for index, char in enumerate(text):
-        if _yaml_rejects(char):
-            before = _FILE_LINE_BREAK_RE.split(text[:index])
-            line, column = len(before), len(before[-1]) + 1
-            return Problem(
-                f"invalid YAML: {reason}: character U+{ord(char):04X} is not allowed",
-                source,
-                line,
-                column,
-            )
-    return Problem(f"invalid YAML: {reason}", source)  # pragma: no cover - defensive
-
-
-def _yaml_rejects(char: str) -> bool:
-    code = ord(char)
-    if 0xD800 <= code <= 0xDFFF:
-        return True
-    allowed = (
-        char in "\t\n\r\x85"
-        or 0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or 0x10000 <= code <= 0x10FFFF
-    )
-    return not allowed
-
-
-class _Lines:
-    """Where a YAML mark is in the file: the parser counts a U+0085, U+2028 or U+2029 as a line
-    break (YAML 1.1), which editors and GitHub do not, so a mark after one is a line further
-    down than the file shows it. `position` gives the file's 1-based line and column."""
-
-    __slots__ = ("_file_starts", "_yaml_starts")
-
-    def __init__(self, text: str) -> None:
-        self._yaml_starts: list[int] = []
-        self._file_starts: list[int] = []
-        if any(char in text for char in _YAML_ONLY_BREAKS):
-            self._yaml_starts = [0, *(m.end() for m in _LINE_BREAK_RE.finditer(text))]
-            self._file_starts = [0, *(m.end() for m in _FILE_LINE_BREAK_RE.finditer(text))]
-
-    def position(self, line: int, column: int) -> tuple[int, int]:
-        """The file's (line, column), both 1-based, of the mark at YAML's 0-based ones."""
-        if not self._yaml_starts or line >= len(self._yaml_starts):
-            return line + 1, column + 1
-        index = self._yaml_starts[line] + column
-        row = bisect.bisect_right(self._file_starts, index) - 1
-        return row + 1, index - self._file_starts[row] + 1
-
-
-# --------------------------------------------------------------------------- nodes
-
-
-class _Node(ABC):
-    """A config value with where it was written: YAML line/column, or a data path."""
-
-    __slots__ = ("column", "line", "path")
-
-    def __init__(self, path: str, line: int | None, column: int | None) -> None:
-        self.path = path  # e.g. "rules[2].min"; "" for the root
-        self.line = line  # 1-based, None for data
-        self.column = column
-
-    @property
-    @abstractmethod
-    def kind(self) -> _Kind: ...
-
-    @abstractmethod
-    def entries(self) -> list[tuple[_Node, _Node]]:
-        """A mapping's (key, value) pairs, in order, duplicates included."""
-
-    @abstractmethod
-    def items(self) -> Iterator[_Node]:
-        """A sequence's items, made one at a time (a list may hold 500,000 of them)."""
-
-    @abstractmethod
-    def count(self) -> int:
-        """How many items a sequence has."""
-
-    @property
-    @abstractmethod
-    def value(self) -> Any:
-        """A scalar's Python value (str, int, float, bool or None)."""
-
-    @abstractmethod
-    def key_name(self) -> str | None:
-        """This node as a mapping key, or None if it cannot be one."""
-
-    def raw(self) -> str | None:
-        """The scalar as written in the source, when there is a source text."""
-        return None
-
-    @property
-    def quoted(self) -> bool:
-        return False
-
-    def other_description(self) -> str:
-        return "an unsupported value"
-
-    def quote_hint(self) -> str:
-        """`; quote it: "..."` for a YAML plain scalar that did not read as a string."""
-        raw = self.raw()
-        if raw and self.kind in ("scalar", "other") and not self.quoted:
-            if raw != _as_written(raw):  # several lines, or very long: no use quoting it
-                return ""
-            return f'; quote it: "{raw}"'
-        return ""
-
-    def describe(self) -> str:
-        """What this value is, for `got ...` in messages."""
-        if self.kind == "mapping":
-            return "a mapping"
-        if self.kind == "sequence":
-            return "a list"
-        if self.kind == "other":
-            return self.other_description()
-        value, raw = self.value, self.raw()
-        if raw is not None:
-            raw = _as_written(raw)
-        if value is None:
-            if raw == "":
-                return "an empty value"
-            return "null" if raw in (None, "null") else f"{raw} (null)"
-        if isinstance(value, bool):
-            return f"{raw or str(value).lower()} (a boolean)"
-        if isinstance(value, int | float):
-            return f"{raw or repr(value)} (a number)"
-        if isinstance(value, str):
-            return f"{_short(value)} (a string)"
-        return f"a {type(value).__name__}"  # pragma: no cover - scalars are the types above
-
-
-_MIN_NODE_BUDGET = 100_000
 _MAX_MESSAGE = 500  # characters of one problem's message
-_MAX_INT_BITS = 333  # about 100 decimal digits
-
-
-class _BudgetExhausted(Exception):
-    def __init__(self, line: int, column: int) -> None:
-        super().__init__(line, column)
-        self.line = line
-        self.column = column
-
-
-class _Budget:
-    """How many more YAML nodes the validator may visit (aliases make a node count again)."""
-
-    __slots__ = ("left", "size")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.left = size
-
-
-class _YamlNode(_Node):
-    __slots__ = (
-        "_budget",
-        "_constructor",
-        "_huge",
-        "_kind",
-        "_lines",
-        "_node",
-        "_quoted",
-        "_text",
-        "_value",
-    )
-
-    def __init__(
-        self,
-        node: yaml.Node,
-        path: str,
-        constructor: SafeConstructor,
-        budget: _Budget,
-        lines: _Lines,
-    ) -> None:
-        from yaml.nodes import MappingNode, ScalarNode, SequenceNode  # noqa: PLC0415 - lazy yaml
-
-        mark = node.start_mark
-        line, column = lines.position(mark.line, mark.column)
-        budget.left -= 1
-        if budget.left < 0:
-            raise _BudgetExhausted(line, column)
-        super().__init__(path, line, column)
-        self._node = node
-        self._budget = budget
-        self._lines = lines
-        self._constructor = constructor
-        self._value: Any = None
-        self._text: str | None = None  # a scalar's text as written
-        self._quoted = False
-        self._huge = False  # an integer too large to be any config value
-        kind: _Kind = "other"
-        if isinstance(node, ScalarNode):
-            self._text = str(node.value)
-            self._quoted = node.style in ("'", '"')
-            if node.tag in _YAML_SCALAR_TAGS:
-                try:
-                    self._value = constructor.construct_object(node)
-                    kind = "scalar"
-                # PyYAML's constructors fail in many ways on explicitly tagged text: `!!int abc`
-                # (ValueError), `!!bool maybe` (KeyError), `!!int +` or `!!float ""`
-                # (IndexError), a 5,000-digit `!!int` (ValueError: int's digit limit).
-                except (ValueError, KeyError, IndexError, TypeError, OverflowError):
-                    kind = "other"
-                    self._huge = node.tag == _YAML_INT and len(self._text) > 100
-                finally:
-                    # No cache of every value; and a failed construction leaves the node marked
-                    # as "being constructed", which would make its next alias (`*v`) raise
-                    # "found unconstructable recursive node".
-                    constructor.constructed_objects.pop(node, None)
-                    constructor.recursive_objects.pop(node, None)
-                if isinstance(self._value, int) and self._value.bit_length() > _MAX_INT_BITS:
-                    # `0x` + 5,000 hex digits reads fine, but cannot even be printed (str()
-                    # refuses ints of more than 4,300 digits): no config value is that large.
-                    self._value = None
-                    self._huge = True
-                    kind = "other"
-        elif isinstance(node, MappingNode) and node.tag == _YAML_MAP:
-            kind = "mapping"
-        elif isinstance(node, SequenceNode) and node.tag == _YAML_SEQ:
-            kind = "sequence"
-        self._kind = kind
-
-    @property
-    def kind(self) -> _Kind:
-        return self._kind
-
-    def _child(self, node: yaml.Node, path: str) -> _YamlNode:
-        return _YamlNode(node, path, self._constructor, self._budget, self._lines)
-
-    def entries(self) -> list[tuple[_Node, _Node]]:
-        out: list[tuple[_Node, _Node]] = []
-        for key, value in self._node.value:
-            child = self._child(key, "")
-            name = child.raw() or "?"
-            child.path = f"{self.path}.{name}" if self.path else name
-            out.append((child, self._child(value, child.path)))
-        return out
-
-    def items(self) -> Iterator[_Node]:
-        return (self._child(n, f"{self.path}[{i}]") for i, n in enumerate(self._node.value))
-
-    def count(self) -> int:
-        return len(self._node.value)
-
-    @property
-    def value(self) -> Any:
-        return self._value
-
-    def key_name(self) -> str | None:
-        # The key as written: `on:` or `1:` stay the names the user typed, not True or 1.
-        return self._text
-
-    def raw(self) -> str | None:
-        return self._text
-
-    @property
-    def quoted(self) -> bool:
-        return self._quoted
-
-    def other_description(self) -> str:
-        tag = str(self._node.tag)
-        if self._huge:
-            return "an integer of more than 100 digits"
-        if tag.startswith("tag:yaml.org,2002:"):
-            short = tag.removeprefix("tag:yaml.org,2002:")
-            raw = self._text
-            return f"{_short(raw)} (a YAML {short})" if raw is not None else f"a YAML {short}"
-        return f"a value tagged {tag!r} (custom YAML tags are not supported)"
-
-
-class _DataNode(_Node):
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Any, path: str) -> None:
-        super().__init__(path, None, None)
-        self._data = data
-
-    @property
-    def kind(self) -> _Kind:
-        data = self._data
-        if isinstance(data, dict):
-            return "mapping"
-        if isinstance(data, list | tuple):
-            return "sequence"
-        if data is None or isinstance(data, str | int | float):
-            return "scalar"
-        return "other"
-
-    def entries(self) -> list[tuple[_Node, _Node]]:
-        out: list[tuple[_Node, _Node]] = []
-        for key, value in self._data.items():
-            path = f"{self.path}.{key}" if self.path else str(key)
-            out.append((_DataNode(key, path), _DataNode(value, path)))
-        return out
-
-    def items(self) -> Iterator[_Node]:
-        return (_DataNode(v, f"{self.path}[{i}]") for i, v in enumerate(self._data))
-
-    def count(self) -> int:
-        return len(self._data)
-
-    @property
-    def value(self) -> Any:
-        return self._data
-
-    def key_name(self) -> str | None:
-        return self._data if isinstance(self._data, str) else None
-
-    def other_description(self) -> str:
-        return f"a {type(self._data).__name__}"
 
 
 # --------------------------------------------------------------------------- validator
 
-_Fields = dict[str, tuple[_Node, _Node]]  # key name -> (key node, value node)
+_Fields = dict[str, tuple[Node, Node]]  # key name -> (key node, value node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,7 +140,7 @@ class _Validator:
 
     # -- reporting
 
-    def report(self, node: _Node, message: str | Callable[[], str]) -> None:
+    def report(self, node: Node, message: str | Callable[[], str]) -> None:
         self.problems += 1
         line, column = (0, 0) if self.by_path else (node.line or 0, node.column or 0)
         entry = _Kept((-line, -column, -self.problems), node.path, message)
@@ -557,7 +162,7 @@ class _Validator:
                 shown.append(Problem(text, self.source, line or None, column or None))
         return shown
 
-    def location(self, node: _Node) -> Location:
+    def location(self, node: Node) -> Location:
         return Location(self.source, node.line, node.column)
 
     def locations(self, fields: _Fields) -> tuple[tuple[str, Location], ...]:
@@ -565,20 +170,20 @@ class _Validator:
         return tuple((name, self.location(key)) for name, (key, _) in fields.items())
 
     @staticmethod
-    def where(node: _Node) -> str:
+    def where(node: Node) -> str:
         """Where `node` is, for "first at ..." in messages."""
         return f"line {node.line}" if node.line is not None else node.path
 
     # -- top level
 
-    def run(self, root: _Node) -> GateConfig:
+    def run(self, root: Node) -> GateConfig:
         config = self.config(root)
         if self.problems or config is None:
             shown = self._shown() or [Problem("invalid config", self.source)]
             raise ConfigError(shown, total=max(self.problems, 1))
         return config
 
-    def config(self, root: _Node) -> GateConfig | None:
+    def config(self, root: Node) -> GateConfig | None:
         if root.kind != "mapping":
             self.report(
                 root,
@@ -601,14 +206,14 @@ class _Validator:
             locations=self.locations(fields),
         )
 
-    def record(self, node: _Node, section: Section) -> tuple[dict[str, Any], _Fields]:
+    def record(self, node: Node, section: Section) -> tuple[dict[str, Any], _Fields]:
         """A mapping read by its section's table: each field's value (None when it was refused,
         the field's default when it is absent), and the fields present; every problem reported
         (unknown keys, missing required fields, each value's own problems)."""
         fields = self.fields(node, section)
         return self.read(node, fields, section.fields), fields
 
-    def read(self, node: _Node, fields: _Fields, table: Iterable[Field]) -> dict[str, Any]:
+    def read(self, node: Node, fields: _Fields, table: Iterable[Field]) -> dict[str, Any]:
         """The values of `table`'s fields in `node` (whose present fields are `fields`)."""
         values: dict[str, Any] = {}
         for field in table:
@@ -621,7 +226,7 @@ class _Validator:
             values[field.name] = field.when_missing
         return values
 
-    def fields(self, node: _Node, section: Section) -> _Fields:
+    def fields(self, node: Node, section: Section) -> _Fields:
         """A mapping's known keys; reports unknown, duplicate and non-name keys."""
         allowed, what = section.keys, section.what
         out: _Fields = {}
@@ -640,7 +245,7 @@ class _Validator:
                 out[name] = (key, value)
         return out
 
-    def version(self, node: _Node) -> int | None:
+    def version(self, node: Node) -> int | None:
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, int) and not isinstance(value, bool):
             if value == 1:
@@ -653,7 +258,7 @@ class _Validator:
 
     # -- strings
 
-    def text(self, node: _Node, what: str) -> str | None:
+    def text(self, node: Node, what: str) -> str | None:
         """A non-blank string."""
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, str) and value.strip():
@@ -663,7 +268,7 @@ class _Validator:
         )
         return None
 
-    def flag(self, node: _Node, what: str) -> bool | None:
+    def flag(self, node: Node, what: str) -> bool | None:
         """true or false."""
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, bool):
@@ -671,7 +276,7 @@ class _Validator:
         self.report(node, f"{what} must be true or false, got {node.describe()}")
         return None
 
-    def count(self, node: _Node, what: str, top: int) -> int | None:
+    def count(self, node: Node, what: str, top: int) -> int | None:
         """A whole number from 0 to `top`."""
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -691,7 +296,7 @@ class _Validator:
             return None
         return value
 
-    def level(self, node: _Node, what: str) -> float | None:
+    def level(self, node: Node, what: str) -> float | None:
         """A confidence level: a number strictly between 0.5 and 1 (0.95, not 95)."""
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -715,7 +320,7 @@ class _Validator:
             return None
         return float(value)
 
-    def ident(self, node: _Node, what: str) -> str | None:
+    def ident(self, node: Node, what: str) -> str | None:
         """A name or id: a non-blank string, or an integer.
 
         Decision: ids, names and class names are often all digits (`id: 12345`, classes `0`,
@@ -729,13 +334,13 @@ class _Validator:
             return node.raw() or str(value)
         return self.text(node, what)
 
-    def choice(self, node: _Node, what: str, allowed: Sequence[str]) -> str | None:
+    def choice(self, node: Node, what: str, allowed: Sequence[str]) -> str | None:
         """One of `allowed`, with a did-you-mean."""
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, str) and value in allowed:
             return value
         got = repr(value) if isinstance(value, str) else node.describe()
-        message = f"{what} must be one of {', '.join(allowed)}, got {_short(got, quoted=False)}"
+        message = f"{what} must be one of {', '.join(allowed)}, got {short(got, quoted=False)}"
         if not isinstance(value, str):
             self.report(node, message)
             return None
@@ -749,13 +354,13 @@ class _Validator:
 
     # -- evals
 
-    def evals(self, node: _Node) -> tuple[EvalSpec, ...]:
+    def evals(self, node: Node) -> tuple[EvalSpec, ...]:
         if node.kind != "sequence":
             self.report(node, f"evals must be a list, got {node.describe()}")
             return ()
         specs: list[EvalSpec] = []
-        ids: dict[str, tuple[_Node, int]] = {}
-        names: dict[str, tuple[_Node, int]] = {}
+        ids: dict[str, tuple[Node, int]] = {}
+        names: dict[str, tuple[Node, int]] = {}
         for index, item in enumerate(node.items()):
             spec, id_node, name_node = self.eval_item(item)
             if spec is None:
@@ -791,7 +396,7 @@ class _Validator:
                 )
         return tuple(specs)
 
-    def eval_item(self, node: _Node) -> tuple[EvalSpec | None, _Node | None, _Node | None]:
+    def eval_item(self, node: Node) -> tuple[EvalSpec | None, Node | None, Node | None]:
         """One `evals` item: an id, or a mapping; returns the spec and its id and name nodes."""
         before = self.problems
         if node.kind == "scalar" and node.value is not None:
@@ -844,7 +449,7 @@ class _Validator:
 
     # -- rules
 
-    def rules(self, node: _Node) -> tuple[Rule, ...]:
+    def rules(self, node: Node) -> tuple[Rule, ...]:
         if node.kind != "sequence":
             self.report(node, f"rules must be a list, got {node.describe()}")
             return ()
@@ -853,7 +458,7 @@ class _Validator:
             return ()
         return tuple(rule for item in node.items() if (rule := self.rule(item)) is not None)
 
-    def rule(self, node: _Node) -> Rule | None:
+    def rule(self, node: Node) -> Rule | None:
         if node.kind == "scalar" and isinstance(node.value, str):
             return self.compact_rule(node)
         if node.kind != "mapping":
@@ -890,7 +495,7 @@ class _Validator:
             location=self.location(node),
         )
 
-    def compact_rule(self, node: _Node) -> Rule | None:
+    def compact_rule(self, node: Node) -> Rule | None:
         try:
             metric, threshold = parse_compact_rule(node.value)
         except ValueError as exc:
@@ -909,7 +514,7 @@ class _Validator:
             return None
         return Rule(metric=spec.name, thresholds=(threshold,), location=self.location(node))
 
-    def metric(self, node: _Node, name: str | None = None) -> MetricSpec | None:
+    def metric(self, node: Node, name: str | None = None) -> MetricSpec | None:
         if name is None:
             value = node.value if node.kind == "scalar" else None
             if not isinstance(value, str):
@@ -979,11 +584,11 @@ class _Validator:
             )
 
     def thresholds(
-        self, rule: _Node, fields: _Fields, values: dict[str, Any]
+        self, rule: Node, fields: _Fields, values: dict[str, Any]
     ) -> tuple[Threshold, ...]:
         """The rule's thresholds (read by the table), in ThresholdKind order; the rules
         across them: at least one, and `min` not above `max`."""
-        found: dict[ThresholdKind, tuple[_Node, float]] = {
+        found: dict[ThresholdKind, tuple[Node, float]] = {
             kind: (fields[key][1], values[key])
             for kind, key in _THRESHOLDS
             if values[key] is not None
@@ -997,7 +602,7 @@ class _Validator:
             )
         return tuple(Threshold(kind, value) for kind, (_, value) in found.items())
 
-    def number(self, node: _Node, kind: ThresholdKind) -> float | None:
+    def number(self, node: Node, kind: ThresholdKind) -> float | None:
         top = THRESHOLD_MAX[kind]
         value = node.value if node.kind == "scalar" else None
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -1022,13 +627,13 @@ class _Validator:
         return float(value)
 
     def in_range(
-        self, node: _Node, kind: ThresholdKind, value: float, *, shown: str | None = None
+        self, node: Node, kind: ThresholdKind, value: float, *, shown: str | None = None
     ) -> bool:
         top = THRESHOLD_MAX[kind]
         if 0 <= value <= top:
             return True
         raw = node.raw()
-        shown = shown or (_as_written(raw) if raw else f"{value:g}")
+        shown = shown or (as_written(raw) if raw else f"{value:g}")
         message = f"{kind.value} must be between 0 and {top:g}, got {shown}"
         if kind is ThresholdKind.MAX_DROP_PCT:
             message += " (a percentage of the baseline value)"
@@ -1042,7 +647,7 @@ class _Validator:
         self.report(node, message)
         return False
 
-    def splits(self, node: _Node) -> tuple[str, ...] | Literal["*"] | None:
+    def splits(self, node: Node) -> tuple[str, ...] | Literal["*"] | None:
         allowed = [*SPLITS, ALL]
         if node.kind == "scalar" and node.value == ALL:
             return ALL
@@ -1053,7 +658,7 @@ class _Validator:
             self.report(node, "split is an empty list: list splits, or remove it to use 'test'")
             return None
         out: list[str] = []
-        seen: dict[str, _Node] = {}
+        seen: dict[str, Node] = {}
         ok = True
         for item in node.items():
             if item.kind == "scalar" and item.value == ALL:
@@ -1074,7 +679,7 @@ class _Validator:
         return tuple(out) if ok else None
 
     def names(
-        self, node: _Node, key: str, noun: str, *, allow_all: bool
+        self, node: Node, key: str, noun: str, *, allow_all: bool
     ) -> tuple[str, ...] | Literal["*"] | None:
         """`classes` or a rule's `evals`: a name, a list of names, or (classes only) "*"."""
         if allow_all and node.kind == "scalar" and node.value == ALL:
@@ -1104,7 +709,7 @@ class _Validator:
             self.report(node, f"{key} is an empty list: {hint}")
             return None
         out: list[str] = []
-        seen: dict[str, _Node] = {}
+        seen: dict[str, Node] = {}
         ok = True
         for item in node.items():
             if allow_all and item.kind == "scalar" and item.value == ALL:
@@ -1160,17 +765,6 @@ def _close(name: str, allowed: Sequence[str]) -> str | None:
         return lowered
     close = difflib.get_close_matches(lowered, list(allowed), n=1, cutoff=0.6)
     return close[0] if close else None
-
-
-def _as_written(raw: str) -> str:
-    """A scalar's source text for a one-line message: as is when it is one short printable
-    line, else quoted and cut (a block scalar spans lines; a plain one may be megabytes)."""
-    return raw if len(raw) <= 40 and raw.isprintable() else _short(raw)
-
-
-def _short(text: str, *, quoted: bool = True, limit: int = 40) -> str:
-    shown = text if len(text) <= limit else text[: limit - 3] + "..."
-    return repr(shown) if quoted else shown
 
 
 def _to_float(text: str) -> float | None:
