@@ -2,7 +2,7 @@
 each field's name, how it is read (its kind: type, converter, allowed values), its default
 and its help text.
 
-The validator (`gate.config.loader`) reads a mapping by walking its section's table, and
+The validator reads a mapping by walking its section's table (`gate.config.primitives`), and
 `gate.config.schema` generates the JSON Schema (`schema/eval-gate.schema.json`) from the same
 tables, so a field, an allowed value or a default is added in one place. What the tables cannot
 say (a rule needs at least one threshold, `min` above `max`, a metric measured where the rule
