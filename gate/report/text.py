@@ -97,7 +97,7 @@ def threshold_cell(check: Check) -> str:
         return f"≥ {num(check.threshold)}"
     if kind is ThresholdKind.MAX:
         return f"≤ {num(check.threshold)}"
-    text = f"drop ≤ {_g(check.threshold)}" + ("%" if kind is ThresholdKind.MAX_DROP_PCT else "")
+    text = threshold_rule(check)  # a drop, as written, and the value it allows
     if check.limit is not None:
         text += f" (≥ {num(check.limit)})"
     return text
