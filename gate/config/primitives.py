@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gate.config.fields import THRESHOLD_MAX, Field, Section
+from gate.config.fields import Field, Section
+from gate.config.kinds import THRESHOLD_MAX
 from gate.config.nodes import Node, as_written, short
 from gate.core.errors import MAX_PROBLEMS, Problem
 from gate.core.metrics import SPLITS, MetricSpec
@@ -48,7 +49,7 @@ class _Kept:
 class Checker(ABC):
     """Collects every problem found, and reads values, each reporting its own problems.
 
-    A field's kind reads its value through a checker (`gate.config.fields.Reader`); the
+    A field's kind reads its value through a checker (`gate.config.kinds.Reader`); the
     structure's readers it may ask for (a metric, the rules, the evals) are the subclasses'.
     """
 
