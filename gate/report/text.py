@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from gate.core.metrics import METRICS
@@ -92,24 +92,24 @@ def _g(value: float) -> str:
 
 def threshold_cell(check: Check) -> str:
     """The threshold as a row of a table shows it: `≥ 0.5000`, `drop ≤ 3% (≥ 0.7500)`."""
-    kind = check.kind
-    if kind is ThresholdKind.MIN:
-        return f"≥ {num(check.threshold)}"
-    if kind is ThresholdKind.MAX:
-        return f"≤ {num(check.threshold)}"
-    text = threshold_rule(check)  # a drop, as written, and the value it allows
-    if check.limit is not None:
-        text += f" (≥ {num(check.limit)})"
+    text = _threshold(check, num)
+    if check.kind.is_regression and check.limit is not None:
+        text += f" (≥ {num(check.limit)})"  # the value the drop allows
     return text
 
 
 def threshold_rule(check: Check) -> str:
     """The threshold as written in the config: `≥ 0.5`, `drop ≤ 3%`."""
+    return _threshold(check, _g)
+
+
+def _threshold(check: Check, bound: Callable[[float], str]) -> str:
+    """`≥ x`, `≤ x` (x written by `bound`), or the drop allowed as written in the config."""
     kind = check.kind
     if kind is ThresholdKind.MIN:
-        return f"≥ {_g(check.threshold)}"
+        return f"≥ {bound(check.threshold)}"
     if kind is ThresholdKind.MAX:
-        return f"≤ {_g(check.threshold)}"
+        return f"≤ {bound(check.threshold)}"
     return f"drop ≤ {_g(check.threshold)}" + ("%" if kind is ThresholdKind.MAX_DROP_PCT else "")
 
 
