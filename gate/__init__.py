@@ -48,9 +48,12 @@ _EXPORTS: dict[str, str] = {
     "render_report": "gate.report.render",
     "to_json": "gate.report.formats",
     "to_junit": "gate.report.formats",
-    # the use case
+    # the use case: plan, gather what it needs, decide (run_gate: the last two)
+    "GateInputs": "gate.engine",
     "GateRequest": "gate.engine",
+    "decide_gate": "gate.engine",
     "exit_code_for": "gate.engine",
+    "gather_inputs": "gate.engine",
     # the decision of a verdict under fail-on
     "Decision": "gate.core.decision",
     "decide": "gate.core.decision",
@@ -68,6 +71,7 @@ __all__ = [
     "ExitCode",
     "GateConfig",
     "GateError",
+    "GateInputs",
     "GateOutcome",
     "GateRequest",
     "IfMissing",
@@ -83,8 +87,10 @@ __all__ = [
     "__version__",
     "config_from_data",
     "decide",
+    "decide_gate",
     "evaluate",
     "exit_code_for",
+    "gather_inputs",
     "load_config",
     "parse_map_results",
     "render_report",
@@ -103,7 +109,14 @@ if TYPE_CHECKING:
     from gate.core.model import EvalSpec, GateConfig, IfMissing, Rule, Severity, Threshold
     from gate.core.outcome import Check, EvalOutcome, GateOutcome, Status, Verdict
     from gate.core.results import EvalResults, Malformed, Missing, parse_map_results
-    from gate.engine import GateRequest, exit_code_for, run_gate
+    from gate.engine import (
+        GateInputs,
+        GateRequest,
+        decide_gate,
+        exit_code_for,
+        gather_inputs,
+        run_gate,
+    )
     from gate.report.formats import to_json, to_junit
     from gate.report.render import render_report
 

@@ -1,73 +1,56 @@
-"""The one engine behind the CLI, the GitHub Action and the HTTP service.
+"""The one engine behind the CLI, the GitHub Action and the HTTP service: plan, gather, decide.
 
-`run_gate` takes a validated config, what to gate and a results source, and returns the
-outcome. It reads no environment, prints nothing and never exits.
+`plan_targets` says which evaluations a `GateRequest` gates (pure); `gather_inputs` fetches
+everything they need from a results source, concurrently (`GateInputs`); `decide_gate`
+checks the rules over it (pure). `run_gate` is the last two in one call; a face that decides
+elsewhere (the service, on its worker threads) calls them apart. Nothing here reads the
+environment, prints or exits, and no message names a face's setting: the errors whose fix is
+one carry their data, and each face words them (`GateError.worded`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from gate.baseline_data import choose_baseline
+from gate.core.baseline import BaseEvals, Baseline
 from gate.core.decision import decide
 from gate.core.errors import (
-    ConfigError,
+    BaseNotAvailable,
     ExitCode,
     GateError,
-    Problem,
+    NothingToGate,
     ResultsUnavailable,
     UsageError,
 )
+from gate.core.eval_info import EvalInfo
 from gate.core.evaluate import EvalInput, applies, evaluate
 from gate.core.lookup import Need, Panel, Panels, needs
-from gate.core.metrics import TaskType
-from gate.core.model import (
-    AUTO,
-    BASE,
-    BASE_CHOSEN,
-    CHAMPION,
-    EvalBy,
-    EvalSpec,
-    GateConfig,
-    Provenance,
-)
+from gate.core.model import AUTO, BASE, CHAMPION, EvalBy, EvalSpec, GateConfig, Provenance
 from gate.core.outcome import GateOutcome, Verdict
 from gate.core.results import EvalResults, Malformed, MalformedResults, Missing
-from gate.fetch import Baseline, EvalInfo, Fetcher, FetchOptions, PanelUnavailable, ResultsSource
-from gate.trend_data import gather_trend
+from gate.fetch import Fetcher, FetchOptions, PanelUnavailable, ResultsSource
+from gate.trend_data import gather_trend, trend_budget
+
+__all__ = [
+    "DEFAULT_EVAL_URL",
+    "BaseEvals",
+    "GateInputs",
+    "GateRequest",
+    "decide_gate",
+    "exit_code_for",
+    "gather_inputs",
+    "plan_targets",
+    "run_gate",
+]
 
 _T = TypeVar("_T")
 
 DEFAULT_EVAL_URL = "https://app.roboflow.com/{workspace}/model-evals/{eval_id}"
-
-
-BASE_ONLY_IN_ACTION = (
-    "baseline: base only works in the GitHub Action on pull requests (the base branch's "
-    "config names the baselines); name an eval id, auto or champion instead"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class BaseEvals:
-    """`baseline: base`: the evals the base branch's config names, matched to the candidates
-    by name (an item's `name`, else its id, model or version). `evals` is None when there is
-    no base config to read, `reason` saying why (no pull request, config-from: workspace, the
-    base commit has no config)."""
-
-    evals: tuple[EvalSpec, ...] | None = None
-    reason: str = "there is no base branch's config"
-
-    def find(self, name: str) -> tuple[EvalSpec | None, str]:
-        """The base's eval named `name`, or None and why there is none."""
-        if self.evals is None:
-            return None, f"no baseline for {name}: {self.reason}"
-        for spec in self.evals:
-            if spec.label == name:
-                return spec, ""
-        return None, f"no eval named {name} in the base branch's config"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,35 +92,15 @@ def plan_targets(request: GateRequest) -> tuple[EvalSpec, ...]:
         baseline = request.baseline
         targets = [EvalSpec(i, baseline=baseline) for i in request.saved_ids if i != baseline]
     if not targets:
-        raise UsageError(
-            "no evaluation to gate: pass --eval ID (or --results PATH), "
-            "or list evals: in the config"
-        )
+        raise NothingToGate
     for spec in targets:
         if spec.by is EvalBy.ID and spec.baseline == spec.id:
             raise UsageError(f"eval {spec.id} is its own baseline: name an earlier evaluation")
-    if request.base is None:
-        _refuse_base(targets)
+    based = [spec for spec in targets if spec.baseline == BASE]
+    if request.base is None and based:
+        # `baseline: base` with no base config to match against: located on each item.
+        raise BaseNotAvailable.at(based)
     return tuple(targets)
-
-
-def _refuse_base(targets: Sequence[EvalSpec]) -> None:
-    """`baseline: base` outside the Action (no base config to match against): a config error,
-    located on the item that says it."""
-    problems = [
-        Problem(
-            BASE_ONLY_IN_ACTION,
-            *(
-                (spec.location.source, spec.location.line, spec.location.column)
-                if spec.location is not None
-                else ("baseline",)
-            ),
-        )
-        for spec in targets
-        if spec.baseline == BASE
-    ]
-    if problems:
-        raise ConfigError(problems)
 
 
 def exit_code_for(verdict: Verdict, fail_on: str) -> ExitCode:
@@ -152,72 +115,32 @@ def _url(template: str | None, workspace: str | None, eval_id: str) -> str | Non
     return template.format(workspace=quote(workspace, safe=""), eval_id=quote(eval_id, safe=""))
 
 
-async def _base_baseline(fetcher: Fetcher, spec: EvalSpec, base: BaseEvals | None) -> Baseline:
-    """`baseline: base`: the eval the base branch's config names like `spec` (its id, or the
-    newest done eval of its model or version), or why there is none."""
-    if base is None:
-        _refuse_base([spec])
-        raise AssertionError  # _refuse_base raised
-    found, why = base.find(spec.label)
-    if found is None:
-        return Baseline(None, why)
-    if found.by is EvalBy.ID:
-        eval_id: str | None = found.id
-    else:
-        # None of another project than the candidate's (when both are known): its metadata
-        # is asked alongside the list (both shared with the rest of the run).
-        candidate, _ = await asyncio.gather(
-            fetcher.about(spec.id), fetcher.listing(found.by.value, found.id)
-        )
-        info = await fetcher.newest_done(found.by.value, found.id, other_than=candidate or spec.id)
-        eval_id = info.eval_id if info is not None else None
-        if eval_id is None:
-            return Baseline(
-                None,
-                f"no done evaluation of {found.named} (the base branch's config names it "
-                f"{spec.label})",
-            )
-    if eval_id == spec.id:
-        return Baseline(
-            None,
-            f"the base branch's config names {spec.label} the same eval ({eval_id}): "
-            "nothing to compare with",
-        )
-    return Baseline(eval_id, chosen=BASE_CHOSEN)
-
-
 async def _resolve_baseline(
     fetcher: Fetcher,
     spec: EvalSpec,
     request: GateRequest,
     results: asyncio.Future[EvalResults],
+    info_until: float,
 ) -> tuple[Baseline, EvalResults | None]:
-    config = request.config
-    if spec.baseline == BASE:
-        baseline = await _base_baseline(fetcher, spec, request.base)
-    elif spec.baseline == AUTO:
-        baseline = await fetcher.auto_baseline(
-            spec.id, require_same_version=config.require_same_version
-        )
-    elif spec.baseline == CHAMPION:
-        baseline = await fetcher.champion(spec.id, _task_of(results))
-    elif spec.baseline is not None:
-        baseline = Baseline(spec.baseline, chosen="given")
-    else:
-        baseline = Baseline(None)
+    """The baseline `spec` asks for and its results; its info (the report's provenance only)
+    is waited for until `info_until` (loop time) at most."""
+    baseline = await choose_baseline(
+        fetcher,
+        spec,
+        base=request.base,
+        require_same_version=request.config.require_same_version,
+        results=results,
+    )
     if baseline.eval_id is None:
         return baseline, None
     if baseline.same_version is not None:
         return baseline, await fetcher.results(baseline.eval_id)
-    # Same dataset version or not: the baseline's metadata, asked alongside its results.
+    # Same dataset version or not: the baseline's info, asked alongside its results.
+    within = info_until - asyncio.get_running_loop().time()
     base_results, _ = await asyncio.gather(
-        fetcher.results(baseline.eval_id), fetcher.about(baseline.eval_id)
+        fetcher.results(baseline.eval_id), fetcher.info_or_none(baseline.eval_id, within=within)
     )
     return baseline, base_results
-
-
-async def _task_of(results: Awaitable[EvalResults]) -> TaskType:
-    return (await results).task_type
 
 
 def _provenance(
@@ -244,7 +167,7 @@ def _provenance(
 
 
 def _unknown_why(fetcher: Fetcher, eval_id: str) -> str:
-    if fetcher.describes(eval_id):
+    if fetcher.has_info(eval_id):
         return "Roboflow did not say"
     return "its results come from a saved file"
 
@@ -272,16 +195,23 @@ async def _resolve(fetcher: Fetcher, spec: EvalSpec) -> tuple[EvalSpec, float | 
 
 
 async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) -> EvalInput:
+    """What one evaluation is gated on: its results, its baseline's, the panels its rules
+    need, its trend and provenance. The candidate's and the baseline's info (asked for the
+    report's provenance alone) get the trend's budget: they never stall the verdict."""
     named = None if spec.by is EvalBy.ID else spec.named
     spec, give_up = await _resolve(fetcher, spec)
+    within = trend_budget(fetcher.deadline, fetcher.now())
+    info_until = asyncio.get_running_loop().time() + within
     candidate = fetcher.results(spec.id, give_up=give_up, named=named)
-    resolving = asyncio.ensure_future(_resolve_baseline(fetcher, spec, request, candidate))
-    about = asyncio.ensure_future(fetcher.about(spec.id))
+    resolving = asyncio.ensure_future(
+        _resolve_baseline(fetcher, spec, request, candidate, info_until)
+    )
+    asked = asyncio.ensure_future(fetcher.info_or_none(spec.id, within=within))
     trend = gather_trend(
         fetcher,
         spec.id,
         last=request.config.trend,
-        about=about,
+        info=asked,
         results=candidate,
         resolving=resolving,
     )
@@ -292,7 +222,7 @@ async def _gather_input(fetcher: Fetcher, spec: EvalSpec, request: GateRequest) 
         info,
         trend_data,
         (panels, baseline_panels),
-    ) = await asyncio.gather(candidate, resolving, about, trend, panels_of)
+    ) = await asyncio.gather(candidate, resolving, asked, trend, panels_of)
     return EvalInput(
         spec=spec,
         results=results,
@@ -388,18 +318,27 @@ async def _gather_panels(
     return panels(of_baseline=False), panels(of_baseline=True)
 
 
-async def run_gate(
+@dataclass(frozen=True, slots=True)
+class GateInputs:
+    """Everything a gate's verdict is decided from: the config and, for each evaluation to
+    gate in order, what was fetched for it (`gather_inputs`' answer, `decide_gate`'s question)."""
+
+    config: GateConfig
+    evals: tuple[EvalInput, ...]
+
+
+async def gather_inputs(
     request: GateRequest,
     source: ResultsSource,
     options: FetchOptions,
     *,
     clock: Callable[[], float] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> GateOutcome:
-    """Fetch every evaluation (and baseline) concurrently, then check the rules."""
+) -> GateInputs:
+    """Fetch everything the gate needs, concurrently: each planned evaluation's results, its
+    baseline's, the panels its rules need, its trend and provenance (waiting while they run,
+    as `options` says). The first user-facing error of any fetch is raised, the rest stopped."""
     targets = plan_targets(request)
-    loop_clock = clock or asyncio.get_running_loop().time
-    fetcher = Fetcher(source, options, clock=loop_clock, sleep=sleep)
+    fetcher = Fetcher(source, options, clock=clock or asyncio.get_running_loop().time)
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(_gather_input(fetcher, t, request)) for t in targets]
@@ -407,8 +346,25 @@ async def run_gate(
         raise _first_gate_error(group_error) from None
     finally:
         fetcher.cancel()
-    inputs: Sequence[EvalInput] = [task.result() for task in tasks]
-    return evaluate(request.config, inputs)
+    return GateInputs(request.config, tuple(task.result() for task in tasks))
+
+
+def decide_gate(inputs: GateInputs, *, tick: Callable[[], None] | None = None) -> GateOutcome:
+    """Check every rule against what was gathered (pure: no fetching). `tick`, when given, is
+    called between chunks of the confidence intervals' resampling (raise from it to stop)."""
+    return evaluate(inputs.config, inputs.evals, tick=tick)
+
+
+async def run_gate(
+    request: GateRequest,
+    source: ResultsSource,
+    options: FetchOptions,
+    *,
+    clock: Callable[[], float] | None = None,
+) -> GateOutcome:
+    """Fetch every evaluation (and baseline) concurrently, then check the rules: the two
+    halves, `gather_inputs` then `decide_gate`."""
+    return decide_gate(await gather_inputs(request, source, options, clock=clock))
 
 
 def _first_gate_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -1,24 +1,28 @@
-"""Getting every evaluation's results (and its baseline's) concurrently, waiting while they run.
+"""Fetching what a gate needs from a results source: each thing once, waiting while it runs.
 
-The results-source port: `ResultsSource` and the types it speaks (`EvalInfo`, and `NotReady`,
-raised while an evaluation has no results yet) are defined here; adapters (the Roboflow
-client, saved files) produce them. The source is passed in, so this module does no I/O of
-its own beyond awaiting it, and imports no adapter.
+The results-source port: `ResultsSource` and the errors it raises (`NotReady`, while an
+evaluation has no results yet) are defined here, and it speaks the core's `EvalInfo` and
+`EvalQuery`; adapters (the Roboflow client, saved files: `gate.saved_results`) produce them.
+`Fetcher` asks the source for each thing a run needs (map-results, an eval's info, a list, a
+panel) once, shares it with every asker (one memo), bounds the requests in flight, and polls
+a running evaluation (one poll helper, on `gate.sleeping`'s clock and sleep). What to ask for
+and what the answers decide is the engine's (`gate.engine`, `gate.baseline_data`,
+`gate.trend_data`). The source is passed in: this module does no I/O of its own beyond
+awaiting it, and imports no adapter.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from gate.core.errors import GateError, ResultsUnavailable, UsageError
-from gate.core.metrics import TaskType
+from gate.core.errors import GateError, NoEvalAppeared, ResultsUnavailable, StillRunning
+from gate.core.eval_info import EvalInfo, EvalQuery, newest, once_each
 from gate.core.panels import (
     ClassPerformance,
     ConfusionMatrix,
@@ -29,54 +33,23 @@ from gate.core.panels import (
     parse_performance_by_class,
     stitch_image_pages,
 )
-from gate.core.results import (
-    EvalResults,
-    Malformed,
-    MalformedResults,
-    Missing,
-    parse_map_results,
-)
+from gate.core.results import EvalResults, MalformedResults, parse_map_results
+from gate.sleeping import poll_clock, resolve_sleep
 
 __all__ = [
+    "CONFUSION",
+    "IMAGES",
+    "IMAGE_PAGE",
     "MIN_POLL_INTERVAL",
-    "Baseline",
-    "EvalInfo",
+    "PERFORMANCE",
     "FetchOptions",
     "Fetcher",
     "NotReady",
     "PanelUnavailable",
     "ResultsSource",
-    "SavedResults",
-    "Unscored",
 ]
 
 _RUNNING = frozenset({"running", "pending", "queued", "created", "in_progress", "started"})
-
-
-@dataclass(frozen=True, slots=True)
-class EvalInfo:
-    """One model evaluation as a results source describes it."""
-
-    eval_id: str
-    status: str  # lower-cased: "running" | "done" | "failed" | whatever the source says
-    project: str | None
-    version_id: str | None
-    model_id: str | None
-    created_at: datetime | None  # timezone-aware
-    summary: Mapping[str, Any] | None = None  # only when done: mAP (at 0.5), mIoU, ...
-
-    def of_another_project(self, other: EvalInfo) -> bool:
-        """Known to be of another project than `other` (both say which, and they differ): a
-        dataset version's id is not known to be unique across projects, so such an eval is
-        left out of `other`'s version list (auto, champion, base and the trend)."""
-        return (
-            self.project is not None and other.project is not None and self.project != other.project
-        )
-
-    def same_project(self, other: EvalInfo) -> bool:
-        """Known to be of `other`'s project (both say which, and agree): with the same dataset
-        version, the same test set. An unknown project is not known to share it."""
-        return self.project is not None and self.project == other.project
 
 
 class NotReady(ResultsUnavailable):
@@ -105,184 +78,18 @@ class ResultsSource(Protocol):
 
     async def eval_info(self, eval_id: str) -> EvalInfo: ...
 
+    def has_info(self, eval_id: str) -> bool:
+        """Whether `eval_info(eval_id)` can say what the eval is (model, dataset version,
+        created): the API can; a saved results file cannot (the eval's info is unknown)."""
+        ...
+
     async def confusion_matrix(self, eval_id: str, split: str) -> Any: ...
 
     async def performance_by_class(self, eval_id: str, split: str) -> Any: ...
 
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any: ...
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]: ...
-
-
-# A saved evaluation with its panels (one JSON object): the map-results under this key, and
-# each panel's answers by split under the panel's endpoint name. A document without it is a
-# plain map-results document.
-SAVED_MAP_RESULTS = "map-results"
-SAVED_PANELS: Mapping[str, str] = {
-    "confusion-matrix": CONFUSION,
-    "performance-by-class": PERFORMANCE,
-    "image-predictions": IMAGES,
-}
-
-
-def _saved_eval(eval_id: str, document: Any) -> tuple[Any, dict[str, Mapping[str, Any]]]:
-    """A saved document's map-results and panels (by endpoint name, then split): a plain
-    map-results document has no panels. UsageError for a saved eval of the wrong shape."""
-    if not isinstance(document, dict) or SAVED_MAP_RESULTS not in document:
-        return document, {}
-    known = (SAVED_MAP_RESULTS, *SAVED_PANELS)
-    unknown = [key for key in document if key not in known]
-    if unknown:
-        raise UsageError(
-            f"the saved results of eval {eval_id} have an unknown key {unknown[0]!r}: a saved "
-            f"evaluation holds {', '.join(repr(k) for k in known)}"
-        )
-    panels: dict[str, Mapping[str, Any]] = {}
-    for name in SAVED_PANELS:
-        by_split = document.get(name)
-        if by_split is None:
-            continue
-        if not isinstance(by_split, dict):
-            raise UsageError(
-                f"the saved results of eval {eval_id}: {name!r} must map each split (test, "
-                f"valid, train) to Roboflow's {name} answer for it"
-            )
-        panels[name] = by_split
-    return document[SAVED_MAP_RESULTS], panels
-
-
-class SavedResults:
-    """Saved map-results documents (and, in a saved evaluation, its panels), falling back to
-    another source (the API) when given one, for the evaluations the files do not hold.
-
-    An evaluation whose results come from a file is read from that file only: its
-    map-results, its panels (a saved evaluation's) and its metadata (none: a file does not say
-    it). Nothing about it is ever asked of the fallback, whatever key, workspace or API URL
-    it was built with: a panel the file lacks is unavailable (its checks follow `if_missing`)
-    and its metadata is unknown."""
-
-    def __init__(self, documents: Mapping[str, Any], fallback: ResultsSource | None = None) -> None:
-        self._documents: dict[str, Any] = {}
-        self._panels: dict[str, dict[str, Mapping[str, Any]]] = {}
-        for eval_id, document in documents.items():
-            self._documents[eval_id], self._panels[eval_id] = _saved_eval(eval_id, document)
-        self._fallback = fallback
-
-    @property
-    def ids(self) -> list[str]:
-        return list(self._documents)
-
-    async def map_results(self, eval_id: str) -> Any:
-        if eval_id in self._documents:
-            return self._documents[eval_id]
-        if self._fallback is None:
-            raise UsageError(
-                f"no results for eval {eval_id}: pass --results {eval_id}=PATH, "
-                "or set ROBOFLOW_API_KEY to fetch it"
-            )
-        return await self._fallback.map_results(eval_id)
-
-    def _saved(self, name: str, eval_id: str, split: str) -> tuple[Any, ResultsSource | None]:
-        """A panel's saved answer for `split` (None: ask the source returned instead, the API,
-        for an eval the files do not hold); PanelUnavailable when there is neither."""
-        if eval_id in self._documents:
-            saved = self._panels[eval_id].get(name, {}).get(split)
-            if saved is None:
-                raise PanelUnavailable(
-                    f"{SAVED_PANELS[name]} of eval {eval_id} is not in its saved results (an "
-                    "eval read from a file is never fetched): save the panel beside its "
-                    "map-results, as a saved evaluation",
-                    eval_id=eval_id,
-                )
-            return saved, None
-        if self._fallback is None:
-            raise PanelUnavailable(
-                f"{SAVED_PANELS[name]} of eval {eval_id} is not in saved results: set "
-                "ROBOFLOW_API_KEY to fetch it",
-                eval_id=eval_id,
-            )
-        return None, self._fallback
-
-    async def confusion_matrix(self, eval_id: str, split: str) -> Any:
-        saved, api = self._saved("confusion-matrix", eval_id, split)
-        if api is None:
-            return saved
-        return await api.confusion_matrix(eval_id, split)
-
-    async def performance_by_class(self, eval_id: str, split: str) -> Any:
-        saved, api = self._saved("performance-by-class", eval_id, split)
-        if api is None:
-            return saved
-        return await api.performance_by_class(eval_id, split)
-
-    async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
-        saved, api = self._saved("image-predictions", eval_id, split)
-        if api is None:
-            return _page_of(saved, offset, limit)
-        return await api.image_predictions(eval_id, split, offset, limit)
-
-    def describes(self, eval_id: str) -> bool:
-        """Whether `eval_info(eval_id)` asks the API: a saved file says nothing of its eval
-        (model, dataset version, created), and without a fallback nothing is asked."""
-        return self._fallback is not None and eval_id not in self._documents
-
-    async def eval_info(self, eval_id: str) -> EvalInfo:
-        if eval_id in self._documents:
-            raise UsageError(
-                f"eval {eval_id} comes from a saved results file, which does not say its "
-                "model, dataset version or creation time (and an eval read from a file is "
-                "never looked up): baseline: auto and champion need them; name the "
-                "baseline's id instead and pass its results with --results ID=PATH"
-            )
-        if self._fallback is None:
-            raise UsageError(
-                f"baseline: auto for eval {eval_id} needs the Roboflow API: set ROBOFLOW_API_KEY, "
-                "or name the baseline's id and pass its results with --results ID=PATH"
-            )
-        return await self._fallback.eval_info(eval_id)
-
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
-        if self._fallback is None:
-            named = f"model {model}" if model else f"version {version}" if version else None
-            raise UsageError(
-                f"finding the evaluation of {named} needs the Roboflow API: set ROBOFLOW_API_KEY"
-                if named
-                else "listing evaluations needs the Roboflow API: set ROBOFLOW_API_KEY"
-            )
-        return await self._fallback.list_evals(
-            project=project, status=status, limit=limit, model=model, version=version
-        )
-
-
-def _page_of(saved: Any, offset: int, limit: int) -> Any:
-    """One page of a saved image-predictions answer that holds every image (as the API would
-    page it); an answer of another shape is passed on for the page reader to refuse."""
-    images = saved.get("images") if isinstance(saved, dict) else None
-    if not isinstance(images, list):
-        return saved
-    return {
-        **saved,
-        "totalImages": saved.get("totalImages", len(images)),
-        "offset": offset,
-        "limit": limit,
-        "images": images[offset : offset + limit],
-    }
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]: ...
 
 
 MIN_POLL_INTERVAL = 1.0
@@ -298,68 +105,84 @@ class FetchOptions:
     deadline: float | None = None  # the clock time the whole run must end by (None: no limit)
 
 
+_T = TypeVar("_T")
+
+
+class _Memo:
+    """Each fetch of a run, by key, started once and shared by everyone who asks for it.
+
+    A fetch only the trend asked for is the trend's own (`for_trend`) until anyone else asks:
+    `let_go` stops those the trend no longer waits for (another ask then starts afresh)."""
+
+    def __init__(self) -> None:
+        self._futures: dict[Hashable, asyncio.Future[Any]] = {}
+        self._trend_only: set[Hashable] = set()
+
+    def once(
+        self, key: Hashable, start: Callable[[], Awaitable[_T]], *, for_trend: bool = False
+    ) -> asyncio.Future[_T]:
+        if not for_trend:
+            self._trend_only.discard(key)
+        if key not in self._futures:
+            if for_trend:
+                self._trend_only.add(key)
+            self._futures[key] = asyncio.ensure_future(start())
+        return self._futures[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """`value` as the answer for `key`, unless something was asked for it already."""
+        if key not in self._futures:
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            future.set_result(value)
+            self._futures[key] = future
+
+    def known(self, key: Hashable) -> Any | None:
+        """The answer for `key` when it is in (never an ask); None otherwise."""
+        found = self._futures.get(key)
+        if found is None or not found.done() or found.cancelled() or found.exception():
+            return None
+        return found.result()
+
+    def forget(self, key: Hashable, future: asyncio.Future[Any] | None = None) -> None:
+        """The next ask for `key` starts afresh (only if it is still `future`, when given);
+        whoever awaits the old fetch still gets its answer."""
+        if future is None or self._futures.get(key) is future:
+            self._futures.pop(key, None)
+
+    def let_go(self, keys: Iterable[Hashable]) -> None:
+        for key in keys:
+            if key in self._trend_only:
+                self._trend_only.discard(key)
+                self._futures.pop(key).cancel()
+
+    def cancel(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+
+
 @dataclass(frozen=True, slots=True)
-class Baseline:
-    """The baseline chosen for one evaluation, or why there is none."""
+class _Waiting:
+    """What a poll's look saw while there is nothing yet: the log event (and its fields) of
+    another wait, and the error to raise when the wait is over (given how long it waited)."""
 
-    eval_id: str | None
-    note: str | None = None  # why there is none
-    chosen: str | None = None  # how it was chosen, when auto or champion chose it
-    same_version: bool | None = None  # measured on the candidate's dataset version (None: unknown)
-    # A baseline was asked for but cannot be known (the champion, when a rival's value cannot
-    # be had): the regression checks follow `if_missing`, with `note` saying why.
-    unknown: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Unscored:
-    """Why an eval's headline value cannot be had (its map-results failed, or the value is
-    null, NaN, out of range or not a number)."""
-
-    why: str
+    event: str
+    fields: Mapping[str, Any]
+    gave_up: Callable[..., GateError]  # (waited=seconds) -> the error
 
 
 class Fetcher:
-    """Fetches each evaluation once, however often it is asked for, with bounded concurrency."""
+    """Fetches each thing a run needs once, however often it is asked for (one memo), with
+    bounded concurrency, polling while an evaluation runs (one poll helper)."""
 
     def __init__(
-        self,
-        source: ResultsSource,
-        options: FetchOptions,
-        *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        self, source: ResultsSource, options: FetchOptions, *, clock: Callable[[], float]
     ) -> None:
         self._source = source
         self._options = options
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = poll_clock(clock)
         self._limit = asyncio.Semaphore(max(1, options.concurrency))
-        self._results: dict[str, asyncio.Future[EvalResults]] = {}
-        self._infos: dict[str, asyncio.Future[EvalInfo]] = {}
-        # The list answers of this run, per filter: one call serves every eval named by it.
-        self._lists: dict[tuple[str, str], asyncio.Future[list[EvalInfo]]] = {}
-        # Fetches only the trend asked for (results by eval id, lists by filter): when it
-        # stops waiting for them, `let_go` stops them. Another use of one takes it off.
-        self._trend_results: set[str] = set()
-        self._trend_lists: set[tuple[str, str]] = set()
-        # The panels of this run, per (eval, split).
-        self._confusions: dict[tuple[str, str], asyncio.Future[ConfusionMatrix]] = {}
-        self._performances: dict[tuple[str, str], asyncio.Future[ClassPerformance]] = {}
-        self._images: dict[tuple[str, str], asyncio.Future[SplitImages]] = {}
+        self._memo = _Memo()
         self._log = structlog.get_logger("gate.fetch")
-
-    def results(
-        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
-    ) -> asyncio.Future[EvalResults]:
-        """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
-        wait earlier than `wait` from now; `named` says how the user named it, for messages."""
-        self._trend_results.discard(eval_id)
-        if eval_id not in self._results:
-            self._results[eval_id] = asyncio.ensure_future(
-                self._fetch(eval_id, give_up=give_up, named=named)
-            )
-        return self._results[eval_id]
 
     @property
     def deadline(self) -> float | None:
@@ -370,398 +193,201 @@ class Fetcher:
         """The fetcher's clock."""
         return self._clock()
 
-    def trend_results(self, eval_id: str) -> asyncio.Future[EvalResults]:
-        """`results(eval_id)` for the trend: shared like any other, but a fetch the trend
-        starts is its own until something else asks for it (`let_go` may stop it)."""
-        if eval_id not in self._results:
-            self._trend_results.add(eval_id)
-            self._results[eval_id] = asyncio.ensure_future(self._fetch(eval_id))
-        return self._results[eval_id]
+    def cancel(self) -> None:
+        """Stop every fetch of the run still going (the run is over)."""
+        self._memo.cancel()
 
-    def listing(
-        self, by: str, ref: str, *, for_trend: bool = False
-    ) -> asyncio.Future[list[EvalInfo]]:
-        """The (shared, cached for the run) list of the evals of one model or version.
-        `for_trend`: the trend asks (a list it starts is its own, as in `trend_results`)."""
-        key = (by, ref)
-        if not for_trend:
-            self._trend_lists.discard(key)
-        if key not in self._lists:
-            if for_trend:
-                self._trend_lists.add(key)
-            self._lists[key] = asyncio.ensure_future(self._list(by, ref))
-        return self._lists[key]
-
-    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[tuple[str, str]] = ()) -> None:
+    def let_go(self, eval_ids: Iterable[str] = (), lists: Iterable[EvalQuery] = ()) -> None:
         """Stop the fetches (results of `eval_ids`, `lists`) that only the trend asked for, as
         it no longer waits for them: they free their connections at once. Any other use of
         them asks afresh."""
-        for eval_id in eval_ids:
-            if eval_id in self._trend_results:
-                self._trend_results.discard(eval_id)
-                self._results.pop(eval_id).cancel()
-        for key in lists:
-            if key in self._trend_lists:
-                self._trend_lists.discard(key)
-                self._lists.pop(key).cancel()
+        self._memo.let_go([*(("results", e) for e in eval_ids), *(("list", q) for q in lists)])
 
-    async def _list(self, by: str, ref: str) -> list[EvalInfo]:
-        async with self._limit:
-            if by == "model":
-                return _once_each(await self._source.list_evals(model=ref, limit=200))
-            return _once_each(await self._source.list_evals(version=ref, limit=200))
-
-    async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
-        """The newest evaluation of model (or dataset version) `ref`, waiting for one to
-        appear; with the clock time the wait for it to be done must end by (the same budget)."""
+    async def _poll(
+        self, look: Callable[[], Awaitable[_T | _Waiting]], give_up: float | None = None
+    ) -> _T:
+        """`look()` until it finds what it looks for, sleeping `poll_interval` between looks
+        (never past the end of the wait: `give_up`, a clock time, `wait` from now unless
+        given); when the wait is over, the last look's error. Sleeps and the clock are
+        `gate.sleeping`'s, so `sleepless()` skips the waits."""
         wait = self._options.wait
         started = self._clock()
-        give_up = started + wait
+        give_up = started + wait if give_up is None else give_up
         while True:
-            listed = self.listing(by, ref)
-            evals = await listed
-            found = _newest(e for e in evals if _is_of(e, by, ref))
-            if found is not None:
-                self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
-                self._remember(found)
-                return found, give_up
+            found = await look()
+            if not isinstance(found, _Waiting):
+                return found
             remaining = give_up - self._clock()
             if remaining <= 0:
-                raise ResultsUnavailable(
-                    f"no evaluation of {by} {ref} appeared on Roboflow after waiting {wait:g} s "
-                    f"(the eval list filtered by {by}={ref} stayed empty); check the {by} id, "
-                    "raise --wait, or run the gate again once Roboflow has evaluated it",
-                    eval_id=None,
-                )
-            self._log.info(
-                "fetch.waiting_for_eval",
-                by=by,
-                ref=ref,
-                waited=round(self._clock() - started, 1),
-                wait=wait,
-            )
-            await self._sleep(min(self._options.poll_interval, remaining))
-            if self._lists.get((by, ref)) is listed:
-                del self._lists[(by, ref)]  # look afresh (other waiters share the new look)
+                raise found.gave_up(waited=self._clock() - started)
+            waited = round(self._clock() - started, 1)
+            self._log.info(found.event, **found.fields, waited=waited, wait=wait)
+            await resolve_sleep()(min(self._options.poll_interval, remaining))
 
-    async def newest_done(
-        self, by: str, ref: str, *, other_than: EvalInfo | str
-    ) -> EvalInfo | None:
-        """The newest `done` evaluation of model (or dataset version) `ref` other than
-        `other_than` (the candidate: its id, or what is known of it, and then none of another
-        project), from the run's shared list; None when there is none (no waiting: a baseline
-        is what is already done)."""
-        evals = await self.listing(by, ref)
-        candidate = other_than if isinstance(other_than, EvalInfo) else None
-        other_id = candidate.eval_id if candidate is not None else other_than
-        found = _newest(
-            e
-            for e in evals
-            if _is_of(e, by, ref)
-            and e.status == "done"
-            and e.eval_id != other_id
-            and not (candidate is not None and e.of_another_project(candidate))
+    # ------------------------------------------------------------------ results
+
+    def results(
+        self, eval_id: str, *, give_up: float | None = None, named: str | None = None
+    ) -> asyncio.Future[EvalResults]:
+        """The (shared) fetch of one evaluation's results. `give_up` (a clock time) ends the
+        wait earlier than `wait` from now; `named` says how the user named it, for messages."""
+        return self._memo.once(
+            ("results", eval_id), lambda: self._fetch(eval_id, give_up=give_up, named=named)
         )
-        if found is not None:
-            self._remember(found)
-        return found
 
-    def _remember(self, info: EvalInfo) -> None:
-        """Keep a listed eval's metadata, so `info(eval_id)` needs no request for it."""
-        if info.eval_id not in self._infos:
-            future: asyncio.Future[EvalInfo] = asyncio.get_running_loop().create_future()
-            future.set_result(info)
-            self._infos[info.eval_id] = future
-
-    def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
-        if eval_id not in self._infos:
-            self._infos[eval_id] = asyncio.ensure_future(self._info(eval_id))
-        return self._infos[eval_id]
-
-    def known_info(self, eval_id: str) -> EvalInfo | None:
-        """An eval's metadata when this run already has it (never a request)."""
-        found = self._infos.get(eval_id)
-        if found is None or not found.done() or found.cancelled() or found.exception():
-            return None
-        return found.result()
-
-    def describes(self, eval_id: str) -> bool:
-        """Whether the source can say what an eval is (model, dataset version, created): the
-        API can; saved results files cannot (the eval's metadata is then unknown)."""
-        return not isinstance(self._source, SavedResults) or self._source.describes(eval_id)
-
-    async def about(self, eval_id: str) -> EvalInfo | None:
-        """An eval's metadata for the report's provenance: the run's (shared) `info` when the
-        source describes it, asked concurrently with its results; None from saved files, or
-        when Roboflow could not answer (provenance is informational: it never decides a
-        verdict; a missing key, an auth or a not-found error fails the map-results anyway)."""
-        if not self.describes(eval_id):
-            return self.known_info(eval_id)
-        try:
-            return await self.info(eval_id)
-        except ResultsUnavailable as error:
-            self._log.warning("fetch.info_unavailable", eval_id=eval_id, error=str(error))
-            return None
-
-    def cancel(self) -> None:
-        for result in self._results.values():
-            result.cancel()
-        for info in self._infos.values():
-            info.cancel()
-        for listed in self._lists.values():
-            listed.cancel()
-        for panels in (self._confusions, self._performances, self._images):
-            for panel in panels.values():
-                panel.cancel()
-
-    async def _info(self, eval_id: str) -> EvalInfo:
-        async with self._limit:
-            return await self._source.eval_info(eval_id)
+    def trend_results(self, eval_id: str) -> asyncio.Future[EvalResults]:
+        """`results(eval_id)` for the trend: shared like any other, but a fetch the trend
+        starts is its own until something else asks for it (`let_go` may stop it)."""
+        return self._memo.once(("results", eval_id), lambda: self._fetch(eval_id), for_trend=True)
 
     async def _fetch(
         self, eval_id: str, *, give_up: float | None = None, named: str | None = None
     ) -> EvalResults:
         wait = self._options.wait
-        started = self._clock()
-        give_up = started + wait if give_up is None else give_up
         what = f"the evaluation of {named} (eval {eval_id})" if named else f"evaluation {eval_id}"
         saw_done = False
-        while True:
-            async with self._limit:
-                try:
-                    data = await self._source.map_results(eval_id)
-                except NotReady:
-                    status = None
-                else:
-                    self._log.debug("fetch.done", eval_id=eval_id)
-                    return parse_map_results(data, eval_id)
-            self._infos.pop(eval_id, None)  # the status changes while we wait: ask afresh
-            status = (await self.info(eval_id)).status
-            if status == "done" and not saw_done:
-                saw_done = True  # it may have finished between our two requests: ask again
-                continue
-            if status == "done":
-                raise ResultsUnavailable(
-                    f"{what} is done but Roboflow has no map-results for it "
-                    "(409 model_eval_not_done); re-run the evaluation in Roboflow",
-                    eval_id=eval_id,
-                )
-            if status not in _RUNNING:
-                raise ResultsUnavailable(
-                    f"{what} {status} on Roboflow, so there is nothing to gate; "
-                    "re-run the evaluation or gate another one",
-                    eval_id=eval_id,
-                )
-            remaining = give_up - self._clock()
-            if remaining <= 0:
-                raise ResultsUnavailable(
-                    f"{what} is still {status} after waiting {wait:g} s; "
-                    "raise --wait, or run the gate again when it is done",
-                    eval_id=eval_id,
-                )
-            self._log.info(
-                "fetch.waiting",
-                eval_id=eval_id,
-                status=status,
-                waited=round(self._clock() - started, 1),
-                wait=wait,
-            )
-            await self._sleep(min(self._options.poll_interval, remaining))
 
-    async def auto_baseline(self, eval_id: str, *, require_same_version: bool = False) -> Baseline:
-        """The newest `done` evaluation on the candidate's dataset version, created before it
-        and not of its model; else (unless `require_same_version`) the newest earlier `done`
-        evaluation of its project, flagged as measured on another dataset version."""
-        info = await self.info(eval_id)
-        if info.created_at is None:
-            raise ResultsUnavailable(
-                f"baseline: auto for eval {eval_id}: Roboflow did not say when it was created; "
-                "set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
-        version = info.version_id
-        if version is not None:
-            listed = await self.listing("version", version)
-            same = [
-                e
-                for e in listed
-                if _done_rival(e, info)
-                and e.version_id in (None, version)
-                and e.created_at is not None
-                and e.created_at < info.created_at
-                and (e.same_project(info) if require_same_version else True)
-            ]
-            if same:
-                # One known to be of the candidate's project first: only it shares the test set.
-                chosen = max(same, key=lambda e: (e.same_project(info), _created(e)))
-                shared = chosen.same_project(info)
-                self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
-                return Baseline(
-                    chosen.eval_id,
-                    chosen=(
-                        "auto: the newest earlier done evaluation of another model "
-                        f"on dataset version {version}" + ("" if shared else _UNKNOWN_PROJECT)
-                    ),
-                    same_version=shared,
+        async def look() -> EvalResults | _Waiting:
+            nonlocal saw_done
+            while True:
+                async with self._limit:
+                    try:
+                        data = await self._source.map_results(eval_id)
+                    except NotReady:
+                        pass
+                    else:
+                        self._log.debug("fetch.done", eval_id=eval_id)
+                        return parse_map_results(data, eval_id)
+                self._memo.forget(("info", eval_id))  # the status changes while we wait
+                status = (await self.info(eval_id)).status
+                if status == "done" and not saw_done:
+                    saw_done = True  # it may have finished between our two requests: ask again
+                    continue
+                if status == "done":
+                    raise ResultsUnavailable(
+                        f"{what} is done but Roboflow has no map-results for it "
+                        "(409 model_eval_not_done); re-run the evaluation in Roboflow",
+                        eval_id=eval_id,
+                    )
+                if status not in _RUNNING:
+                    raise ResultsUnavailable(
+                        f"{what} {status} on Roboflow, so there is nothing to gate; "
+                        "re-run the evaluation or gate another one",
+                        eval_id=eval_id,
+                    )
+                return _Waiting(
+                    "fetch.waiting",
+                    {"eval_id": eval_id, "status": status},
+                    partial(StillRunning, eval_id, what=what, status=status, wait=wait),
                 )
-        if require_same_version:
-            where = f"dataset version '{version}'" if version else "its dataset version (unknown)"
-            note = (
-                "baseline: auto found no earlier done evaluation of another model on "
-                f"{where}, and require_same_version is set"
-            )
-            self._log.warning("fetch.no_baseline", eval_id=eval_id, version=version)
-            return Baseline(None, note)
-        if not info.project:
-            raise ResultsUnavailable(
-                f"baseline: auto for eval {eval_id}: Roboflow did not say which project it "
-                "belongs to; set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
+
+        return await self._poll(look, give_up)
+
+    # ------------------------------------------------------------------ lists
+
+    def listing(
+        self, query: EvalQuery, *, for_trend: bool = False
+    ) -> asyncio.Future[list[EvalInfo]]:
+        """The (shared, cached for the run) list `query` asks for (each eval once).
+        `for_trend`: the trend asks (a list it starts is its own, as in `trend_results`)."""
+        return self._memo.once(("list", query), lambda: self._list(query), for_trend=for_trend)
+
+    async def _list(self, query: EvalQuery) -> list[EvalInfo]:
         async with self._limit:
-            listing = _once_each(
-                await self._source.list_evals(project=info.project, status="done", limit=200)
-            )
-        earlier = [
-            (e.created_at, e)
-            for e in listing
-            if e.eval_id != eval_id
-            and e.status == "done"
-            and e.created_at is not None
-            and e.created_at < info.created_at
-            and (e.project in (None, info.project))
-        ]
-        if not earlier:
-            note = f"baseline: auto found no earlier done evaluation in project '{info.project}'"
-            self._log.warning("fetch.no_baseline", eval_id=eval_id, project=info.project)
-            return Baseline(None, note)
-        chosen = max(earlier, key=lambda pair: pair[0])[1]
-        self._log.info("fetch.baseline", eval_id=eval_id, baseline=chosen.eval_id)
-        if version is None or chosen.version_id is None:
-            same_version = None
-            how = f"auto: the newest earlier done evaluation in project {info.project}"
-        else:
-            same_version = chosen.version_id == version
-            how = (
-                f"auto: the newest earlier done evaluation in project {info.project} "
-                f"(none of another model on dataset version {version})"
-            )
-        return Baseline(chosen.eval_id, chosen=how, same_version=same_version)
+            return once_each(await self._source.list_evals(query))
 
-    async def champion(self, eval_id: str, task_type: Awaitable[TaskType]) -> Baseline:
-        """The best `done` evaluation of another model on the candidate's dataset version by
-        the task's headline metric (mAP@50:95 on test, or mIoU on test): the eval's summary
-        when it has the metric, else its map-results. The version's list is asked while the
-        candidate's results (which say its task) are still on their way.
+    async def resolve(self, by: str, ref: str) -> tuple[EvalInfo, float]:
+        """The newest evaluation of model (or dataset version) `ref`, waiting for one to
+        appear; with the clock time the wait for it to be done must end by (the same budget)."""
+        wait = self._options.wait
+        give_up = self._clock() + wait
+        query = EvalQuery.of(by, ref)
+        looked: list[asyncio.Future[list[EvalInfo]]] = []
 
-        The champion is the best of all of them or it is unknown: when any rival's value
-        cannot be had (its map-results fail) or is not a usable fraction (null, NaN, out of
-        range, a string), there is no baseline and the note names the rivals and why, with
-        `unknown` set (the regression checks follow `if_missing`): never a weaker champion."""
-        info = await self.info(eval_id)
-        version = info.version_id
-        if version is None:
-            raise ResultsUnavailable(
-                f"baseline: champion for eval {eval_id}: Roboflow did not say which dataset "
-                "version it was measured on; set baseline: to an eval id instead",
-                eval_id=eval_id,
-            )
-        listing = self.listing("version", version)
-        task, listed = await asyncio.gather(task_type, listing)
-        rivals = [e for e in listed if _done_rival(e, info) and e.version_id in (None, version)]
-        metric = HEADLINE[task]
-        scores = await asyncio.gather(*(self._score(e, task) for e in rivals))
-        unknown = [
-            (e.eval_id, score.why)
-            for score, e in zip(scores, rivals, strict=True)
-            if isinstance(score, Unscored)
-        ]
-        if unknown:
-            self._log.warning(
-                "fetch.champion_unknown",
-                eval_id=eval_id,
-                version=version,
-                rivals=dict(unknown),
-            )
-            return Baseline(None, _champion_unknown(version, metric, unknown), unknown=True)
-        scored = [
-            (score, e) for score, e in zip(scores, rivals, strict=True) if isinstance(score, float)
-        ]
-        if not scored:
-            note = (
-                "baseline: champion found no done evaluation of another model on dataset "
-                f"version '{version}'"
-            )
-            self._log.warning("fetch.no_baseline", eval_id=eval_id, version=version)
-            return Baseline(None, note)
-        score, chosen = max(scored, key=lambda pair: (pair[0], _created(pair[1])))
-        self._log.info("fetch.champion", eval_id=eval_id, baseline=chosen.eval_id, score=score)
-        return Baseline(
-            chosen.eval_id,
-            chosen=(
-                f"champion: the best done evaluation of another model on dataset version "
-                f"{version} by {metric.label} on test ({score:.4f})"
-                + ("" if chosen.same_project(info) else _UNKNOWN_PROJECT)
-            ),
-            same_version=chosen.same_project(info),
-        )
+        async def look() -> EvalInfo | _Waiting:
+            if looked:  # look afresh (other waiters share the new look)
+                self._memo.forget(("list", query), looked.pop())
+            listed = self.listing(query)
+            looked.append(listed)
+            found = newest(e for e in await listed if e.is_of(by, ref))
+            if found is None:
+                return _Waiting(
+                    "fetch.waiting_for_eval",
+                    {"by": by, "ref": ref},
+                    partial(NoEvalAppeared, by, ref, wait=wait),
+                )
+            self._log.info("fetch.resolved", by=by, ref=ref, eval_id=found.eval_id)
+            self.remember(found)
+            return found
 
-    async def headline(self, info: EvalInfo, task_type: TaskType) -> float | None:
-        """An eval's headline metric on test (its summary's, else its shared map-results',
-        fetched as the trend's own: `trend_results`), or None when it has none: the report's
-        trend charts it."""
-        score = await self._score(info, task_type, for_trend=True)
-        return score if isinstance(score, float) else None
+        return await self._poll(look, give_up), give_up
 
-    async def _score(
-        self, info: EvalInfo, task_type: TaskType, *, for_trend: bool = False
-    ) -> float | Unscored | None:
-        """An eval's headline metric on test; `Unscored` (why) when it cannot be had or is
-        not a usable fraction; None when the eval is of another task (no rival)."""
-        metric = HEADLINE[task_type]
-        if metric.summary_key is not None and info.summary is not None:
-            value = info.summary.get(metric.summary_key)
-            if isinstance(value, int | float) and _fraction(value):
-                return float(value)
+    # ------------------------------------------------------------------ info
+
+    def info(self, eval_id: str) -> asyncio.Future[EvalInfo]:
+        """The (shared) fetch of an eval's info: its status, project, version, model."""
+        return self._memo.once(("info", eval_id), lambda: self._info(eval_id))
+
+    async def _info(self, eval_id: str) -> EvalInfo:
+        async with self._limit:
+            return await self._source.eval_info(eval_id)
+
+    def remember(self, info: EvalInfo) -> None:
+        """Keep a listed eval's info, so `info(eval_id)` needs no request for it."""
+        self._memo.put(("info", info.eval_id), info)
+
+    def known_info(self, eval_id: str) -> EvalInfo | None:
+        """An eval's info when this run already has it (never a request)."""
+        found: EvalInfo | None = self._memo.known(("info", eval_id))
+        return found
+
+    def has_info(self, eval_id: str) -> bool:
+        """Whether the source can say what an eval is (model, dataset version, created): the
+        API can; saved results files cannot (the eval's info is then unknown)."""
+        return self._source.has_info(eval_id)
+
+    async def info_or_none(self, eval_id: str, *, within: float | None = None) -> EvalInfo | None:
+        """An eval's info for the report's provenance: the run's (shared) `info` when the
+        source has it, asked concurrently with its results; None from saved files, when
+        Roboflow could not answer, or when it did not within `within` seconds (the fetch goes
+        on for whoever shares it). Provenance is informational: it never decides a verdict (a
+        missing key, an auth or a not-found error fails the map-results anyway)."""
+        if not self.has_info(eval_id):
+            return self.known_info(eval_id)
+        asked = self.info(eval_id)
+        if within is not None:
+            done, _ = await asyncio.wait([asked], timeout=max(0.0, within))
+            if not done:
+                self._log.warning("fetch.info_late", eval_id=eval_id, within=round(within, 3))
+                return None
         try:
-            if for_trend:  # the trend may stop waiting: never cancel a fetch others share
-                results = await asyncio.shield(self.trend_results(info.eval_id))
-            else:
-                results = await self.results(info.eval_id)
-        except GateError as error:
-            return Unscored(_short_why(error, info.eval_id))
-        if results.task_type is not task_type:
+            return await asked
+        except ResultsUnavailable as error:
+            self._log.warning("fetch.info_unavailable", eval_id=eval_id, error=str(error))
             return None
-        value = results.value(metric.name, "test")
-        if isinstance(value, Missing | Malformed):
-            return Unscored(value.reason)
-        return float(value)
 
     # ------------------------------------------------------------------ panels
 
     def confusion(self, eval_id: str, split: str) -> asyncio.Future[ConfusionMatrix]:
         """The (shared, cached for the run) confusion matrix of one eval's split. Raises
         PanelUnavailable when Roboflow has none (409) or the run is offline."""
-        key = (eval_id, split)
-        if key not in self._confusions:
-            self._confusions[key] = asyncio.ensure_future(self._confusion(eval_id, split))
-        return self._confusions[key]
+        return self._memo.once(
+            ("confusion", eval_id, split), lambda: self._confusion(eval_id, split)
+        )
 
     def class_performance(self, eval_id: str, split: str) -> asyncio.Future[ClassPerformance]:
         """The (shared, cached for the run) performance-by-class of one eval's split."""
-        key = (eval_id, split)
-        if key not in self._performances:
-            self._performances[key] = asyncio.ensure_future(self._performance(eval_id, split))
-        return self._performances[key]
+        return self._memo.once(
+            ("performance", eval_id, split), lambda: self._performance(eval_id, split)
+        )
 
     def image_counts(self, eval_id: str, split: str) -> asyncio.Future[SplitImages]:
         """The (shared, cached for the run) per-image tp/fp/fn counts of one eval's split, in
         the API's order: the first page says how many images there are, the other pages are
         then asked concurrently (within the concurrency limit) and stitched in offset order."""
-        key = (eval_id, split)
-        if key not in self._images:
-            self._images[key] = asyncio.ensure_future(self._image_counts(eval_id, split))
-        return self._images[key]
+        return self._memo.once(
+            ("images", eval_id, split), lambda: self._image_counts(eval_id, split)
+        )
 
     async def _panel(
         self, panel: str, eval_id: str, split: str, call: Callable[[], Awaitable[Any]]
@@ -831,103 +457,3 @@ class Fetcher:
             total=first.total,
         )
         return stitch_image_pages([first, *rest], eval_id, split)
-
-
-def _is_of(info: EvalInfo, by: str, ref: str) -> bool:
-    """Whether a listed eval is of model (or version) `ref` (a list answer that leaves the
-    field out is trusted, as the filter asked for it)."""
-    value = info.model_id if by == "model" else info.version_id
-    return value is None or value == ref
-
-
-def _once_each(evals: Iterable[EvalInfo]) -> list[EvalInfo]:
-    """A list answer with each evaluation once: an id listed again is the same evaluation
-    (the first listing, the newest by the list's order, is kept)."""
-    found: dict[str, EvalInfo] = {}
-    for info in evals:
-        found.setdefault(info.eval_id, info)
-    return list(found.values())
-
-
-def _newest(evals: Iterable[EvalInfo]) -> EvalInfo | None:
-    """The newest of `evals` by creation time; the list's order (newest first) breaks ties and
-    stands in for a missing time."""
-    best: EvalInfo | None = None
-    for info in evals:
-        if best is None or (
-            info.created_at is not None
-            and (best.created_at is None or info.created_at > best.created_at)
-        ):
-            best = info
-    return best
-
-
-@dataclass(frozen=True, slots=True)
-class Headline:
-    """The metric `baseline: champion` ranks by: its map-results name, its summary key."""
-
-    name: str
-    label: str
-    summary_key: str | None  # None: the summary does not carry it (summary.mAP is mAP@0.5)
-
-
-HEADLINE: Mapping[TaskType, Headline] = {
-    TaskType.DETECTION: Headline("map50_95", "mAP@50:95", None),
-    TaskType.SEGMENTATION: Headline("miou", "mIoU", "mIoU"),
-}
-
-
-MAX_NAMED_RIVALS = 3  # rivals named in an unknown champion's note (the rest counted)
-
-
-def _champion_unknown(version: str, metric: Headline, unknown: list[tuple[str, str]]) -> str:
-    """Why the champion is unknown: the rivals whose value cannot be had, each with why,
-    named first (a report shortens long messages)."""
-    named = ", ".join(f"eval {rival} ({why})" for rival, why in unknown[:MAX_NAMED_RIVALS])
-    more = len(unknown) - MAX_NAMED_RIVALS
-    return (
-        f"baseline: champion is unknown: {named}"
-        + (f" and {more} more" if more > 0 else "")
-        + f": no usable {metric.label} on test, so the best done evaluation of another model "
-        f"on dataset version '{version}' is not known; re-run the gate when Roboflow answers, "
-        "or name the baseline's id"
-    )
-
-
-def _short_why(error: GateError, eval_id: str) -> str:
-    """Why an eval's map-results cannot be had, in short: the HTTP status when the answer
-    had one, else the message's first clause (without the eval it is about)."""
-    status = getattr(error, "status", None)
-    if isinstance(status, int) and status >= 400:
-        return f"HTTP {status}"
-    text = str(error).split("; ", 1)[0]
-    for prefix in (f"map-results for eval {eval_id}: ", f"evaluation {eval_id} "):
-        text = text.removeprefix(prefix)
-    return text
-
-
-_UNKNOWN_PROJECT = " (a project not known to be the candidate's: not known to share its test set)"
-
-
-def _done_rival(info: EvalInfo, candidate: EvalInfo) -> bool:
-    """A done evaluation other than the candidate, not of the candidate's model, and not of
-    another project (a version id may be another project's too)."""
-    return (
-        info.eval_id != candidate.eval_id
-        and info.status == "done"
-        and (candidate.model_id is None or info.model_id != candidate.model_id)
-        and not info.of_another_project(candidate)
-    )
-
-
-def _created(info: EvalInfo) -> datetime:
-    return info.created_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _fraction(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0.0 <= value <= 1.0
-    )

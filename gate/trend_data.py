@@ -18,11 +18,14 @@ from typing import TypeVar
 
 import structlog
 
+from gate.baseline_data import headline
+from gate.core.baseline import HEADLINE, Baseline
 from gate.core.errors import ResultsUnavailable
+from gate.core.eval_info import EvalInfo, EvalQuery
 from gate.core.metrics import TaskType
 from gate.core.results import EvalResults
 from gate.core.trend import Trend, TrendPoint, TrendRole, trend_of
-from gate.fetch import HEADLINE, Baseline, EvalInfo, Fetcher
+from gate.fetch import Fetcher
 
 __all__ = ["TREND_SHARE", "TREND_TIMEOUT", "gather_trend", "trend_budget"]
 
@@ -38,7 +41,8 @@ TREND_TIMEOUT = 5.0  # seconds, at most, for the trend's own fetching (its list,
 def trend_budget(deadline: float | None, now: float) -> float:
     """Seconds the trend may spend on its own fetching (the version's list and the rivals'
     values, beyond what the gate needs anyway): a short timeout, and never more than a fixed
-    share of what is left of the deadline."""
+    share of what is left of the deadline. What only the report's provenance asks for (an
+    eval's info) gets the same budget (`gate.engine`)."""
     if deadline is None:
         return TREND_TIMEOUT
     return max(0.0, min(TREND_TIMEOUT, TREND_SHARE * (deadline - now)))
@@ -49,14 +53,15 @@ async def gather_trend(
     eval_id: str,
     *,
     last: int,
-    about: Awaitable[EvalInfo | None],
+    info: Awaitable[EvalInfo | None],
     results: Awaitable[EvalResults],
     resolving: Awaitable[tuple[Baseline, EvalResults | None]],
 ) -> Trend | None:
     """The trend of eval `eval_id`: its headline metric on test, its baseline's, and those of
-    the `last` done evals of its dataset version created at or before it. `about` gives the
-    candidate's metadata, `results` its map-results and `resolving` its baseline (all already
-    on their way: this only adds the version's list and the earlier evals' values).
+    the `last` done evals of its dataset version created at or before it. `info` gives the
+    candidate's info (None: unknown, or not back within its budget), `results` its map-results
+    and `resolving` its baseline (all already on their way: this only adds the version's list
+    and the earlier evals' values).
 
     The trend is decoration: it never fails, or stalls, a gate. Its own fetching (the list,
     when nothing else asked for it, and the rivals' values) gets its own budget
@@ -66,17 +71,17 @@ async def gather_trend(
 
     None when off (`last` 0), offline (a saved file says nothing of its eval's version), when
     the version is unknown, or when the version's list cannot be had in time."""
-    if last <= 0 or not fetcher.describes(eval_id):
+    if last <= 0 or not fetcher.has_info(eval_id):
         return None
-    info = await about
-    if info is None or info.version_id is None:
+    candidate = await info
+    if candidate is None or candidate.version_id is None:
         return None
-    version = info.version_id
+    version = candidate.version_id
     clock = asyncio.get_running_loop().time
     give_up = clock() + trend_budget(fetcher.deadline, fetcher.now())
-    key = ("version", version)
+    key = EvalQuery(version=version)
     try:
-        listed = await _within(fetcher.listing(*key, for_trend=True), give_up, clock)
+        listed = await _within(fetcher.listing(key, for_trend=True), give_up, clock)
     except (ResultsUnavailable, TimeoutError) as error:
         fetcher.let_go(lists=[key])
         why = str(error) or "not back within the trend's budget"
@@ -84,7 +89,7 @@ async def gather_trend(
         return None
     task = (await results).task_type
     metric = HEADLINE[task]
-    earlier = _earlier(listed, info, version, last)
+    earlier = _earlier(listed, candidate, version, last)
     values = await _values(fetcher, earlier, task, give_up, clock)
     baseline, base_results = await resolving
     points: list[TrendPoint] = []
@@ -106,9 +111,9 @@ async def gather_trend(
     if baseline.eval_id is not None and all(e.eval_id != baseline.eval_id for e in earlier):
         value = _test_value(base_results, metric.name, task)
         listed_base = next((e for e in listed if e.eval_id == baseline.eval_id), None)
-        about_base = listed_base or fetcher.known_info(baseline.eval_id)
-        add(about_base, baseline.eval_id, value, TrendRole.BASELINE)
-    add(info, eval_id, _test_value(await results, metric.name, task), TrendRole.CANDIDATE)
+        base_info = listed_base or fetcher.known_info(baseline.eval_id)
+        add(base_info, baseline.eval_id, value, TrendRole.BASELINE)
+    add(candidate, eval_id, _test_value(await results, metric.name, task), TrendRole.CANDIDATE)
     _log.debug("trend.gathered", eval_id=eval_id, points=len(points), left_out=len(left_out))
     return trend_of(metric.name, metric.label, version, points, left_out)
 
@@ -131,7 +136,7 @@ async def _values(
 ) -> list[float | None]:
     """Each earlier eval's headline value, or None when it cannot be had by `give_up` (the
     ones only the trend asked for are then stopped)."""
-    asked = [asyncio.ensure_future(fetcher.headline(e, task)) for e in earlier]
+    asked = [asyncio.ensure_future(headline(fetcher, e, task)) for e in earlier]
     if not asked:
         return []
     _, late = await asyncio.wait(asked, timeout=max(0.0, give_up - clock()))

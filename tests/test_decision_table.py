@@ -1,7 +1,7 @@
 """One decision from (verdict x fail-on), read by every output: a table test.
 
 For each verdict (pass, warn, fail) and each fail-on (error, warning, never), every output says
-what the README's table says: the exit code (CLI in process, the Action as a subprocess, the
+what the docs' table says: the exit code (CLI in process, the Action as a subprocess, the
 service's `exit_code`), the Action's `passed` output, the commit status's state (and a
 description that never says "passed" for a gate that did not pass), the check run's
 conclusion, and the JSON's `decision`. The faces run against the Roboflow and GitHub stand-ins
@@ -27,14 +27,22 @@ from gate.engine import exit_code_for
 from gate.github.checks import check_run_conclusion, check_run_title
 from gate.github.publish import Gated, status_state
 from gate.report.formats import json_document
-from tests.action.test_action_process import GH_TOKEN, PR, PR_HEAD, REPO, RF_KEY, run_action
+from tests.action.test_action_process import (
+    BASE_SHA,
+    GH_TOKEN,
+    PR,
+    PR_HEAD,
+    REPO,
+    RF_KEY,
+    run_action,
+)
 from tests.github_standin import GitHubStandIn
 from tests.report.test_report import make_check
 from tests.roboflow_standin import RoboflowStandIn, detection_results
 
 # The service's bearer token (no word in it: the service masks any 8 characters of a secret).
 SERVICE_TOKEN = "Zq7Xk9Wm2Pv4Rt8Ys3Lb6Nc1"
-# The README's table: (verdict, fail-on) -> exit code, passed, commit status, check run.
+# The docs' table (docs/reports.md): (verdict, fail-on) -> exit code, passed, status, check run.
 TABLE: dict[tuple[str, str], tuple[int, bool, str, str]] = {
     ("pass", "error"): (0, True, "success", "success"),
     ("pass", "warning"): (0, True, "success", "success"),
@@ -201,7 +209,7 @@ def roboflow() -> RoboflowStandIn:
 @pytest.fixture
 def github() -> GitHubStandIn:
     standin = GitHubStandIn(token=GH_TOKEN)
-    standin.add_pull(REPO, PR, head_sha=PR_HEAD)
+    standin.add_pull(REPO, PR, head_sha=PR_HEAD, base_sha=BASE_SHA)
     return standin
 
 
@@ -227,7 +235,6 @@ async def test_the_action_exit_code_outputs_status_check_run_and_json_agree_with
         commit_status="true",
         check_run="true",
         comment="off",
-        config_from="workspace",  # the table is about the decision, not where the config comes from
     )
     assert run.code == code, run.err
     assert run.outputs["verdict"] == verdict
@@ -324,8 +331,10 @@ async def test_a_warning_under_fail_on_warning_fails_the_commit_status_too(servi
     )
 
 
-def test_the_readme_table_is_generated_from_the_decision():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+def test_the_docs_table_is_generated_from_the_decision():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "reports.md").read_text(
+        encoding="utf-8"
+    )
     from gate.core.decision import decision_table  # noqa: PLC0415
 
-    assert decision_table() in readme
+    assert decision_table() in page

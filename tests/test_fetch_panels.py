@@ -12,11 +12,12 @@ import pytest
 
 from gate.core.errors import ResultsUnavailable, UsageError
 from gate.core.results import MalformedResults
-from gate.fetch import IMAGE_PAGE, Fetcher, FetchOptions, PanelUnavailable, SavedResults
+from gate.fetch import IMAGE_PAGE, Fetcher, FetchOptions, PanelUnavailable
 from gate.http.retry import RetryPolicy, sleepless
+from gate.local.sources import LazyRoboflow, RoboflowAccess
 from gate.roboflow.api import InvalidPanelQuery, ServerError
 from gate.roboflow.client import RoboflowClient
-from gate.sources import LazyRoboflow, RoboflowAccess
+from gate.saved_results import SavedResults
 from tests.roboflow_standin import HTML_502, RoboflowStandIn, Scripted, generated_panels
 
 KEY = "rf_fetch_panels_Key/0123+="

@@ -10,7 +10,8 @@ import pytest
 
 from gate.core.errors import UsageError
 from gate.core.results import MalformedResults
-from gate.fetch import Fetcher, FetchOptions, PanelUnavailable, SavedResults
+from gate.fetch import Fetcher, FetchOptions, PanelUnavailable
+from gate.saved_results import SavedResults
 from tests.roboflow_standin import detection_results
 
 IMAGES = [
@@ -115,7 +116,7 @@ async def test_an_eval_read_from_a_file_is_never_asked_of_the_api_even_with_one(
             await source.image_predictions(eval_id, split, 0, 1000)
         with pytest.raises(UsageError, match="comes from a saved results file"):
             await source.eval_info(eval_id)
-        assert not source.describes(eval_id)
+        assert not source.has_info(eval_id)
     assert await source.confusion_matrix("e1", "test") == MATRIX
     assert api.asked == []
 

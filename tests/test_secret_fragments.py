@@ -444,7 +444,7 @@ def test_no_piece_of_the_key_or_token_reaches_any_channel_of_the_action(roboflow
         out, err = io.StringIO(), io.StringIO()
         handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            code = run(environ, out, err)
+            code = run(environ=environ, cwd=root, out=out, err=err)
         finally:
             structlog.reset_defaults()
             for signum, handler in handlers.items():

@@ -13,10 +13,12 @@ the parts detector of examples/large/ (committed results), `2000` the same detec
 
     apt-get install cmark-gfm chromium fonts-noto-color-emoji    # once
     python tools/screenshot_comment.py              # 3, 300 and 2000 -> /tmp/eval-gate-shots/
-    python tools/screenshot_comment.py --scenario 300 --out-dir docs --name comment-300-classes
+    python tools/screenshot_comment.py --scenario 300 --name comment-300-classes \
+        && cp /tmp/eval-gate-shots/comment-300-classes.png docs/   # the docs' picture
     python tools/screenshot_comment.py --height 3000  # more than the first screen
 
-Each scenario writes NAME.md (the comment's Markdown), NAME.html and NAME.png. The
+Each scenario writes NAME.md (the comment's Markdown), NAME.html and NAME.png (so not into
+docs/, where a stray page fails `mkdocs build --strict`: copy the picture there). The
 stylesheet comes from the npm package `github-markdown-css` (installed with npm into
 ~/.cache/eval-gate-screenshot on first use, or given with --css).
 """

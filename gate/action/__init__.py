@@ -1,1 +1,2 @@
-"""The GitHub Action face: inputs, the runner's files and commands, the entrypoint."""
+"""The GitHub Action face: its inputs, the event, the runner's files and commands, the step
+(config, gate, report, summary, comment, status, check run) and the process around it."""

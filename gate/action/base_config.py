@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gate.action.runner import EventContext
+from gate.action.event import EventContext
 from gate.config.diff import RuleChanges, rule_changes
 from gate.config.fields import EVAL, TOP, Field, Origin
 from gate.config.from_base import SettingChange, gated_config, setting_changes
@@ -41,14 +41,15 @@ from gate.core.errors import ConfigError, ExitCode, GateError, Problem
 from gate.core.model import GateConfig, IfMissing, Location, Rule, Severity
 from gate.core.strict_json import JSONDocumentError, decode_utf8
 from gate.engine import BaseEvals
-from gate.local_files import MAX_CONFIG_BYTES, read_config
-from gate.options import markdown_table
+from gate.local.files import MAX_CONFIG_BYTES, read_config
+from gate.local.options import markdown_table
 from gate.report.markdown import md_code
 
 if TYPE_CHECKING:
     from gate.action.inputs import ActionSettings
     from gate.github.api import GitHubError
     from gate.github.client import GitHubClient
+    from gate.github.connection import GitHubConnection
 
 __all__ = [
     "BASE_PREFIX",
@@ -148,32 +149,28 @@ async def _base_sha(github: GitHubClient, event: EventContext) -> str:
 
 
 async def _read_base(
-    settings: ActionSettings, event: EventContext, api_url: str
+    settings: ActionSettings, event: EventContext, github: GitHubConnection
 ) -> tuple[bytes | None, str]:
     """The base's config file (None: there is none) and the base commit."""
-    import aiohttp  # noqa: PLC0415 - only on pull requests
-
     from gate.github.api import GitHubError  # noqa: PLC0415
-    from gate.github.client import GitHubClient  # noqa: PLC0415
 
     if event.repository is None:
         raise BaseConfigUnavailable("the event names no repository (GITHUB_REPOSITORY)")
-    if not settings.github_token:
+    if not github.token:
         raise BaseConfigUnavailable("no github-token to read it with")
-    async with aiohttp.ClientSession() as session:
-        try:
-            github = GitHubClient(session, token=settings.github_token, api_url=api_url)
-            sha = await _base_sha(github, event)
-            data = await github.file_at(
-                event.repository, settings.config, sha, max_bytes=MAX_CONFIG_BYTES
-            )
-        except GitHubError as error:
-            raise _unreadable(error) from None
+    try:
+        client = github.client()
+        sha = await _base_sha(client, event)
+        data = await client.file_at(
+            event.repository, settings.config, sha, max_bytes=MAX_CONFIG_BYTES
+        )
+    except GitHubError as error:
+        raise _unreadable(error) from None
     return data, sha
 
 
 async def choose_config(
-    settings: ActionSettings, event: EventContext, workspace: Path, *, api_url: str
+    settings: ActionSettings, event: EventContext, workspace: Path, *, github: GitHubConnection
 ) -> ConfigChoice:
     """The config to gate with (see the module's docstring). Raises GateError: the checkout's
     config or the base's is invalid (exit 2), or the base's cannot be read (exit 3)."""
@@ -190,7 +187,7 @@ async def choose_config(
             checkout, "workspace", path=settings.config, base=BaseEvals(None, reason)
         )
     own = event.event_name != "workflow_run"
-    data, sha = await _read_base(settings, event, api_url)
+    data, sha = await _read_base(settings, event, github)
     if data is None:
         reason = f"the base commit {sha[:12]} has no {settings.config}"
         return ConfigChoice(

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.core.errors import UsageError
+from gate.core.errors import FaceWords, UsageError
 from gate.core.gate_id import (
     GATE_ID_RULE,
     MAX_STATUS_CONTEXT,
@@ -30,8 +30,8 @@ from gate.core.gate_id import (
 from gate.core.gate_id import status_context as default_status_context
 from gate.core.model import COMMENT_MODES, FAIL_ON, CommentMode, FailOn
 from gate.core.redact import redact
-from gate.options import Option, markdown_table, read_options
-from gate.sources import cleartext_key_warning
+from gate.local.options import Option, markdown_table, read_options
+from gate.local.sources import cleartext_key_warning
 
 __all__ = [
     "COMMENT_MODES",
@@ -43,6 +43,7 @@ __all__ = [
     "MAX_STATUS_CONTEXT",
     "MAX_WAIT",
     "REQUIRED_INPUTS",
+    "WORDS",
     "ActionSettings",
     "input_env_name",
     "inputs_table",
@@ -52,6 +53,13 @@ __all__ = [
 DEFAULT_CONFIG = ".github/eval-gate.yml"
 CONFIG_FROM: tuple[str, ...] = ("base", "workspace")  # where a pull request's rules come from
 MAX_WAIT = 6 * 3600.0  # a GitHub-hosted job is stopped after 6 hours anyway
+
+# How the Action names what fixes an engine's error (`GateError.worded`): its inputs.
+WORDS = FaceWords(
+    wait="the wait input",
+    evals="set the eval-ids, models or versions input",
+    workspace="set the workspace input",
+)
 
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})

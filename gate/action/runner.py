@@ -1,12 +1,7 @@
-"""The GitHub Actions runner adapter: the event, workflow commands, outputs and the job summary.
-
-`parse_event` is pure (event name, payload and environ in, `EventContext` out); `read_event`
-adds reading `GITHUB_EVENT_PATH`, and never raises. `ActionsIO` writes to the runner's files
-(`GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`), prints workflow commands on the stdout it is given,
-and hands what the run left in the workspace back to the workspace's owner (`hand_over`).
-
-Workflow-command escaping follows @actions/core exactly: in data `%`, CR and LF are
-percent-encoded; in properties `:` and `,` are too (`,` is `%2C`, not `%3A`).
+"""The runner's files and stdout for one Action run (`ActionsIO`): the step's outputs
+(`GITHUB_OUTPUT`, as `Outputs` declares them), the job summary (`GITHUB_STEP_SUMMARY`, kept
+within its 1 MiB), workflow commands (masks, annotations) on the stdout it is given, and what
+the run left in the workspace handed back to the workspace's owner (`hand_over`).
 """
 
 from __future__ import annotations
@@ -17,407 +12,50 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TextIO
 
-from gate.core import strict_json
-from gate.core.strict_json import JSONDocumentError
+from gate.action.commands import workflow_command
+from gate.report.render import SUMMARY_MAX_BYTES
+from gate.report.shorten import shorten_markdown, summary_note
 
-__all__ = [
-    "ANNOTATION_LEVELS",
-    "OUTPUT_NAMES",
-    "SUMMARY_LIMIT",
-    "ActionsIO",
-    "EventContext",
-    "escape_data",
-    "escape_property",
-    "parse_event",
-    "read_event",
-    "shorten_markdown",
-    "workflow_command",
-]
-
-# The outputs action.yml declares and the Action writes.
-OUTPUT_NAMES: tuple[str, ...] = (
-    "verdict",
-    "passed",
-    "failed-checks",
-    "report-path",
-    "json-path",
-    "comment-url",
-)
-ANNOTATION_LEVELS = ("error", "warning", "notice")
-MAX_EVENT_BYTES = 25 * 2**20  # GitHub caps webhook payloads at 25 MB
-SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
-
-PULL_REQUEST_EVENTS = (
-    "pull_request",
-    "pull_request_target",
-    "pull_request_review",
-    "pull_request_review_comment",
-)
-_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-_ZERO_SHA = re.compile(r"^0+$")
-_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_RUN_ID = re.compile(r"^[0-9]+$")
-_COMMAND = re.compile(r"^[a-z][a-z0-9-]*$")
-_PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-_OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_DELIMITER_TRIES = 16
-RUNNER_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")  # appended to; the runner creates them
-
-
-# --- the event ---------------------------------------------------------------------------------
+__all__ = ["ANNOTATION_LEVELS", "OUTPUT_NAMES", "ActionsIO", "Outputs"]
 
 
 @dataclass(frozen=True, slots=True)
-class EventContext:
-    """What the Action needs from the event that started the workflow."""
+class Outputs:
+    """The step's outputs, one field each, as action.yml declares them (`OUTPUT_NAMES`)."""
 
-    event_name: str
-    repository: str | None  # "owner/name"
-    pr_number: int | None  # None: no pull request to comment on
-    sha: str | None  # the commit a status goes on (a PR's head, never its merge commit)
-    run_url: str | None  # the workflow run, for links and the status's target_url
-    note: str | None = None  # why there is no PR (or no payload), for the log
-    # The pull request's base commit, when the event says (pull_request*: pull_request.base.sha;
-    # workflow_run: its pull_requests entry's base.sha). The rules are read there.
-    base_sha: str | None = None
-    # A pull-request event, or a workflow_run naming a pull request or started by one (a PR
-    # from a fork: looked up by its head commit). The rules are then the base commit's.
-    is_pull_request: bool = False
+    verdict: str  # pass | warn | fail | error | cancelled
+    passed: bool
+    failed_checks: int = 0
+    report_path: str = ""  # relative to the workspace; "" when there is no report
+    json_path: str = ""
+    comment_url: str = ""
 
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
+    def as_dict(self) -> dict[str, str]:
+        """`{output name: text}` in the declared order, as `ActionsIO.set_outputs` takes it:
+        `failed_checks` is written `failed-checks`, a bool `true` or `false`."""
+        return {_output_name(f.name): _text(getattr(self, f.name)) for f in fields(self)}
 
 
-def _number(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return None
+def _output_name(field_name: str) -> str:
+    return field_name.replace("_", "-")
 
 
-def _sha(value: Any) -> str | None:
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if _SHA.match(text) and not _ZERO_SHA.match(text):
-            return text
-    return None
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
-def _repo(value: Any) -> str | None:
-    if isinstance(value, str):
-        text = value.strip()
-        if _REPO.match(text) and not any(part in (".", "..") for part in text.split("/")):
-            return text
-    return None
-
-
-def _run_url(repository: str | None, environ: Mapping[str, str]) -> str | None:
-    run_id = environ.get("GITHUB_RUN_ID", "").strip()
-    if repository is None or not _RUN_ID.match(run_id):
-        return None
-    server = environ.get("GITHUB_SERVER_URL", "").strip().rstrip("/") or "https://github.com"
-    if not server.startswith(("https://", "http://")):
-        return None
-    return f"{server}/{repository}/actions/runs/{run_id}"
-
-
-def _base_repo(entry: Mapping[str, Any]) -> str | None:
-    """`owner/name` of a `workflow_run.pull_requests` entry's base repository, if it says."""
-    url = _get(entry, "base", "repo", "url")
-    if isinstance(url, str) and "/repos/" in url:
-        return url.rsplit("/repos/", 1)[1].strip("/") or None
-    return None
-
-
-def _workflow_run_base(data: Mapping[str, Any], number: int | None) -> str | None:
-    """The base.sha of the workflow_run's pull_requests entry for PR `number`."""
-    entries = _get(data, "workflow_run", "pull_requests")
-    if number is None or not isinstance(entries, list):
-        return None
-    for entry in entries:
-        if isinstance(entry, Mapping) and _number(entry.get("number")) == number:
-            return _sha(_get(entry, "base", "sha"))
-    return None
-
-
-def _workflow_run(data: Mapping[str, Any], repository: str | None) -> tuple[int | None, str | None]:
-    """The PR number of a workflow_run event and, when there is none, why."""
-    entries = _get(data, "workflow_run", "pull_requests")
-    if not isinstance(entries, list) or not entries:
-        return None, (
-            "workflow_run.pull_requests is empty (GitHub leaves it empty for pull requests "
-            "from forks): the pull request has to be looked up by its head commit"
-        )
-    others = 0
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        number = _number(entry.get("number"))
-        if number is None:
-            continue
-        base = _base_repo(entry)
-        if repository is not None and base is not None and base.lower() != repository.lower():
-            others += 1  # a PR of another repository that happens to share the branch
-            continue
-        return number, None
-    if others:
-        return None, (
-            "workflow_run.pull_requests names only pull requests of other repositories: "
-            "the pull request has to be looked up by its head commit"
-        )
-    return None, "workflow_run.pull_requests holds no pull request number"
-
-
-def parse_event(
-    event_name: str, payload: Mapping[str, Any] | None, environ: Mapping[str, str]
-) -> EventContext:
-    """The PR, commit and run of an event. Pure; missing or odd keys give None, never errors."""
-    name = event_name.strip() or "unknown"
-    data: Mapping[str, Any] = payload if isinstance(payload, Mapping) else {}
-    repository = _repo(environ.get("GITHUB_REPOSITORY")) or _repo(
-        _get(data, "repository", "full_name")
-    )
-    run_url = _run_url(repository, environ)
-    env_sha = _sha(environ.get("GITHUB_SHA"))
-    number: int | None = None
-    sha: str | None
-    note: str | None = None
-    base_sha: str | None = None
-    from_pr = name in PULL_REQUEST_EVENTS
-    if name in PULL_REQUEST_EVENTS:
-        number = _number(_get(data, "pull_request", "number")) or _number(data.get("number"))
-        # The head commit: GITHUB_SHA is the merge commit (or the base branch, for _target).
-        sha = _sha(_get(data, "pull_request", "head", "sha"))
-        base_sha = _sha(_get(data, "pull_request", "base", "sha"))
-        if number is None:
-            note = f"the {name} event payload names no pull request"
-    elif name == "workflow_run":
-        number, note = _workflow_run(data, repository)
-        sha = _sha(_get(data, "workflow_run", "head_sha"))
-        base_sha = _workflow_run_base(data, number)
-        triggered_by = _get(data, "workflow_run", "event")
-        from_pr = isinstance(triggered_by, str) and triggered_by in PULL_REQUEST_EVENTS
-    elif name == "issue_comment":
-        sha = None  # the event does not say which commit; a status would be a guess
-        if _get(data, "issue", "pull_request") is not None:
-            number = _number(_get(data, "issue", "number"))
-            if number is None:
-                note = "the issue_comment event payload names no pull request"
-        else:
-            note = "issue_comment events on an issue have no pull request to comment on"
-    elif name == "merge_group":
-        sha = _sha(_get(data, "merge_group", "head_sha")) or env_sha
-        note = "merge_group events have no pull request to comment on"
-    elif name == "push":
-        sha = env_sha or _sha(data.get("after"))
-        note = "push events have no pull request to comment on"
-    else:  # workflow_dispatch, schedule, release, repository_dispatch ...
-        sha = env_sha
-        note = f"{name} events have no pull request to comment on"
-    return EventContext(
-        event_name=name,
-        repository=repository,
-        pr_number=number,
-        sha=sha,
-        run_url=run_url,
-        note=note,
-        base_sha=base_sha,
-        is_pull_request=from_pr or (name == "workflow_run" and number is not None),
-    )
-
-
-def _read_event_file(path: Path) -> bytes:
-    """The event file's bytes; JSONDocumentError past `MAX_EVENT_BYTES` (read no further)."""
-    with path.open("rb") as file:
-        raw = file.read(MAX_EVENT_BYTES + 1)
-    if len(raw) > MAX_EVENT_BYTES:
-        raise JSONDocumentError(f"larger than {MAX_EVENT_BYTES // 2**20} MiB")
-    return raw
-
-
-def read_event(environ: Mapping[str, str]) -> EventContext:
-    """`parse_event` on the payload at `GITHUB_EVENT_PATH`; an unreadable one is a note."""
-    name = environ.get("GITHUB_EVENT_NAME", "")
-    path = environ.get("GITHUB_EVENT_PATH", "").strip()
-    payload: Any = None
-    problem: str | None = None
-    if not path:
-        problem = "GITHUB_EVENT_PATH is not set, so the event is unknown"
-    else:
-        try:
-            payload = strict_json.loads(_read_event_file(Path(path)))
-        except OSError as exc:
-            problem = f"cannot read the event file {path} ({exc.strerror or type(exc).__name__})"
-        except JSONDocumentError as exc:  # not JSON, duplicate keys, too deep, not UTF-8...
-            problem = f"the event file {path} is not valid JSON: {exc.reason}"
-        else:
-            if not isinstance(payload, dict):
-                problem = f"the event file {path} does not hold a JSON object"
-                payload = None
-    context = parse_event(name, payload, environ)
-    if problem is not None:
-        note = f"{problem}; {context.note}" if context.note else problem
-        context = replace(context, note=note)
-    return context
-
-
-# --- workflow commands -------------------------------------------------------------------------
-
-
-def escape_data(text: str) -> str:
-    """A command's message, as @actions/core escapes it: `%`, CR and LF percent-encoded."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """A command's property value: as `escape_data`, plus `:` -> `%3A` and `,` -> `%2C`."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def workflow_command(command: str, message: str, **properties: str | int | None) -> str:
-    """One workflow-command line, e.g. `::error title=Gate failed::map50 0.61 < 0.70`.
-
-    Properties whose value is None or empty are left out; the rest are joined by `,` in the
-    order given, as @actions/core does.
-    """
-    if not _COMMAND.match(command):
-        raise ValueError(f"not a workflow command name: {command!r}")
-    parts: list[str] = []
-    for key, value in properties.items():
-        if not _PROPERTY.match(key):
-            raise ValueError(f"not a workflow command property name: {key!r}")
-        if value is None or value == "":
-            continue
-        parts.append(f"{key}={escape_property(str(value))}")
-    head = f"::{command}"
-    if parts:
-        head += " " + ",".join(parts)
-    return f"{head}::{escape_data(message)}"
-
-
-# --- the job summary ---------------------------------------------------------------------------
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HTML_TAG = re.compile(
-    r"<(/?)(details|table|div|pre|blockquote|ul|ol|dl)\b[^>]*?(/?)>", re.IGNORECASE
-)
-
-
-class _Blocks:
-    """Which fenced code block, HTML comment and HTML blocks are open after each line."""
-
-    __slots__ = ("comment", "fence", "html")
-
-    def __init__(self) -> None:
-        self.fence: str | None = None  # the opening fence, e.g. "```"
-        self.comment = False
-        self.html: list[str] = []
-
-    def feed(self, line: str) -> None:
-        if self.fence is not None:
-            found = _FENCE.match(line.rstrip("\r\n"))
-            if found is not None:
-                marker, rest = found.groups()
-                closes = marker[0] == self.fence[0] and len(marker) >= len(self.fence)
-                if closes and not rest.strip():
-                    self.fence = None
-            return
-        if self.comment:
-            if "-->" not in line:
-                return
-            self.comment = False
-            line = line.split("-->", 1)[1]
-        else:
-            found = _FENCE.match(line.rstrip("\r\n"))
-            if found is not None and not (found[1][0] == "`" and "`" in found[2]):
-                self.fence = found[1]
-                return
-        while "<!--" in line:
-            before, _, after = line.partition("<!--")
-            self._tags(before)
-            if "-->" not in after:
-                self.comment = True
-                return
-            line = after.split("-->", 1)[1]
-        self._tags(line)
-
-    def _tags(self, text: str) -> None:
-        for found in _HTML_TAG.finditer(text):
-            closing, tag, self_closing = found[1], found[2].lower(), found[3]
-            if self_closing:
-                continue
-            if not closing:
-                self.html.append(tag)
-            elif tag in self.html:
-                while self.html.pop() != tag:
-                    pass
-
-    def closers(self) -> str:
-        """Text that closes whatever is open, innermost first ("" when nothing is)."""
-        text = ""
-        if self.fence is not None:
-            text += self.fence + "\n"
-        if self.comment:
-            text += "-->\n"
-        if self.html:
-            text += "\n" + "".join(f"</{tag}>\n" for tag in reversed(self.html))
-        return text
-
-
-def _lines(text: str) -> list[str]:
-    """`text` split after each LF only (what Markdown calls a line), ends kept."""
-    lines = text.split("\n")
-    last = lines.pop()
-    return [line + "\n" for line in lines] + ([last] if last else [])
-
-
-def shorten_markdown(markdown: str, max_bytes: int, note: str) -> str | None:
-    """`markdown` cut at a line boundary, plus `note`, in at most `max_bytes` UTF-8 bytes.
-
-    The cut is made where no fenced code block, HTML comment or HTML block is open, unless
-    that keeps less than half of what a plain line cut would; then the open blocks are
-    closed before the note. None when not even the note fits. Lines are never cut.
-    """
-    note_size = len(note.encode("utf-8"))
-    budget = max_bytes - note_size
-    if budget < 0:
-        return None
-    blocks = _Blocks()
-    used = chars = 0
-    safe = 0  # characters kept by the last cut outside every block
-    plain, plain_closers = 0, ""  # the last cut that fits with its closers
-    safe_bytes = plain_bytes = 0
-    for line in _lines(markdown):
-        size = len(line.encode("utf-8"))
-        if used + size > budget or not line.endswith("\n"):
-            break
-        used += size
-        chars += len(line)
-        blocks.feed(line)
-        closers = blocks.closers()
-        if not closers:
-            safe, safe_bytes = chars, used
-        if used + len(closers.encode("utf-8")) <= budget:
-            plain, plain_closers, plain_bytes = chars, closers, used
-    if safe_bytes * 2 >= plain_bytes:
-        return markdown[:safe] + note
-    return markdown[:plain] + plain_closers + note
-
-
-def _summary_note(full_report_path: str | None) -> str:
-    from gate.report.markdown import md_code  # noqa: PLC0415 - only when the summary is too long
-
-    if full_report_path:
-        return f"\n…summary truncated: the full report is in {md_code(full_report_path)}\n"
-    return "\n…summary truncated: the full report did not fit in the 1 MiB job summary\n"
+# The outputs action.yml declares and the Action writes, in order.
+OUTPUT_NAMES: tuple[str, ...] = tuple(_output_name(f.name) for f in fields(Outputs))
+ANNOTATION_LEVELS = ("error", "warning", "notice")
+_OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_DELIMITER_TRIES = 16
+RUNNER_FILES = ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")  # appended to; the runner creates them
 
 
 # --- the runner's files and stdout -------------------------------------------------------------
@@ -428,7 +66,8 @@ def _new_token() -> str:
 
 
 class ActionsIO:
-    """Writes to the runner's files and stdout; constructed from environ + a stdout stream."""
+    """Writes to the runner's files and stdout; constructed from environ + a stdout stream.
+    `workspace`: GITHUB_WORKSPACE, else `cwd` (the process's working directory)."""
 
     __slots__ = (
         "_environ",
@@ -446,8 +85,9 @@ class ActionsIO:
         stdout: TextIO,
         *,
         token_factory: Callable[[], str] = _new_token,
-        summary_limit: int = SUMMARY_LIMIT,
+        summary_limit: int = SUMMARY_MAX_BYTES,
         euid: int | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self._environ = environ
         self._stdout = stdout
@@ -455,7 +95,10 @@ class ActionsIO:
         self._summary_limit = summary_limit
         self._euid = _effective_uid() if euid is None else euid
         workspace = environ.get("GITHUB_WORKSPACE", "").strip()
-        self.workspace: Path = Path(workspace) if workspace else Path.cwd()
+        if workspace:
+            self.workspace = Path(workspace)
+        else:
+            self.workspace = cwd if cwd is not None else Path.cwd()
         # Which runner files exist before the run: only those it creates are handed over.
         self._runner_files_before = {
             name: path.exists() for name, path in self._runner_files().items()
@@ -575,7 +218,7 @@ class ActionsIO:
                         text = "\n" + text
             budget = self._summary_limit - existing
             if len(text.encode("utf-8")) > budget:
-                shortened = shorten_markdown(text, budget, _summary_note(full_report_path))
+                shortened = shorten_markdown(text, budget, summary_note(full_report_path))
                 self._log().warning(
                     "actions.summary_truncated",
                     size=len(text.encode("utf-8")),

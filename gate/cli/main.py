@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gate import __version__
-from gate.core.errors import ConfigError, ExitCode, GateError, internal_error_message
-from gate.options import Option, Read, read_options
+from gate.core.errors import ConfigError, ExitCode, FaceWords, GateError, internal_error_message
+from gate.local.options import Option, Read, read_options
 
 if TYPE_CHECKING:
     from gate.cli.settings import CheckSettings
@@ -29,6 +29,15 @@ environment: EVAL_GATE_DATABASE_URL (default sqlite:///eval-gate.db: a file in t
 directory; or postgresql://user:password@host:port/db), EVAL_GATE_DATABASE_PASSWORD_FILE.
 exit codes: 0 done, 2 bad setting, 3 database unavailable (unreachable, not writable, not
 migrated)."""
+
+# How the command line names what fixes an engine's error (`GateError.worded`).
+WORDS = FaceWords(
+    wait="--wait",
+    evals="pass --eval ID (or --results PATH)",
+    workspace="pass --workspace, set ROBOFLOW_WORKSPACE",
+    base="baseline: base only works in the GitHub Action on pull requests (the base branch's "
+    "config names the baselines); name an eval id, auto or champion instead",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -192,6 +201,7 @@ def _log_settings(args: argparse.Namespace) -> tuple[str, str]:
 def _print_error(error: GateError, fmt: str, secrets: Sequence[str], err: TextIO) -> None:
     from gate.logs import error_line  # noqa: PLC0415 - keep `--help` and `schema` light
 
+    error = error.worded(WORDS)
     lines = error.lines() if isinstance(error, ConfigError) else [str(error)]
     err.writelines(error_line(line, fmt=fmt, secrets=secrets) + "\n" for line in lines)
 
@@ -260,7 +270,7 @@ def _validate(
     """Each config named (--config, then the positional ones; the default config when none),
     its problems printed; the exit status of the first that fails."""
     from gate.cli.settings import find_config  # noqa: PLC0415
-    from gate.local_files import read_config  # noqa: PLC0415
+    from gate.local.files import read_config  # noqa: PLC0415
 
     named: list[str | None] = [args.config] if args.config is not None else []
     named += args.configs

@@ -1,13 +1,14 @@
 """`eval-gate check` end to end: read files, fetch, gate, write outputs, pick the exit code.
 
-The shared pieces are elsewhere: reading and writing local files in `gate.local_files`, the
-saved-results-then-Roboflow source and the run itself in `gate.sources`, the engine in
+The shared pieces are elsewhere: reading and writing local files in `gate.local.files`, the
+saved-results-then-Roboflow source and the run itself in `gate.local.sources`, the engine in
 `gate.engine`. This module turns the command's settings into those calls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -18,11 +19,12 @@ from gate.core.decision import Decision, decide
 from gate.core.errors import ExitCode
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
-from gate.local_files import write_file
+from gate.local.files import write_file
+from gate.local.sources import LocalGate, RoboflowAccess, gate_local
 from gate.report.formats import to_json, to_junit
 from gate.report.markdown import md_text
-from gate.report.render import render_report, warm_up
-from gate.sources import LocalGate, RoboflowAccess, gate_local
+from gate.report.render import ReportModel, build_report, render, warm_up
+from gate.report.shorten import full_report_hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,13 @@ def write_outputs(
     """The report on `out` (unless quiet) and the requested files, the key masked in each
     (the JSON with `decision`, the verdict under `--fail-on`)."""
     secrets = settings.secrets
+
+    @functools.cache
+    def report() -> ReportModel:  # built once, for the file and the terminal
+        return build_report(outcome, title=settings.title)
+
     if settings.report_path is not None:
-        full = render_report(outcome, max_chars=None, title=settings.title)
+        full = render(report(), max_chars=None)
         write_file(settings.report_path, redact(full, secrets))
     if settings.json_path is not None:
         write_file(settings.json_path, redact(to_json(outcome, decision), secrets))
@@ -69,14 +76,12 @@ def write_outputs(
         write_file(settings.junit_path, redact(to_junit(outcome), secrets))
     if not settings.quiet:
         hint = (
-            f"The full report is in {md_text(settings.report_path.name)}."
+            full_report_hint(md_text(settings.report_path.name))
             if settings.report_path
             else "Run with --report PATH for the full report."
         )
-        report = render_report(
-            outcome, max_chars=settings.max_chars, title=settings.title, full_report_hint=hint
-        )
-        out.write(redact(report, secrets))
+        shown = render(report(), max_chars=settings.max_chars, full_report_hint=hint)
+        out.write(redact(shown, secrets))
         out.flush()
 
 

@@ -17,11 +17,11 @@ from typing import Any
 from gate.core.errors import UsageError
 from gate.core.model import FAIL_ON, FailOn
 from gate.fetch import MIN_POLL_INTERVAL
-from gate.local_files import MAX_RESULTS_FILES, ResultsFile
-from gate.options import Option, markdown_table
+from gate.local.files import MAX_RESULTS_FILES, ResultsFile
+from gate.local.options import Option, markdown_table
+from gate.local.sources import cleartext_key_warning
 from gate.report.render import DEFAULT_MAX_CHARS
 from gate.roboflow.api import DEFAULT_API_URL
-from gate.sources import cleartext_key_warning
 
 DEFAULT_CONFIGS = ("eval-gate.yml", ".github/eval-gate.yml")
 MIN_MAX_CHARS = 1000

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gate.core.metrics import COUNT_METRICS, count_ratio
+from gate.core.model import TOLERANCE
 from gate.core.panels import ImageCounts
 
 if TYPE_CHECKING:
@@ -52,9 +53,6 @@ MAX_RESAMPLES = 100_000
 SEED = 20_261_129  # fixed: the same counts give the same interval on every run
 MAX_IMAGES = 100_000  # paired images (and images per eval) we resample at most
 METRICS = COUNT_METRICS  # the metrics per-image counts rebuild
-# The same tolerance as gate.core.evaluate.TOLERANCE (a test keeps them equal); not imported
-# from there because rule evaluation imports this module.
-TOLERANCE = 1e-9
 # Indices drawn at once: 2**18 int64 indices are 2 MiB, so 10,000 resamples of 5,000 images
 # are drawn in ~190 chunks instead of one 400 MB array. Changing it changes no interval (the
 # generator's stream is consumed in the same order) but keep it fixed all the same.

@@ -11,6 +11,7 @@ from gate.core.lookup import NO_PANELS, Panels, support, support_unit, value
 from gate.core.metrics import METRICS, TaskType
 from gate.core.model import (
     ALL,
+    TOLERANCE,
     EvalSpec,
     GateConfig,
     IfMissing,
@@ -26,8 +27,6 @@ from gate.core.trend import Trend
 
 if TYPE_CHECKING:
     from gate.core.bootstrap import Interval as BootInterval
-
-TOLERANCE = 1e-9
 
 _MISSING_STATUS = {
     IfMissing.FAIL: Status.FAIL,

@@ -17,6 +17,9 @@ BASE: Literal["base"] = "base"
 BASE_CHOSEN = "base (the base branch's config names it)"
 # Said next to every delta against a baseline measured on another dataset version.
 DIFFERENT_VERSION = "different dataset version: the test sets differ"
+# How far past a threshold a value may be and still meet it (float noise), everywhere a value
+# is compared with a threshold: rules, bootstrap intervals, the report's counts.
+TOLERANCE = 1e-9
 
 
 class Severity(enum.StrEnum):

@@ -39,9 +39,8 @@ from gate.github.api import (
 from gate.http.text import one_line
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from gate.github.client import GitHubClient
+    from gate.github.connection import GitHubConnection
 
 __all__ = [
     "MAX_CHECK_ANNOTATIONS",
@@ -149,35 +148,28 @@ class CheckRunStart:
 
 
 async def start_check_run(
-    session: aiohttp.ClientSession,
+    github: GitHubConnection,
     *,
-    token: str | None,
-    api_url: str,
     repository: str | None,
     sha: str | None,
     name: str,
     external_id: str,
     details_url: str | None,
-    request_timeout: float = 20.0,
 ) -> CheckRunStart:
     """Create the check run, `in_progress`, on `sha`. Never raises.
 
     When the request may have reached GitHub without an answer (a timeout, a dropped
     connection: not resent, a second one would stay in progress for ever), the commit's check
     runs in progress with this name and `external_id` are looked up, and the newest is taken.
-    `request_timeout`: the seconds each request may take.
+    Each request may take the connection's timeout.
     """
-    if not token:
+    if not github.token:
         return CheckRunStart(None, reason="no github-token to create a check run with")
     if not repository or not sha:
         return CheckRunStart(None, reason="the event names no commit to put a check run on")
-    from gate.github.client import GitHubClient  # noqa: PLC0415 - only when asked
-
     try:
-        github = GitHubClient(
-            session, token=token, api_url=api_url.rstrip("/"), timeout=request_timeout
-        )
-        run_id = await github.create_check_run(
+        client = github.client()
+        run_id = await client.create_check_run(
             repository,
             name=name,
             head_sha=sha,
@@ -191,7 +183,7 @@ async def start_check_run(
         _log.warning("checks.create_forbidden", reason=reason, detail=str(error))
         return CheckRunStart(None, forbidden=True, reason=reason)
     except GitHubTransportError as error:
-        found = await _landed(github, repository, sha, name=name, external_id=external_id)
+        found = await _landed(client, repository, sha, name=name, external_id=external_id)
         if found is None:
             _log.warning("checks.create_failed", reason=str(error))
             return CheckRunStart(None, reason=str(error))
@@ -217,10 +209,8 @@ async def _landed(
 
 
 async def complete_check_run(
-    session: aiohttp.ClientSession,
+    github: GitHubConnection,
     *,
-    token: str,
-    api_url: str,
     repository: str,
     check_run_id: int,
     conclusion: str,
@@ -230,12 +220,10 @@ async def complete_check_run(
 ) -> bool:
     """Complete the check run, then append `annotations` 50 a request. Whether it was completed
     (a failed batch of annotations is only logged). Never raises."""
-    from gate.github.client import GitHubClient  # noqa: PLC0415 - only when asked
-
     output = {"title": one_line(title, limit=CHECK_RUN_TITLE_MAX), "summary": _summary(summary)}
     try:
-        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
-        await github.update_check_run(
+        client = github.client()
+        await client.update_check_run(
             repository, check_run_id, output=output, conclusion=conclusion
         )
     except GitHubError as error:
@@ -245,7 +233,7 @@ async def complete_check_run(
     batches = annotation_batches(annotations)
     for index, batch in enumerate(batches):
         try:
-            await github.update_check_run(
+            await client.update_check_run(
                 repository, check_run_id, output={**output, "annotations": batch}
             )
         except GitHubError as error:

@@ -1,11 +1,12 @@
 """Posting a gate's result to GitHub: the sticky comment and the commit status.
 
 The one path from an outcome to GitHub, for the Action and the HTTP service alike: each face
-describes where to report (`Target`) and calls `report_gate`, which renders the comment
-(`comment_body`), posts it and sets the status (`publish`, `status_state`). Every GitHub
-failure is logged as a warning and returned as data; nothing here changes a verdict or
-raises. `publish_cancelled` is the one thing a cancelled Action run still does: replace its
-stale comment with a "cancelled" note.
+describes where to report (`Target`), renders the comment with `comment_body` (the report
+shortened to one comment, or the error that stopped the gate) and posts it with `publish`,
+which also sets the status (`status_state`), over the run's `GitHubConnection`; the service
+does both in one call, `report_gate`. Every GitHub failure is logged as a warning and returned
+as data; nothing here changes a verdict or raises. `publish_cancelled` is the one thing a
+cancelled Action run still does: replace its stale comment with a "cancelled" note.
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gate.core.decision import Decision, Tally, decide
-from gate.core.errors import ConfigError, ExitCode, GateError
+from gate.core.errors import GateError
 from gate.core.gate_id import status_context
 from gate.core.model import CommentMode, FailOn
 from gate.core.outcome import GateOutcome
 from gate.core.redact import redact, redact_line
-from gate.report.markdown import md_code, md_text, md_url, public_url
-from gate.report.render import DEFAULT_MAX_CHARS, render_report
+from gate.github.connection import GitHubConnection
+from gate.report.no_verdict import error_report
+from gate.report.render import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, build_report, render
 
 if TYPE_CHECKING:
     import aiohttp
 
     from gate.github.client import GitHubClient
     from gate.github.comment import CommentResult
+    from gate.report.render import ReportModel
 
 STATUS_DESCRIPTION_MAX = 140
 
@@ -84,32 +87,6 @@ class Target:
         return self.wants_comment or self.commit_status
 
 
-def error_lines(error: GateError) -> list[str]:
-    return error.lines() if isinstance(error, ConfigError) else [str(error)]
-
-
-def error_report(error: GateError, title: str, secrets: tuple[str, ...]) -> str:
-    """The Markdown shown instead of a report when the gate could not run."""
-    items = "\n".join(f"- {md_text(redact(line, secrets))}" for line in error_lines(error))
-    kind = "configuration error" if error.exit_code == ExitCode.USAGE else "results unavailable"
-    return (
-        f"## 🚫 {md_text(title)}: **could not run** ({kind})\n\n{items}\n\n"
-        "No verdict: the gate fails closed until this is fixed.\n"
-    )
-
-
-def cancelled_report(title: str, *, sha: str | None = None, run_url: str | None = None) -> str:
-    """The Markdown that replaces a verdict when the run was cancelled before it finished."""
-    link = public_url(run_url)
-    run = f"[The workflow run]({md_url(link)})" if link else "The workflow run"
-    commit = f" for commit {md_code(sha[:12])}" if sha else ""
-    return (
-        f"## ⏹️ {md_text(title)}: **cancelled**\n\n"
-        f"{run} was cancelled before the gate finished: there is no verdict{commit}. "
-        "Re-run the job to gate this pull request.\n"
-    )
-
-
 def comment_body(
     gated: Gated,
     *,
@@ -117,20 +94,22 @@ def comment_body(
     title: str,
     full_report_hint: str | None,
     secrets: tuple[str, ...] = (),
+    notes: str = "",
+    report: ReportModel | None = None,
 ) -> str:
     """The comment's Markdown: the report shortened to fit one comment with its marker, or the
-    error that stopped the gate."""
+    error that stopped the gate; then `notes` (trusted Markdown, e.g. where the rules came
+    from), room left for them. `report`: the outcome's report if already built (the Action
+    builds it once for every place it goes)."""
     if gated.outcome is None:
         assert gated.error is not None
-        return error_report(gated.error, title, secrets)
+        return error_report(gated.error, title, secrets) + notes
     from gate.github.comment import comment_budget  # noqa: PLC0415 - only when commenting
 
-    return render_report(
-        gated.outcome,
-        max_chars=min(DEFAULT_MAX_CHARS, comment_budget(gate_id)),
-        title=title,
-        full_report_hint=full_report_hint,
-    )
+    model = report if report is not None else build_report(gated.outcome, title=title)
+    budget = min(DEFAULT_MAX_CHARS, comment_budget(gate_id)) - len(notes)
+    shown = render(model, max_chars=max(budget, MIN_MAX_CHARS), full_report_hint=full_report_hint)
+    return shown + notes
 
 
 Render = Callable[[Callable[[], str]], Awaitable[str]]
@@ -168,15 +147,8 @@ async def report_gate(
         )
 
     text = await render(body) if target.wants_comment else ""
-    return await publish(
-        session,
-        token=token,
-        api_url=api_url,
-        target=target,
-        gated=gated,
-        body=text,
-        secrets=secrets,
-    )
+    github = GitHubConnection(token=token, api_url=api_url, transport=session)
+    return await publish(github, target=target, gated=gated, body=text, secrets=secrets)
 
 
 def status_state(
@@ -269,10 +241,8 @@ async def _status(
 
 
 async def publish(
-    session: aiohttp.ClientSession,
+    github: GitHubConnection,
     *,
-    token: str | None,
-    api_url: str,
     target: Target,
     gated: Gated,
     body: str,
@@ -284,33 +254,28 @@ async def publish(
     wants_comment = target.wants_comment
     if not target.wants_anything:
         return None
+    token = github.token
     if not token:
         log.warning("publish.no_token", hint="give a GitHub token to comment or set a status")
         return None
     from gate.github.api import GitHubError  # noqa: PLC0415
-    from gate.github.client import GitHubClient  # noqa: PLC0415
 
     result: CommentResult | None = None
     secrets = (*secrets, token)
     try:
-        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
+        client = github.client()
         if wants_comment:
             body = redact(body, secrets)
-            result = await _comment(github, target, body, passing=gated.passed(target.fail_on))
+            result = await _comment(client, target, body, passing=gated.passed(target.fail_on))
         if target.commit_status:
-            await _status(github, target, gated, secrets)
+            await _status(client, target, gated, secrets)
     except GitHubError as error:
         log.warning("publish.github_failed", reason=str(error))
     return result
 
 
 async def publish_cancelled(
-    session: aiohttp.ClientSession,
-    *,
-    token: str | None,
-    api_url: str,
-    target: Target,
-    body: str,
+    github: GitHubConnection, *, target: Target, body: str
 ) -> CommentResult | None:
     """Replace the gate's sticky comment with `body`, the note of a cancelled run.
 
@@ -320,16 +285,14 @@ async def publish_cancelled(
     about it. The caller bounds the time this takes.
     """
     sticky = (CommentMode.UPDATE, CommentMode.ON_FAILURE)
-    if target.comment not in sticky or target.repository is None or not token:
+    if target.comment not in sticky or target.repository is None or not github.token:
         return None
     from gate.github.api import GitHubError  # noqa: PLC0415
-    from gate.github.client import GitHubClient  # noqa: PLC0415
 
     # `on-failure` when passing is exactly "update ours if it exists, create nothing".
     only_update = replace(target, comment=CommentMode.ON_FAILURE, commit_status=False)
     try:
-        github = GitHubClient(session, token=token, api_url=api_url.rstrip("/"))
-        return await _comment(github, only_update, body, passing=True)
+        return await _comment(github.client(), only_update, body, passing=True)
     except GitHubError as error:
         structlog.get_logger("gate.github.publish").warning(
             "publish.github_failed", reason=str(error)

@@ -1,4 +1,5 @@
-"""The one place aiohttp is used by the HTTP clients: `AiohttpTransport(session)`."""
+"""The one place aiohttp is used by the HTTP clients: `AiohttpTransport(session)`, and
+`SessionOnDemand`, which opens a session of its own at the first request."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from gate.http.errors import TransportFailure
 from gate.http.text import one_line
 from gate.http.transport import RawResponse, Request
 
-__all__ = ["AiohttpTransport", "ClientSession", "describe"]
+__all__ = ["AiohttpTransport", "ClientSession", "SessionOnDemand", "describe"]
 
 _CHUNK = 64 * 1024
 
@@ -50,6 +51,32 @@ class AiohttpTransport:
             raise  # the client names timeouts (TimeoutError is an OSError: keep this first)
         except (aiohttp.ClientError, OSError) as exc:
             raise describe(exc) from None
+
+
+class SessionOnDemand:
+    """An `AiohttpTransport` on a session of its own, opened at the first request (inside the
+    running event loop; none when nothing is sent) and closed by `aclose`, after which nothing
+    more is sent. `opened` counts the sessions it opened: one at most."""
+
+    def __init__(self) -> None:
+        self._transport: AiohttpTransport | None = None
+        self._closed = False
+        self.opened = 0
+
+    async def send(self, request: Request) -> RawResponse:
+        if self._closed:
+            raise TransportFailure("the session is closed", retryable=False, never_sent=True)
+        if self._transport is None:
+            self._transport = AiohttpTransport(ClientSession())
+            self.opened += 1
+        return await self._transport.send(request)
+
+    async def aclose(self) -> None:
+        """Close the session, if one was opened."""
+        self._closed = True
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.session.close()
 
 
 def describe(exc: BaseException) -> TransportFailure:

@@ -24,9 +24,10 @@ import structlog
 
 from gate.core.redact import redact
 from gate.http.errors import HttpError, TransportFailure
-from gate.http.retry import RateLimits, RetryPolicy, Sleep, resolve_rand, resolve_sleep
+from gate.http.retry import RateLimits, RetryPolicy, Sleep
 from gate.http.text import BaseUrl, header, human_size, next_page_url, origin_of
 from gate.http.transport import RawResponse, Request, Transport
+from gate.sleeping import resolve_rand, resolve_sleep
 
 __all__ = [
     "DECODE_ON_LOOP_MAX",

@@ -5,24 +5,22 @@ shorter than the server's Retry-After (however the API read it: `Retry-After`, G
 `x-ratelimit-reset`), itself clamped so a hostile server cannot park us. `RateLimits`
 bounds the waits a server may ask for without using up retries.
 
-`sleepless()` is the switch tests use instead of passing `sleep=`/`rand=` to every client:
-inside it no retry sleeps, the waits are recorded, and the jitter is fixed.
+`sleepless()` (`gate.sleeping`'s, named here too) is the switch tests use instead of passing
+`sleep=`/`rand=` to every client: inside it no retry sleeps, the waits are recorded, and the
+jitter is fixed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
-import random
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from gate.sleeping import Sleep, Waits, sleepless
 
 __all__ = ["RateLimits", "RetryPolicy", "Sleep", "Waits", "sleepless"]
 
 _MAX_EXPONENT = 60  # 2**60 already dwarfs any cap; avoids float overflow on huge attempt numbers
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,50 +71,3 @@ class RateLimits:
     def __post_init__(self) -> None:
         if not self.max_wait >= 0 or self.max_waits < 0:
             raise ValueError("RateLimits.max_wait and max_waits must be >= 0")
-
-
-class Waits(list[float]):
-    """The waits recorded while `sleepless()` is on."""
-
-
-_testing: tuple[Waits, float] | None = None
-
-
-@contextmanager
-def sleepless(*, jitter: float = 1.0) -> Iterator[Waits]:
-    """Within this block retries do not sleep: each wait is appended to the yielded list,
-    and the backoff's random factor is `jitter` (1.0: the full exponential backoff)."""
-    global _testing  # noqa: PLW0603 - a process-wide test switch, like stamina's
-    previous = _testing
-    waits = Waits()
-    _testing = (waits, jitter)
-    try:
-        yield waits
-    finally:
-        _testing = previous
-
-
-def resolve_sleep(sleep: Sleep | None) -> Sleep:
-    """The sleep to use: the one given, else the test switch's recorder, else asyncio's."""
-    if sleep is not None:
-        return sleep
-    switch = _testing
-    if switch is None:
-        return asyncio.sleep
-    waits = switch[0]
-
-    async def record(delay: float) -> None:
-        waits.append(delay)
-
-    return record
-
-
-def resolve_rand(rand: Callable[[], float] | None) -> Callable[[], float]:
-    """The jitter source: the one given, else the test switch's fixed value, else random."""
-    if rand is not None:
-        return rand
-    switch = _testing
-    if switch is None:
-        return random.random
-    jitter = switch[1]
-    return lambda: jitter

@@ -10,7 +10,7 @@ every row shows the baseline's value and the change, and a line counts the class
 improved and got worse.
 
 Building is the costly part: every untrusted string is escaped and every number formatted
-once, into frozen values. A view (`Report.view`) only slices what was built into a
+once, into frozen values. A view (`ReportModel.view`) only slices what was built into a
 `ReportView` for the templates (in full, or folded, summarised and truncated as
 `gate.report.render` asks, with a note saying what was left out and where the full report
 is), so one model is rendered to every size a caller needs.
@@ -27,7 +27,7 @@ from gate.report.text import MAX_LABEL, STATUS_ICONS, VERDICT_WORDS, Tally, plur
 from gate.report.trend import MAX_CHARTS
 from gate.report.view import ReportView
 
-__all__ = ["MAX_STORY", "Report", "Shortened", "build_report"]
+__all__ = ["MAX_STORY", "ReportModel", "Shortened", "build_report"]
 
 MAX_STORY = 12  # summary lines under the verdict; beyond that they are counted
 
@@ -50,13 +50,52 @@ class Shortened:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
-    """The whole report, built once, and the view at each level of shortening."""
+class ReportModel:
+    """The whole report, built once (`build_report`), and its view at each level of shortening:
+    `gate.report.render` fits it to any size, as often as asked, without building it again."""
 
     head: ReportView  # every eval section in full, no note
     story: tuple[str, ...]  # every summary line
     sections: tuple[EvalSection, ...]
     verdicts: tuple[Verdict, ...]
+
+    @classmethod
+    def build(cls, outcome: GateOutcome, *, title: str) -> ReportModel:
+        """The report of `outcome`, built once (see `build_report`)."""
+        charted = [i for i, ev in enumerate(outcome.evals) if ev.trend is not None]
+        sections = tuple(
+            EvalSection.build(ev, chart=i in charted[:MAX_CHARTS])
+            for i, ev in enumerate(outcome.evals)
+        )
+        icon, word = VERDICT_WORDS[outcome.verdict]
+        tally = Tally.of(c.status for c in outcome.checks)
+        counts = (
+            f"{plural(tally.total, 'check')} on {plural(len(outcome.evals), 'evaluation')}: "
+            f"{tally.full()}."
+        )
+        story = _story(outcome.evals, sections)
+        head = ReportView(
+            title=untrusted(title, MAX_LABEL),
+            icon=icon,
+            verdict=word,
+            counts=counts,
+            story=story[:MAX_STORY],
+            story_more=_story_more(story[MAX_STORY:]),
+            note=None,
+            evals=tuple(s.full for s in sections),
+            evals_not_shown=None,
+            legend=(
+                (_LEGEND_RARE if any(c.rare for c in outcome.checks) else _LEGEND)
+                if tally.total
+                else None
+            ),
+        )
+        return cls(
+            head=head,
+            story=story,
+            sections=sections,
+            verdicts=tuple(ev.verdict for ev in outcome.evals),
+        )
 
     def view(
         self,
@@ -108,41 +147,10 @@ class Report:
         return sum(s.min_chars(fold=fold, cap=cap) for s in sections)
 
 
-def build_report(outcome: GateOutcome, *, title: str = "eval-gate") -> Report:
-    """The report of `outcome`, built once: render it to any size with `gate.report.render`."""
-    charted = [i for i, ev in enumerate(outcome.evals) if ev.trend is not None]
-    sections = tuple(
-        EvalSection.build(ev, chart=i in charted[:MAX_CHARTS]) for i, ev in enumerate(outcome.evals)
-    )
-    icon, word = VERDICT_WORDS[outcome.verdict]
-    tally = Tally.of(c.status for c in outcome.checks)
-    counts = (
-        f"{plural(tally.total, 'check')} on {plural(len(outcome.evals), 'evaluation')}: "
-        f"{tally.full()}."
-    )
-    story = _story(outcome.evals, sections)
-    head = ReportView(
-        title=untrusted(title, MAX_LABEL),
-        icon=icon,
-        verdict=word,
-        counts=counts,
-        story=story[:MAX_STORY],
-        story_more=_story_more(story[MAX_STORY:]),
-        note=None,
-        evals=tuple(s.full for s in sections),
-        evals_not_shown=None,
-        legend=(
-            (_LEGEND_RARE if any(c.rare for c in outcome.checks) else _LEGEND)
-            if tally.total
-            else None
-        ),
-    )
-    return Report(
-        head=head,
-        story=story,
-        sections=sections,
-        verdicts=tuple(ev.verdict for ev in outcome.evals),
-    )
+def build_report(outcome: GateOutcome, *, title: str = "eval-gate") -> ReportModel:
+    """The report of `outcome`, built once: render it to each size it is needed at
+    (`gate.report.render.render`)."""
+    return ReportModel.build(outcome, title=title)
 
 
 def _story(evals: Sequence[EvalOutcome], sections: Sequence[EvalSection]) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gate.core.outcome import GateOutcome
-from gate.report.model import Report, Shortened, build_report
+from gate.report.model import ReportModel, Shortened, build_report
 from gate.report.templates import lay_out, warm_up
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "DEFAULT_MAX_CHARS",
     "MIN_MAX_CHARS",
     "SUMMARY_MAX_BYTES",
-    "Report",
+    "ReportModel",
     "build_report",
     "render",
     "render_report",
@@ -70,7 +70,7 @@ def render_report(
 
 
 def render(
-    report: Report,
+    report: ReportModel,
     *,
     max_chars: int | None = DEFAULT_MAX_CHARS,
     max_bytes: int | None = None,
@@ -165,7 +165,7 @@ def _largest(low: int, high: int, fits: Callable[[int], str | None]) -> tuple[in
     return best
 
 
-def _minimal(report: Report, shortened: Shortened, fits: Callable[[str], bool]) -> str:
+def _minimal(report: ReportModel, shortened: Shortened, fits: Callable[[str], bool]) -> str:
     """The last resort: verdict, counts and a note, as many as fit (always the verdict)."""
     head = report.head
     titled = f"## {head.icon} {head.title}: **{head.verdict}**\n"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate.core.model import ThresholdKind
+from gate.core.model import TOLERANCE, ThresholdKind
 from gate.core.outcome import Check, Status
 from gate.report.markdown import md_code
 from gate.report.ranking import RANK, gap, numeric, per_class, worst_first
@@ -40,7 +40,6 @@ __all__ = ["OPEN_ROWS", "WORST_NAMED", "RuleSection"]
 
 OPEN_ROWS = 5  # checks of a failing rule shown open; the rest are folded in <details>
 WORST_NAMED = 3  # worst checks named in a rule's summary line
-_TOL = 1e-9  # as gate.core.evaluate compares
 
 _VERBS: dict[ThresholdKind, str] = {
     ThresholdKind.MIN: "below",
@@ -230,9 +229,13 @@ def _already(bad: Sequence[Check], kind: ThresholdKind) -> str:
     if not known:
         return ""
     if kind is ThresholdKind.MAX:
-        before = sum(1 for c in known if c.baseline is not None and c.baseline > c.threshold + _TOL)
+        before = sum(
+            1 for c in known if c.baseline is not None and c.baseline > c.threshold + TOLERANCE
+        )
     else:
-        before = sum(1 for c in known if c.baseline is not None and c.baseline < c.threshold - _TOL)
+        before = sum(
+            1 for c in known if c.baseline is not None and c.baseline < c.threshold - TOLERANCE
+        )
     where = _VERBS[kind]
     return (
         f" ({before:,} already {where} in the baseline)"

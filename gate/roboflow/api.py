@@ -4,7 +4,8 @@ Everything here maps values to values: request paths from ids, and a response's
 (status, headers, body) to decoded data or to one typed exception whose message is a
 single self-contained line (what was fetched, the HTTP status, the server's error code
 and message, how to fix it). Sockets, timeouts and retries are `gate.http`'s; the
-results-source types (`EvalInfo`, `NotReady`) are the port's (`gate.fetch`), produced here.
+results-source port's error (`NotReady`, `gate.fetch`) and the core's `EvalInfo` are
+produced here.
 This module must not import aiohttp.
 """
 
@@ -19,8 +20,8 @@ from urllib.parse import quote, urlencode
 
 from gate import fetch
 from gate.core.errors import ResultsUnavailable
+from gate.core.eval_info import EvalInfo, EvalQuery
 from gate.core.redact import redact_line
-from gate.fetch import EvalInfo
 from gate.http.body import DETAIL_MAX, UnusableBody, error_body, json_body, json_type
 from gate.http.errors import HttpError
 from gate.http.text import header, human_size, one_line, parse_retry_after
@@ -211,31 +212,23 @@ def image_predictions_path(
     return eval_path(workspace, eval_id) + "/image-predictions" + query
 
 
-def list_path(
-    workspace: str,
-    *,
-    project: str | None = None,
-    status: str | None = None,
-    limit: int = 200,
-    model: str | None = None,
-    version: str | None = None,
-) -> str:
+def list_path(workspace: str, query: EvalQuery) -> str:
     """`/{workspace}/model-evals?project=..&status=..&limit=..` (None filters are left out).
 
     The server takes at most one of project, version and model (else 400
     invalid_filter_combination): more than one is a ValueError here, before any request."""
-    filters = [(k, v) for k, v in (("project", project), ("version", version), ("model", model))]
+    filters = [("project", query.project), ("version", query.version), ("model", query.model)]
     given = [(k, v) for k, v in filters if v is not None]
     if len(given) > 1:
         raise ValueError(
             "the eval list takes at most one of project, version and model, got "
             + ", ".join(k for k, _ in given)
         )
-    query: list[tuple[str, str]] = list(given)
-    if status is not None:
-        query.append(("status", status))
-    query.append(("limit", str(limit)))
-    return f"/{_segment(workspace)}/model-evals?{urlencode(query, quote_via=quote)}"
+    params: list[tuple[str, str]] = list(given)
+    if query.status is not None:
+        params.append(("status", query.status))
+    params.append(("limit", str(query.limit)))
+    return f"/{_segment(workspace)}/model-evals?{urlencode(params, quote_via=quote)}"
 
 
 # --------------------------------------------------------------------------- text helpers

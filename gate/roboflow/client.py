@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gate import __version__
 from gate.core.errors import UsageError
-from gate.fetch import EvalInfo
+from gate.core.eval_info import EvalInfo, EvalQuery
 from gate.http.client import Errors, Hints, HttpClient, default_transport
 from gate.http.retry import RetryPolicy
 from gate.http.text import BaseUrl, check_base_url, credential_problem, one_line
@@ -180,34 +180,24 @@ class RoboflowClient:
 
         return await self._get(eval_path(self._workspace, eval_id), what, eval_id, parse)
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
+    def has_info(self, eval_id: str) -> bool:  # noqa: ARG002 - the port's signature
+        """The API says what every eval is (its model, dataset version, creation time)."""
+        return True
+
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
         """The workspace's evals (newest first, as the server orders them), filtered by at most
         one of project, model and version (the server refuses more)."""
+        limit = query.limit
         if not 1 <= limit <= _MAX_LIST_LIMIT:
             raise UsageError(f"the eval list limit must be 1..{_MAX_LIST_LIMIT}, got {limit}")
         what = f"eval list for workspace {one_line(self._workspace)}"
         try:
-            path = list_path(
-                self._workspace,
-                project=project,
-                status=status,
-                limit=limit,
-                model=model,
-                version=version,
-            )
+            path = list_path(self._workspace, query)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if model is not None or version is not None:
-            by = "model" if model is not None else "version"
-            what += f" of {by} {one_line(model or version or '')}"
+        if query.model is not None or query.version is not None:
+            by = "model" if query.model is not None else "version"
+            what += f" of {by} {one_line(query.model or query.version or '')}"
 
         def parse(raw: RawResponse) -> list[EvalInfo]:
             return parse_eval_list(self._decode(raw, what, None), what=what)

@@ -36,7 +36,6 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gate.server.auth import bearer_auth
 from gate.server.cache import ResultsCache, SingleFlight
-from gate.server.gate import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
 from gate.server.gate import routes as gate_routes
 from gate.server.metrics import CLIENT_CLOSED_REQUEST, METRICS, ServerMetrics, metrics_middleware
 from gate.server.metrics import routes as metrics_routes
@@ -50,6 +49,7 @@ from gate.server.request import (
     restore_request_secrets,
 )
 from gate.server.settings import ServerSettings
+from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
 from gate.server.work import WorkPool
 
 __all__ = [

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 import structlog
 
-from gate.fetch import EvalInfo, ResultsSource
+from gate.core.eval_info import EvalInfo, EvalQuery
+from gate.fetch import ResultsSource
 
 __all__ = [
     "CacheKey",
@@ -293,6 +294,9 @@ class SharedResults:
             ("info", self._key(eval_id)), lambda: self._upstream.eval_info(eval_id)
         )
 
+    def has_info(self, eval_id: str) -> bool:
+        return self._upstream.has_info(eval_id)
+
     # The panels are shared while in flight, not cached (yet): each answer is one split's.
 
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
@@ -313,30 +317,7 @@ class SharedResults:
             lambda: self._upstream.image_predictions(eval_id, split, offset, limit),
         )
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
-        key = (
-            "list",
-            self._tenant,
-            self._api_url,
-            self._workspace,
-            project,
-            model,
-            version,
-            status,
-            limit,
-        )
-        shared = await self._flights.run(
-            key,
-            lambda: self._upstream.list_evals(
-                project=project, status=status, limit=limit, model=model, version=version
-            ),
-        )
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
+        key = ("list", self._tenant, self._api_url, self._workspace, query)
+        shared = await self._flights.run(key, lambda: self._upstream.list_evals(query))
         return list(shared)  # each caller gets its own list (EvalInfo values are frozen)

@@ -1,78 +1,57 @@
-"""`POST /v1/gate`: the gate as an HTTP call, on the same engine as the CLI and the Action.
+"""`POST /v1/gate`: the handler that runs a gate as an HTTP call, on the engine the CLI uses.
 
-The body must be `application/json` (else 415) and strict JSON (`gate.core.strict_json`: no
-duplicate keys, bounded numbers and nesting, else 400 `invalid_json`). It is validated in
-full (the first `MAX_PROBLEMS` problems listed in one 400, the rest counted), the config
-with the same validator as the YAML file. What the request expands into is bounded before
-the work is done (`gate.server.bounds`): the checks are counted from the config before
-anything is fetched, then exactly from the results before anything is evaluated; more than
-the server's `max_checks` is a 400 `too_many_checks` (YAML aliases cannot bypass it: the
-count is of the validated config, and `load_config` bounds what aliases make it walk).
-
-The evaluations are fetched as `gate.engine.run_gate` fetches them, over the process-wide
-results cache and single-flight (`gate.server.cache`) in front of a `RoboflowClient` on the
-one shared HTTP session; everything else (parsing, validating, counting, evaluating,
-rendering, encoding) runs on the `WorkPool`'s threads, never on the event loop, and stops
-when the request deadline passes (`gate.server.work`). The answer is the `--json` document
-plus the Markdown report and the exit code the CLI would give, whatever the verdict. With a
-`github` part the sticky comment and commit status are posted as the Action does
-(`gate.github.publish`); GitHub failures are logged as warnings and never change the answer.
+It takes the request (a JSON body, else 415; within the size limit, else 413; the Roboflow
+key from the header or the server), answers a repeated request about done evaluations from
+the remembered answers, and runs the gate within the request deadline: the body parsed and
+the verdict decided on the `WorkPool`'s threads (`gate.server.answer`), the evaluations
+gathered on the event loop through the process-wide cache and single-flight
+(`gate.server.cache`), the comment and status posted when asked (`gate.server.publish`).
+What the request expands into is bounded before the work is done (`gate.server.bounds`).
+The answer is the `--json` document plus the Markdown report and the exit code the CLI would
+give, whatever the verdict; an error is one `ApiError` line (`gate.server.request`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 import aiohttp
 import structlog
 from aiohttp import web
 
-from gate.core import strict_json
-from gate.core.decision import decide
-from gate.core.errors import ConfigError, ResultsUnavailable, UsageError
-from gate.core.evaluate import EvalInput, evaluate
+from gate.core.errors import ResultsUnavailable, UsageError
 from gate.core.model import AUTO, CHAMPION, EvalBy
-from gate.core.outcome import GateOutcome
 from gate.core.redact import redact
-from gate.engine import (  # the private two: run_gate's fetching half (see _fetch)
-    GateRequest,
-    _first_gate_error,
-    _gather_input,
-)
-from gate.fetch import Fetcher, FetchOptions
-from gate.github.publish import Gated, Target, report_gate
-from gate.report.formats import json_document
-from gate.report.markdown import md_url
-from gate.report.render import render_report
+from gate.engine import GateInputs, gather_inputs
+from gate.fetch import FetchOptions
 from gate.roboflow.client import RoboflowClient
+from gate.server.answer import Answer, decide_answer, parse_request
 from gate.server.body import (
     MAX_EVALS,
     REQUEST_FIELDS,
+    WORDS,
     GateCall,
     GitHubPart,
-    _config_error,
-    _shown,
-    _too_many_checks,
     parse_call,
 )
-from gate.server.bounds import count_checks, count_resampling, watched
-from gate.server.cache import ResultsCache, SharedResults, SingleFlight, tenant_of
+from gate.server.cache import SharedResults, tenant_of
 from gate.server.metrics import METRICS, TimedSource
+from gate.server.publish import post_result
 from gate.server.request import (
     ApiError,
     ClientDisconnected,
     add_request_secrets,
     request_secrets,
 )
+from gate.server.request_schema import shown
 from gate.server.settings import ServerSettings
-from gate.server.work import StopFlag, WorkPool, WorkStopped, encode_document
+from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
+from gate.server.work import StopFlag, WorkStopped
 
 __all__ = [
     "API_KEY_HEADER",
@@ -93,118 +72,8 @@ __all__ = [
 
 API_KEY_HEADER: Final = "X-Roboflow-Api-Key"
 MAX_API_KEY: Final = 512
-MIN_PUBLISH_SECONDS: Final = 5.0  # posting to GitHub gets at least this, however long the gate took
 FETCH_CONCURRENCY: Final = 8  # per request; the shared connector bounds all requests together
 JSON_MEDIA_TYPE: Final = "application/json"
-
-_FULL_REPORT_HINT = "Ask again with a larger `max_chars` for the full report."
-
-# --------------------------------------------------------------------------- per-app state
-
-
-class GateRuns:
-    """The gates running now: a bound on their number, draining, and cutting them short.
-
-    Used from the event loop only. `try_enter` never waits: a full server answers 429.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.count = 0
-        self.draining = False
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._scopes: set[asyncio.Timeout] = set()
-
-    def try_enter(self) -> bool:
-        if self.count >= self.limit:
-            return False
-        self.count += 1
-        self._idle.clear()
-        return True
-
-    def leave(self) -> None:
-        self.count -= 1
-        if self.count <= 0:
-            self.count = 0
-            self._idle.set()
-
-    @contextlib.contextmanager
-    def tracked(self, scope: asyncio.Timeout) -> Iterator[None]:
-        """While inside, `cut_short` ends `scope` (the request's deadline) at once."""
-        self._scopes.add(scope)
-        try:
-            yield
-        finally:
-            self._scopes.discard(scope)
-
-    async def wait_idle(self, within: float) -> bool:
-        """Whether every gate finished within `within` seconds."""
-        try:
-            async with asyncio.timeout(max(0.0, within)):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
-
-    def cut_short(self) -> int:
-        """End every running gate's deadline now (the grace period is over); how many."""
-        loop = asyncio.get_running_loop()
-        for scope in list(self._scopes):
-            if not scope.expired():
-                scope.reschedule(loop.time())
-        return len(self._scopes)
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """What every request shares: the one HTTP session, the results cache, the single-flight."""
-
-    session: aiohttp.ClientSession
-    cache: ResultsCache
-    flights: SingleFlight
-    clock: Callable[[], float]  # for durations (metrics)
-    answers: ResultsCache = field(default_factory=lambda: ResultsCache(0))  # see _answer_key
-
-
-SETTINGS = web.AppKey("eval_gate.settings", ServerSettings)
-RUNS = web.AppKey("eval_gate.runs", GateRuns)
-UPSTREAM = web.AppKey("eval_gate.upstream", Upstream)
-WORK = web.AppKey("eval_gate.work", WorkPool)
-
-
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    """What the worker thread made of a body: a call or the error to answer, and the secrets
-    the body brought (the thread's context is a copy: the handler must add them itself)."""
-
-    call: GateCall | None = None
-    error: ApiError | None = None
-    secrets: tuple[str, ...] = ()
-
-
-def _body_secrets(data: Any) -> tuple[str, ...]:
-    github = data.get("github") if isinstance(data, dict) else None
-    token = github.get("token") if isinstance(github, dict) else None
-    return (token,) if isinstance(token, str) and token else ()
-
-
-def _parse_request(raw: bytes, settings: ServerSettings, flag: StopFlag) -> _Parsed:
-    """The body as a GateCall (on a worker thread: parsing and validating are CPU work)."""
-    try:
-        data = strict_json.loads(raw)
-    except strict_json.JSONDocumentError as error:
-        message = (
-            f"the request body is not valid JSON: {error.reason.removeprefix('not valid JSON: ')}"
-        )
-        return _Parsed(error=ApiError(400, "invalid_json", message + "; send one JSON object"))
-    secrets = _body_secrets(data)
-    flag.check()
-    try:
-        call = parse_call(data, max_wait=settings.request_deadline, max_checks=settings.max_checks)
-    except ApiError as error:
-        return _Parsed(error=error, secrets=secrets)
-    return _Parsed(call=call, secrets=secrets)
 
 
 # --------------------------------------------------------------------------- the handler
@@ -216,7 +85,7 @@ def _require_json(request: web.Request) -> None:
     if request.content_type == JSON_MEDIA_TYPE and charset in ("utf-8", "utf8"):
         return
     sent = request.headers.get("Content-Type")
-    got = f"Content-Type {_shown(sent)}" if sent else "no Content-Type"
+    got = f"Content-Type {shown(sent)}" if sent else "no Content-Type"
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -311,11 +180,10 @@ def _workspace(call: GateCall, settings: ServerSettings) -> str:
 
 async def _fetch(
     request: web.Request, call: GateCall, api_key: str, workspace: str, deadline: float | None
-) -> list[EvalInput]:
-    """Every target's results and baseline, as `run_gate` fetches them (on the event loop:
-    this is waiting, not computing), by `deadline` (the request's, loop time). `run_gate`
-    itself evaluates on the event loop when the fetching is done, so the service uses its
-    fetching half and evaluates on the WorkPool."""
+) -> GateInputs:
+    """Everything the gate needs, as `run_gate` fetches it (on the event loop: this is
+    waiting, not computing), by `deadline` (the request's, loop time): the engine's
+    gathering half (`gather_inputs`); its deciding half runs on the WorkPool."""
     app = request.app
     settings, upstream, metrics = app[SETTINGS], app[UPSTREAM], app[METRICS]
     loop = asyncio.get_running_loop()
@@ -337,135 +205,13 @@ async def _fetch(
         on_hit=metrics.cache_hits.inc,
         on_miss=metrics.cache_misses.inc,
     )
-    gate_request = GateRequest(
-        config=call.config,
-        eval_ids=call.eval_ids,
-        baseline=call.baseline,
-        workspace=workspace,
-    )
     options = FetchOptions(
         concurrency=FETCH_CONCURRENCY,
         wait=call.wait,
         poll_interval=settings.poll_interval,
         deadline=deadline,
     )
-    fetcher = Fetcher(source, options, clock=loop.time)
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(_gather_input(fetcher, target, gate_request))
-                for target in call.targets
-            ]
-    except BaseExceptionGroup as group_error:
-        raise _first_gate_error(group_error) from None
-    finally:
-        fetcher.cancel()
-    return [task.result() for task in tasks]
-
-
-def _too_much_resampling(count: int, limit: int) -> ApiError:
-    return ApiError(
-        400,
-        "too_much_resampling",
-        f"this request's confidence intervals resample {count:,} images in all (paired "
-        f"images x 10,000 resamples per interval); this server resamples at most {limit:,} "
-        "a request: gate fewer evaluations a request, put confidence on fewer metrics or "
-        "splits, or raise EVAL_GATE_MAX_RESAMPLED",
-        extra={"resampled": count, "max_resampled": limit},
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Evaluated:
-    outcome: GateOutcome
-    verdict: str
-    exit_code: int
-    checks: int
-    body: bytes  # the answer's JSON (ASCII: json.dumps escapes the rest), secrets masked
-
-
-def _evaluate(
-    call: GateCall,
-    inputs: Sequence[EvalInput],
-    settings: ServerSettings,
-    secrets: tuple[str, ...],
-    flag: StopFlag,
-) -> _Evaluated:
-    """Count, evaluate, render and encode (on a worker thread), stopping when `flag` says."""
-    count = count_checks(call.config, inputs)
-    max_checks = settings.max_checks
-    if count > max_checks:
-        raise _too_many_checks(count, max_checks, f"{count:,} checks (counted from the results)")
-    resampled = count_resampling(call.config, inputs)
-    if resampled > settings.max_resampled:
-        raise _too_much_resampling(resampled, settings.max_resampled)
-    flag.check()
-    try:
-        outcome = evaluate(call.config, watched(inputs, flag), tick=flag.check)
-    except ConfigError as error:
-        raise _config_error(error) from None
-    flag.check()
-    report = render_report(
-        outcome, max_chars=call.max_chars, title=call.title, full_report_hint=_FULL_REPORT_HINT
-    )
-    flag.check()
-    decision = decide(outcome.verdict, call.fail_on)
-    code = int(decision.exit_code)
-    document = json_document(outcome, decision)
-    document["report"] = report
-    document["exit_code"] = code
-    body = redact(encode_document(document, flag), secrets).encode("ascii")
-    return _Evaluated(outcome, outcome.verdict.value, code, count, body)
-
-
-async def _publish(
-    request: web.Request,
-    call: GateCall,
-    github: GitHubPart,
-    outcome: GateOutcome,
-    flag: StopFlag,
-) -> str | None:
-    """Post the comment and status; the comment's URL. Never raises: GitHub is best effort."""
-    settings, upstream = request.app[SETTINGS], request.app[UPSTREAM]
-    log = structlog.get_logger("gate.server.gate")
-    title = call.title if call.title != "eval-gate" else f"eval-gate · {github.gate_id}"
-    hint = github.target_url and (
-        f"The full report is at [the job that ran the gate]({md_url(github.target_url)})."
-    )
-    target = Target(
-        repository=github.repository,
-        pr_number=github.pull_number,
-        sha=github.sha,
-        gate_id=github.gate_id,
-        comment=github.comment,
-        commit_status=github.commit_status,
-        status_context=github.status_context,
-        fail_on=call.fail_on,
-        target_url=github.target_url,
-        lookup_pr_by_sha=github.pull_number is None and github.sha is not None,
-    )
-
-    async def on_work_thread(render: Callable[[], str]) -> str:
-        return await request.app[WORK].run(flag, "render_comment", render)
-
-    try:
-        result = await report_gate(
-            upstream.session,
-            token=github.token,
-            api_url=settings.github_api_url,
-            target=target,
-            gated=Gated(outcome, None),
-            title=title,
-            full_report_hint=hint or None,
-            secrets=request_secrets() + settings.secrets,
-            render=on_work_thread,
-        )
-    except WorkStopped:
-        raise
-    except Exception as error:  # noqa: BLE001 - GitHub is best effort: never change the answer
-        log.warning("server.github_failed", error=type(error).__name__)
-        return None
-    return result.url if result is not None else None
+    return await gather_inputs(call.gate_request(workspace), source, options, clock=loop.time)
 
 
 def _deadline_error(settings: ServerSettings, runs: GateRuns, doing: str) -> ApiError:
@@ -486,25 +232,7 @@ def _deadline_error(settings: ServerSettings, runs: GateRuns, doing: str) -> Api
     )
 
 
-async def _posted(
-    request: web.Request, call: GateCall, github: GitHubPart, outcome: GateOutcome, left: float
-) -> str | None:
-    """`_publish` within what is left of the deadline (at least a few seconds); never raises."""
-    runs = request.app[RUNS]
-    within = max(MIN_PUBLISH_SECONDS, left)
-    flag = StopFlag(time.monotonic() + within)
-    try:
-        async with asyncio.timeout(within) as scope:
-            with runs.tracked(scope):
-                return await _publish(request, call, github, outcome, flag)
-    except (TimeoutError, WorkStopped):
-        structlog.get_logger("gate.server.gate").warning(
-            "server.github_timeout", hint="the request deadline ended while posting to GitHub"
-        )
-        return None
-
-
-async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCall, _Evaluated]:
+async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCall, Answer]:
     """Parse, fetch and evaluate within the request deadline; ApiError when there is no
     verdict. CPU work runs on the WorkPool, and stops when the deadline passes."""
     settings, runs, metrics = request.app[SETTINGS], request.app[RUNS], request.app[METRICS]
@@ -514,7 +242,7 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
     try:
         async with asyncio.timeout(settings.request_deadline) as scope:
             with runs.tracked(scope):
-                parsed = await work.run(flag, "parse", _parse_request, raw, settings, flag)
+                parsed = await work.run(flag, "parse", parse_request, raw, settings, flag)
                 add_request_secrets(*parsed.secrets)
                 if parsed.error is not None:
                     raise parsed.error
@@ -522,25 +250,26 @@ async def _gated(request: web.Request, raw: bytes, api_key: str) -> tuple[GateCa
                 call = parsed.call
                 workspace = _workspace(call, settings)
                 doing = "fetching results"
-                inputs = await _fetch(request, call, api_key, workspace, scope.when())
+                gathered = await _fetch(request, call, api_key, workspace, scope.when())
                 doing = "evaluating"
                 secrets = request_secrets() + settings.secrets
                 evaluated = await work.run(
-                    flag, "evaluate", _evaluate, call, inputs, settings, secrets, flag
+                    flag, "evaluate", decide_answer, call, gathered, settings, secrets, flag
                 )
     except (TimeoutError, WorkStopped):
         metrics.verdicts.labels(verdict="error").inc()
         raise _deadline_error(settings, runs, doing) from None
     except ResultsUnavailable as error:
         metrics.verdicts.labels(verdict="error").inc()
+        reason = str(error.worded(WORDS))
         structlog.get_logger("gate.server.gate").info(
-            "gate.unavailable", reason=str(error), eval_id=error.eval_id
+            "gate.unavailable", reason=reason, eval_id=error.eval_id
         )
         raise ApiError(
-            422, "results_unavailable", str(error), extra={"eval_id": error.eval_id}
+            422, "results_unavailable", reason, extra={"eval_id": error.eval_id}
         ) from None
     except UsageError as error:
-        raise ApiError(400, "invalid_request", str(error)) from None
+        raise ApiError(400, "invalid_request", str(error.worded(WORDS))) from None
     return call, evaluated
 
 
@@ -560,9 +289,9 @@ async def _gate(request: web.Request, raw: bytes, api_key: str) -> web.Response:
     body = evaluated.body
     if call.github is not None:
         left = settings.request_deadline - (loop.time() - started)
-        url = await _posted(request, call, call.github, evaluated.outcome, left)
-        shown = redact(json.dumps(url), request_secrets() + settings.secrets)
-        body = body[:-1] + f', "comment_url": {shown}}}'.encode("ascii")  # the last key
+        url = await post_result(request, call, call.github, evaluated.outcome, left)
+        said = redact(json.dumps(url), request_secrets() + settings.secrets)
+        body = body[:-1] + f', "comment_url": {said}}}'.encode("ascii")  # the last key
     # Not an answer whose trend left a rival out: it may only have been late (the trend's
     # budget), and a remembered answer would keep the gap.
     complete = all(ev.trend is None or not ev.trend.left_out for ev in evaluated.outcome.evals)

@@ -24,7 +24,8 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from gate.fetch import EvalInfo, ResultsSource
+from gate.core.eval_info import EvalInfo, EvalQuery
+from gate.fetch import ResultsSource
 
 __all__ = [
     "CLIENT_CLOSED_REQUEST",
@@ -118,6 +119,9 @@ class TimedSource:
         finally:
             self._observe("eval_info", started)
 
+    def has_info(self, eval_id: str) -> bool:
+        return self._upstream.has_info(eval_id)
+
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
         started = self._clock()
         try:
@@ -139,20 +143,10 @@ class TimedSource:
         finally:
             self._observe("image_predictions", started)
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
         started = self._clock()
         try:
-            return await self._upstream.list_evals(
-                project=project, status=status, limit=limit, model=model, version=version
-            )
+            return await self._upstream.list_evals(query)
         finally:
             self._observe("list_evals", started)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from gate.core.errors import UsageError
 from gate.fetch import MIN_POLL_INTERVAL
-from gate.options import Option, markdown_table, read_options
+from gate.local.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
 
 __all__ = [

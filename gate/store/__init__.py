@@ -3,7 +3,7 @@
 SQLAlchemy 2 Core (async) over SQLite (`sqlite+aiosqlite`, the default, one process) or
 PostgreSQL (`postgresql+psycopg`, any number of replicas); Alembic migrations shipped in the
 package and run by `Store.upgrade()` (`eval-gate db upgrade`). It imports nothing of eval-gate
-but `gate.core` (values, errors) and `gate.options` (.importlinter keeps it so): no face, no
+but `gate.core` (values, errors) and `gate.local.options` (.importlinter keeps it so): no face, no
 engine, no adapter.
 
 Names are loaded on first use: `gate.store.settings` (the database settings, standard library

@@ -15,6 +15,8 @@ costs no failed transaction).
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import URL, event
@@ -64,6 +66,23 @@ def build_engine(settings: DatabaseSettings) -> AsyncEngine:
     )
 
 
+def _wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode = WAL`, waiting out another connection that holds the lock the
+    switch needs: SQLite answers that at once with "database is locked" (the busy handler is
+    not called for it), as when several stores open a new file together. On the driver's
+    thread, never the event loop."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+        else:
+            return
+
+
 def _sqlite_events(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -71,7 +90,7 @@ def _sqlite_events(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA busy_timeout = 10000")  # SQLITE_BUSY_TIMEOUT_MS
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:

@@ -1,6 +1,6 @@
 """Where durable gates are kept: `EVAL_GATE_DATABASE_URL` and `EVAL_GATE_DATABASE_PASSWORD_FILE`.
 
-Declared once (`DATABASE_SETTINGS`, `gate.options`): the service adds them to its own
+Declared once (`DATABASE_SETTINGS`, `gate.local.options`): the service adds them to its own
 settings, `eval-gate db` reads them, the README's table is derived from them.
 
     sqlite:///eval-gate.db               the default: a file in the working directory
@@ -25,7 +25,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from gate.core.errors import UsageError
-from gate.options import Option, markdown_table, read_options
+from gate.local.options import Option, markdown_table, read_options
 
 __all__ = [
     "DATABASE_SETTINGS",

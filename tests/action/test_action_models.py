@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gate.action.inputs import input_env_name, read_action_settings
-from gate.action.main import local_gate_for
+from gate.action.step import local_gate_for
 
 KEY = "rf_live_0123456789abcdef"
 

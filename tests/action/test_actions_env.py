@@ -1,4 +1,5 @@
-"""The Actions runner adapter (gate.action.runner): events, workflow commands, outputs, summary."""
+"""The Actions runner adapter (gate.action.event, .commands, .runner): events, workflow commands,
+outputs, summary."""
 
 from __future__ import annotations
 
@@ -11,18 +12,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from gate.action.runner import (
-    OUTPUT_NAMES,
-    SUMMARY_LIMIT,
-    ActionsIO,
-    EventContext,
-    escape_data,
-    escape_property,
-    parse_event,
-    read_event,
-    shorten_markdown,
-    workflow_command,
-)
+from gate.action.commands import escape_data, escape_property, workflow_command
+from gate.action.event import EventContext, parse_event, read_event
+from gate.action.runner import OUTPUT_NAMES, ActionsIO
+from gate.report.render import SUMMARY_MAX_BYTES
 from tests.paths import EVENTS
 from tests.runner_files import parse_runner_output_file
 
@@ -519,7 +512,7 @@ def test_summary_to_an_unwritable_path_warns(tmp_path):
 
 def test_a_summary_that_fits_exactly_is_not_shortened(tmp_path):
     path = tmp_path / "summary.md"
-    text = "x" * (SUMMARY_LIMIT - 1) + "\n"
+    text = "x" * (SUMMARY_MAX_BYTES - 1) + "\n"
     summary_io(path).append_summary(text)
     assert path.read_bytes() == text.encode()
 
@@ -530,8 +523,8 @@ def test_a_long_summary_is_cut_at_a_line_outside_blocks_with_a_note(tmp_path):
     with capture_logs() as logs:
         summary_io(path).append_summary(report, full_report_path=".eval-gate/g/report.md")
     data = path.read_bytes()
-    assert len(data) <= SUMMARY_LIMIT
-    assert len(data) > SUMMARY_LIMIT - 20_000  # not cut needlessly short
+    assert len(data) <= SUMMARY_MAX_BYTES
+    assert len(data) > SUMMARY_MAX_BYTES - 20_000  # not cut needlessly short
     text = data.decode("utf-8")  # never cut inside a character
     note = "\n…summary truncated: the full report is in `.eval-gate/g/report.md`\n"
     assert text.endswith(note)
@@ -548,14 +541,14 @@ def test_the_existing_summary_counts_towards_the_limit(tmp_path):
     path.write_bytes(b"a" * 1000 + b"\n")
     actions = summary_io(path)
     actions.append_summary(big_report(2 * MiB))
-    assert SUMMARY_LIMIT - 20_000 < path.stat().st_size <= SUMMARY_LIMIT
+    assert SUMMARY_MAX_BYTES - 20_000 < path.stat().st_size <= SUMMARY_MAX_BYTES
     actions.append_summary("# one more\n" * 10)
-    assert path.stat().st_size <= SUMMARY_LIMIT
+    assert path.stat().st_size <= SUMMARY_MAX_BYTES
 
 
 def test_a_full_summary_gets_nothing_more(tmp_path):
     path = tmp_path / "summary.md"
-    path.write_bytes(b"x" * (SUMMARY_LIMIT - 10) + b"\n")
+    path.write_bytes(b"x" * (SUMMARY_MAX_BYTES - 10) + b"\n")
     before = path.read_bytes()
     summary_io(path).append_summary("# too late\n" * 100, full_report_path="r.md")
     assert path.read_bytes() == before  # not even the note fits
@@ -587,60 +580,6 @@ def test_lone_surrogates_do_not_break_the_summary(tmp_path):
     path = tmp_path / "summary.md"
     summary_io(path).append_summary("bad \ud800 text\n")
     assert path.read_text(encoding="utf-8") == "bad ? text\n"
-
-
-# --- shorten_markdown ------------------------------------------------------------------------
-
-
-def test_shorten_keeps_a_whole_fence_when_it_fits():
-    text = "intro\n```\ncode\ncode\ncode\n```\n" + "after\n" * 40
-    assert shorten_markdown(text, 36, "[N]") == "intro\n```\ncode\ncode\ncode\n```\n[N]"
-
-
-def test_shorten_prefers_a_cut_outside_a_fence():
-    text = "a" * 20 + "\n```\n" + "c\n" * 10 + "```\n"
-    # A cut inside the fence would keep 31 bytes, the one before it 21: more than half.
-    assert shorten_markdown(text, 38, "[N]") == "a" * 20 + "\n[N]"
-
-
-def test_shorten_closes_the_fence_when_the_safe_cut_keeps_too_little():
-    text = "intro\n```\ncode\ncode\ncode\n```\n" + "after\n" * 40
-    assert shorten_markdown(text, 30, "[N]") == "intro\n```\ncode\ncode\n```\n[N]"
-
-
-def test_shorten_closes_blocks_innermost_first():
-    text = "<details><summary>all</summary>\n\n```python\n" + "x = 1\n" * 100 + "```\n</details>\n"
-    cut = shorten_markdown(text, 200, "[N]")
-    assert cut is not None and len(cut.encode()) <= 200
-    assert cut.endswith("x = 1\n```\n\n</details>\n[N]")
-    assert cut.count("x = 1") == 23
-
-
-def test_shorten_tracks_tilde_fences_longer_closers_and_comments():
-    text = "~~~~\n```\nstill code\n~~~~~\n<!-- hidden\n<details>\n-->\nend\n" + "z\n" * 50
-    # The fence opened by ~~~~ is closed by ~~~~~ (not by ```): a cut after it is safe.
-    assert shorten_markdown(text, 30, "!") == text[:26] + "!"
-    # Inside the comment: the safe cut before it keeps more than half.
-    assert shorten_markdown(text, 50, "!") == text[:26] + "!"
-    # Inside the fence with nothing safe to keep: close it with its own marker.
-    assert shorten_markdown(text, 20, "!") == "~~~~\n```\n~~~~\n!"
-    # <details> inside the comment opens nothing: after the comment everything is closed.
-    assert shorten_markdown(text, 60, "!") == text[:58] + "!"
-
-
-def test_shorten_never_cuts_inside_a_line():
-    text = "".join(f"line {i} " + "w" * (i % 37) + "\n" for i in range(500))
-    for size in (10, 100, 999, 5000):
-        cut = shorten_markdown(text, size, "#")
-        assert cut is not None
-        body = cut[:-1]
-        assert text.startswith(body)
-        assert body == "" or body.endswith("\n")
-
-
-def test_shorten_returns_none_when_the_note_does_not_fit():
-    assert shorten_markdown("abc\n", 3, "note") is None
-    assert shorten_markdown("abc\n", 4, "note") == "note"
 
 
 # --- handing the workspace back to its owner -----------------------------------------------

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from gate.action.runner import read_event
+from gate.action.event import read_event
 
 
 def event_env(path, name: str = "pull_request") -> dict[str, str]:

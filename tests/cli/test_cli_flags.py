@@ -12,7 +12,7 @@ import pytest
 
 from gate.cli.main import run
 from gate.cli.settings import FLAGS, flag_label, log_flags
-from gate.options import Option, read_options
+from gate.local.options import Option, read_options
 from gate.server.settings import SETTINGS
 
 CONFIG = "version: 1\nrules: ['map50 >= 0.5']\n"

@@ -18,7 +18,7 @@ import pytest
 
 from gate.cli.settings import build_settings
 from gate.core.errors import MAX_PROBLEMS, UsageError
-from gate.local_files import MAX_CONFIG_BYTES, MAX_RESULTS_BYTES, MAX_RESULTS_FILES
+from gate.local.files import MAX_CONFIG_BYTES, MAX_RESULTS_BYTES, MAX_RESULTS_FILES
 from tests.cli_helpers import Proc, clean_env, run_cli, run_cli_async
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 

@@ -350,10 +350,13 @@ def test_judging_at_the_boundaries_uses_the_rule_tolerance():
     assert judge(interval(0.0, -0.1, 0.0), 0.0) is Judgement.PASS
 
 
-def test_the_tolerance_is_rule_evaluations():
-    from gate.core.evaluate import TOLERANCE  # noqa: PLC0415
+def test_the_tolerance_is_rule_evaluations_one_constant_not_a_copy():
+    from gate.core import evaluate, model  # noqa: PLC0415
+    from gate.report import render  # noqa: PLC0415
 
-    assert bootstrap.TOLERANCE == TOLERANCE
+    assert bootstrap.TOLERANCE == evaluate.TOLERANCE
+    # The same object: a copy defined again (an equal float literal) would be another one.
+    assert bootstrap.TOLERANCE is evaluate.TOLERANCE is model.TOLERANCE is render.TOLERANCE
 
 
 @pytest.mark.parametrize("allowed", [-0.01, math.nan, math.inf, "0.1"])

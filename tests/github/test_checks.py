@@ -32,6 +32,7 @@ from gate.github.checks import (
     start_check_run,
 )
 from gate.github.client import GitHubClient
+from gate.github.connection import GitHubConnection
 from gate.http.retry import RetryPolicy, sleepless
 from tests.github_standin import (
     DEFAULT_SHA,
@@ -209,6 +210,13 @@ def api_url(server):
     return f"http://{server.host}:{server.port}"
 
 
+def connection(
+    session, api_url: str, *, token: str | None = TOKEN, timeout: float = 20.0
+) -> GitHubConnection:
+    """The run's GitHub connection, on the test's session."""
+    return GitHubConnection(token=token, api_url=api_url, transport=session, timeout=timeout)
+
+
 @pytest.fixture
 def client(session, api_url):
     with sleepless():
@@ -288,9 +296,7 @@ async def test_completing_sends_the_annotations_in_batches_of_50_after_the_concl
     session, api_url, standin
 ):
     started = await start_check_run(
-        session,
-        token=TOKEN,
-        api_url=api_url,
+        connection(session, api_url),
         repository=REPO,
         sha=DEFAULT_SHA,
         name="eval-gate/gate",
@@ -302,9 +308,7 @@ async def test_completing_sends_the_annotations_in_batches_of_50_after_the_concl
         outcome_of(*[Status.FAIL] * 120), path=CONFIG, line_of=lambda c: 10 + c.rule_index
     )
     done = await complete_check_run(
-        session,
-        token=TOKEN,
-        api_url=api_url,
+        connection(session, api_url),
         repository=REPO,
         check_run_id=started.check_run_id,
         conclusion="failure",
@@ -334,9 +338,7 @@ async def test_a_403_on_starting_is_data_and_one_warning_not_an_exception(
     standin.fail("create-check-run", not_accessible())
     with capture_logs() as logs:
         started = await start_check_run(
-            session,
-            token=TOKEN,
-            api_url=api_url,
+            connection(session, api_url),
             repository=REPO,
             sha=DEFAULT_SHA,
             name="eval-gate/gate",
@@ -359,9 +361,7 @@ async def test_a_failed_batch_of_annotations_is_logged_and_the_run_stays_complet
     standin.fail("update-check-run", ok(), not_accessible())
     with capture_logs() as logs:
         done = await complete_check_run(
-            session,
-            token=TOKEN,
-            api_url=api_url,
+            connection(session, api_url),
             repository=REPO,
             check_run_id=run_id,
             conclusion="failure",
@@ -379,9 +379,7 @@ async def test_a_failed_batch_of_annotations_is_logged_and_the_run_stays_complet
 async def test_without_a_token_or_a_commit_nothing_is_sent(session, api_url, standin):
     for token, sha in ((None, DEFAULT_SHA), (TOKEN, None)):
         started = await start_check_run(
-            session,
-            token=token,
-            api_url=api_url,
+            connection(session, api_url, token=token),
             repository=REPO,
             sha=sha,
             name="n",
@@ -403,17 +401,15 @@ def test_severity_warning_checks_are_warnings():
 
 async def start(session, api_url, **overrides):
     options = {
-        "token": TOKEN,
-        "api_url": api_url,
         "repository": REPO,
         "sha": DEFAULT_SHA,
         "name": "eval-gate/gate",
         "external_id": "gate",
         "details_url": None,
-        "request_timeout": 0.5,
     }
     options.update(overrides)
-    return await start_check_run(session, **options)
+    # Each request may take 0.5 s (the connection's timeout).
+    return await start_check_run(connection(session, api_url, timeout=0.5), **options)
 
 
 async def test_a_create_that_landed_without_an_answer_is_found_not_made_twice(

@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 import gate.http
 from gate import fetch
+from gate.core.eval_info import EvalQuery
 from gate.github.api import (
     GitHubBadResponse,
     GitHubRateLimited,
@@ -438,7 +439,9 @@ async def test_an_echoed_secret_is_masked_everywhere(waits):
 async def test_messages_name_the_host_never_the_url(waits):
     transport = script(then=TransportFailure("connection error"))
     with pytest.raises(TransportError) as caught:
-        await roboflow(transport, retry=RetryPolicy(attempts=1)).list_evals(project="secret-proj")
+        await roboflow(transport, retry=RetryPolicy(attempts=1)).list_evals(
+            EvalQuery(project="secret-proj")
+        )
     assert "api.roboflow.test" in str(caught.value)
     assert "secret-proj" not in str(caught.value)
     assert "secret-proj" in transport.requests[0].url

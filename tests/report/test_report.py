@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -587,10 +586,7 @@ def test_two_thousand_classes_fit_and_keep_the_failures_that_fit():
     render_report(mixed_outcome())  # the template is compiled once per process
     outcome = big_outcome(fail_every=9)
     total_failing = outcome.count(Status.FAIL)
-    start = time.perf_counter()
-    md = render_report(outcome)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0
+    md = render_report(outcome)  # its time is bench/render_report.py's, not a test's
     assert_well_formed(md, DEFAULT_MAX_CHARS)
     shown = len(failure_rows(md))
     more = re.findall(r"…and ([\d,]+) more checks not shown: ([\d,]+) failed\.", md)
@@ -1078,12 +1074,9 @@ def test_the_job_summary_limit_counts_bytes():
 def test_the_2000_class_summary_fits_a_megabyte():
     outcome = large_example(2000)
     render_report(mixed_outcome())
-    start = time.perf_counter()
     md = render_report(outcome, max_chars=None, max_bytes=SUMMARY_MAX_BYTES)
-    elapsed = time.perf_counter() - start
-    assert len(md.encode()) <= SUMMARY_MAX_BYTES
+    assert len(md.encode()) <= SUMMARY_MAX_BYTES  # its time is bench/large_report.py's
     assert_well_formed(md)
-    assert elapsed < 2.0
 
 
 # --- templates and import cost -----------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from gate.cli.main import WORDS as CLI_WORDS
 from gate.config.loader import load_config
-from gate.core.errors import ConfigError
+from gate.core.errors import BaseNotAvailable, ConfigError
 from gate.core.model import BASE_CHOSEN, EvalBy, EvalSpec
 from gate.core.outcome import GateOutcome
 from gate.engine import BaseEvals, GateRequest, plan_targets, run_gate
@@ -67,13 +68,20 @@ def test_baseline_base_outside_the_action_is_a_located_config_error():
     config = load_config(
         "version: 1\nevals:\n  - id: cand\n    baseline: base\n" + RULES, "eval-gate.yml"
     )
-    with pytest.raises(ConfigError, match="only works in the GitHub Action on pull requests") as e:
+    with pytest.raises(BaseNotAvailable, match="needs the base branch's config") as e:
         plan_targets(GateRequest(config=config))
+    assert isinstance(e.value, ConfigError)
     assert str(e.value).startswith("eval-gate.yml:3:")
+    # The engine names no face; the command line says it in its words.
+    cli = e.value.worded(CLI_WORDS)
+    assert str(cli).startswith("eval-gate.yml:3:")
+    assert "only works in the GitHub Action on pull requests" in str(cli)
     # The --baseline flag (the CLI's; the service's and the Action's baseline) too.
     bare = load_config("version: 1\n" + RULES)
-    with pytest.raises(ConfigError, match=r"^baseline: baseline: base only works"):
+    with pytest.raises(BaseNotAvailable) as e:
         plan_targets(GateRequest(config=bare, eval_ids=("cand",), baseline="base"))
+    assert e.value.places == (("baseline", None, None),)
+    assert str(e.value.worded(CLI_WORDS)).startswith("baseline: baseline: base only works")
     # The Action always passes what it knows of the base, even nothing.
     assert plan_targets(GateRequest(config=config, base=BaseEvals()))
 

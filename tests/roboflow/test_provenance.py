@@ -11,10 +11,11 @@ import pytest
 from gate.config.loader import load_config
 from gate.core.outcome import GateOutcome
 from gate.engine import GateRequest, run_gate
-from gate.fetch import FetchOptions, SavedResults
+from gate.fetch import FetchOptions
 from gate.report.formats import json_document
 from gate.report.render import render_report
 from gate.roboflow.client import RoboflowClient
+from gate.saved_results import SavedResults
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 
 KEY = "rf_provenance_key_0123456789"

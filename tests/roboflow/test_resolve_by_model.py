@@ -11,6 +11,7 @@ import pytest
 
 from gate.config.loader import load_config
 from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.eval_info import EvalQuery
 from gate.core.model import EvalBy
 from gate.engine import GateRequest, plan_targets, run_gate
 from gate.fetch import Fetcher, FetchOptions
@@ -77,7 +78,7 @@ async def test_standin_legacy_fields_and_late_evals(standin, server, session):
         }
     ]
     client = await _client(server, session)
-    listed = await client.list_evals(model="m")
+    listed = await client.list_evals(EvalQuery(model="m"))
     assert [(e.eval_id, e.project) for e in listed] == [("old", "proj")]
 
 
@@ -85,22 +86,22 @@ async def test_standin_legacy_fields_and_late_evals(standin, server, session):
 
 
 def test_list_path_takes_one_filter():
-    assert list_path("ws", model="m 1") == "/ws/model-evals?model=m%201&limit=200"
-    assert list_path("ws", version="v", status="done") == (
+    assert list_path("ws", EvalQuery(model="m 1")) == "/ws/model-evals?model=m%201&limit=200"
+    assert list_path("ws", EvalQuery(version="v", status="done")) == (
         "/ws/model-evals?version=v&status=done&limit=200"
     )
     with pytest.raises(ValueError, match="at most one of project, version and model"):
-        list_path("ws", project="p", model="m")
+        list_path("ws", EvalQuery(project="p", model="m"))
 
 
 async def test_client_refuses_two_filters_before_any_request(standin, server, session):
     client = await _client(server, session)
     with pytest.raises(UsageError):
-        await client.list_evals(model="m", version="v")
+        await client.list_evals(EvalQuery(model="m", version="v"))
     assert standin.count() == 0
     standin.script("list", [])
     with pytest.raises(UsageError):
-        await client.list_evals(limit=MAX_LIST_LIMIT + 1)
+        await client.list_evals(EvalQuery(limit=MAX_LIST_LIMIT + 1))
     assert BadRequest  # the server's own 400 for a combination is a BadRequest (not retried)
 
 

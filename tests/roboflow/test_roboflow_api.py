@@ -13,6 +13,7 @@ import structlog
 from yarl import URL
 
 from gate.core.errors import ExitCode, ResultsUnavailable
+from gate.core.eval_info import EvalInfo, EvalQuery
 from gate.core.redact import redact, redacting_processor
 from gate.http.retry import RetryPolicy
 from gate.roboflow.api import (
@@ -21,7 +22,6 @@ from gate.roboflow.api import (
     AuthError,
     BadRequest,
     BadResponse,
-    EvalInfo,
     EvalNotFound,
     NotReady,
     RateLimited,
@@ -67,8 +67,8 @@ def test_paths_quote_every_segment():
 
 
 def test_list_path_encodes_filters_and_drops_none():
-    assert list_path("ws") == "/ws/model-evals?limit=200"
-    path = list_path("ws", project="my proj&x=1", status="done", limit=5)
+    assert list_path("ws", EvalQuery()) == "/ws/model-evals?limit=200"
+    path = list_path("ws", EvalQuery(project="my proj&x=1", status="done", limit=5))
     assert path == "/ws/model-evals?project=my%20proj%26x%3D1&status=done&limit=5"
     assert dict(URL(path).query) == {"project": "my proj&x=1", "status": "done", "limit": "5"}
 

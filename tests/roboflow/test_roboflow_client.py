@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from gate import __version__
 from gate.core.errors import UsageError
+from gate.core.eval_info import EvalQuery
 from gate.http.retry import RetryPolicy, sleepless
 from gate.roboflow.api import (
     AuthError,
@@ -127,9 +128,9 @@ async def test_eval_info_happy_path(make_client):
 
 async def test_list_evals_newest_first_with_filters(make_client, standin):
     client = make_client()
-    everything = await client.list_evals()
+    everything = await client.list_evals(EvalQuery())
     assert [e.eval_id for e in everything] == ["run", "abc", "seg"]
-    done = await client.list_evals(project="proj", status="done", limit=5)
+    done = await client.list_evals(EvalQuery(project="proj", status="done", limit=5))
     assert [e.eval_id for e in done] == ["abc"]
     assert dict(standin.requests[-1].query) == {"project": "proj", "status": "done", "limit": "5"}
 
@@ -495,7 +496,7 @@ async def test_map_results_must_be_an_object(make_client, standin):
 async def test_unusable_list_is_bad_response(make_client, standin):
     standin.script("list", [Scripted(200, {"evals": [{"evalId": "a", "status": "done"}, {}]})])
     with pytest.raises(BadResponse, match="entry #1"):
-        await make_client().list_evals()
+        await make_client().list_evals(EvalQuery())
 
 
 async def test_server_echoing_the_key_is_redacted(make_client, standin):
@@ -545,7 +546,7 @@ async def test_bad_eval_ids_are_usage_errors(make_client, standin, eval_id):
 
 async def test_list_limit_is_checked(make_client, standin):
     with pytest.raises(UsageError, match=r"1\.\.200"):
-        await make_client().list_evals(limit=500)
+        await make_client().list_evals(EvalQuery(limit=500))
     assert standin.count() == 0
 
 

@@ -10,11 +10,13 @@ import asyncio
 import pytest
 
 from gate.config.loader import load_config
+from gate.core.eval_info import EvalQuery
 from gate.core.outcome import GateOutcome
 from gate.engine import GateRequest, run_gate
-from gate.fetch import Fetcher, FetchOptions, SavedResults
+from gate.fetch import Fetcher, FetchOptions
 from gate.report.render import render_report
 from gate.roboflow.client import RoboflowClient
+from gate.saved_results import SavedResults
 from gate.trend_data import TREND_TIMEOUT, trend_budget
 from tests.roboflow_standin import (
     RoboflowStandIn,
@@ -236,7 +238,7 @@ async def test_the_shared_list_auto_champion_and_the_trend_read_holds_each_eval_
         session, api_key=KEY, workspace="ws", api_url=str(server.make_url("")).rstrip("/")
     )
     fetcher = Fetcher(client, FetchOptions(), clock=asyncio.get_running_loop().time)
-    assert [e.eval_id for e in await fetcher.listing("version", "v2")] == ["r7", "r2"]
+    assert [e.eval_id for e in await fetcher.listing(EvalQuery(version="v2"))] == ["r7", "r2"]
 
 
 # --- the trend's own budget ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gate.core.eval_info import EvalQuery
 from gate.http.retry import RetryPolicy
 from gate.roboflow.api import AuthError, NotReady, ServerError
 from gate.roboflow.client import RoboflowClient
@@ -315,18 +316,21 @@ async def test_eval_info_is_shared_in_flight_but_never_cached(make_source, stand
     assert standin.count("info") == 2
 
 
+DONE = EvalQuery(status="done")
+
+
 async def test_list_evals_is_shared_in_flight_but_never_cached(make_source, standin):
     standin.script("list", [Scripted(delay=0.2)])
     first, second = await asyncio.gather(
-        make_source().list_evals(status="done"), make_source().list_evals(status="done")
+        make_source().list_evals(DONE), make_source().list_evals(DONE)
     )
     assert [e.eval_id for e in first] == [e.eval_id for e in second]
     assert {e.eval_id for e in first} == {"abc", "def"}
     first.clear()  # each caller owns its list
     assert len(second) == 2
     assert standin.count("list") == 1
-    await make_source().list_evals(status="done")
-    await make_source().list_evals(status="running")
+    await make_source().list_evals(DONE)
+    await make_source().list_evals(EvalQuery(status="running"))
     assert standin.count("list") == 3
 
 

@@ -12,8 +12,9 @@ import yaml
 
 from gate.core.gate_id import GATE_ID_PATTERN
 from gate.core.model import COMMENT_MODES, FAIL_ON
-from gate.server.body import GITHUB_FIELDS, REQUEST_FIELDS, parse_call, request_validator
+from gate.server.body import GITHUB_FIELDS, REQUEST_FIELDS, parse_call
 from gate.server.request import ApiError
+from gate.server.request_schema import request_validator
 from tests.paths import REPO
 
 CONFIG = "version: 1\nworkspace: ws\nrules: ['map50 >= 0.5']\n"

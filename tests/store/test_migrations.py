@@ -4,6 +4,7 @@ idempotent and safe when replicas start together; `check` says what is wrong in 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -55,10 +56,10 @@ async def test_check_on_a_database_never_migrated_says_to_run_db_upgrade(empty_u
 
 
 async def test_replicas_upgrading_together_migrate_once(empty_url):
-    stores = [open_store(empty_url) for _ in range(4)]
+    stores = [open_store(empty_url) for _ in range(8)]
     try:
         revisions = await asyncio.gather(*(s.upgrade() for s in stores))
-        assert revisions == [head_revision()] * 4
+        assert revisions == [head_revision()] * 8
         async with stores[0].engine.connect() as conn:
             versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
         assert [v[0] for v in versions] == [head_revision()]
@@ -87,3 +88,23 @@ def test_eval_gate_db_upgrade_migrates_postgres_with_the_password_from_a_file(tm
     assert out.endswith(": upgraded from empty to revision 0001 (this eval-gate's head)\n")
     assert db("check", cwd=tmp_path, **env)[0] == 0
     assert url.password not in out
+
+
+async def test_a_new_sqlite_file_locked_by_another_writer_is_opened_once_the_lock_is_let_go(
+    tmp_path,
+):
+    # Switching a file to WAL needs a lock that SQLite does not wait for (no busy handler):
+    # "database is locked" at once, as when replicas open a new file together.
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other VALUES (1)")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, holder.execute, "COMMIT")
+    store = open_store(f"sqlite:///{path}")
+    try:
+        assert await store.upgrade() == head_revision()
+    finally:
+        await store.close()
+        holder.close()

@@ -1,7 +1,7 @@
 """Where a local run's results come from: saved files first, the Roboflow API for the rest.
 
 `gate_local` is the use case the command line and the Action share: read the config and the
-saved results (capped, `gate.local_files`), connect to Roboflow only if something is left to
+saved results (capped, `gate.local.files`), connect to Roboflow only if something is left to
 fetch (`LazyRoboflow`: an offline run never imports aiohttp), and run the engine within an
 overall deadline. Each face builds its own `LocalGate` from its own settings.
 """
@@ -15,18 +15,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from gate.core.errors import ResultsUnavailable, UsageError
+from gate.core.errors import NoWorkspace, ResultsUnavailable, UsageError
 from gate.core.model import GateConfig
 from gate.core.outcome import GateOutcome
 from gate.engine import BaseEvals, GateRequest, run_gate
-from gate.fetch import FetchOptions, SavedResults
-from gate.local_files import ResultsFile, read_config, read_results
+from gate.fetch import FetchOptions
+from gate.local.files import ResultsFile, read_config, read_results
 from gate.roboflow.api import DEFAULT_API_URL
+from gate.saved_results import SavedResults
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from gate.fetch import EvalInfo
+    from gate.core.eval_info import EvalInfo, EvalQuery
     from gate.roboflow.client import RoboflowClient
 
 __all__ = [
@@ -113,10 +114,7 @@ class LazyRoboflow:
                 "or pass saved results with --results"
             )
         if not self._workspace:
-            raise UsageError(
-                "no workspace: pass --workspace, set ROBOFLOW_WORKSPACE, or add workspace: "
-                "to the config"
-            )
+            raise NoWorkspace
         import aiohttp  # noqa: PLC0415 - deferred: offline runs must not pay for it
 
         from gate.roboflow.client import RoboflowClient  # noqa: PLC0415 - same reason
@@ -141,6 +139,10 @@ class LazyRoboflow:
     async def eval_info(self, eval_id: str) -> EvalInfo:
         return await self._connect().eval_info(eval_id)
 
+    def has_info(self, eval_id: str) -> bool:  # noqa: ARG002 - the port's signature
+        """The API says what every eval is (its model, dataset version, creation time)."""
+        return True
+
     async def confusion_matrix(self, eval_id: str, split: str) -> Any:
         return await self._connect().confusion_matrix(eval_id, split)
 
@@ -150,18 +152,8 @@ class LazyRoboflow:
     async def image_predictions(self, eval_id: str, split: str, offset: int, limit: int) -> Any:
         return await self._connect().image_predictions(eval_id, split, offset, limit)
 
-    async def list_evals(
-        self,
-        *,
-        project: str | None = None,
-        status: str | None = None,
-        limit: int = 200,
-        model: str | None = None,
-        version: str | None = None,
-    ) -> list[EvalInfo]:
-        return await self._connect().list_evals(
-            project=project, status=status, limit=limit, model=model, version=version
-        )
+    async def list_evals(self, query: EvalQuery) -> list[EvalInfo]:
+        return await self._connect().list_evals(query)
 
     async def close(self) -> None:
         if self._session is not None:
