@@ -4,6 +4,7 @@ Markdown: `render.build_report` builds the report model once (`model`: the headl
 story, an evaluation's `sections`, a failing rule's `rules`, their `tables`, in the `text`
 and `ranking` the report writes and sorts by), and `render.render` renders it to a size
 through the `templates` (the `view` is what they see); `render.render_report` does both.
-`markdown` escapes untrusted text, `trend` draws an evaluation's trend. JSON and JUnit:
-`formats`.
+`no_verdict` stands in for a report when there is no verdict, `shorten` cuts Markdown that
+was not built to fit, `markdown` escapes untrusted text, `trend` draws an evaluation's trend.
+JSON and JUnit: `formats`.
 """
