@@ -7,8 +7,8 @@ from it.
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
 I/O is reading the files the settings name (the tokens, the Roboflow keys per workspace).
 The database's settings are declared with the store (gate.store.settings) and read here too.
-Secrets (bearer tokens, the Roboflow keys, the GitHub token) are kept out of `repr` and out of
-every message.
+Secrets (bearer tokens, the Roboflow keys, the GitHub token, the callback secret) are kept out
+of `repr` and out of every message.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from gate.fetch import MIN_POLL_INTERVAL
 from gate.local.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
 from gate.store.settings import DatabaseSettings, database_settings
+from gate.worker.callback_allow import AllowList
 from gate.worker.credentials import MAX_KEYS_FILE_BYTES, parse_keys_file
 
 __all__ = [
@@ -91,6 +92,10 @@ class ServerSettings:
     public_url: str | None = None  # absolute URLs of durable gates [EVAL_GATE_PUBLIC_URL]
     # where durable gates are kept [EVAL_GATE_DATABASE_URL(_PASSWORD_FILE)]; None: they are off
     database: DatabaseSettings | None = None
+    # signs durable gates' callbacks [EVAL_GATE_CALLBACK_SECRET]
+    callback_secret: str | None = field(default=None, repr=False)
+    # URL prefixes callbacks may go to; none: every callback refused [EVAL_GATE_CALLBACK_ALLOW]
+    callback_allow: AllowList = field(default_factory=AllowList)
 
     @property
     def auth_enabled(self) -> bool:
@@ -111,6 +116,7 @@ class ServerSettings:
                 self.roboflow_api_key,
                 self.github_token,
                 *self.roboflow_keys.values(),
+                self.callback_secret,
             )
             if s
         )
@@ -172,6 +178,15 @@ def _api_key(raw: str) -> str:
 
 def _days(raw: str) -> int:
     return _integer(1, 36_500)(raw)
+
+
+def _callback_secret(raw: str) -> str:
+    """The key callbacks are signed with: long enough not to be guessed (never echoed)."""
+    if not (raw.isascii() and raw.isprintable()) or any(ch.isspace() for ch in raw):
+        raise ValueError("contains spaces, control or non-ASCII characters")
+    if len(raw) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"is shorter than {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}")
+    return raw
 
 
 def _url(default: str) -> Callable[[str], str]:
@@ -369,6 +384,23 @@ SETTINGS: tuple[Option[Any], ...] = (
         "durable gates: the server's address as clients reach it, for absolute gate URLs "
         "(`Location`, check runs' details); default: the request's Host",
     ),
+    Option(
+        "EVAL_GATE_CALLBACK_SECRET",
+        "callback_secret",
+        _callback_secret,
+        None,
+        "the key durable gates' callbacks are signed with (`X-Eval-Gate-Signature-256`), at "
+        f"least {MIN_TOKEN_LENGTH} characters; required with `EVAL_GATE_CALLBACK_ALLOW`",
+    ),
+    Option(
+        "EVAL_GATE_CALLBACK_ALLOW",
+        "callback_allow",
+        AllowList.parse,
+        AllowList(),
+        "URL prefixes durable gates may call back, comma or space separated "
+        "([which match](#allowing-callback-urls))",
+        shown_default="— (every callback refused)",
+    ),
 )
 
 LOG_FLAGS_ROW = ("—", "`--log-format`, `--log-level`", "`json`, `info`", "logs on stderr")
@@ -399,7 +431,7 @@ def settings_help() -> str:
     for o in SETTINGS:
         default = (
             ""
-            if o.default is None
+            if o.default is None or str(o.default) == ""  # none, or an empty allow-list
             else f" (default {o.default:g})"
             if isinstance(o.default, float)
             else f" (default {o.default})"
@@ -499,6 +531,11 @@ def build_server_settings(
             "no bearer token configured: set EVAL_GATE_TOKENS (comma or space separated) or "
             "EVAL_GATE_TOKENS_FILE (one per line), or pass --insecure-no-auth to serve without "
             f"authentication (never on a shared network); {_GENERATE_HINT}"
+        )
+    if read["callback_allow"].prefixes and get("EVAL_GATE_CALLBACK_SECRET") is None:
+        problems.append(
+            "EVAL_GATE_CALLBACK_ALLOW is set but EVAL_GATE_CALLBACK_SECRET is not: callbacks are "
+            f"always signed; set it to at least {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}"
         )
     if tokens and insecure_no_auth:
         problems.append(
