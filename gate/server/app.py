@@ -41,8 +41,16 @@ from aiohttp.typedefs import Handler, Middleware
 from gate.api.errors import ApiError
 from gate.server.auth import bearer_auth
 from gate.server.cache import ResultsCache, SingleFlight
-from gate.server.durable import DURABLE, Durable, close_durable, start_durable, stop_durable
+from gate.server.durable import (
+    DURABLE,
+    Durable,
+    callback_check,
+    close_durable,
+    start_durable,
+    stop_durable,
+)
 from gate.server.gate import routes as gate_routes
+from gate.server.gates import CHECK_CALLBACK
 from gate.server.gates import routes as gates_routes
 from gate.server.metrics import CLIENT_CLOSED_REQUEST, METRICS, ServerMetrics, metrics_middleware
 from gate.server.metrics import routes as metrics_routes
@@ -327,6 +335,7 @@ def create_app(
     app[RUNS] = runs
     app[_DRAIN_KEY] = []
     app[DURABLE] = Durable()
+    app[CHECK_CALLBACK] = callback_check(settings)
     metrics.gates_in_flight.set_function(lambda: runs.count)
     app.add_routes(health_routes)
     app.add_routes(metrics_routes)

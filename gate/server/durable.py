@@ -15,7 +15,9 @@ its GitHub requests through the same session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -23,6 +25,7 @@ from aiohttp import web
 from gate.api.errors import ApiError
 from gate.core.errors import GateError
 from gate.fetch import ResultsSource
+from gate.http.client import default_transport
 from gate.roboflow.client import RoboflowClient
 from gate.server.cache import SharedResults, tenant_of
 from gate.server.metrics import ServerMetrics, TimedSource
@@ -31,14 +34,25 @@ from gate.server.state import Upstream
 from gate.server.work import WorkPool
 from gate.store import Store, StoreUnavailable, open_store
 from gate.worker import (
+    CallbackRefused,
+    CallbackSettings,
     NoGitHubCredentials,
     RoboflowKeys,
     StaticToken,
     Worker,
     WorkerSettings,
+    deliver_callback,
 )
+from gate.worker.context import CallbackOutcome, CallbackSender
 
-__all__ = ["DURABLE", "Durable", "start_durable", "worker_settings"]
+__all__ = [
+    "DURABLE",
+    "Durable",
+    "callback_check",
+    "callback_sender",
+    "start_durable",
+    "worker_settings",
+]
 
 OFF = (
     "durable gates are off on this server: it has no database; its operator sets "
@@ -81,6 +95,43 @@ def worker_settings(settings: ServerSettings) -> WorkerSettings:
         keys=RoboflowKeys(default=settings.roboflow_api_key, by_workspace=settings.roboflow_keys),
         github=StaticToken(token) if token else NoGitHubCredentials(),
     )
+
+
+def callback_check(settings: ServerSettings) -> Callable[[str], str]:
+    """The check of a submitted callback URL: the URL to call (normalised), or ValueError
+    saying why this server will not call it (EVAL_GATE_CALLBACK_ALLOW)."""
+
+    def check(url: str) -> str:
+        found = settings.callback_allow.check(url)
+        if not isinstance(found, CallbackRefused):
+            return found.url
+        raise ValueError(found.reason)
+
+    return check
+
+
+def callback_sender(settings: ServerSettings, session: Any) -> CallbackSender | None:
+    """One signed attempt at a callback, through `session` (None without a secret: no
+    callback URL is allowed then, and none is ever sent unsigned)."""
+    if not settings.callback_secret:
+        return None
+    bound = CallbackSettings(secret=settings.callback_secret, allow=settings.callback_allow)
+    transport = default_transport(session)
+
+    async def send(
+        url: str, body: bytes, *, delivery: str, attempt: int, first_at: int
+    ) -> CallbackOutcome:
+        return await deliver_callback(
+            url,
+            body,
+            delivery=delivery,
+            attempt=attempt,
+            first_at=first_at,
+            settings=bound,
+            transport=transport,
+        )
+
+    return send
 
 
 async def start_durable(
@@ -128,6 +179,7 @@ async def start_durable(
         sources=sources,
         github_transport=upstream.session,
         offload=work.run,
+        callbacks=callback_sender(settings, upstream.session),
         secrets=settings.secrets,
     )
     await worker.start()

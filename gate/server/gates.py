@@ -120,7 +120,7 @@ async def post_gates(request: web.Request) -> web.Response:
     key = _idempotency_key(request)
     raw = await read_body(request, settings.max_body)
     flag = StopFlag(time.monotonic() + settings.request_deadline)
-    check = request.app.get(CHECK_CALLBACK, refuse_callbacks)
+    check = request.app.get(CHECK_CALLBACK) or refuse_callbacks
     parsed = await request.app[WORK].run(
         flag, "parse", _parse, raw, settings.max_checks, check, flag
     )

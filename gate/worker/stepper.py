@@ -50,6 +50,8 @@ from gate.http.errors import HttpError
 from gate.report.no_verdict import crash_report, error_report, stopped_report
 from gate.roboflow.api import DeadlineExceeded
 from gate.store import GateRow, WatchRow
+from gate.store.values import canonical_json
+from gate.worker.callback import callback_body
 from gate.worker.effects import publish
 from gate.worker.texts import result_decision
 from gate.worker.watching import describe, settled
@@ -351,11 +353,18 @@ class _Step:
             await self.update(callback_state="failed")
             self.log.error("worker.callback_off", reason="this server sends no callbacks")
             return None
-        document = gate_document(gate, worker.settings.base_url)
-        body = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("ascii")
+        # The document as the gate was when it finished: the same bytes on every attempt.
+        as_finished = dataclasses.replace(
+            gate,
+            updated_at=gate.finished_at or gate.updated_at,
+            callback_state="pending",
+            callback_attempts=0,
+        )
+        # Keys sorted, as the store keeps documents: the bytes do not depend on which step sends.
+        document = json.loads(canonical_json(gate_document(as_finished, worker.settings.base_url)))
         outcome = await sender(
             gate.callback_url,
-            body,
+            callback_body(document),
             delivery=gate.callback_delivery,
             attempt=gate.callback_attempts + 1,
             first_at=gate.finished_at or self.now,

@@ -5,17 +5,22 @@ and for secrets."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict
 from structlog.testing import capture_logs
 
 from gate.server.app import create_app
 from gate.server.settings import ServerSettings
 from gate.store.settings import DatabaseSettings, parse_database_url
+from gate.worker import AllowList
 from tests.github_standin import GitHubStandIn
 from tests.roboflow_standin import RoboflowStandIn
 from tests.server.test_server import (
@@ -278,3 +283,42 @@ async def test_a_server_without_a_database_says_durable_gates_are_off(aiohttp_cl
     answer = await call(client, "GET", "/v1/gates")
     assert answer.status == 503
     assert "EVAL_GATE_DATABASE_URL" in answer.json["message"]
+
+
+async def test_an_allowed_callback_is_taken_at_submit_and_called_signed_when_done(
+    aiohttp_client, aiohttp_server, settings
+):
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        seen.append((dict(request.headers), await request.read()))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hooks/gates", receive)
+    receiver = await aiohttp_server(app)
+    prefix = str(receiver.make_url("/hooks/"))
+    secret = "zq7Kx2Lw9Pv4Rt6Ym3Nb8Hc5"
+    served = replace(settings, callback_secret=secret, callback_allow=AllowList.parse(prefix))
+    client = await aiohttp_client(create_app(served))
+    elsewhere = await call(
+        client, "POST", "/v1/gates", body=body("e1", callback={"url": prefix + "../admin"})
+    )
+    assert elsewhere.status == 400 and "callback.url" in elsewhere.json["message"]
+    submitted = await call(
+        client, "POST", "/v1/gates", body=body("e1", callback={"url": prefix + "gates"})
+    )
+    assert submitted.status == 202
+    document = await until_finished(client, submitted.json["id"])
+    for _ in range(200):
+        if seen:
+            break
+        await asyncio.sleep(0.05)
+    ((headers, sent),) = seen
+    signed = "sha256=" + hmac.new(secret.encode(), sent, hashlib.sha256).hexdigest()
+    assert headers["X-Eval-Gate-Signature-256"] == signed
+    assert json.loads(sent)["id"] == document["id"]
+    assert (
+        headers["X-Eval-Gate-Delivery"]
+        == (await until_finished(client, document["id"]))["callback"]["delivery"]
+    )
