@@ -88,6 +88,7 @@ def worker_settings(settings: ServerSettings) -> WorkerSettings:
         retention_ms=settings.retention_days * 86_400_000,
         concurrency=settings.max_concurrent_gates,
         engine_deadline=settings.request_deadline,
+        look_timeout=settings.request_deadline,
         workspace=settings.workspace,
         github_api_url=settings.github_api_url,
         base_url=settings.public_url or "",

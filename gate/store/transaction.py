@@ -249,6 +249,22 @@ class Transaction:
         )
         return set((await self._conn.execute(statement)).scalars().all())
 
+    async def renew_watches(
+        self, owner: str, keys: Iterable[str], until: int, *, now: int
+    ) -> set[str]:
+        """Extend `owner`'s leases on the watches `keys` to `until` (a look that takes long);
+        the keys it still held (and now holds)."""
+        wanted = list(keys)
+        if not wanted:
+            return set()
+        statement = (
+            update(watches)
+            .where(watches.c.key.in_(wanted), self._held(watches, owner, now))
+            .values(lease_until=until)
+            .returning(watches.c.key)
+        )
+        return set((await self._conn.execute(statement)).scalars().all())
+
     async def release(self, owner: str, ids: Iterable[str] | None = None) -> int:
         """End `owner`'s leases: on `ids`, or (None) on every gate and watch it holds (at
         SIGTERM), so another process takes them over at once. The number of gates released."""

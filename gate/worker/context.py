@@ -87,6 +87,7 @@ class WorkerSettings:
     purge_limit: int = 1_000  # gates purged a run at most
     engine_deadline: float = 120.0  # seconds one gate's fetching and deciding may take
     fetch_concurrency: int = 8  # requests in flight for one gate
+    look_timeout: float = 60.0  # seconds one look at a watched evaluation may take
     settled_recheck_ms: int = 86_400_000  # a settled watch is looked at again after this
     effect_backoff_cap_ms: int = 300_000  # the longest wait before GitHub is tried again
     max_effect_attempts: int = 12  # then a gate's GitHub effects are given up

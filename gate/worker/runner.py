@@ -67,8 +67,10 @@ class Worker:
         self.clock = clock
         self.owner = owner or worker_id()
         self.secrets = tuple(dict.fromkeys((*secrets, *settings.keys.secrets)))
-        self._woken: asyncio.Event | None = None
+        self._woken: asyncio.Event | None = None  # there may be gates to step
+        self._poll_woken: asyncio.Event | None = None  # there may be new watches to look at
         self._held: set[str] = set()
+        self._looking: set[str] = set()  # watches being looked at
         self._steps: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._claiming = False
@@ -133,6 +135,8 @@ class Worker:
         if inserted.created:
             self.log.info("worker.submitted", gate_id=inserted.gate.id, watches=len(specs))
             self.wake()
+            if self._poll_woken is not None:
+                self._poll_woken.set()  # its watches may be new: look now, not in a second
         return inserted
 
     async def cancel(self, gate_id: str) -> GateRow | None:
@@ -166,7 +170,7 @@ class Worker:
         key = self.settings.keys.key_for(watch.workspace)
         if key is None:
             return Look("error", watch.eval_id, self.settings.keys.missing_key(watch.workspace))
-        within = self.settings.lease_ms * 0.8 / 1000
+        within = self.settings.look_timeout
         try:
             async with asyncio.timeout(within):
                 return await look(
@@ -184,7 +188,11 @@ class Worker:
             )
         if not due:
             return 0
-        looks = await asyncio.gather(*(self._look(w) for w in due))
+        self._looking.update(w.key for w in due)
+        try:
+            looks = await asyncio.gather(*(self._look(w) for w in due))
+        finally:
+            self._looking.difference_update(w.key for w in due)
         now = self.clock()
         woken = 0
         async with self.store.transaction() as tx:
@@ -265,6 +273,7 @@ class Worker:
     async def start(self) -> None:
         """Start the loops (the service's startup)."""
         self._woken = asyncio.Event()
+        self._poll_woken = asyncio.Event()
         self._claiming = True
         self._loops = [
             asyncio.create_task(self._poll_loop(), name="eval-gate-poll"),
@@ -283,8 +292,7 @@ class Worker:
         """Gates being stepped by this process now."""
         return len(self._steps)
 
-    async def _nap(self, seconds: float) -> None:
-        woken = self._woken
+    async def _nap(self, seconds: float, woken: asyncio.Event | None) -> None:
         if woken is None:
             await asyncio.sleep(seconds)
             return
@@ -304,7 +312,7 @@ class Worker:
                 self.log.exception("worker.poll_failed", error=type(error).__name__)
                 polled = 0
             if not polled:
-                await asyncio.sleep(self.settings.idle)
+                await self._nap(self.settings.idle, self._poll_woken)
 
     async def _step_loop(self) -> None:
         while self._claiming:
@@ -322,7 +330,7 @@ class Worker:
                 self._steps.add(task)
                 task.add_done_callback(self._step_done)
             if not claimed or len(self._steps) >= self.settings.concurrency:
-                await self._nap(self.settings.idle)
+                await self._nap(self.settings.idle, self._woken)
 
     def _step_done(self, task: asyncio.Task[None]) -> None:
         self._steps.discard(task)
@@ -332,17 +340,19 @@ class Worker:
         every = self.settings.lease_ms / 3000
         while True:
             await asyncio.sleep(every)
-            held = set(self._held)
-            if not held:
+            held, looking = set(self._held), set(self._looking)
+            if not held and not looking:
                 continue
             now = self.clock()
+            until = now + self.settings.lease_ms
             try:
                 async with self.store.transaction() as tx:
-                    kept = await tx.renew(self.owner, held, now + self.settings.lease_ms, now=now)
+                    kept = await tx.renew(self.owner, held, until, now=now)
+                    await tx.renew_watches(self.owner, looking, until, now=now)
             except StoreUnavailable as error:
                 self.log.warning("worker.store_unavailable", reason=error.reason)
                 continue
-            lost = held - kept - (held - self._held)
+            lost = (held - kept) & self._held  # still stepping, yet no longer ours
             if lost:
                 self.log.warning("worker.leases_lost", gates=sorted(lost)[:10], count=len(lost))
 
@@ -355,8 +365,10 @@ class Worker:
         for task in self._loops:
             if task.get_name() != "eval-gate-heartbeat":
                 task.cancel()
+        cut = 0
         if self._steps:
             _done, pending = await asyncio.wait(set(self._steps), timeout=max(0.0, grace))
+            cut = len(pending)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -370,4 +382,4 @@ class Worker:
         except StoreUnavailable as error:
             self.log.warning("worker.store_unavailable", reason=error.reason)
             released = 0
-        self.log.info("worker.stopped", released=released, cut_short=in_flight - len(self._steps))
+        self.log.info("worker.stopped", released=released, cut_short=cut)

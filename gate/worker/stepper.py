@@ -135,8 +135,22 @@ class _Step:
 
     # --------------------------------------------------------------- the state machine
 
+    async def held(self) -> GateRow:
+        """The gate as stored now, while this worker still holds it (`LeaseLost` otherwise: a
+        worker paused since its claim must not touch GitHub for a gate another took over)."""
+        async with self.worker.store.read() as tx:
+            gate = await tx.gate(self.gate.id)
+        if (
+            gate is None
+            or gate.lease_owner != self.worker.owner
+            or (gate.lease_until or 0) <= self.now
+        ):
+            self.log.info("worker.lease_lost")
+            raise LeaseLost(self.gate.id)
+        return gate
+
     async def run(self) -> None:
-        gate = self.gate
+        gate = self.gate = await self.held()
         if gate.finished:
             await self.effects_then_release()
             return

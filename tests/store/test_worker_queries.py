@@ -80,3 +80,29 @@ async def test_a_gate_still_active_is_not_rerun(store, clock):
         same = await tx.rerun_gate(gate_id, clock.now + 1, 1_000)
     assert same is not None
     assert (same.status, same.runs, same.version) == ("queued", 1, 0)
+
+
+async def test_a_look_that_takes_long_keeps_its_watch_by_renewal(store, clock):
+    (gate_id,) = await insert(store)
+    async with store.transaction() as tx:
+        await tx.watch(gate_id, [E1])
+        await tx.claim_watches("p", clock.now, LEASE, 10)
+    clock.advance(LEASE - 1)
+    async with store.transaction() as tx:
+        assert await tx.renew_watches("p", [E1.key, E2.key], clock.now + LEASE, now=clock.now) == {
+            E1.key
+        }
+        assert await tx.renew_watches("other", [E1.key], clock.now + LEASE, now=clock.now) == set()
+        assert await tx.claim_watches("q", clock.now + LEASE - 1, LEASE, 10) == []
+    clock.advance(LEASE - 1)  # past the first lease, within the renewed one
+    async with store.transaction() as tx:
+        recorded = await tx.record_watch(
+            E1.key,
+            "p",
+            clock.now,
+            status="running",
+            eval_id=None,
+            detail=None,
+            next_poll_at=clock.now + 5_000,
+        )
+    assert recorded is not None  # still held: recorded (None: the lease was lost)
