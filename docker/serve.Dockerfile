@@ -1,7 +1,13 @@
 # eval-gate as an HTTP service: `eval-gate serve`, as a non-root user.
 #
 #   docker build -f docker/serve.Dockerfile -t eval-gate-serve .
-#   docker run -p 8080:8080 -e EVAL_GATE_TOKENS=... -e ROBOFLOW_API_KEY=... eval-gate-serve
+#   docker run --read-only -v eval-gate-data:/data -p 8080:8080 \
+#       -e EVAL_GATE_TOKENS=... -e ROBOFLOW_API_KEY=... eval-gate-serve
+#
+# Durable gates live in a SQLite file on the /data volume (EVAL_GATE_DATABASE_URL below; set
+# it to a postgresql:// URL for replicas): the root filesystem stays read-only. Without a
+# volume mounted, Docker gives /data an anonymous one (owned by the service's uid, as the image
+# made it), which goes with the container.
 #
 # Same two stages as the Action's image (../Dockerfile): the wheel and the pinned runtime
 # dependencies are built under /install, and only they reach the final image; the same base,
@@ -37,7 +43,8 @@ LABEL org.opencontainers.image.title="eval-gate-serve" \
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     EVAL_GATE_HOST=0.0.0.0 \
-    EVAL_GATE_PORT=8080
+    EVAL_GATE_PORT=8080 \
+    EVAL_GATE_DATABASE_URL=sqlite:////data/eval-gate.db
 
 COPY --from=builder /install /usr/local
 
@@ -46,6 +53,11 @@ COPY --from=builder /install /usr/local
 RUN /usr/local/bin/python -I -B -c \
         "import importlib.metadata as m, gate.server.app, gate.store.store, psycopg; m.distribution('eval-gate')" \
     && /usr/local/bin/python -I -B -m pip --disable-pip-version-check --no-cache-dir check
+
+# The database's directory, writable by the service's uid only (SQLite writes its -wal and
+# -shm files beside the database).
+RUN mkdir -m 0700 /data && chown 10001:10001 /data
+VOLUME ["/data"]
 
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it without a passwd lookup.
 USER 10001:10001
