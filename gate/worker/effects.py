@@ -9,7 +9,8 @@
   latest per context wins on GitHub, so a repeat changes nothing.
 - The sticky comment (when asked, once finished): found by its marker and updated in place,
   else created (gate.github.comment); with `comment: new`, the comment this gate created
-  (its stored id) is edited rather than another one posted.
+  (its stored id) is edited rather than another one posted. A cancelled (or superseded) gate
+  replaces an earlier comment and adds none, as a cancelled Action run does.
 
 Every GitHub failure is data (`Published`): a transient one (the network, a 5xx, a rate
 limit) asks the caller to try again later; a permanent one (403, 404, 422) is logged and the
@@ -224,7 +225,7 @@ class _Publisher:
                 _log.info("worker.no_pull_request", gate_id=gate.id)
                 return
             number = found[0]
-        if part.comment == "new" and gate.comment_id is not None:
+        if part.comment == "new" and gate.comment_id is not None and gate.status == "done":
             try:
                 await self.client.update_comment(
                     part.repository, gate.comment_id, with_marker(body, part.gate_id)
@@ -236,14 +237,18 @@ class _Publisher:
                 return
             else:
                 return
+        mode, passing = part.comment, self.passing
+        if gate.status in ("cancelled", "superseded"):
+            # As a cancelled Action run: an earlier comment is replaced, none is added.
+            mode, passing = "on-failure", True
         result = await upsert_comment(
             self.client,
             repo=part.repository,
             number=number,
             body=body,
             gate_id=part.gate_id,
-            mode=part.comment,
-            passing=self.passing,
+            mode=mode,
+            passing=passing,
         )
         if result.action == "failed":
             transient = result.status is None or result.status >= 500 or result.status == 429

@@ -152,6 +152,8 @@ class _Step:
     async def run(self) -> None:
         gate = self.gate = await self.held()
         if gate.finished:
+            if gate.status == "cancelled" and gate.report is None:
+                await self.cancelled()
             await self.effects_then_release()
             return
         try:
@@ -260,6 +262,19 @@ class _Step:
             exit_code=ExitCode.UNAVAILABLE,
             report=stopped_report(durable.call.title, "timed out", lines, why=why),
             durable=durable,
+        )
+
+    async def cancelled(self) -> None:
+        """A gate cancelled by its client (`DELETE`): its report and error say so."""
+        try:
+            title = parse_stored(self.gate, self.worker).call.title
+        except ApiError:
+            title = "eval-gate"
+        why = "The gate was cancelled before its evaluations were done: there is no verdict."
+        await self.update(
+            error="cancelled before a verdict",
+            exit_code=ExitCode.UNAVAILABLE,
+            report=stopped_report(title, "cancelled", [], why=why),
         )
 
     async def finish(

@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from gate.store import open_store
 from tests.github_standin import GitHubStandIn
 from tests.roboflow_standin import RoboflowStandIn, detection_results
 from tests.server.test_server_process import Served, serve
@@ -135,6 +136,12 @@ async def kill(served: Served) -> None:
     assert await asyncio.wait_for(served.proc.wait(), 10) == -signal.SIGKILL
 
 
+def assert_no_secret(*served: Served) -> None:
+    logs = "".join(line for one in served for line in one.stderr)
+    for secret in (KEY, GH_TOKEN, TOKEN):
+        assert secret not in logs
+
+
 def assert_done_once(stage: Stage, documents: dict[str, dict[str, Any]], numbers: dict[str, int]):
     for gate_id, document in documents.items():
         expected = VERDICT[f"e{numbers[gate_id] % 5}"]
@@ -175,6 +182,7 @@ async def test_sqlite_fifty_gates_survive_a_sigkill_and_finish_on_the_next_serve
     assert_done_once(stage, documents, numbers)
     assert len(stage.github.check_runs) == 50
     assert stage.github.violations == []
+    assert_no_secret(first, second)
 
 
 async def test_postgresql_two_servers_share_a_hundred_gates_and_one_dies(stage, postgres):
@@ -217,6 +225,7 @@ async def test_postgresql_two_servers_share_a_hundred_gates_and_one_dies(stage, 
     markers = sorted(c.body.split("\n", 1)[0] for c in comments)
     assert markers == sorted(f"<!-- eval-gate:g{n} -->" for n in range(100))  # one each
     assert stage.github.violations == []
+    assert_no_secret(doomed, survivor)
 
 
 async def test_an_idempotency_key_gives_the_same_gate_to_a_retry_after_the_server_died(
@@ -242,3 +251,32 @@ async def test_an_idempotency_key_gives_the_same_gate_to_a_retry_after_the_serve
         await until(finished, 30, "the gate finished")
     assert len(stage.runs_of(made["id"])) == 1
     assert len(stage.github.check_runs) == 1
+
+
+async def test_sigterm_stops_claiming_releases_every_lease_and_exits_0(stage, tmp_path: Path):
+    database = tmp_path / "gates.db"
+    env = {**stage.env, "EVAL_GATE_DATABASE_URL": f"sqlite:///{database}"}
+    async with serve(**env) as served, client(served) as session:
+        answers = await asyncio.gather(*(submit(session, gate_body(n)) for n in range(5)))
+        ids = [document["id"] for _, document in answers]
+
+        async def all_waiting() -> bool:
+            found = await statuses(session, ids)
+            return all(d["status"] == "waiting" for d in found.values())
+
+        await until(all_waiting, 20, "5 gates waiting")
+        served.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(served.proc.wait(), 15) == 0
+    names = [e["event"] for e in served.events()]
+    assert names.index("worker.stopping") < names.index("worker.stopped")
+    assert names.index("worker.stopped") < names.index("server.stopped")
+    store = open_store(f"sqlite:///{database}")
+    try:
+        async with store.read() as tx:
+            gates = [await tx.gate(i) for i in ids]
+            watches = [w for i in ids for w in await tx.watches_of(i)]
+    finally:
+        await store.close()
+    assert {(g.status, g.lease_owner) for g in gates} == {("waiting", None)}
+    assert {w.lease_owner for w in watches} == {None}
+    assert_no_secret(served)

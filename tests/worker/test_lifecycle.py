@@ -123,6 +123,10 @@ async def test_cancelling_a_waiting_gate_completes_its_check_run_cancelled(world
     await worker.run_until_idle()
     (run,) = world.runs(gate_id)
     assert (run.status, run.conclusion) == ("completed", "cancelled")
+    gate = await world.gate(gate_id)
+    assert (gate.error, gate.exit_code) == ("cancelled before a verdict", 3)
+    assert "**cancelled**" in gate.report and "no verdict" in run.summary
+    assert world.github.comments_on(REPO, 7) == []  # none added, as a cancelled Action run
     assert (await worker.cancel(gate_id)).status == "cancelled"  # finished: unchanged
     assert await worker.cancel("gt_01ARZ3NDEKTSV4RRFFQ69G5FAV") is None
 
@@ -158,3 +162,26 @@ async def test_no_secret_reaches_the_database(world, tmp_path):
     for secret in (KEY, GH_TOKEN):
         assert secret not in dump
         assert secret[4:16] not in dump
+
+
+async def test_a_rerun_gates_again_and_updates_the_same_check_run_and_comment(world):
+    world.roboflow.add_eval("e1")
+    worker = world.worker()
+    gate_id = await world.submit(worker, durable_body("e1"))
+    await worker.run_until_idle()
+    first = await world.gate(gate_id)
+    assert await worker.rerun("gt_01ARZ3NDEKTSV4RRFFQ69G5FAV") is None
+    again = await worker.rerun(gate_id)
+    assert (again.status, again.runs) == ("queued", 2)
+    world.roboflow.evals["e1"].map_results["splits"]["test"]["map50"] = 0.2  # a fresh look
+    await worker.run_until_idle()
+    gate = await world.gate(gate_id)
+    assert (gate.status, gate.verdict, gate.runs) == ("done", "fail", 2)
+    assert (gate.check_run_id, gate.comment_id) == (first.check_run_id, first.comment_id)
+    (run,) = world.runs(gate_id)
+    assert [s for s in run.states if s[0] == "completed"] == [
+        ("completed", "success"),
+        ("completed", "failure"),
+    ]
+    (comment,) = world.github.comments_on(REPO, 7)
+    assert "Failed" in comment.body or "fail" in comment.body.lower()
