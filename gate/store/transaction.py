@@ -417,14 +417,19 @@ class Transaction:
             )
         return keys
 
-    async def watches_of(self, gate_id: str) -> list[WatchRow]:
-        """What the gate waits for, with each watch's last known state."""
+    async def watches_of(self, gate_id: str, *, lock: bool = False) -> list[WatchRow]:
+        """What the gate waits for, with each watch's last known state. `lock` holds them
+        (PostgreSQL: FOR SHARE; SQLite's writer is alone anyway) until the transaction ends, so
+        `record_watch` (which takes them FOR UPDATE) waits for a gate put to sleep on what it
+        read here, and then wakes it: no change is lost between the read and the sleep."""
         statement = (
             select(watches)
             .join(gate_watches, gate_watches.c.watch_key == watches.c.key)
             .where(gate_watches.c.gate_id == gate_id)
             .order_by(watches.c.key)
         )
+        if lock and self._dialect == "postgresql":
+            statement = statement.with_for_update(read=True, of=watches)
         return [_watch(r) for r in (await self._conn.execute(statement)).all()]
 
     async def claim_watches(

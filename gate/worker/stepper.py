@@ -167,26 +167,38 @@ class _Step:
         if self.now >= gate.deadline_at:
             await self.time_out(durable)
             return
-        async with self.worker.store.read() as tx:
-            watches = await tx.watches_of(gate.id)
-        waiting = [w for w in watches if not settled(w.status)]
-        if waiting:
-            await self.wait(durable, watches)
+        watches = await self.wait_if_not_settled()
+        if watches is None:
+            await self.effects_then_release(durable)
             return
         ran = await run_engine(self.worker, self, durable)
         await self.conclude(durable, ran, watches)
 
-    async def wait(self, durable: DurableCall, watches: Sequence[WatchRow]) -> None:
-        lines = describe(watches)
-        changed = (self.gate.status, self.gate.waiting_for) != ("waiting", lines)
-        await self.update(
-            status="waiting",
-            waiting_for=lines,
-            next_run_at=self.gate.deadline_at,
-            attempts=0,
-            version=self.gate.version + int(changed),
-        )
-        await self.effects_then_release(durable)
+    async def wait_if_not_settled(self) -> list[WatchRow] | None:
+        """Read the gate's watches; if one is not settled, put the gate to sleep until its
+        deadline (a watch that changes wakes it) and say None; else the watches. The read and
+        the sleep are one transaction, the watches held: a poll recording a change waits for it
+        and then wakes the gate, so no change falls between the two."""
+        gate, now = self.gate, self.now
+        async with self.worker.store.transaction() as tx:
+            watches = await tx.watches_of(gate.id, lock=True)
+            if all(settled(w.status) for w in watches):
+                return watches
+            lines = describe(watches)
+            changed = (gate.status, gate.waiting_for) != ("waiting", lines)
+            changes: dict[str, Any] = {
+                "status": "waiting",
+                "waiting_for": lines,
+                "next_run_at": gate.deadline_at,
+                "attempts": 0,
+                "version": gate.version + int(changed),
+            }
+            applied = await tx.update_gate(gate.id, self.worker.owner, now, **changes)
+        if not applied:
+            self.log.info("worker.lease_lost")
+            raise LeaseLost(gate.id)
+        self.gate = dataclasses.replace(gate, updated_at=now, **changes)
+        return None
 
     async def conclude(self, durable: DurableCall, ran: _Ran, watches: Sequence[WatchRow]) -> None:
         gate = self.gate
@@ -297,6 +309,7 @@ class _Step:
             error=error,
             finished_at=self.now,
             waiting_for=None,
+            attempts=0,  # from here on, it counts the effects' tries
             version=self.gate.version + 1,
             **changes,
         )
@@ -440,8 +453,10 @@ async def run_engine(worker: Worker, step: _Step, durable: DurableCall) -> _Ran:
             decided = await worker.offload(
                 flag, "evaluate", decide_document, call, gathered, worker.settings.limits, flag
             )
-    except (StillRunning, NoEvalAppeared) as error:
-        return _Ran(waiting=str(error.worded(WORDS)))
+    except StillRunning as error:
+        return _Ran(waiting=f"evaluation {error.eval_id} (not done yet)")
+    except NoEvalAppeared as error:
+        return _Ran(waiting=f"the newest evaluation of {error.by} {error.ref} (none yet)")
     except ApiError as error:
         return _Ran(error=error)
     except (ResultsUnavailable, HttpError, TimeoutError, WorkStopped) as error:

@@ -3,6 +3,8 @@ run again (`rerun_gate`, the seam of a check run's "Re-run")."""
 
 from __future__ import annotations
 
+import asyncio
+
 from gate.store import WatchSpec
 from tests.store.helpers import insert, new_gate
 
@@ -106,3 +108,39 @@ async def test_a_look_that_takes_long_keeps_its_watch_by_renewal(store, clock):
             next_poll_at=clock.now + 5_000,
         )
     assert recorded is not None  # still held: recorded (None: the lease was lost)
+
+
+async def test_a_change_recorded_while_a_gate_is_put_to_sleep_still_wakes_it(store, clock):
+    """The step reads the watches (held) and puts its gate to sleep in one transaction; a poll
+    recording a change meanwhile waits for it, then wakes the gate: no change is lost."""
+    (gate_id,) = await insert(store)
+    async with store.transaction() as tx:
+        await tx.watch(gate_id, [E1])
+        await tx.claim_gates("w", clock.now, LEASE, 1)
+        await tx.claim_watches("p", clock.now, LEASE, 1)
+
+    async def record() -> int | None:
+        async with store.transaction() as tx:
+            return await tx.record_watch(
+                E1.key,
+                "p",
+                clock.now,
+                status="done",
+                eval_id="e1",
+                detail=None,
+                next_poll_at=clock.now + 5_000,
+            )
+
+    async with store.transaction() as tx:
+        (seen,) = await tx.watches_of(gate_id, lock=True)
+        assert seen.status == "unknown"
+        recording = asyncio.create_task(record())
+        await asyncio.sleep(0.3)
+        assert not recording.done()  # it waits for the sleep to be committed
+        await tx.update_gate(
+            gate_id, "w", clock.now, status="waiting", next_run_at=clock.now + 3_600_000
+        )
+    assert await recording == 1
+    async with store.read() as tx:
+        gate = await tx.gate(gate_id)
+    assert gate.next_run_at == clock.now  # woken
