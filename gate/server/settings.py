@@ -5,8 +5,9 @@ Declared once (`SETTINGS`, one environment variable a row): the reader, the envi
 from it.
 
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
-I/O is reading the tokens file the caller names. Secrets (bearer tokens, the Roboflow key)
-are kept out of `repr` and out of every message.
+I/O is reading the files the caller names: the tokens file and the GitHub App's private key
+(read once, here, and kept as a loaded key, never as text). Secrets (bearer tokens, the Roboflow
+key, the App's key, the webhook secret) are kept out of `repr` and out of every message.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from gate.core.errors import UsageError
 from gate.fetch import MIN_POLL_INTERVAL
+from gate.github.app_key import AppAuth, AppKeyError, read_app_key
 from gate.local.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
 
@@ -48,7 +50,7 @@ MAX_MAX_RESAMPLED = 100_000_000_000
 MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
 MAX_WORK_THREADS = 64
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
-MIN_TOKEN_LENGTH = 16  # a bearer token shorter than this is guessable
+MIN_TOKEN_LENGTH = 16  # a bearer token (or a webhook secret) shorter than this is guessable
 _TOKEN_SPLIT = re.compile(r"[\s,]+")
 _GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
@@ -79,6 +81,10 @@ class ServerSettings:
     work_threads: int = 2  # threads for CPU work (parse, evaluate, render) [EVAL_GATE_WORK_THREADS]
     # images x resamples one request's confidence intervals may cost [EVAL_GATE_MAX_RESAMPLED]
     max_resampled: int = DEFAULT_MAX_RESAMPLED
+    # the GitHub App: its id and private key [EVAL_GATE_GITHUB_APP_ID, _PRIVATE_KEY_FILE]
+    github_app: AppAuth | None = field(default=None, repr=False)
+    # HMAC key of the App's webhook deliveries [EVAL_GATE_GITHUB_WEBHOOK_SECRET]
+    github_webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def auth_enabled(self) -> bool:
@@ -87,7 +93,8 @@ class ServerSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret the server itself holds, for redaction."""
-        return tuple(s for s in (*self.tokens, self.roboflow_api_key) if s)
+        held = (*self.tokens, self.roboflow_api_key, self.github_webhook_secret)
+        return tuple(s for s in held if s)
 
 
 # --- converters: raw text (stripped, not empty) -> value, or ValueError(what is wrong) --------
@@ -140,6 +147,25 @@ def _api_key(raw: str) -> str:
         raise ValueError(
             "contains spaces, control or non-ASCII characters; set it to the key exactly as "
             "Roboflow shows it"
+        )
+    return raw
+
+
+def _app_id(raw: str) -> int:
+    """A GitHub App's id: the number on its settings page (`App ID`), not its client id."""
+    if not raw.isdigit() or raw.startswith("0") or len(raw) > 18:
+        raise ValueError(
+            "must be the App's numeric id (App ID on its settings page), not its client id"
+        )
+    return int(raw)
+
+
+def _webhook_secret(raw: str) -> str:
+    """The App's webhook secret: at least 16 characters (never echoed)."""
+    if len(raw) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"is shorter than {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}, and set it as "
+            "the App's webhook secret too"
         )
     return raw
 
@@ -300,7 +326,33 @@ SETTINGS: tuple[Option[Any], ...] = (
         DEFAULT_GITHUB_API_URL,
         "GitHub (Enterprise) API for `github` posting",
     ),
+    Option(
+        "EVAL_GATE_GITHUB_APP_ID",
+        "github_app_id",
+        _app_id,
+        None,
+        "the GitHub App's id (App ID on its settings page); with the private key, the service "
+        "acts as the App: installation tokens, no `EVAL_GATE_GITHUB_TOKEN` needed",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE",
+        "github_app_private_key_file",
+        _text,
+        None,
+        "the App's private key (the `.pem` GitHub gave), read once at start",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_WEBHOOK_SECRET",
+        "github_webhook_secret",
+        _webhook_secret,
+        None,
+        "the App's webhook secret, at least 16 characters (each delivery's "
+        "`X-Hub-Signature-256` is checked with it)",
+    ),
 )
+
+# Declared settings read into another field (or several into one): not ServerSettings fields.
+_READ_INTO = ("tokens", "tokens_file", "github_app_id", "github_app_private_key_file")
 
 LOG_FLAGS_ROW = ("—", "`--log-format`, `--log-level`", "`json`, `info`", "logs on stderr")
 """The service's logging is set by flags only (the command line owns them)."""
@@ -381,6 +433,36 @@ def _tokens(
     return tuple(dict.fromkeys(found))
 
 
+def _github_app(
+    problems: list[str], app_id: int | None, key_file: str | None, cwd: Path | None
+) -> AppAuth | None:
+    """The App's id and loaded key, both or neither; a problem (one line, no key material)
+    for one without the other or a key that cannot be used."""
+    if app_id is None and key_file is None:
+        return None
+    if app_id is None and any(p.startswith("EVAL_GATE_GITHUB_APP_ID ") for p in problems):
+        return None  # the id is refused already: one problem is enough
+    if app_id is None or key_file is None:
+        given, missing = (
+            ("EVAL_GATE_GITHUB_APP_ID", "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE")
+            if key_file is None
+            else ("EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE", "EVAL_GATE_GITHUB_APP_ID")
+        )
+        problems.append(
+            f"{given} is set but {missing} is not: the service acts as a GitHub App with both "
+            "(its id and its private key), or neither"
+        )
+        return None
+    path = Path(key_file)
+    if cwd is not None and not path.is_absolute():
+        path = cwd / path
+    try:
+        return AppAuth(app_id, read_app_key(path))
+    except AppKeyError as error:
+        problems.append(f"EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE: {error}")
+        return None
+
+
 def build_server_settings(
     environ: Mapping[str, str],
     *,
@@ -413,7 +495,10 @@ def build_server_settings(
     if port is not None and not 0 <= port <= 65535:
         problems.append(f"--port must be between 0 and 65535, got {port}")
         port = None
-    fields = {o.field: read[o.field] for o in SETTINGS if o.field not in ("tokens", "tokens_file")}
+    fields = {o.field: read[o.field] for o in SETTINGS if o.field not in _READ_INTO}
+    fields["github_app"] = _github_app(
+        problems, read["github_app_id"], read["github_app_private_key_file"], cwd
+    )
     fields["host"] = (host or "").strip() or read["host"]
     if port is not None:
         fields["port"] = port
