@@ -1,8 +1,8 @@
 """How long does rendering the report take, in-process, at 300 and 2,000 classes?
 
 Builds the gate's outcome once per scenario (config + map-results, evaluated in this process)
-and times `gate.report.render.render_report` alone (its caches cleared before each call, as in a
-fresh process) for each place the report goes: the PR comment
+and times `gate.report.render.render_report` alone (the report's caches cleared before each
+call, as in a fresh process) for each place the report goes: the PR comment
 (65,000 characters), a check run (65,535 characters), the job summary (1 MiB of UTF-8) and
 the full report (no limit). Scenarios:
 
@@ -122,13 +122,16 @@ def _git_show(rev: str, path: str) -> str:
 
 
 def _cold(render: Callable[..., str]) -> None:
-    """Forget what the report module remembers between calls (escaped names): each timed call
-    pays for it, as the first call of a process does."""
-    module = sys.modules[render.__module__]
-    for value in vars(module).values():
-        clear = getattr(value, "cache_clear", None)
-        if callable(clear) and getattr(value, "__module__", None) == module.__name__:
-            clear()
+    """Forget what the report's modules remember between calls (escaped names, the compiled
+    templates): each timed call pays for it, as the first call of a process does. The report
+    is a package (`gate.report.*`); at an older revision it was one module."""
+    package = render.__module__.rpartition(".")[0] or render.__module__
+    modules = [m for n, m in sys.modules.items() if n == package or n.startswith(package + ".")]
+    for module in modules:
+        for value in vars(module).values():
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == module.__name__:
+                clear()
 
 
 def _kwargs(render: Callable[..., str], limits: dict[str, int | None]) -> dict[str, Any] | None:

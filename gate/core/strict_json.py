@@ -8,8 +8,7 @@ Python's `json.loads` is lenient in ways that can bend a verdict or crash a run:
 - bytes that are not UTF-8 raise `UnicodeDecodeError` with no position we can show.
 
 `loads` turns every one of these into a `JSONDocumentError` whose `reason` is one line that
-says what and where. Callers map it to their own error (exit 2 for a local file, exit 3 for
-an upstream answer, 400 for a request body). Nothing here does I/O.
+says what and where; each caller turns it into its own error. Nothing here does I/O.
 
 Where: the parser only says *that* a key repeats or a number is too long, not where. When it
 refuses a document, a second, iterative pass (`_first_violation`, no recursion, nothing built)

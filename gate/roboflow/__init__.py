@@ -1,1 +1,2 @@
-"""Roboflow's model-evals API: sans-I/O responses (`api`) and the aiohttp client (`client`)."""
+"""Roboflow's model-evals API: sans-I/O requests and responses (`api`) and its endpoints
+over `gate.http`'s client (`client`)."""

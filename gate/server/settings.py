@@ -7,7 +7,8 @@ from it.
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
 I/O is reading the files the caller names: the tokens file and the GitHub App's private key
 (read once, here, and kept as a loaded key, never as text). Secrets (bearer tokens, the Roboflow
-key, the App's key, the webhook secret) are kept out of `repr` and out of every message.
+key, the callback secret, the App's key, the webhook secret) are kept out of `repr` and out of
+every message.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from gate.fetch import MIN_POLL_INTERVAL
 from gate.github.app_key import AppAuth, AppKeyError, read_app_key
 from gate.local.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
+from gate.worker.callback_allow import AllowList
 
 __all__ = [
     "DEFAULT_GITHUB_API_URL",
@@ -81,6 +83,10 @@ class ServerSettings:
     work_threads: int = 2  # threads for CPU work (parse, evaluate, render) [EVAL_GATE_WORK_THREADS]
     # images x resamples one request's confidence intervals may cost [EVAL_GATE_MAX_RESAMPLED]
     max_resampled: int = DEFAULT_MAX_RESAMPLED
+    # signs durable gates' callbacks [EVAL_GATE_CALLBACK_SECRET]
+    callback_secret: str | None = field(default=None, repr=False)
+    # URL prefixes callbacks may go to; none: every callback refused [EVAL_GATE_CALLBACK_ALLOW]
+    callback_allow: AllowList = field(default_factory=AllowList)
     # the GitHub App: its id and private key [EVAL_GATE_GITHUB_APP_ID, _PRIVATE_KEY_FILE]
     github_app: AppAuth | None = field(default=None, repr=False)
     # HMAC key of the App's webhook deliveries [EVAL_GATE_GITHUB_WEBHOOK_SECRET]
@@ -93,7 +99,12 @@ class ServerSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret the server itself holds, for redaction."""
-        held = (*self.tokens, self.roboflow_api_key, self.github_webhook_secret)
+        held = (
+            *self.tokens,
+            self.roboflow_api_key,
+            self.callback_secret,
+            self.github_webhook_secret,
+        )
         return tuple(s for s in held if s)
 
 
@@ -148,6 +159,15 @@ def _api_key(raw: str) -> str:
             "contains spaces, control or non-ASCII characters; set it to the key exactly as "
             "Roboflow shows it"
         )
+    return raw
+
+
+def _callback_secret(raw: str) -> str:
+    """The key callbacks are signed with: long enough not to be guessed (never echoed)."""
+    if not (raw.isascii() and raw.isprintable()) or any(ch.isspace() for ch in raw):
+        raise ValueError("contains spaces, control or non-ASCII characters")
+    if len(raw) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"is shorter than {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}")
     return raw
 
 
@@ -327,6 +347,23 @@ SETTINGS: tuple[Option[Any], ...] = (
         "GitHub (Enterprise) API for `github` posting",
     ),
     Option(
+        "EVAL_GATE_CALLBACK_SECRET",
+        "callback_secret",
+        _callback_secret,
+        None,
+        "the key durable gates' callbacks are signed with (`X-Eval-Gate-Signature-256`), at "
+        f"least {MIN_TOKEN_LENGTH} characters; required with `EVAL_GATE_CALLBACK_ALLOW`",
+    ),
+    Option(
+        "EVAL_GATE_CALLBACK_ALLOW",
+        "callback_allow",
+        AllowList.parse,
+        AllowList(),
+        "URL prefixes durable gates may call back, comma or space separated "
+        "([which match](#allowing-callback-urls))",
+        shown_default="— (every callback refused)",
+    ),
+    Option(
         "EVAL_GATE_GITHUB_APP_ID",
         "github_app_id",
         _app_id,
@@ -382,7 +419,7 @@ def settings_help() -> str:
     for o in SETTINGS:
         default = (
             ""
-            if o.default is None
+            if o.default is None or str(o.default) == ""  # none, or an empty allow-list
             else f" (default {o.default:g})"
             if isinstance(o.default, float)
             else f" (default {o.default})"
@@ -486,6 +523,11 @@ def build_server_settings(
             "no bearer token configured: set EVAL_GATE_TOKENS (comma or space separated) or "
             "EVAL_GATE_TOKENS_FILE (one per line), or pass --insecure-no-auth to serve without "
             f"authentication (never on a shared network); {_GENERATE_HINT}"
+        )
+    if read["callback_allow"].prefixes and get("EVAL_GATE_CALLBACK_SECRET") is None:
+        problems.append(
+            "EVAL_GATE_CALLBACK_ALLOW is set but EVAL_GATE_CALLBACK_SECRET is not: callbacks are "
+            f"always signed; set it to at least {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}"
         )
     if tokens and insecure_no_auth:
         problems.append(

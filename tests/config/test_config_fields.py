@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gate.config.fields import EVAL, RULE, TOP, Choice, Section
+from gate.config.fields import EVAL, RULE, TOP, Section
+from gate.config.kinds import Choice
 from gate.config.loader import EVAL_KEYS, RULE_KEYS, TOP_KEYS, config_from_data, load_config
 from gate.config.schema import config_schema
 from gate.core.errors import ConfigError

@@ -25,12 +25,11 @@ from gate.report.markdown import md_text
 from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,
-    OPEN_ROWS,
     SUMMARY_MAX_BYTES,
-    TemplatesNotFoundError,
-    find_template_dir,
     render_report,
 )
+from gate.report.rules import OPEN_ROWS
+from gate.report.templates import TemplatesNotFoundError, find_template_dir
 from tests.paths import REPO
 
 ICONS = {

@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from gate.core.outcome import GateOutcome, Status
+from gate.report import sections
 from gate.report.render import (
     CHECK_RUN_MAX_CHARS,
     DEFAULT_MAX_CHARS,
@@ -94,3 +95,21 @@ def test_the_cli_builds_the_report_once_for_the_file_and_the_terminal(tmp_path, 
     assert builds == [1]
     assert "Failed" in out.getvalue()
     assert "Failed" in (tmp_path / "r.md").read_text()
+
+
+def test_rendering_a_built_model_builds_no_section_again(monkeypatch):
+    outcome = two_evals()
+    model = build_report(outcome)
+    built = []
+    real = sections.EvalSection.build.__func__
+
+    def counting(cls, ev, **kwargs):
+        built.append(ev.eval_id)
+        return real(cls, ev, **kwargs)
+
+    monkeypatch.setattr(sections.EvalSection, "build", classmethod(counting))
+    for size in SIZES:
+        render(model, **size)
+    assert built == []  # every size is sliced from what was built
+    render_report(outcome)
+    assert built == ["a", "b"]  # the one-call wrapper builds each section once

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 
 import pytest
 
 from gate.core.errors import UsageError
-from gate.server.settings import SETTINGS, ServerSettings, build_server_settings
+from gate.server.settings import SETTINGS, ServerSettings, build_server_settings, settings_help
+from gate.worker import AllowList
 
 TOKEN = "bearer-SECRET-token-abcdefghijklmnop"
 OTHER = "other-SECRET-token-0123456789abcd"
@@ -216,6 +218,89 @@ def test_the_poll_interval_has_a_floor_of_one_second(value):
     assert "seconds >= 1 and at most 86,400" in str(caught.value)
     one = build_server_settings({"EVAL_GATE_TOKENS": TOKEN, "EVAL_GATE_POLL_INTERVAL": "1"})
     assert one.poll_interval == 1.0
+
+
+CALLBACK_SECRET = "cbk-SECRET-callback-0123456789ab"
+
+
+def test_callbacks_are_off_unless_an_operator_allows_them():
+    settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN})
+    assert settings.callback_allow == AllowList()
+    assert settings.callback_secret is None
+    listed = settings_help().replace("\n", " ")
+    assert re.search(r"EVAL_GATE_CALLBACK_ALLOW[,.]", listed)  # no "(default )"
+
+
+def test_the_callback_settings_come_from_the_environment_the_secret_kept_out_of_repr():
+    settings = build_server_settings(
+        {
+            "EVAL_GATE_TOKENS": TOKEN,
+            "EVAL_GATE_CALLBACK_SECRET": CALLBACK_SECRET,
+            "EVAL_GATE_CALLBACK_ALLOW": "https://Hooks.example.com/eval-gate, http://10.0.0.5:8000",
+        }
+    )
+    assert settings.callback_secret == CALLBACK_SECRET
+    assert str(settings.callback_allow) == (
+        "https://hooks.example.com/eval-gate http://10.0.0.5:8000/"
+    )
+    assert CALLBACK_SECRET in settings.secrets  # so the logs mask it
+    assert CALLBACK_SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        ("short-SECRET-15", "EVAL_GATE_CALLBACK_SECRET is shorter than 16 characters"),
+        ("cbk SECRET with spaces 0123", "EVAL_GATE_CALLBACK_SECRET contains spaces, control"),
+        ("cbk-SECRET-kéy-0123456789ab", "EVAL_GATE_CALLBACK_SECRET contains spaces, control"),
+    ],
+)
+def test_a_callback_secret_that_is_short_or_odd_stops_the_start_without_showing_it(
+    secret, expected
+):
+    with pytest.raises(UsageError) as caught:
+        build_server_settings({"EVAL_GATE_TOKENS": TOKEN, "EVAL_GATE_CALLBACK_SECRET": secret})
+    message = str(caught.value)
+    assert expected in message
+    assert secret not in message
+
+
+def test_an_allow_list_without_a_secret_stops_the_start():
+    with pytest.raises(UsageError) as caught:
+        build_server_settings(
+            {"EVAL_GATE_TOKENS": TOKEN, "EVAL_GATE_CALLBACK_ALLOW": "https://hooks.example.com"}
+        )
+    assert str(caught.value).startswith(
+        "EVAL_GATE_CALLBACK_ALLOW is set but EVAL_GATE_CALLBACK_SECRET is not: callbacks are "
+        "always signed; set it to at least 16 characters"
+    )
+    # A secret that is set but refused is said once, as itself.
+    with pytest.raises(UsageError) as caught:
+        build_server_settings(
+            {
+                "EVAL_GATE_TOKENS": TOKEN,
+                "EVAL_GATE_CALLBACK_ALLOW": "https://hooks.example.com",
+                "EVAL_GATE_CALLBACK_SECRET": "short",
+            }
+        )
+    assert "is set but" not in str(caught.value)
+
+
+def test_an_allow_list_entry_that_is_not_a_prefix_stops_the_start_without_showing_it():
+    with pytest.raises(UsageError) as caught:
+        build_server_settings(
+            {
+                "EVAL_GATE_TOKENS": TOKEN,
+                "EVAL_GATE_CALLBACK_SECRET": CALLBACK_SECRET,
+                "EVAL_GATE_CALLBACK_ALLOW": "https://ok.example https://u:SECRET-pw@hooks.example.com",
+            }
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        "EVAL_GATE_CALLBACK_ALLOW has entries that are not URL prefixes: entry #2 must not "
+        "contain user:password@"
+    )
+    assert "SECRET-pw" not in message
 
 
 # --------------------------------------------------------------------------- the GitHub App
