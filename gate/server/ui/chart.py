@@ -24,7 +24,7 @@ from gate.store.values import GateRow
 __all__ = ["CHART_GATES", "ChartPoint", "ChartView", "chart_view", "nice_ticks"]
 
 CHART_GATES = 30
-WIDTH, HEIGHT = 720, 240
+WIDTH, HEIGHT = 880, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 24, 20, 44
 MAX_X_LABELS = 6
 
@@ -63,7 +63,7 @@ class ChartView:
     plot_bottom: int
     points: tuple[ChartPoint, ...]
     y_ticks: tuple[tuple[float, str], ...]  # (y, label)
-    x_labels: tuple[tuple[float, str], ...]  # (x, label)
+    x_labels: tuple[tuple[float, str, str], ...]  # (x, label, text-anchor)
     title: str
     description: str
 
@@ -101,10 +101,8 @@ def _value_text(value: float) -> str:
     return (f"{value:.3f}" if abs(value) < 1000 else f"{value:,.1f}").replace("-", "\u2212")
 
 
-def chart_view(gates: Sequence[GateRow], current: GateRow) -> ChartView | None:
-    """The chart of `current`'s repository over `gates` (any order; those with the same
-    headline metric as `current`, else as the newest gate that has one). None when fewer than
-    one gate has a value to draw."""
+def _series(gates: Sequence[GateRow], current: GateRow) -> tuple[str, list[tuple[GateRow, float]]]:
+    """The metric to draw and the gates that have a value of it, oldest first."""
     ordered = sorted(
         {g.id: g for g in (*gates, current)}.values(), key=lambda g: (g.created_at, g.id)
     )
@@ -112,27 +110,66 @@ def chart_view(gates: Sequence[GateRow], current: GateRow) -> ChartView | None:
     own = headline_view(current.headline)
     metric = own.metric if own is not None else None
     if metric is None:
-        metric = next((h.metric for _, h in reversed(headlines) if h is not None), None)
-    if metric is None:
-        return None
-    drawn = []
-    for gate, headline in headlines:
-        if headline is None or headline.metric != metric:
-            continue
-        value = gate.headline["value"]
-        drawn.append((gate, float(value)))
+        metric = next((h.metric for _, h in reversed(headlines) if h is not None), "")
+    drawn = [
+        (gate, float(gate.headline["value"]))
+        for gate, headline in headlines
+        if headline is not None and headline.metric == metric
+    ]
+    return metric, drawn
+
+
+def _x_labels(points: Sequence[ChartPoint], times: Sequence[int]) -> list[tuple[float, str, str]]:
+    """At most about MAX_X_LABELS dates under the axis, the first and the last always; the
+    ends' labels run inwards, so that none is cut at the chart's edge."""
+    count = len(points)
+    every = max(1, math.ceil(count / MAX_X_LABELS))
+    shown = list(range(0, count, every))
+    if count > 1 and shown[-1] != count - 1:
+        if count - 1 - shown[-1] < every / 2:
+            shown.pop()
+        shown.append(count - 1)
+    date_format = "%b %d" if times[-1] - times[0] > 3 * 86_400_000 else "%b %d %H:%M"
+    labels: list[tuple[float, str, str]] = []
+    for i in shown:
+        label = datetime.fromtimestamp(times[i] / 1000, tz=UTC).strftime(date_format)
+        anchor = "middle"
+        if count > 1 and i == 0:
+            anchor = "start"
+        elif count > 1 and i == count - 1:
+            anchor = "end"
+        if not labels or labels[-1][1] != label:
+            labels.append((points[i].x, label, anchor))
+    return labels
+
+
+def _description(points: Sequence[ChartPoint], metric: str, repository: str) -> str:
+    first, last = points[0], points[-1]
+    values = [p.value for p in points]
+    text = (
+        f"{len(points)} gate{'s' if len(points) != 1 else ''} of {repository} from "
+        f"{first.date_text} to {last.date_text}: {metric} went from {first.value_text} to "
+        f"{last.value_text} (lowest {_value_text(min(values))}, highest "
+        f"{_value_text(max(values))})."
+    )
+    own = next((p for p in points if p.current), None)
+    if own is None:
+        return text + " This gate has no value for it yet."
+    return text + f" This gate: {own.value_text}."
+
+
+def chart_view(gates: Sequence[GateRow], current: GateRow) -> ChartView | None:
+    """The chart of `current`'s repository over `gates` (any order; those with the same
+    headline metric as `current`, else as the newest gate that has one). None when no gate
+    has a value to draw."""
+    metric, drawn = _series(gates, current)
     if not drawn:
         return None
     values = [v for _, v in drawn]
     low, high = min(values), max(values)
-    if high - low < 1e-9:
-        pad = abs(high) * 0.05 or 0.05
-        low, high = low - pad, high + pad
-    else:
-        pad = (high - low) * 0.1
-        low, high = low - pad, high + pad
-    ticks, decimals = nice_ticks(low, high)
-    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    pad = (high - low) * 0.1 if high - low >= 1e-9 else abs(high) * 0.05 or 0.05
+    ticks, decimals = nice_ticks(low - pad, high + pad)
+    low, high = min(low - pad, ticks[0]), max(high + pad, ticks[-1])
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
 
@@ -144,51 +181,26 @@ def chart_view(gates: Sequence[GateRow], current: GateRow) -> ChartView | None:
             return LEFT + plot_w / 2
         return LEFT + index * plot_w / (len(drawn) - 1)
 
-    points = []
-    for index, (gate, value) in enumerate(drawn):
-        moment = datetime.fromtimestamp(gate.created_at / 1000, tz=UTC)
-        points.append(
-            ChartPoint(
-                x=x_of(index),
-                y=y_of(value),
-                value=value,
-                value_text=_value_text(value),
-                date_text=moment.strftime("%Y-%m-%d %H:%M"),
-                verdict=gate.verdict if gate.verdict in VERDICTS else "none",
-                gate_id=gate.id,
-                href=f"/ui/gates/{gate.id}" if GATE_ID.fullmatch(gate.id) else "/ui/",
-                current=gate.id == current.id,
-            )
+    points = tuple(
+        ChartPoint(
+            x=x_of(index),
+            y=y_of(value),
+            value=value,
+            value_text=_value_text(value),
+            date_text=datetime.fromtimestamp(gate.created_at / 1000, tz=UTC).strftime(
+                "%Y-%m-%d %H:%M"
+            ),
+            verdict=gate.verdict if gate.verdict in VERDICTS else "none",
+            gate_id=gate.id,
+            href=f"/ui/gates/{gate.id}" if GATE_ID.fullmatch(gate.id) else "/ui/",
+            current=gate.id == current.id,
         )
+        for index, (gate, value) in enumerate(drawn)
+    )
     y_ticks = tuple(
         (y_of(t), f"{t:.{decimals}f}".replace("-", "\u2212")) for t in ticks if low <= t <= high
     )
-    every = max(1, math.ceil(len(points) / MAX_X_LABELS))
-    shown = list(range(0, len(points), every))
-    if len(points) > 1 and shown[-1] != len(points) - 1:
-        if len(points) - 1 - shown[-1] < every / 2:
-            shown.pop()
-        shown.append(len(points) - 1)
-    x_labels = tuple(
-        (
-            points[i].x,
-            datetime.fromtimestamp(drawn[i][0].created_at / 1000, tz=UTC).strftime("%b %d"),
-        )
-        for i in shown
-    )
     repository = current.repository or "this repository"
-    first, last = points[0], points[-1]
-    own_point = next((p for p in points if p.current), None)
-    description = (
-        f"{len(points)} gate{'s' if len(points) != 1 else ''} of {repository} from "
-        f"{first.date_text} to {last.date_text}: {metric} went from {first.value_text} to "
-        f"{last.value_text} (lowest {_value_text(min(values))}, highest "
-        f"{_value_text(max(values))})."
-    )
-    if own_point is not None:
-        description += f" This gate: {own_point.value_text}."
-    else:
-        description += " This gate has no value for it yet."
     return ChartView(
         metric=metric,
         repository=repository,
@@ -198,9 +210,9 @@ def chart_view(gates: Sequence[GateRow], current: GateRow) -> ChartView | None:
         plot_right=WIDTH - RIGHT,
         plot_top=TOP,
         plot_bottom=HEIGHT - BOTTOM,
-        points=tuple(points),
+        points=points,
         y_ticks=y_ticks,
-        x_labels=x_labels,
+        x_labels=tuple(_x_labels(points, [g.created_at for g, _ in drawn])),
         title=f"{metric} over the last {len(points)} gates of {repository}",
-        description=description,
+        description=_description(points, metric, repository),
     )

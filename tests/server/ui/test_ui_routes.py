@@ -37,7 +37,7 @@ def set_cookie(response, name):
     cookie = SimpleCookie()
     for header in response.headers.getall("Set-Cookie", []):
         cookie.load(header)
-    return cookie[name] if name in cookie else None
+    return cookie.get(name)
 
 
 def gate_rows(html):
@@ -70,7 +70,8 @@ async def test_the_login_sends_back_to_the_page_asked_for(client):
 
 
 @pytest.mark.parametrize(
-    "target", ["https://evil.example/", "//evil.example/ui/", "/ui/\\evil", "/v1/gate", "javascript:x"]
+    "target",
+    ["https://evil.example/", "//evil.example/ui/", "/ui/\\evil", "/v1/gate", "javascript:x"],
 )
 async def test_the_login_never_sends_a_browser_off_the_pages(client, target):
     answer = await login(client, next_page=target)
@@ -258,7 +259,7 @@ async def test_the_list_shows_gates_newest_first_with_their_facts(client, store,
     assert 'href="https://github.com/octo-org/detector/pull/8"' in html
     assert 'href="https://github.com/octo-org/detector/runs/99"' in html
     assert f'href="/ui/gates/{newer}"' in html
-    assert "0.712" in html and "Δ −0.013" in html and "vs 0.725" in html
+    assert "0.712" in html and "Δ \u22120.013" in html and "vs 0.725" in html
     assert "eval-1" in html
     assert "5 min" in html
 
@@ -393,7 +394,9 @@ async def test_hostile_values_are_text_everywhere(client, store, clock):
 
 
 async def test_a_javascript_url_in_a_report_link_is_dropped(client, store, clock):
-    gate_id = await add_gate(store, clock, report="[x](javascript:alert(1)) [y](https://ok.example/)")
+    gate_id = await add_gate(
+        store, clock, report="[x](javascript:alert(1)) [y](https://ok.example/)"
+    )
     await login(client)
     html = await (await client.get(f"/ui/gates/{gate_id}")).text()
     assert 'href="https://ok.example/"' in html
