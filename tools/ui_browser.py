@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import shutil
 import tempfile
 import threading
@@ -210,6 +211,10 @@ async def add_gate(
     return gate.id
 
 
+def _sha(number: int) -> str:
+    return hashlib.sha1(f"example commit {number}".encode()).hexdigest()  # noqa: S324 - a name
+
+
 def _evals(model: str, version: int) -> list[dict[str, Any]]:
     return [
         {
@@ -230,7 +235,6 @@ async def seed_examples(
     trend = [0.861, 0.866, 0.872, 0.869, 0.878, 0.881, 0.879, 0.886, 0.884, 0.891, 0.889, 0.893]
     start = now_ms - 40 * HOUR
     clock.now = start
-    sha = 0x6DCB09B5B57875F334F61AEBED695E2E4193DB00
     for index, value in enumerate(trend):
         clock.now = start + index * 3 * HOUR
         previous = trend[index - 1] if index else 0.86
@@ -249,7 +253,7 @@ async def seed_examples(
             evals=_evals("rimdet", 40 + index),
             waited_ms=(4 + index % 5) * MINUTE,
             check_run_id=31_000_000 + index,
-            sha=f"{sha + index:040x}",
+            sha=_sha(index),
         )
     clock.now = start + 36 * HOUR
     ids["current"] = await add_gate(
@@ -266,7 +270,7 @@ async def seed_examples(
         evals=_evals("rimdet", 52),
         waited_ms=7 * MINUTE,
         check_run_id=31_000_099,
-        sha=f"{sha + 99:040x}",
+        sha=_sha(99),
     )
     others = [
         ("acme-vision/road-segmenter", 88, "road segmenter", "pass", 0.712, 0.705, "IoU"),
@@ -289,7 +293,7 @@ async def seed_examples(
             evals=_evals(name.replace(" ", "-"), pull),
             waited_ms=(11 + offset) * MINUTE,
             check_run_id=32_000_000 + pull,
-            sha=f"{sha + 200 + offset:040x}",
+            sha=_sha(200 + offset),
             metric=metric,
         )
     clock.now = start + 39 * HOUR + 30 * MINUTE
@@ -307,7 +311,7 @@ async def seed_examples(
         evals=_evals("shelf-ocr", 13),
         waited_ms=2 * MINUTE,
         check_run_id=32_000_013,
-        sha=f"{sha + 300:040x}",
+        sha=_sha(300),
         error="Roboflow answered 404 for evaluation shelf-ocr-v13: check the id in the workflow",
     )
     clock.now = now_ms - 3 * HOUR - 12 * MINUTE
@@ -325,7 +329,7 @@ async def seed_examples(
         evals=_evals("rimdet", 53),
         waited_ms=0,
         check_run_id=31_000_100,
-        sha=f"{sha + 100:040x}",
+        sha=_sha(100),
     )
     if hostile:
         clock.now = now_ms - HOUR
@@ -345,7 +349,7 @@ async def seed_examples(
             evals=[{"label": markup, "id": markup, "url": "javascript:alert(6)"}],
             waited_ms=MINUTE,
             check_run_id=1,
-            sha=f"{sha + 400:040x}",
+            sha=_sha(400),
             metric=markup,
             error=markup,
         )
