@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import structlog
@@ -44,6 +44,9 @@ from gate.server.work import StopFlag
 from gate.store.errors import BadCursor, StoreUnavailable
 from gate.store.ids import GATE_ID
 from gate.store.values import GateQuery
+
+if TYPE_CHECKING:
+    from gate.store import Store
 
 __all__ = ["PAGE_SIZE", "SECURITY_HEADERS", "UI", "UiState", "routes", "setup_ui", "ui_middleware"]
 
@@ -165,7 +168,7 @@ class _NoStore(Exception):
     """This service has no database, so no history to show."""
 
 
-def _store(request: web.Request) -> Any:
+def _store(request: web.Request) -> Store:
     store = request.app.get(STORE)
     if store is None:
         raise _NoStore
