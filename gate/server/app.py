@@ -6,7 +6,9 @@ first: request id (accepted or generated, bound to every log line, echoed as `X-
 one `http.request` access line), metrics, errors (every error a JSON body, never a
 traceback, never a secret; a client that hung up mid-request is logged as
 `server.client_disconnected` and counted as 499, not as a server error), bearer auth.
-Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`).
+Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`), the
+history pages (`/ui/...`, with their own login, HTML errors and security headers: gate/server/ui;
+they read the durable gates' `store`, when there is one).
 
 Lifecycle: on startup the ONE shared `aiohttp.ClientSession` (its connector bounds upstream
 connections across all requests), the results cache and the `WorkPool` (the threads that run
@@ -27,7 +29,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 import structlog
@@ -49,8 +51,12 @@ from gate.server.request import (
     restore_request_secrets,
 )
 from gate.server.settings import ServerSettings
-from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
+from gate.server.state import RUNS, SETTINGS, STORE, UPSTREAM, WORK, GateRuns, Upstream
+from gate.server.ui import setup_ui, ui_middleware
 from gate.server.work import WorkPool
+
+if TYPE_CHECKING:
+    from gate.store import Store
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -299,6 +305,7 @@ def create_app(
     session_factory: SessionFactory | None = None,
     clock: Callable[[], float] | None = None,
     drain_on_signal: bool = False,
+    store: Store | None = None,
 ) -> web.Application:
     """The service as an aiohttp application (see the module docstring)."""
     timer = clock or time.perf_counter
@@ -310,6 +317,7 @@ def create_app(
     ]
     if settings.auth_enabled:
         middlewares.append(bearer_auth(settings.tokens))
+    middlewares.append(ui_middleware)
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body)
     runs = GateRuns(settings.max_concurrent_gates)
     app[SETTINGS] = settings
@@ -320,6 +328,9 @@ def create_app(
     app.add_routes(health_routes)
     app.add_routes(metrics_routes)
     app.add_routes(gate_routes)
+    if store is not None:
+        app[STORE] = store
+    setup_ui(app, settings)
 
     async def on_startup(app: web.Application) -> None:
         session = (session_factory or _default_session)(settings)

@@ -34,9 +34,11 @@ __all__ = [
     "DEFAULT_MAX_RESAMPLED",
     "DEFAULT_PORT",
     "MIN_TOKEN_LENGTH",
+    "MIN_UI_SECRET_LENGTH",
     "SETTINGS",
     "ServerSettings",
     "build_server_settings",
+    "github_web_url",
     "settings_help",
     "settings_table",
 ]
@@ -53,6 +55,7 @@ MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
 MAX_WORK_THREADS = 64
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 MIN_TOKEN_LENGTH = 16  # a bearer token (or a webhook secret) shorter than this is guessable
+MIN_UI_SECRET_LENGTH = 32  # the history pages' cookie-signing key
 _TOKEN_SPLIT = re.compile(r"[\s,]+")
 _GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
@@ -91,6 +94,10 @@ class ServerSettings:
     github_app: AppAuth | None = field(default=None, repr=False)
     # HMAC key of the App's webhook deliveries [EVAL_GATE_GITHUB_WEBHOOK_SECRET]
     github_webhook_secret: str | None = field(default=None, repr=False)
+    # GitHub's web pages, for the history pages' links [EVAL_GATE_GITHUB_WEB_URL]
+    github_web: str | None = None  # None: derived from github_api_url (`github_web_url`)
+    ui_secret: str | None = field(default=None, repr=False)  # [EVAL_GATE_UI_SECRET]
+    ui_trust_proxy: bool = False  # X-Forwarded-Proto/-For are a proxy's [EVAL_GATE_UI_TRUST_PROXY]
 
     @property
     def auth_enabled(self) -> bool:
@@ -104,8 +111,28 @@ class ServerSettings:
             self.roboflow_api_key,
             self.callback_secret,
             self.github_webhook_secret,
+            self.ui_secret,
         )
         return tuple(s for s in held if s)
+
+    @property
+    def github_web_url(self) -> str:
+        """GitHub's web address: the setting, else derived from the API's (`github_web_url`)."""
+        return self.github_web or github_web_url(self.github_api_url)
+
+
+def github_web_url(api_url: str) -> str:
+    """GitHub's web address for its API's: `https://api.github.com` -> `https://github.com`,
+    GitHub Enterprise Server's `https://HOST/api/v3` -> `https://HOST`, GitHub Enterprise
+    Cloud's `https://api.NAME.ghe.com` -> `https://NAME.ghe.com`."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only when a page links to GitHub
+
+    parts = urlsplit(api_url.rstrip("/"))
+    host = parts.netloc
+    if parts.path.rstrip("/").endswith("/api/v3"):
+        return f"{parts.scheme}://{host}{parts.path.rstrip('/')[: -len('/api/v3')]}"
+    host = host.removeprefix("api.")
+    return f"{parts.scheme}://{host}"
 
 
 # --- converters: raw text (stripped, not empty) -> value, or ValueError(what is wrong) --------
@@ -150,6 +177,25 @@ def _seconds(*, allow_zero: bool = False, least: float | None = None) -> Callabl
         return value
 
     return convert
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {raw[:40]!r}")
+
+
+def _ui_secret(raw: str) -> str:
+    """The cookie-signing key: long enough not to be guessed (never echoed)."""
+    if len(raw) < MIN_UI_SECRET_LENGTH:
+        raise ValueError(
+            f"is shorter than {MIN_UI_SECRET_LENGTH} characters; generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return raw
 
 
 def _api_key(raw: str) -> str:
@@ -385,6 +431,32 @@ SETTINGS: tuple[Option[Any], ...] = (
         None,
         "the App's webhook secret, at least 16 characters (each delivery's "
         "`X-Hub-Signature-256` is checked with it)",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_WEB_URL",
+        "github_web",
+        _url("https://github.com"),
+        None,
+        "GitHub's web address, for the history pages' links to pull requests and check runs",
+        shown_default="from the API URL",
+    ),
+    Option(
+        "EVAL_GATE_UI_SECRET",
+        "ui_secret",
+        _ui_secret,
+        None,
+        "the key that signs the history pages' session cookie (at least "
+        f"{MIN_UI_SECRET_LENGTH} characters; the same on every replica)",
+        shown_default="derived from the tokens",
+    ),
+    Option(
+        "EVAL_GATE_UI_TRUST_PROXY",
+        "ui_trust_proxy",
+        _boolean,
+        False,  # noqa: FBT003 - Option's default, positional like every other row's
+        "trust `X-Forwarded-Proto` and `X-Forwarded-For` (set it behind a proxy that sets "
+        "them): the session cookie is `Secure` over https, logins are throttled per client",
+        shown_default="false",
     ),
 )
 
