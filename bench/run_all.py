@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 
+import app_tokens
 import bootstrap
 import fetch_scaling
 import large_report
@@ -34,6 +35,7 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "serve_largest": (serve_largest.run, 3, 1),  # largest gates one at a time, then 3 more
     "bootstrap": (bootstrap.run, 7, 3),  # runs per metric of the 5,000-image interval
     "panels_latency": (panels_latency.run, 3, 1),  # gates of each config
+    "app_tokens": (app_tokens.run, 3, 2),  # simulated hours of 1,000 gates as a GitHub App
 }
 
 

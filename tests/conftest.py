@@ -24,3 +24,12 @@ async def server(aiohttp_server: Any, standin: Any) -> Any:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def app_private_key() -> Any:
+    """The test GitHub App's RSA private key (2,048 bits), made by `cryptography` when first
+    asked: no private key is ever a file in the repository."""
+    from tests.github_app_standin import new_private_key  # noqa: PLC0415 - only where used
+
+    return new_private_key()

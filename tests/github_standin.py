@@ -37,7 +37,13 @@ Behaviour modelled on GitHub:
   ref <ref>` at one that does not (403s and other failures are scripted faults:
   `standin.fail("get-content", not_accessible())`);
 - commit objects (`GET /repos/{owner}/{repo}/git/commits/{sha}`): 200 for a commit that
-  exists, else the plain 404.
+  exists, else the plain 404;
+- a GitHub App (`github_app=StandInApp(...)`, tests/github_app_standin.py): `GET /app`, a
+  repository's installation and installation tokens, with JWTs checked for real (signature,
+  `iss`, `iat`/`exp`) and tokens that expire; an installation token acts as `<slug>[bot]`
+  (type Bot; `GET /user` is 403 for it, as for the job's token) on its installation's
+  repositories only. Those three operations are described in `app-operations.json`, written
+  for the stand-in from GitHub's REST documentation (GitHub's own subset has no App calls).
 
 Scripted faults per operation are served (in order, one per request) after the request
 passed the description checks and before authentication; `ECHO` in a fault's body is replaced
@@ -71,10 +77,12 @@ from urllib.parse import quote, unquote, urlencode
 
 from aiohttp import web
 
+from tests.github_app_standin import JWT_OPERATIONS, NOT_DECODED, StandInApp
 from tests.standin_base import Hangs, credential_of, echoed, fault_body
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "github"
 DESCRIPTION_PATH = DATA_DIR / "rest-api-subset.json"
+APP_DESCRIPTION_PATH = DATA_DIR / "app-operations.json"
 
 SUPPORTED_API_VERSIONS = ("2022-11-28", "2026-03-10")
 MEDIA_TYPE = "application/vnd.github+json"
@@ -105,6 +113,9 @@ ALIASES: dict[str, str] = {
     "update-check-run": "checks/update",
     "get-check-run": "checks/get",
     "list-check-runs": "checks/list-for-ref",
+    "get-app": "apps/get-authenticated",
+    "get-installation": "apps/get-repo-installation",
+    "create-token": "apps/create-installation-access-token",
 }
 
 
@@ -270,8 +281,13 @@ class RestDescription:
         self.operation_ids = {op.operation_id for op in self.operations}
 
     @classmethod
-    def load(cls, path: Path = DESCRIPTION_PATH) -> RestDescription:
-        return cls(json.loads(path.read_text(encoding="utf-8")))
+    def load(cls, *paths: Path) -> RestDescription:
+        """The operations of the descriptions at `paths` together (default: GitHub's subset
+        and the App's three calls)."""
+        merged: dict[str, Any] = {}
+        for path in paths or (DESCRIPTION_PATH, APP_DESCRIPTION_PATH):
+            merged.update(json.loads(path.read_text(encoding="utf-8"))["paths"])
+        return cls({"paths": merged})
 
     def match(self, method: str, path: str) -> tuple[Operation | None, dict[str, str], str | None]:
         """The operation for (method, raw path), its path parameters, or why none matches."""
@@ -444,6 +460,8 @@ class RecordedRequest:
     operation: str | None = None  # operationId, e.g. "issues/create-comment"
     params: dict[str, str] = field(default_factory=dict)
     status: int = 0
+    actor: str | None = None  # who the credential acts as (a login; "app" for the App's JWT)
+    installation: int | None = None  # the installation of an installation token
 
     def header(self, name: str) -> str | None:
         """A request header by case-insensitive name."""
@@ -483,8 +501,9 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
 class GitHubStandIn(Hangs):
     """State and behaviour of the stand-in API; `app()` wraps it in an aiohttp application.
 
-    token: the only token accepted. login: who the token acts as (the author of created
-    comments and statuses; type "Bot" when it ends with "[bot]"). user_readable: GET /user
+    token: the one static token accepted. login: who it acts as (the author of created
+    comments and statuses; type "Bot" when it ends with "[bot]"). github_app: a GitHub App whose
+    JWTs and installation tokens are accepted too (`StandInApp`). user_readable: GET /user
     answers the login (a PAT) instead of 403 (the job's GITHUB_TOKEN). base_path: serve
     under a prefix, as GitHub Enterprise does ("/api/v3"). repository_links: write Link
     URLs with /repositories/{id}/ paths, as github.com does.
@@ -500,8 +519,10 @@ class GitHubStandIn(Hangs):
         repository_links: bool = True,
         html_base: str = HTML_BASE,
         description: RestDescription | None = None,
+        github_app: StandInApp | None = None,
     ) -> None:
         self.token = token
+        self.github_app = github_app
         self.login = login
         self.user_readable = user_readable
         self.base_path = base_path.rstrip("/")
@@ -843,8 +864,35 @@ class GitHubStandIn(Hangs):
         if header is None:
             raise _Answer(_error(401, "Requires authentication"))
         scheme, _, credential = header.partition(" ")
-        if scheme.lower() not in ("bearer", "token") or credential != self.token:
+        if scheme.lower() not in ("bearer", "token"):
             raise _Answer(_error(401, "Bad credentials"))
+        app = self.github_app
+        if record.operation in JWT_OPERATIONS:
+            # Only the App's JWT reaches these, as a Bearer token.
+            problem = NOT_DECODED if app is None or scheme.lower() != "bearer" else None
+            problem = problem or (app.check_jwt(credential) if app is not None else None)
+            if problem is not None:
+                raise _Answer(_error(401, problem))
+            record.actor = "app"
+            return
+        if credential == self.token:
+            record.actor = self.login
+            return
+        issued = app.token(credential) if app is not None else None
+        if app is None or issued is None:
+            if app is not None and credential.count(".") == 2:
+                self._violation(record, f"{record.operation} takes a token, not the App's JWT")
+            raise _Answer(_error(401, "Bad credentials"))
+        if app.expired(issued):
+            app.expired_refused += 1
+            raise _Answer(_error(401, "Bad credentials"))
+        record.actor = app.bot_login
+        record.installation = issued.installation_id
+
+    def _actor(self, record: RecordedRequest) -> tuple[str, str]:
+        """The login and user type the request's credential acts as."""
+        login = record.actor or self.login
+        return login, "Bot" if login.endswith("[bot]") else "User"
 
     async def _serve_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         if fault.delay > 0:
@@ -882,10 +930,16 @@ class GitHubStandIn(Hangs):
         params: Mapping[str, str],
     ) -> web.Response:
         if op.operation_id == "users/get-authenticated":
-            return self._get_user()
+            return self._get_user(record)
+        if op.operation_id in JWT_OPERATIONS:
+            return self._app_call(record, op, params)
         repo = self._repos.get(f"{params['owner']}/{params['repo']}".lower())
         if repo is None:
             return _error(404, "Not Found")
+        app, installation = self.github_app, record.installation
+        reached = set() if app is None else app.installations.get(installation or 0, set())
+        if installation is not None and repo.full_name.lower() not in reached:
+            return _error(404, "Not Found")  # not a repository of the token's installation
         handler = {
             "issues/list-comments": self._list_comments,
             "issues/create-comment": self._create_comment,
@@ -917,13 +971,28 @@ class GitHubStandIn(Hangs):
             "site_admin": False,
         }
 
-    def _token_user_type(self) -> str:
-        return "Bot" if self.login.endswith("[bot]") else "User"
+    def _get_user(self, record: RecordedRequest) -> web.Response:
+        if not self.user_readable or record.installation is not None:
+            return _error(403, NOT_ACCESSIBLE)  # the job's token, an App's installation token
+        return _json_response(200, self._user_json(*self._actor(record)))
 
-    def _get_user(self) -> web.Response:
-        if not self.user_readable:
-            return _error(403, NOT_ACCESSIBLE)
-        return _json_response(200, self._user_json(self.login, self._token_user_type()))
+    def _app_call(
+        self, record: RecordedRequest, op: Operation, params: Mapping[str, str]
+    ) -> web.Response:
+        app = self.github_app
+        assert app is not None  # _check_auth let a JWT through
+        if op.operation_id == "apps/get-authenticated":
+            return _json_response(200, app.app_json())
+        if op.operation_id == "apps/get-repo-installation":
+            repo = f"{params['owner']}/{params['repo']}"
+            installation = app.installation_of(repo)
+            if installation is None:
+                return _error(404, "Not Found")
+            return _json_response(200, app.installation_json(installation, repo))
+        installation = int(params["installation_id"])
+        if installation not in app.installations:
+            return _error(404, "Not Found")
+        return _json_response(201, app.token_json(app.issue(installation)))
 
     def _api_url(self, request: web.Request, path: str) -> str:
         return f"{request.url.origin()}{self.base_path}{path}"
@@ -1035,9 +1104,7 @@ class GitHubStandIn(Hangs):
     ) -> web.Response:
         number = self._issue_or_404(repo, params)
         body = self._body_or_422(record)
-        comment = self._new_comment(
-            repo.full_name, number, body, self.login, self._token_user_type()
-        )
+        comment = self._new_comment(repo.full_name, number, body, *self._actor(record))
         payload = self._comment_json(request, comment)
         return _json_response(201, payload, {"Location": payload["url"]})
 
@@ -1069,7 +1136,7 @@ class GitHubStandIn(Hangs):
         params: Mapping[str, str],
     ) -> web.Response:
         comment = self._find_comment(repo, params)
-        if comment.login.casefold() != self.login.casefold():
+        if comment.login.casefold() != self._actor(record)[0].casefold():
             # Only its author may edit a comment (the job's token, an App's: 403 like this).
             return _error(403, NOT_ACCESSIBLE)
         comment.body = self._body_or_422(record)
@@ -1130,7 +1197,7 @@ class GitHubStandIn(Hangs):
             description=description,
             context=data.get("context", "default"),
             target_url=data.get("target_url"),
-            creator=self.login,
+            creator=self._actor(record)[0],
             created_at=self._now(),
         )
         self.statuses.setdefault((repo.full_name.lower(), sha), []).append(status)
@@ -1146,7 +1213,7 @@ class GitHubStandIn(Hangs):
                 "context": status.context,
                 "created_at": status.created_at,
                 "updated_at": status.created_at,
-                "creator": self._user_json(self.login, self._token_user_type()),
+                "creator": self._user_json(*self._actor(record)),
             },
         )
 

@@ -19,7 +19,8 @@ from tests.paths import REPO
 
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 SHIPPED = [  # what importlib.resources.files("gate") must find, beside the code
-    *sorted(p.relative_to(REPO) for p in (REPO / "templates").iterdir() if p.is_file()),
+    # the report's templates, and the history pages' (templates/ui/: pages and stylesheet)
+    *sorted(p.relative_to(REPO) for p in (REPO / "templates").rglob("*") if p.is_file()),
     *sorted(p.relative_to(REPO) for p in (REPO / "schema").iterdir() if p.is_file()),
 ]
 
@@ -43,6 +44,8 @@ def test_the_wheel_holds_the_templates_and_schemas_as_real_files(dist):
     with zipfile.ZipFile(dist / f"eval_gate-{VERSION}-py3-none-any.whl") as wheel:
         names = set(wheel.namelist())
         assert SHIPPED
+        assert Path("templates/ui/base.html.j2") in SHIPPED  # the pages' templates too
+        assert Path("templates/ui/ui.css") in SHIPPED
         for shipped in SHIPPED:
             inside = f"gate/{shipped.as_posix()}"
             assert inside in names, inside

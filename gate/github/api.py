@@ -356,6 +356,7 @@ def parse_response(
     max_body: int = MAX_BODY_BYTES,
     secrets: Sequence[str] = (),
     permission: str | None = None,
+    hints: Mapping[int, str] | None = None,
 ) -> Any:
     """Decode a 2xx JSON body (None for an empty one), or raise the typed error.
 
@@ -364,9 +365,12 @@ def parse_response(
     never include headers or the request's URL; `secrets` (the token) are masked in
     GitHub's text before it is cut short. `permission` ("contents: read"): what a 403 that
     is not a rate limit asks to grant, for a request whose permission is not the comment's
-    and status's (the default hint).
+    and status's (the default hint). `hints` (status -> hint) replaces the hint of a 401 or a
+    403 that is not a rate limit, for requests that do not carry the workflow's token (the
+    GitHub App's, `gate.github.app_api.APP_HINTS`).
     """
     what = one_line(what)
+    hints = hints or {}
     if 200 <= status < 300:
         return _decode_success(status, headers, body, what=what, max_body=max_body, secrets=secrets)
     raw_message, detail = _error_message(headers, body, secrets)
@@ -381,14 +385,15 @@ def parse_response(
             retry_after=wait,
         )
     if status == 401:
-        raise GitHubUnauthorized(
-            f"{prefix}: GitHub refused the token; check the github-token input "
-            "(default: ${{ github.token }})",
-            status=status,
+        hint = hints.get(401) or (
+            "GitHub refused the token; check the github-token input (default: ${{ github.token }})"
         )
+        raise GitHubUnauthorized(f"{prefix}: {hint}", status=status)
     if status == 403:
         not_accessible = NOT_ACCESSIBLE in (raw_message or "").lower()
-        if permission is not None:
+        if 403 in hints:
+            hint = hints[403]
+        elif permission is not None:
             hint = f"grant the token `{permission}` in the workflow's permissions"
         elif not_accessible:
             hint = (

@@ -11,7 +11,7 @@ session, unless a transport is given).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -53,6 +53,19 @@ from gate.github.api import (
     parse_response,
     pull_path,
     statuses_path,
+)
+from gate.github.app_api import (
+    APP_HINTS,
+    APP_PATH,
+    AppIdentity,
+    AppNotInstalled,
+    InstallationGone,
+    InstallationToken,
+    installation_token_path,
+    parse_app_identity,
+    parse_installation_id,
+    parse_installation_token,
+    repo_installation_path,
 )
 from gate.http.client import Errors, Hints, HttpClient, default_transport
 from gate.http.retry import RateLimits, RetryPolicy
@@ -370,6 +383,52 @@ class GitHubClient:
         except GitHubError as exc:
             raise self._http.scrub(exc) from None
 
+    # ------------------------------------------------------------------ the App's (JWT)
+
+    async def app_identity(self) -> AppIdentity:
+        """Who the App is (`GET /app`): its id and slug. This client's token is the App's JWT."""
+        what = "reading the App (GET /app)"
+        data = await self._request("GET", APP_PATH, what=what, hints=APP_HINTS)
+        try:
+            return parse_app_identity(data, what=what)
+        except GitHubError as exc:
+            raise self._http.scrub(exc) from None
+
+    async def repo_installation(self, repo: str) -> int:
+        """The id of the App's installation on `repo` (`GET /repos/{owner}/{repo}/installation`,
+        with the App's JWT); AppNotInstalled on a 404."""
+        what = f"finding the GitHub App's installation on {one_line(repo, limit=120)}"
+        try:
+            data = await self._request(
+                "GET", repo_installation_path(repo), what=what, hints=APP_HINTS
+            )
+        except GitHubNotFound:
+            raise AppNotInstalled(repo) from None
+        try:
+            return parse_installation_id(data, what=what)
+        except GitHubError as exc:
+            raise self._http.scrub(exc) from None
+
+    async def create_installation_token(self, installation_id: int) -> InstallationToken:
+        """A new installation access token (`POST /app/installations/{id}/access_tokens`, with
+        the App's JWT): every repository and permission the installation grants. Retried like
+        a GET: a second token minted changes nothing. InstallationGone on a 404."""
+        what = f"creating an access token for installation {installation_id}"
+        try:
+            data = await self._request(
+                "POST",
+                installation_token_path(installation_id),
+                what=what,
+                hints=APP_HINTS,
+                idempotent=True,
+            )
+        except GitHubNotFound:
+            raise InstallationGone(installation_id) from None
+        try:
+            return parse_installation_token(data, installation_id=installation_id, what=what)
+        except GitHubError as exc:
+            raise self._http.scrub(exc) from None
+
     async def _confirm_commit(self, repo: str, sha: str, what: str) -> None:
         """Return when commit `sha` exists in `repo` (`GET .../git/commits/{sha}` answers 200);
         GitHubNotFound saying so when it does not, any other GitHubError as it is."""
@@ -386,7 +445,13 @@ class GitHubClient:
 
     # ------------------------------------------------------------------ machinery
 
-    def _decode(self, raw: RawResponse, what: str, permission: str | None = None) -> Any:
+    def _decode(
+        self,
+        raw: RawResponse,
+        what: str,
+        permission: str | None = None,
+        hints: Mapping[int, str] | None = None,
+    ) -> Any:
         return parse_response(
             raw.status,
             raw.headers,
@@ -396,6 +461,7 @@ class GitHubClient:
             max_body=self._http.max_body,
             secrets=self._http.secrets,
             permission=permission,
+            hints=hints,
         )
 
     def _parse_one(self, data: Any, what: str) -> Comment:
@@ -413,12 +479,13 @@ class GitHubClient:
         payload: dict[str, Any] | None = None,
         idempotent: bool | None = None,
         permission: str | None = None,
+        hints: Mapping[int, str] | None = None,
     ) -> Any:
         return await self._http.request(
             method,
             self._http.url(path),
             what=what,
-            parse=lambda raw: self._decode(raw, what, permission),
+            parse=lambda raw: self._decode(raw, what, permission, hints),
             body=None if payload is None else json.dumps(payload).encode(),
             content_type=None if payload is None else "application/json",
             idempotent=idempotent,

@@ -8,9 +8,12 @@ personal access token), or `github-actions[bot]` when the token may not read it 
 GITHUB_TOKEN). Anyone else's comment, a bot's too (`renovate[bot]` copying our marker), is
 never ours: it is left untouched, and GitHub would refuse the edit anyway (403). When GitHub
 will not say who we are (an error other than 401/403), no comment is ours and a new one is
-posted: a duplicate at worst, never a lost verdict. An App's installation token, which may
-not read `GET /user` either, is taken for the job's token: its own comments are not found
-(a new one each run) until its `<app-slug>[bot]` login can be told.
+posted: a duplicate at worst, never a lost verdict. A GitHub App's installation token may
+not read `GET /user` either, and is not `github-actions[bot]`: its caller passes the App's
+login, `<app-slug>[bot]` (`bot_login`, from `GET /app`: `gate.github.app.GitHubApp.
+comment_author`, or `GitHubConnection(author=...)` on the publish path), so its own comment is
+found and updated; without it, its comments would never be taken for ours (a new one each
+run).
 
 `upsert_comment` never raises a GitHubError: a comment that cannot be posted must not
 change the gate's verdict; it comes back as CommentResult(action="failed", reason=...).
@@ -146,7 +149,8 @@ async def upsert_comment(
 
     update: edit ours in place, else create. new: always create. on-failure: create only
     when not passing, but update ours whatever the verdict (never leave a stale one).
-    off: nothing. `bot_login`: the token's login if known; else `our_login` asks GitHub.
+    off: nothing. `bot_login`: the token's login if known (a GitHub App's `<slug>[bot]`:
+    the App's installation token cannot ask); else `our_login` asks GitHub.
     Only a comment by that login is edited; if it is deleted before the edit lands (404), a
     new one is created as if there had been none. Raises ValueError only for an unknown
     `mode` (a programming error).

@@ -7,7 +7,9 @@ each time the client is asked for, so each caller reports it as it would a faile
 callers check `token` first, to say that there is none. With no transport given, an aiohttp
 session of the connection's own is opened at the first request (an Action run that never
 reaches GitHub opens none) and closed by `aclose`; a transport or session given is the
-caller's to close.
+caller's to close. `author` is who the token comments as, when the caller knows it (a GitHub
+App's installation token: `<app-slug>[bot]`, which `GET /user` will not tell); None: the
+sticky comment asks GitHub (`gate.github.comment.our_login`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,16 @@ __all__ = ["GitHubConnection"]
 class GitHubConnection:
     """GitHub as one run sees it: the token, the API URL, one session and one client."""
 
-    __slots__ = ("_client", "_error", "_own", "_timeout", "_token", "_transport", "api_url")
+    __slots__ = (
+        "_client",
+        "_error",
+        "_own",
+        "_timeout",
+        "_token",
+        "_transport",
+        "api_url",
+        "author",
+    )
 
     def __init__(
         self,
@@ -37,8 +48,10 @@ class GitHubConnection:
         api_url: str = DEFAULT_API_URL,
         transport: Transport | ClientSession | None = None,
         timeout: float = 20.0,
+        author: str | None = None,
     ) -> None:
         self._token = token
+        self.author = author
         self.api_url = api_url.rstrip("/")
         self._transport = transport
         self._own: SessionOnDemand | None = None

@@ -131,9 +131,11 @@ async def report_gate(
     full_report_hint: str | None,
     secrets: tuple[str, ...] = (),
     render: Render = _inline,
+    author: str | None = None,
 ) -> CommentResult | None:
     """Comment and commit status for a gate's result, as `target` asks: the one path the Action
-    and the service share. The comment is rendered only when one is wanted."""
+    and the service share. The comment is rendered only when one is wanted. `author`: who the
+    token comments as, when known (a GitHub App's `<slug>[bot]`; see `GitHubConnection`)."""
     if not target.wants_anything:
         return None
 
@@ -147,7 +149,7 @@ async def report_gate(
         )
 
     text = await render(body) if target.wants_comment else ""
-    github = GitHubConnection(token=token, api_url=api_url, transport=session)
+    github = GitHubConnection(token=token, api_url=api_url, transport=session, author=author)
     return await publish(github, target=target, gated=gated, body=text, secrets=secrets)
 
 
@@ -183,7 +185,7 @@ async def _find_pr(github: GitHubClient, target: Target) -> int | None:
 
 
 async def _comment(
-    github: GitHubClient, target: Target, body: str, *, passing: bool
+    github: GitHubClient, target: Target, body: str, *, passing: bool, author: str | None
 ) -> CommentResult | None:
     from gate.github.comment import upsert_comment  # noqa: PLC0415
 
@@ -201,6 +203,7 @@ async def _comment(
         gate_id=target.gate_id,
         mode=target.comment,
         passing=passing,
+        bot_login=author,
     )
     if result.action == "failed":
         log.warning(
@@ -266,7 +269,8 @@ async def publish(
         client = github.client()
         if wants_comment:
             body = redact(body, secrets)
-            result = await _comment(client, target, body, passing=gated.passed(target.fail_on))
+            passing = gated.passed(target.fail_on)
+            result = await _comment(client, target, body, passing=passing, author=github.author)
         if target.commit_status:
             await _status(client, target, gated, secrets)
     except GitHubError as error:
@@ -292,7 +296,9 @@ async def publish_cancelled(
     # `on-failure` when passing is exactly "update ours if it exists, create nothing".
     only_update = replace(target, comment=CommentMode.ON_FAILURE, commit_status=False)
     try:
-        return await _comment(github.client(), only_update, body, passing=True)
+        return await _comment(
+            github.client(), only_update, body, passing=True, author=github.author
+        )
     except GitHubError as error:
         structlog.get_logger("gate.github.publish").warning(
             "publish.github_failed", reason=str(error)

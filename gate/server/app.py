@@ -7,7 +7,9 @@ one `http.request` access line), metrics, errors (every error a JSON body, never
 traceback, never a secret; a client that hung up mid-request is logged as
 `server.client_disconnected` and counted as 499, not as a server error), bearer auth.
 Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`), gates
-(`/v1/gates`: durable gates, gate.server.gates).
+(`/v1/gates`: durable gates, gate.server.gates), the history pages (`/ui/...`, with their own
+login, HTML errors and security headers: gate/server/ui; they read the durable gates' `store`,
+when there is one).
 
 Lifecycle: on startup the ONE shared `aiohttp.ClientSession` (its connector bounds upstream
 connections across all requests), the results cache and the `WorkPool` (the threads that run
@@ -31,7 +33,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 import structlog
@@ -41,17 +43,9 @@ from aiohttp.typedefs import Handler, Middleware
 from gate.api.errors import ApiError
 from gate.server.auth import bearer_auth
 from gate.server.cache import ResultsCache, SingleFlight
-from gate.server.durable import (
-    DURABLE,
-    Durable,
-    callback_check,
-    close_durable,
-    start_durable,
-    stop_durable,
-)
+from gate.server.durable import DURABLE, close_durable, start_durable, stop_durable
 from gate.server.gate import routes as gate_routes
-from gate.server.gates import CHECK_CALLBACK
-from gate.server.gates import routes as gates_routes
+from gate.server.gates import setup_gates
 from gate.server.metrics import CLIENT_CLOSED_REQUEST, METRICS, ServerMetrics, metrics_middleware
 from gate.server.metrics import routes as metrics_routes
 from gate.server.request import (
@@ -63,8 +57,12 @@ from gate.server.request import (
     restore_request_secrets,
 )
 from gate.server.settings import ServerSettings
-from gate.server.state import RUNS, SETTINGS, UPSTREAM, WORK, GateRuns, Upstream
+from gate.server.state import RUNS, SETTINGS, STORE, UPSTREAM, WORK, GateRuns, Upstream
+from gate.server.ui import setup_ui, ui_middleware
 from gate.server.work import WorkPool
+
+if TYPE_CHECKING:
+    from gate.store import Store
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -317,6 +315,7 @@ def create_app(
     session_factory: SessionFactory | None = None,
     clock: Callable[[], float] | None = None,
     drain_on_signal: bool = False,
+    store: Store | None = None,
 ) -> web.Application:
     """The service as an aiohttp application (see the module docstring)."""
     timer = clock or time.perf_counter
@@ -328,19 +327,21 @@ def create_app(
     ]
     if settings.auth_enabled:
         middlewares.append(bearer_auth(settings.tokens))
+    middlewares.append(ui_middleware)
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body)
     runs = GateRuns(settings.max_concurrent_gates)
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[RUNS] = runs
     app[_DRAIN_KEY] = []
-    app[DURABLE] = Durable()
-    app[CHECK_CALLBACK] = callback_check(settings)
     metrics.gates_in_flight.set_function(lambda: runs.count)
     app.add_routes(health_routes)
     app.add_routes(metrics_routes)
     app.add_routes(gate_routes)
-    app.add_routes(gates_routes)
+    setup_gates(app, settings)
+    if store is not None:
+        app[STORE] = store
+    setup_ui(app, settings)
 
     async def on_startup(app: web.Application) -> None:
         session = (session_factory or _default_session)(settings)
@@ -350,7 +351,9 @@ def create_app(
         app[UPSTREAM] = Upstream(session, cache, SingleFlight(), timer, answers)
         app[WORK] = WorkPool(settings.work_threads)
         metrics.cache_bytes.set_function(lambda: cache.bytes)
-        app[DURABLE] = await start_durable(settings, app[UPSTREAM], app[WORK], metrics)
+        durable = app[DURABLE] = await start_durable(settings, app[UPSTREAM], app[WORK], metrics)
+        if durable.store is not None and STORE not in app:
+            app[STORE] = durable.store  # the history pages read the gates the worker keeps
         if drain_on_signal:
             _install_sigterm_drain(app)
         structlog.get_logger("gate.server").info(

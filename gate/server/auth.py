@@ -1,4 +1,5 @@
-"""Bearer-token authentication for `eval-gate serve`: every route but the health probes.
+"""Bearer-token authentication for `eval-gate serve`: every route but the health probes and the
+history pages (`/ui/...`, which log a browser in with the same tokens: gate/server/ui).
 
 Tokens are compared in constant time (as SHA-256 digests, so not even their length leaks),
 against every configured token without stopping at the first match. A missing or malformed
@@ -17,19 +18,32 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gate.api.errors import ApiError
 
-__all__ = ["EXEMPT_PATHS", "bearer_auth", "token_matches"]
+__all__ = [
+    "EXEMPT_PATHS",
+    "UI_PREFIX",
+    "bearer_auth",
+    "is_ui_path",
+    "token_digest",
+    "token_matches",
+]
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})  # probes carry no credentials
+UI_PREFIX = "/ui"
 REALM = 'Bearer realm="eval-gate"'
 
 
-def _digest(token: str) -> bytes:
+def is_ui_path(path: str) -> bool:
+    """Whether `path` is one of the history pages' (which authenticate browsers themselves)."""
+    return path == UI_PREFIX or path.startswith(UI_PREFIX + "/")
+
+
+def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).digest()
 
 
 def token_matches(candidate: str, digests: Sequence[bytes]) -> bool:
     """Whether `candidate` is one of the tokens whose digests are given (constant time)."""
-    probe = _digest(candidate)
+    probe = token_digest(candidate)
     found = False
     for digest in digests:  # no early exit: the time taken does not say which one matched
         found |= hmac.compare_digest(probe, digest)
@@ -40,11 +54,11 @@ def bearer_auth(tokens: Sequence[str]) -> Middleware:
     """The middleware admitting requests that carry one of `tokens` as a Bearer token."""
     if not tokens:
         raise ValueError("bearer_auth needs at least one token")
-    digests = tuple(_digest(t) for t in tokens)
+    digests = tuple(token_digest(t) for t in tokens)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in EXEMPT_PATHS:
+        if request.path in EXEMPT_PATHS or is_ui_path(request.path):
             return await handler(request)
         header = request.headers.get("Authorization")
         if header is None:

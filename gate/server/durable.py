@@ -25,6 +25,7 @@ from aiohttp import web
 from gate.api.errors import ApiError
 from gate.core.errors import GateError
 from gate.fetch import ResultsSource
+from gate.github.credentials import GitHubCredentials, github_credentials
 from gate.http.client import default_transport
 from gate.roboflow.client import RoboflowClient
 from gate.server.cache import SharedResults, tenant_of
@@ -36,9 +37,7 @@ from gate.store import Store, StoreUnavailable, open_store
 from gate.worker import (
     CallbackRefused,
     CallbackSettings,
-    NoGitHubCredentials,
     RoboflowKeys,
-    StaticToken,
     Worker,
     WorkerSettings,
     deliver_callback,
@@ -79,9 +78,11 @@ class Durable:
 DURABLE = web.AppKey("eval_gate.durable", Durable)
 
 
-def worker_settings(settings: ServerSettings) -> WorkerSettings:
-    """The worker's settings, from the service's."""
-    token = settings.github_token
+def worker_settings(
+    settings: ServerSettings, github: GitHubCredentials | None = None
+) -> WorkerSettings:
+    """The worker's settings, from the service's (`github`: its GitHub credentials, made on the
+    process's session: `github_credentials`)."""
     return WorkerSettings(
         lease_ms=round(settings.lease_seconds * 1000),
         poll_interval_ms=round(settings.poll_interval * 1000),
@@ -94,7 +95,7 @@ def worker_settings(settings: ServerSettings) -> WorkerSettings:
         base_url=settings.public_url or "",
         limits=settings.limits,
         keys=RoboflowKeys(default=settings.roboflow_api_key, by_workspace=settings.roboflow_keys),
-        github=StaticToken(token) if token else NoGitHubCredentials(),
+        github=github,
     )
 
 
@@ -174,9 +175,15 @@ async def start_durable(
             on_miss=metrics.cache_misses.inc,
         )
 
+    github = github_credentials(
+        app=settings.github_app,
+        token=settings.github_token,
+        transport=upstream.session,
+        api_url=settings.github_api_url,
+    )
     worker = Worker(
         store,
-        worker_settings(settings),
+        worker_settings(settings, github),
         sources=sources,
         github_transport=upstream.session,
         offload=work.run,

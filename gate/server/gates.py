@@ -29,13 +29,14 @@ from gate.api.errors import ApiError
 from gate.api.gates import gate_document, submitted_document, summary_document
 from gate.api.request_schema import shown
 from gate.api.stopping import StopFlag
-from gate.server.durable import DURABLE
+from gate.server.durable import DURABLE, Durable, callback_check
 from gate.server.request import JSON_MEDIA_TYPE, read_body, require_json
+from gate.server.settings import ServerSettings
 from gate.server.state import RUNS, SETTINGS, WORK
 from gate.store import STATUSES, BadCursor, GateQuery, IdempotencyConflict
 from gate.store.ids import GATE_ID
 
-__all__ = ["IDEMPOTENCY_HEADER", "routes"]
+__all__ = ["CHECK_CALLBACK", "IDEMPOTENCY_HEADER", "routes", "setup_gates"]
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 API_KEY_HEADER: Final = "X-Roboflow-Api-Key"
@@ -49,6 +50,13 @@ _VERDICTS = ("pass", "warn", "fail")
 MARKDOWN = "text/markdown"
 
 routes = web.RouteTableDef()
+
+
+def setup_gates(app: web.Application, settings: ServerSettings) -> None:
+    """The durable gates' routes on `app`, off (503) until startup opens the database."""
+    app[DURABLE] = Durable()
+    app[CHECK_CALLBACK] = callback_check(settings)
+    app.add_routes(routes)
 
 
 def _base_url(request: web.Request) -> str:

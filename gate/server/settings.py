@@ -5,10 +5,11 @@ Declared once (`SETTINGS`, one environment variable a row): the reader, the envi
 from it.
 
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
-I/O is reading the files the settings name (the tokens, the Roboflow keys per workspace).
+I/O is reading the files the settings name: the tokens file, the Roboflow keys per workspace,
+and the GitHub App's private key (read once, here, and kept as a loaded key, never as text).
 The database's settings are declared with the store (gate.store.settings) and read here too.
-Secrets (bearer tokens, the Roboflow keys, the GitHub token, the callback secret) are kept out
-of `repr` and out of every message.
+Secrets (bearer tokens, the Roboflow keys, the GitHub token, the callback secret, the App's key,
+the webhook secret) are kept out of `repr` and out of every message.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from gate.api.bounds import DEFAULT_MAX_CHECKS, DEFAULT_MAX_RESAMPLED, Limits
 from gate.core.errors import UsageError
 from gate.fetch import MIN_POLL_INTERVAL
+from gate.github.app_key import AppAuth, AppKeyError, read_app_key
 from gate.local.options import Option, markdown_table, read_options
 from gate.roboflow.api import DEFAULT_API_URL
 from gate.store.settings import DatabaseSettings, database_settings
@@ -36,9 +38,11 @@ __all__ = [
     "DEFAULT_MAX_RESAMPLED",
     "DEFAULT_PORT",
     "MIN_TOKEN_LENGTH",
+    "MIN_UI_SECRET_LENGTH",
     "SETTINGS",
     "ServerSettings",
     "build_server_settings",
+    "github_web_url",
     "settings_help",
     "settings_table",
 ]
@@ -50,7 +54,8 @@ MAX_MAX_RESAMPLED = 100_000_000_000
 MAX_SECONDS = 86_400.0  # no duration setting needs more than a day
 MAX_WORK_THREADS = 64
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
-MIN_TOKEN_LENGTH = 16  # a bearer token shorter than this is guessable
+MIN_TOKEN_LENGTH = 16  # a bearer token (or a webhook secret) shorter than this is guessable
+MIN_UI_SECRET_LENGTH = 32  # the history pages' cookie-signing key
 MIN_LEASE_SECONDS = 2.0  # a lease shorter than this is lost to a slow database round trip
 _TOKEN_SPLIT = re.compile(r"[\s,]+")
 _GENERATE_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
@@ -96,6 +101,14 @@ class ServerSettings:
     callback_secret: str | None = field(default=None, repr=False)
     # URL prefixes callbacks may go to; none: every callback refused [EVAL_GATE_CALLBACK_ALLOW]
     callback_allow: AllowList = field(default_factory=AllowList)
+    # the GitHub App: its id and private key [EVAL_GATE_GITHUB_APP_ID, _PRIVATE_KEY_FILE]
+    github_app: AppAuth | None = field(default=None, repr=False)
+    # HMAC key of the App's webhook deliveries [EVAL_GATE_GITHUB_WEBHOOK_SECRET]
+    github_webhook_secret: str | None = field(default=None, repr=False)
+    # GitHub's web pages, for the history pages' links [EVAL_GATE_GITHUB_WEB_URL]
+    github_web: str | None = None  # None: derived from github_api_url (`github_web_url`)
+    ui_secret: str | None = field(default=None, repr=False)  # [EVAL_GATE_UI_SECRET]
+    ui_trust_proxy: bool = False  # X-Forwarded-Proto/-For are a proxy's [EVAL_GATE_UI_TRUST_PROXY]
 
     @property
     def auth_enabled(self) -> bool:
@@ -109,17 +122,35 @@ class ServerSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret the server itself holds, for redaction."""
-        return tuple(
-            s
-            for s in (
-                *self.tokens,
-                self.roboflow_api_key,
-                self.github_token,
-                *self.roboflow_keys.values(),
-                self.callback_secret,
-            )
-            if s
+        held = (
+            *self.tokens,
+            self.roboflow_api_key,
+            self.github_token,
+            *self.roboflow_keys.values(),
+            self.callback_secret,
+            self.github_webhook_secret,
+            self.ui_secret,
         )
+        return tuple(s for s in held if s)
+
+    @property
+    def github_web_url(self) -> str:
+        """GitHub's web address: the setting, else derived from the API's (`github_web_url`)."""
+        return self.github_web or github_web_url(self.github_api_url)
+
+
+def github_web_url(api_url: str) -> str:
+    """GitHub's web address for its API's: `https://api.github.com` -> `https://github.com`,
+    GitHub Enterprise Server's `https://HOST/api/v3` -> `https://HOST`, GitHub Enterprise
+    Cloud's `https://api.NAME.ghe.com` -> `https://NAME.ghe.com`."""
+    from urllib.parse import urlsplit  # noqa: PLC0415 - only when a page links to GitHub
+
+    parts = urlsplit(api_url.rstrip("/"))
+    host = parts.netloc
+    if parts.path.rstrip("/").endswith("/api/v3"):
+        return f"{parts.scheme}://{host}{parts.path.rstrip('/')[: -len('/api/v3')]}"
+    host = host.removeprefix("api.")
+    return f"{parts.scheme}://{host}"
 
 
 # --- converters: raw text (stripped, not empty) -> value, or ValueError(what is wrong) --------
@@ -166,6 +197,25 @@ def _seconds(*, allow_zero: bool = False, least: float | None = None) -> Callabl
     return convert
 
 
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {raw[:40]!r}")
+
+
+def _ui_secret(raw: str) -> str:
+    """The cookie-signing key: long enough not to be guessed (never echoed)."""
+    if len(raw) < MIN_UI_SECRET_LENGTH:
+        raise ValueError(
+            f"is shorter than {MIN_UI_SECRET_LENGTH} characters; generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return raw
+
+
 def _api_key(raw: str) -> str:
     """A Roboflow API key: printable ASCII without spaces (never echoed)."""
     if not (raw.isascii() and raw.isprintable() and " " not in raw):
@@ -186,6 +236,25 @@ def _callback_secret(raw: str) -> str:
         raise ValueError("contains spaces, control or non-ASCII characters")
     if len(raw) < MIN_TOKEN_LENGTH:
         raise ValueError(f"is shorter than {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}")
+    return raw
+
+
+def _app_id(raw: str) -> int:
+    """A GitHub App's id: the number on its settings page (`App ID`), not its client id."""
+    if not raw.isdigit() or raw.startswith("0") or len(raw) > 18:
+        raise ValueError(
+            "must be the App's numeric id (App ID on its settings page), not its client id"
+        )
+    return int(raw)
+
+
+def _webhook_secret(raw: str) -> str:
+    """The App's webhook secret: at least 16 characters (never echoed)."""
+    if len(raw) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"is shorter than {MIN_TOKEN_LENGTH} characters; {_GENERATE_HINT}, and set it as "
+            "the App's webhook secret too"
+        )
     return raw
 
 
@@ -401,7 +470,59 @@ SETTINGS: tuple[Option[Any], ...] = (
         "([which match](#allowing-callback-urls))",
         shown_default="— (every callback refused)",
     ),
+    Option(
+        "EVAL_GATE_GITHUB_APP_ID",
+        "github_app_id",
+        _app_id,
+        None,
+        "the GitHub App's id (App ID on its settings page); with the private key, the service "
+        "acts as the App: installation tokens, no `EVAL_GATE_GITHUB_TOKEN` needed",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE",
+        "github_app_private_key_file",
+        _text,
+        None,
+        "the App's private key (the `.pem` GitHub gave), read once at start",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_WEBHOOK_SECRET",
+        "github_webhook_secret",
+        _webhook_secret,
+        None,
+        "the App's webhook secret, at least 16 characters (each delivery's "
+        "`X-Hub-Signature-256` is checked with it)",
+    ),
+    Option(
+        "EVAL_GATE_GITHUB_WEB_URL",
+        "github_web",
+        _url("https://github.com"),
+        None,
+        "GitHub's web address, for the history pages' links to pull requests and check runs",
+        shown_default="from the API URL",
+    ),
+    Option(
+        "EVAL_GATE_UI_SECRET",
+        "ui_secret",
+        _ui_secret,
+        None,
+        "the key that signs the history pages' session cookie (at least "
+        f"{MIN_UI_SECRET_LENGTH} characters; the same on every replica)",
+        shown_default="derived from the tokens",
+    ),
+    Option(
+        "EVAL_GATE_UI_TRUST_PROXY",
+        "ui_trust_proxy",
+        _boolean,
+        False,  # noqa: FBT003 - Option's default, positional like every other row's
+        "trust `X-Forwarded-Proto` and `X-Forwarded-For` (set it behind a proxy that sets "
+        "them): the session cookie is `Secure` over https, logins are throttled per client",
+        shown_default="false",
+    ),
 )
+
+# Declared settings read into another field (or several into one): not ServerSettings fields.
+_READ_INTO = ("tokens", "tokens_file", "github_app_id", "github_app_private_key_file")
 
 LOG_FLAGS_ROW = ("—", "`--log-format`, `--log-level`", "`json`, `info`", "logs on stderr")
 """The service's logging is set by flags only (the command line owns them)."""
@@ -508,6 +629,36 @@ def _keys_file(problems: list[str], name: str | None, cwd: Path | None) -> dict[
     return {}
 
 
+def _github_app(
+    problems: list[str], app_id: int | None, key_file: str | None, cwd: Path | None
+) -> AppAuth | None:
+    """The App's id and loaded key, both or neither; a problem (one line, no key material)
+    for one without the other or a key that cannot be used."""
+    if app_id is None and key_file is None:
+        return None
+    if app_id is None and any(p.startswith("EVAL_GATE_GITHUB_APP_ID ") for p in problems):
+        return None  # the id is refused already: one problem is enough
+    if app_id is None or key_file is None:
+        given, missing = (
+            ("EVAL_GATE_GITHUB_APP_ID", "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE")
+            if key_file is None
+            else ("EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE", "EVAL_GATE_GITHUB_APP_ID")
+        )
+        problems.append(
+            f"{given} is set but {missing} is not: the service acts as a GitHub App with both "
+            "(its id and its private key), or neither"
+        )
+        return None
+    path = Path(key_file)
+    if cwd is not None and not path.is_absolute():
+        path = cwd / path
+    try:
+        return AppAuth(app_id, read_app_key(path))
+    except AppKeyError as error:
+        problems.append(f"EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE: {error}")
+        return None
+
+
 def build_server_settings(
     environ: Mapping[str, str],
     *,
@@ -545,7 +696,10 @@ def build_server_settings(
     if port is not None and not 0 <= port <= 65535:
         problems.append(f"--port must be between 0 and 65535, got {port}")
         port = None
-    fields = {o.field: read[o.field] for o in SETTINGS if o.field not in ("tokens", "tokens_file")}
+    fields = {o.field: read[o.field] for o in SETTINGS if o.field not in _READ_INTO}
+    fields["github_app"] = _github_app(
+        problems, read["github_app_id"], read["github_app_private_key_file"], cwd
+    )
     fields["host"] = (host or "").strip() or read["host"]
     if port is not None:
         fields["port"] = port

@@ -3,7 +3,8 @@
 `GateRuns` bounds the gates running at once, drains them on shutdown and cuts them short when
 the grace period is over; `Upstream` holds the one HTTP session, the results cache and the
 single-flight every request fetches through (and the remembered answers). The app keys
-(`SETTINGS`, `RUNS`, `UPSTREAM`, `WORK`) say where each lives on the `web.Application`.
+(`SETTINGS`, `RUNS`, `UPSTREAM`, `WORK`, `STORE`) say where each lives on the
+`web.Application`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -20,7 +22,10 @@ from gate.server.cache import ResultsCache, SingleFlight
 from gate.server.settings import ServerSettings
 from gate.server.work import WorkPool
 
-__all__ = ["RUNS", "SETTINGS", "UPSTREAM", "WORK", "GateRuns", "Upstream"]
+if TYPE_CHECKING:
+    from gate.store import Store
+
+__all__ = ["RUNS", "SETTINGS", "STORE", "UPSTREAM", "WORK", "GateRuns", "Upstream"]
 
 
 class GateRuns:
@@ -100,3 +105,7 @@ UPSTREAM = web.AppKey("eval_gate.upstream", Upstream)
 
 
 WORK = web.AppKey("eval_gate.work", WorkPool)
+
+
+STORE: web.AppKey[Store] = web.AppKey("eval_gate.store")
+"""The durable gates' store, when the service has one (the history pages read it)."""

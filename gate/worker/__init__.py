@@ -11,7 +11,7 @@ with `AllowList`) loads no more than the module that owns the name.
 - `stepper`: one step of one gate, the state machine;
 - `watching`: one look at a watched evaluation, and what a gate waits for in words;
 - `effects`, `texts`: the check run, commit status and comment, and what they say;
-- `credentials`: the server's Roboflow keys and GitHub credentials;
+- `credentials`: the server's Roboflow keys (its GitHub credentials: gate.github.credentials);
 - `context`: the worker's settings and the adapters the service hands it;
 - `callback_allow`: which callback URLs may be called (`EVAL_GATE_CALLBACK_ALLOW`), pure;
 - `callback_schedule`: when a failed callback is tried again, pure;
@@ -31,10 +31,7 @@ _EXPORTS: dict[str, str] = {
     "CallbackSender": "gate.worker.context",
     "Offload": "gate.worker.context",
     "Sources": "gate.worker.context",
-    "GitHubCredentials": "gate.worker.credentials",
-    "NoGitHubCredentials": "gate.worker.credentials",
     "RoboflowKeys": "gate.worker.credentials",
-    "StaticToken": "gate.worker.credentials",
     "parse_keys_file": "gate.worker.credentials",
     "DEFAULT_TIMEOUT": "gate.worker.callback",
     "DELIVERY_HEADER": "gate.worker.callback",
@@ -78,12 +75,9 @@ __all__ = [
     "CallbackSettings",
     "CallbackState",
     "CallbackUrl",
-    "GitHubCredentials",
-    "NoGitHubCredentials",
     "Offload",
     "RoboflowKeys",
     "Sources",
-    "StaticToken",
     "Worker",
     "WorkerSettings",
     "callback_body",
@@ -131,10 +125,7 @@ if TYPE_CHECKING:
         WorkerSettings,
     )
     from gate.worker.credentials import (
-        GitHubCredentials,
-        NoGitHubCredentials,
         RoboflowKeys,
-        StaticToken,
         parse_keys_file,
     )
     from gate.worker.runner import Worker

@@ -17,7 +17,8 @@ from typing import Any, Protocol, TypeVar
 from gate.api.bounds import Limits
 from gate.api.stopping import StopFlag
 from gate.fetch import ResultsSource
-from gate.worker.credentials import GitHubCredentials, NoGitHubCredentials, RoboflowKeys
+from gate.github.credentials import GitHubCredentials
+from gate.worker.credentials import RoboflowKeys
 
 __all__ = [
     "CallbackOutcome",
@@ -96,7 +97,7 @@ class WorkerSettings:
     base_url: str = ""  # EVAL_GATE_PUBLIC_URL ("": URLs relative to the server)
     limits: Limits = field(default_factory=Limits)
     keys: RoboflowKeys = field(default_factory=RoboflowKeys)
-    github: GitHubCredentials = field(default_factory=NoGitHubCredentials)
+    github: GitHubCredentials | None = None  # the server's; None: durable gates post nothing
 
     def __post_init__(self) -> None:
         if self.lease_ms < 1_000 or self.poll_interval_ms < 1_000:

@@ -1,10 +1,10 @@
-"""The server's credentials a durable gate runs with: never the request's, never in the database.
+"""The server's Roboflow keys a durable gate runs with: never the request's, never in the database.
 
-A durable gate outlives the CI job that submitted it, so it cannot use that job's tokens: it
-fetches with the server's Roboflow key for its workspace (`RoboflowKeys`: `ROBOFLOW_API_KEY`
-for any workspace, or a key per workspace from `EVAL_GATE_ROBOFLOW_KEYS_FILE`) and posts to
-GitHub with the server's credentials (`GitHubCredentials`: `EVAL_GATE_GITHUB_TOKEN` today,
-`StaticToken`; a GitHub App's installation tokens plug in behind the same two methods).
+A durable gate outlives the CI job that submitted it, so it cannot use that job's credentials:
+it fetches with the server's Roboflow key for its workspace (`RoboflowKeys`: `ROBOFLOW_API_KEY`
+for any workspace, or a key per workspace from `EVAL_GATE_ROBOFLOW_KEYS_FILE`), and posts to
+GitHub with the server's credentials (gate.github.credentials: `EVAL_GATE_GITHUB_TOKEN`, or the
+GitHub App's installation tokens).
 
 The keys file: one `workspace=KEY` a line, blank lines and `#` comments ignored. A malformed
 line is refused with its number, never its text (it may hold a key).
@@ -15,64 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
 
 from gate.core.errors import UsageError
 
-__all__ = [
-    "KEYS_FILE_SETTING",
-    "GitHubCredentials",
-    "NoGitHubCredentials",
-    "RoboflowKeys",
-    "StaticToken",
-    "parse_keys_file",
-]
+__all__ = ["KEYS_FILE_SETTING", "RoboflowKeys", "parse_keys_file"]
 
 KEYS_FILE_SETTING = "EVAL_GATE_ROBOFLOW_KEYS_FILE"
 MAX_KEYS_FILE_BYTES = 1024 * 1024
 MAX_KEY_CHARS = 512
-
-
-class GitHubCredentials(Protocol):
-    """Who the server is on GitHub, per repository."""
-
-    def covers(self, repository: str) -> bool:
-        """Whether the server has a credential for `repository` at all (no I/O: asked at
-        submit, so a gate that could never post is refused at once)."""
-        ...
-
-    async def token_for(self, repository: str) -> str | None:
-        """A token to post to `repository` with now (None: none after all)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class StaticToken:
-    """One token for every repository (`EVAL_GATE_GITHUB_TOKEN`: a personal access token or
-    a bot's)."""
-
-    token: str = field(repr=False)
-
-    def covers(self, repository: str) -> bool:
-        del repository
-        return bool(self.token)
-
-    async def token_for(self, repository: str) -> str | None:
-        del repository
-        return self.token or None
-
-
-@dataclass(frozen=True, slots=True)
-class NoGitHubCredentials:
-    """A server without GitHub credentials: durable gates that ask for GitHub are refused."""
-
-    def covers(self, repository: str) -> bool:
-        del repository
-        return False
-
-    async def token_for(self, repository: str) -> str | None:
-        del repository
-        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,14 +76,18 @@ class PublishedGate(Protocol):
 @dataclass(frozen=True, slots=True)
 class Published:
     """What publishing came to: `retry` when a transient failure left an effect undone (try
-    again later); `reasons` one line each for what failed."""
+    again later; a token GitHub refused, 401, is one: `refused`); `reasons` one line each for
+    what failed."""
 
     retry: bool = False
     reasons: tuple[str, ...] = ()
+    refused: bool = False  # GitHub answered 401 to the token: the credentials must renew it
 
 
 def _transient(error: GitHubError) -> bool:
-    return bool(error.retryable) or error.status is None or error.status == 429
+    """Worth trying again: the network, a 5xx, a rate limit, or a token refused (401: an App's
+    installation token is renewed and the next try has a fresh one)."""
+    return bool(error.retryable) or error.status in (None, 401, 429)
 
 
 def comment_text(report: str, gate_name: str, report_url: str | None) -> str:
@@ -109,9 +113,12 @@ class _Publisher:
         details_url: str | None,
         report_url: str | None,
         passing: bool,
+        author: str | None,
         secrets: tuple[str, ...],
     ) -> None:
         self.gate = gate
+        self.author = author
+        self.refused = False
         self.part = part
         self.client = client
         self.remember = remember
@@ -125,6 +132,7 @@ class _Publisher:
 
     def failed(self, what: str, error: GitHubError) -> None:
         transient = _transient(error)
+        self.refused |= error.status == 401
         self.retry |= transient
         reason = redact_line(f"{what}: {error}", self.secrets, limit=300)
         self.reasons.append(reason)
@@ -249,9 +257,12 @@ class _Publisher:
             gate_id=part.gate_id,
             mode=mode,
             passing=passing,
+            bot_login=self.author,
         )
         if result.action == "failed":
-            transient = result.status is None or result.status >= 500 or result.status == 429
+            status = result.status
+            transient = status is None or status >= 500 or status in (401, 429)
+            self.refused |= status == 401
             self.retry |= transient
             reason = redact_line(f"posting the comment: {result.reason}", self.secrets, limit=300)
             self.reasons.append(reason)
@@ -304,6 +315,7 @@ async def publish(
     details_url: str | None = None,
     report_url: str | None = None,
     passing: bool = True,
+    author: str | None = None,
     secrets: tuple[str, ...] = (),
     create_only: bool = False,
 ) -> Published:
@@ -317,10 +329,11 @@ async def publish(
         details_url=details_url,
         report_url=report_url,
         passing=passing,
+        author=author,
         secrets=secrets,
     )
     await publisher.check_run(create_only=create_only)
     if not create_only:
         await publisher.commit_status()
         await publisher.comment()
-    return Published(publisher.retry, tuple(publisher.reasons))
+    return Published(publisher.retry, tuple(publisher.reasons), publisher.refused)

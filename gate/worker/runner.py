@@ -93,13 +93,13 @@ class Worker:
         if self.settings.keys.key_for(workspace) is None:
             raise ApiError(400, "missing_api_key", self.settings.keys.missing_key(workspace))
         part = call.github
-        if part is not None and not self.settings.github.covers(part.repository):
+        if part is not None and self.settings.github is None:
             raise ApiError(
                 400,
                 "invalid_request",
                 "github: this server has no GitHub credentials to post with (durable gates "
-                "never use a job's token): its operator sets EVAL_GATE_GITHUB_TOKEN; or leave "
-                "github out and read the verdict from the gate",
+                "never use a job's token): its operator sets EVAL_GATE_GITHUB_TOKEN or makes "
+                "it a GitHub App; or leave github out and read the verdict from the gate",
             )
         return workspace
 

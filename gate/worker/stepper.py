@@ -45,6 +45,7 @@ from gate.core.redact import redact, redact_line
 from gate.core.text import one_line
 from gate.engine import gather_inputs
 from gate.fetch import FetchOptions
+from gate.github.api import GitHubError
 from gate.github.connection import GitHubConnection
 from gate.http.errors import HttpError
 from gate.report.no_verdict import crash_report, error_report, stopped_report
@@ -321,10 +322,20 @@ class _Step:
         """The gate's GitHub effects for its state now (`create_only`: its check run, made
         if need be); whether to try again later."""
         gate, worker = self.gate, self.worker
-        token = await worker.settings.github.token_for(part.repository)
-        if not token:
+        credentials = worker.settings.github
+        if credentials is None:
             self.log.warning("worker.no_github_credentials", repository=part.repository)
             return False
+        try:
+            token = await credentials.token_for(part.repository)
+            author = await credentials.comment_author(part.repository)
+        except GitHubError as error:
+            self.log.warning(
+                "worker.github_credentials_failed",
+                repository=part.repository,
+                reason=redact_line(str(error), worker.secrets, limit=300),
+            )
+            return bool(error.retryable) or error.status is None
         base = worker.settings.base_url
         url = gate_url(base, gate.id) if base else None
         passing = True
@@ -334,7 +345,10 @@ class _Step:
         elif gate.status in ("error", "timed_out"):
             passing = False
         connection = GitHubConnection(
-            token=token, api_url=worker.settings.github_api_url, transport=worker.github_transport
+            token=token,
+            api_url=worker.settings.github_api_url,
+            transport=worker.github_transport,
+            author=author,
         )
         published = await publish(
             gate,
@@ -344,9 +358,12 @@ class _Step:
             details_url=url,
             report_url=f"{url}/report" if url else None,
             passing=passing,
+            author=author,
             secrets=(*worker.secrets, token),
             create_only=create_only,
         )
+        if published.refused:
+            credentials.token_refused(part.repository, token)  # a fresh one next time
         return published.retry
 
     async def effects_then_release(self, durable: DurableCall | None = None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gate.core.errors import UsageError
+from gate.github.credentials import StaticToken
 from gate.server.durable import worker_settings
 from gate.server.settings import build_server_settings
 
@@ -31,12 +32,12 @@ def test_durable_settings_from_the_environment_reach_the_worker(tmp_path):
     )
     assert settings.database is not None
     assert settings.database.url.path == str(tmp_path / "gates.db")
-    worker = worker_settings(settings)
+    worker = worker_settings(settings, StaticToken(GH))
     assert (worker.lease_ms, worker.poll_interval_ms) == (5_000, 2_000)
     assert worker.retention_ms == 7 * 86_400_000
     assert worker.base_url == "https://gates.example.com"
     assert worker.keys.key_for("vision") == RF
-    assert worker.github.covers("o/r")
+    assert worker.github is not None
     assert {GH, RF} <= set(settings.secrets)
     shown = repr(settings) + repr(worker)
     assert GH not in shown and RF not in shown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 
@@ -200,13 +201,15 @@ def test_a_server_key_that_cannot_be_a_key_is_a_usage_error(key):
 def test_every_setting_is_declared_once():
     # gate.server.settings.SETTINGS is the one list: every field of ServerSettings but the
     # --insecure-no-auth switch has a row (the tokens file is read into `tokens`, the keys
-    # file into `roboflow_keys`; `database` is the store's DATABASE_SETTINGS).
+    # file into `roboflow_keys`; `database` is the store's DATABASE_SETTINGS). The App's id and
+    # key file are read into one field, `github_app` (both or neither).
     declared = [o.field for o in SETTINGS]
     assert len(declared) == len(set(declared))
     names = {f.name for f in fields(ServerSettings)} - {"insecure_no_auth", "roboflow_keys"}
     assert {o.field for o in DATABASE_SETTINGS} <= {"database_url", "database_password_file"}
     names -= {"database"}
-    assert names == set(declared) - {"tokens_file"}
+    read_into = {"tokens_file", "github_app_id", "github_app_private_key_file"}
+    assert names == set(declared) - read_into | {"github_app"}
     for option in SETTINGS:
         if option.field in names and option.field != "tokens":
             default = getattr(ServerSettings(), option.field)
@@ -230,7 +233,8 @@ def test_callbacks_are_off_unless_an_operator_allows_them():
     settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN})
     assert settings.callback_allow == AllowList()
     assert settings.callback_secret is None
-    assert "EVAL_GATE_CALLBACK_ALLOW." in settings_help().replace("\n", " ")  # no "(default )"
+    listed = settings_help().replace("\n", " ")
+    assert re.search(r"EVAL_GATE_CALLBACK_ALLOW[,.]", listed)  # no "(default )"
 
 
 def test_the_callback_settings_come_from_the_environment_the_secret_kept_out_of_repr():
@@ -303,3 +307,125 @@ def test_an_allow_list_entry_that_is_not_a_prefix_stops_the_start_without_showin
         "contain user:password@"
     )
     assert "SECRET-pw" not in message
+
+
+# --------------------------------------------------------------------------- the GitHub App
+
+WEBHOOK_SECRET = "whsec-SECRET-0123456789abcdef"
+
+
+def pem_pieces(pem: bytes) -> set[str]:
+    """Every 8 characters in a row of a PEM file's body: none may be shown."""
+    body = "".join(line for line in pem.decode().splitlines() if not line.startswith("-----"))
+    return {body[i : i + 8] for i in range(len(body) - 7)}
+
+
+def shows_a_piece(text: str, pieces: set[str]) -> bool:
+    return any(text[i : i + 8] in pieces for i in range(len(text) - 7))
+
+
+def test_the_app_s_id_and_key_are_read_once_into_its_credentials(tmp_path, app_private_key):
+    from tests.github_app_standin import pem_of  # noqa: PLC0415 - cryptography, only here
+
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "app.pem").write_bytes(pem_of(app_private_key))
+    settings = build_server_settings(
+        {
+            "EVAL_GATE_TOKENS": TOKEN,
+            "EVAL_GATE_GITHUB_APP_ID": "4242",
+            "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE": "keys/app.pem",  # from the working dir
+            "EVAL_GATE_GITHUB_WEBHOOK_SECRET": f" {WEBHOOK_SECRET} ",
+        },
+        cwd=tmp_path,
+    )
+    assert settings.github_app is not None
+    assert settings.github_app.app_id == 4242
+    assert settings.github_app.key.private_numbers() == app_private_key.private_numbers()
+    assert settings.github_webhook_secret == WEBHOOK_SECRET
+    assert WEBHOOK_SECRET in settings.secrets
+    text = repr(settings)
+    assert WEBHOOK_SECRET not in text and "github_app" not in text
+    assert not shows_a_piece(text, pem_pieces(pem_of(app_private_key)))
+
+
+def test_without_the_app_s_settings_there_is_no_app():
+    settings = build_server_settings({"EVAL_GATE_TOKENS": TOKEN})
+    assert (settings.github_app, settings.github_webhook_secret) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("EVAL_GATE_GITHUB_APP_ID", "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE"),
+        ("EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE", "EVAL_GATE_GITHUB_APP_ID"),
+    ],
+)
+def test_the_app_needs_both_its_id_and_its_key(given, missing):
+    with pytest.raises(UsageError) as caught:
+        build_server_settings({"EVAL_GATE_TOKENS": TOKEN, given: "4242"})
+    assert str(caught.value) == (
+        f"{given} is set but {missing} is not: the service acts as a GitHub App with both "
+        "(its id and its private key), or neither"
+    )
+
+
+@pytest.mark.parametrize("value", ["Iv1.8a61f9b3a7aba766", "-3", "0", "04242", "12.5", "1e9"])
+def test_an_app_id_that_is_not_one_is_one_problem(tmp_path, value):
+    with pytest.raises(UsageError) as caught:
+        build_server_settings(
+            {
+                "EVAL_GATE_TOKENS": TOKEN,
+                "EVAL_GATE_GITHUB_APP_ID": value,
+                "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE": str(tmp_path / "app.pem"),
+            }
+        )
+    assert str(caught.value) == (
+        "EVAL_GATE_GITHUB_APP_ID must be the App's numeric id (App ID on its settings page), "
+        "not its client id"
+    )
+
+
+def test_a_key_file_that_is_not_the_app_s_key_stops_the_start_in_one_line(
+    tmp_path, app_private_key
+):
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+    from tests.github_app_standin import pem_of  # noqa: PLC0415 - cryptography, only here
+
+    public = app_private_key.public_key()
+    pem = pem_of(app_private_key)
+    damaged = tmp_path / "damaged.pem"
+    damaged.write_bytes(pem[: len(pem) // 2])
+    wrong = tmp_path / "public.pem"
+    wrong.write_bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    for path, says in [
+        (damaged, "is not a usable PEM private key (damaged or cut short)"),
+        (wrong, "holds a PUBLIC KEY, not a private key"),
+        (tmp_path / "missing.pem", "not found"),
+    ]:
+        with pytest.raises(UsageError) as caught:
+            build_server_settings(
+                {
+                    "EVAL_GATE_TOKENS": TOKEN,
+                    "EVAL_GATE_GITHUB_APP_ID": "4242",
+                    "EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE": str(path),
+                }
+            )
+        message = str(caught.value)
+        assert message.startswith("EVAL_GATE_GITHUB_APP_PRIVATE_KEY_FILE: ")
+        assert says in message and "\n" not in message
+        assert not shows_a_piece(message, pem_pieces(pem))
+
+
+def test_a_short_webhook_secret_is_refused_without_echoing_it():
+    with pytest.raises(UsageError) as caught:
+        build_server_settings(
+            {"EVAL_GATE_TOKENS": TOKEN, "EVAL_GATE_GITHUB_WEBHOOK_SECRET": "hunter2hunter2"}
+        )
+    message = str(caught.value)
+    assert message.startswith("EVAL_GATE_GITHUB_WEBHOOK_SECRET is shorter than 16 characters")
+    assert "hunter2" not in message

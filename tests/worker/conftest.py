@@ -13,9 +13,10 @@ import aiohttp
 import pytest
 
 from gate.api.body import parse_durable_call
+from gate.github.credentials import StaticToken
 from gate.roboflow.client import RoboflowClient
 from gate.store import Store, open_store
-from gate.worker import RoboflowKeys, StaticToken, Worker, WorkerSettings
+from gate.worker import RoboflowKeys, Worker, WorkerSettings
 from tests.github_standin import GitHubStandIn
 from tests.roboflow_standin import RoboflowStandIn
 from tests.store.conftest import FakeClock

@@ -1,13 +1,13 @@
-"""The server's credentials for durable gates: a Roboflow key per workspace (else the default)
-from a keys file refused by line number, never by its text; a GitHub token behind the provider
-interface a GitHub App will implement."""
+"""The server's Roboflow keys for durable gates: a key per workspace (else the default) from a
+keys file refused by line number, never by its text (its GitHub credentials are
+gate.github.credentials', tested with the App)."""
 
 from __future__ import annotations
 
 import pytest
 
 from gate.core.errors import UsageError
-from gate.worker import NoGitHubCredentials, RoboflowKeys, StaticToken, parse_keys_file
+from gate.worker import RoboflowKeys, parse_keys_file
 
 SECRET = "rf_KEYSFILE_secret_0123456789"
 
@@ -38,11 +38,3 @@ def test_a_workspace_s_own_key_wins_over_the_default_and_a_missing_one_says_how_
     assert "'other'" in said and "EVAL_GATE_ROBOFLOW_KEYS_FILE" in said and "vision" in said
     assert "vision-key" not in said and "vision-key" not in repr(only)
     assert set(keys.secrets) == {"default-key", "vision-key"}
-
-
-async def test_the_github_credential_providers_say_what_they_cover():
-    token = StaticToken("ghp_secret_value_0123456789")
-    assert token.covers("o/r") and await token.token_for("o/r") == "ghp_secret_value_0123456789"
-    assert "ghp_secret" not in repr(token)
-    none = NoGitHubCredentials()
-    assert not none.covers("o/r") and await none.token_for("o/r") is None
