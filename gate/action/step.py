@@ -89,7 +89,7 @@ async def run_gate(ctx: ActionContext) -> GateRun:
         choice = await choose_config(settings, ctx.event, workspace, github=ctx.github)
         notes = config_notes(choice)
         outcome = await gate_local(local_gate_for(settings, workspace, choice.config, choice.base))
-        report = build_report(outcome, title=ctx.title)
+        report = build_report(outcome, title=ctx.title, fail_on=settings.fail_on)
         full = redact(render(report, max_chars=None), secrets) + notes
         # Into a workspace the Action does not trust: no link under it is followed.
         write_file(workspace / ctx.report_md, full, confine_to=workspace)

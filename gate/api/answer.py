@@ -129,7 +129,11 @@ def decide_document(
         raise config_error(error) from None
     flag.check()
     report = render_report(
-        outcome, max_chars=call.max_chars, title=call.title, full_report_hint=_FULL_REPORT_HINT
+        outcome,
+        max_chars=call.max_chars,
+        title=call.title,
+        full_report_hint=_FULL_REPORT_HINT,
+        fail_on=call.fail_on,
     )
     flag.check()
     decision = decide(outcome.verdict, call.fail_on)

@@ -65,7 +65,7 @@ def write_outputs(
 
     @functools.cache
     def report() -> ReportModel:  # built once, for the file and the terminal
-        return build_report(outcome, title=settings.title)
+        return build_report(outcome, title=settings.title, fail_on=settings.fail_on)
 
     if settings.report_path is not None:
         full = render(report(), max_chars=None)

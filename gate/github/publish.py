@@ -96,6 +96,7 @@ def comment_body(
     secrets: tuple[str, ...] = (),
     notes: str = "",
     report: ReportModel | None = None,
+    fail_on: str = FailOn.ERROR,
 ) -> str:
     """The comment's Markdown: the report shortened to fit one comment with its marker, or the
     error that stopped the gate; then `notes` (trusted Markdown, e.g. where the rules came
@@ -106,7 +107,9 @@ def comment_body(
         return error_report(gated.error, title, secrets) + notes
     from gate.github.comment import comment_budget  # noqa: PLC0415 - only when commenting
 
-    model = report if report is not None else build_report(gated.outcome, title=title)
+    model = (
+        report if report is not None else build_report(gated.outcome, title=title, fail_on=fail_on)
+    )
     budget = min(DEFAULT_MAX_CHARS, comment_budget(gate_id)) - len(notes)
     shown = render(model, max_chars=max(budget, MIN_MAX_CHARS), full_report_hint=full_report_hint)
     return shown + notes
@@ -146,6 +149,7 @@ async def report_gate(
             title=title,
             full_report_hint=full_report_hint,
             secrets=secrets,
+            fail_on=target.fail_on,
         )
 
     text = await render(body) if target.wants_comment else ""

@@ -21,9 +21,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from gate.core.model import FailOn
 from gate.core.outcome import EvalOutcome, GateOutcome, Status, Verdict
 from gate.report.sections import EvalSection, eval_label
-from gate.report.text import MAX_LABEL, STATUS_ICONS, VERDICT_WORDS, Tally, plural, untrusted
+from gate.report.text import (
+    MAX_LABEL,
+    STATUS_ICONS,
+    VERDICT_WORDS,
+    WARNINGS_FAIL_WORDS,
+    Tally,
+    plural,
+    untrusted,
+)
 from gate.report.trend import MAX_CHARTS
 from gate.report.view import ReportView
 
@@ -60,7 +69,7 @@ class ReportModel:
     verdicts: tuple[Verdict, ...]
 
     @classmethod
-    def build(cls, outcome: GateOutcome, *, title: str) -> ReportModel:
+    def build(cls, outcome: GateOutcome, *, title: str, fail_on: str = FailOn.ERROR) -> ReportModel:
         """The report of `outcome`, built once (see `build_report`)."""
         charted = [i for i, ev in enumerate(outcome.evals) if ev.trend is not None]
         sections = tuple(
@@ -68,6 +77,8 @@ class ReportModel:
             for i, ev in enumerate(outcome.evals)
         )
         icon, word = VERDICT_WORDS[outcome.verdict]
+        if outcome.verdict is Verdict.WARN and FailOn(fail_on) is FailOn.WARNING:
+            icon, word = WARNINGS_FAIL_WORDS  # the heading says what the status and exit code say
         tally = Tally.of(c.status for c in outcome.checks)
         counts = (
             f"{plural(tally.total, 'check')} on {plural(len(outcome.evals), 'evaluation')}: "
@@ -147,10 +158,13 @@ class ReportModel:
         return sum(s.min_chars(fold=fold, cap=cap) for s in sections)
 
 
-def build_report(outcome: GateOutcome, *, title: str = "eval-gate") -> ReportModel:
+def build_report(
+    outcome: GateOutcome, *, title: str = "eval-gate", fail_on: str = FailOn.ERROR
+) -> ReportModel:
     """The report of `outcome`, built once: render it to each size it is needed at
-    (`gate.report.render.render`)."""
-    return ReportModel.build(outcome, title=title)
+    (`gate.report.render.render`). Under `fail_on` `warning` a gate that only warned is headed
+    as failed, as its exit code, commit status and check run say."""
+    return ReportModel.build(outcome, title=title, fail_on=fail_on)
 
 
 def _story(evals: Sequence[EvalOutcome], sections: Sequence[EvalSection]) -> tuple[str, ...]:

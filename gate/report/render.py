@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gate.core.model import FailOn
 from gate.core.outcome import GateOutcome
 from gate.report.model import ReportModel, Shortened, build_report
 from gate.report.templates import lay_out, warm_up
@@ -57,12 +58,13 @@ def render_report(
     max_bytes: int | None = None,
     title: str = "eval-gate",
     full_report_hint: str | None = None,
+    fail_on: str = FailOn.ERROR,
 ) -> str:
     """The Markdown report of `outcome`, within the size limits given (None: no limit):
     `render(build_report(outcome, title=title), ...)`."""
     _check_limits(max_chars, max_bytes)
     return render(
-        build_report(outcome, title=title),
+        build_report(outcome, title=title, fail_on=fail_on),
         max_chars=max_chars,
         max_bytes=max_bytes,
         full_report_hint=full_report_hint,

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_MESSAGE",
     "STATUS_ICONS",
     "VERDICT_WORDS",
+    "WARNINGS_FAIL_WORDS",
     "Tally",
     "change",
     "class_cell",
@@ -50,6 +51,8 @@ VERDICT_WORDS: dict[Verdict, tuple[str, str]] = {
     Verdict.WARN: ("⚠️", "Passed with warnings"),
     Verdict.FAIL: ("❌", "Failed"),
 }
+# The heading of a gate that only warned, under `fail-on: warning` (it did not pass).
+WARNINGS_FAIL_WORDS = ("❌", "Failed on warnings (fail-on: warning)")
 STATUS_ICONS: dict[Status, str] = {
     Status.PASS: "✅",
     Status.FAIL: "❌",

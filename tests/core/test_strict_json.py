@@ -119,6 +119,8 @@ def test_a_refused_document_in_megabytes_is_located_in_seconds():
     text = json.dumps({"splits": splits})[:-2] + ', "class0": 1}}'
     started = time.perf_counter()
     error = refused(text)
-    assert time.perf_counter() - started < 5
+    # a hang guard, not a timing: a quadratic search over these 3 MB would take hours, the
+    # linear one takes well under a second (the bound is wide so a loaded machine never trips it)
+    assert time.perf_counter() - started < 60
     assert error.problem == "duplicate key 'class0' in one object"
     assert error.column == len(text) - len('"class0": 1}}') + 1

@@ -221,6 +221,26 @@ def test_headline_per_verdict(statuses, headline):
     assert_well_formed(md, DEFAULT_MAX_CHARS)
 
 
+@pytest.mark.parametrize(
+    ("statuses", "fail_on", "headline"),
+    [
+        (
+            (Status.PASS, Status.WARN),
+            "warning",
+            "## ❌ eval-gate: **Failed on warnings (fail-on: warning)**",
+        ),
+        ((Status.PASS, Status.WARN), "never", "## ⚠️ eval-gate: **Passed with warnings**"),
+        ((Status.PASS, Status.SKIP), "warning", "## ✅ eval-gate: **Passed**"),
+        ((Status.WARN, Status.FAIL), "warning", "## ❌ eval-gate: **Failed**"),
+    ],
+)
+def test_headline_says_what_fail_on_decides(statuses, fail_on, headline):
+    # under fail-on: warning a gate that only warned fails (exit 1, status and check run
+    # failure): its heading must not say it passed
+    outcome = GateOutcome((make_eval([make_check(s) for s in statuses]),))
+    assert render_report(outcome, fail_on=fail_on).split("\n")[0] == headline
+
+
 def test_counts_line_and_title():
     md = render_report(mixed_outcome(), title="model | gate")
     lines = md.split("\n")
