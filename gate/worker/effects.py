@@ -29,7 +29,7 @@ from gate.api.body import GitHubPart
 from gate.core.redact import redact, redact_line
 from gate.github.api import GitHubError, GitHubNotFound
 from gate.github.comment import comment_budget, upsert_comment, with_marker
-from gate.worker.texts import check_run_name, check_run_text, commit_status_text
+from gate.worker.texts import StepView, check_run_name, check_run_text, commit_status_text
 
 if TYPE_CHECKING:
     from gate.github.client import GitHubClient
@@ -44,13 +44,12 @@ Remember = Callable[..., Awaitable[None]]
 raises when the lease is lost: nothing more may be done for the gate)."""
 
 
-class PublishedGate(Protocol):
-    """What publishing reads of a gate (`gate.store.GateRow` is one)."""
+class PublishedGate(StepView, Protocol):
+    """What publishing reads of a gate (`gate.store.GateRow` is one): what its texts read, and
+    where its effects went."""
 
     @property
     def id(self) -> str: ...
-    @property
-    def status(self) -> str: ...
     @property
     def finished(self) -> bool: ...
     @property
@@ -59,18 +58,6 @@ class PublishedGate(Protocol):
     def check_run_id(self) -> int | None: ...
     @property
     def comment_id(self) -> int | None: ...
-    @property
-    def waiting_for(self) -> Any: ...
-    @property
-    def deadline_at(self) -> int: ...
-    @property
-    def result(self) -> Any: ...
-    @property
-    def report(self) -> str | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def superseded_by(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
