@@ -1390,6 +1390,8 @@ class GitHubStandIn(Hangs):
                 setattr(run, key, data[key])
         if "status" in data:
             run.status = data["status"]
+            if run.status != "completed":
+                run.conclusion = None  # GitHub: a run queued or in progress again has none
         if "conclusion" in data:
             run.conclusion = data["conclusion"]
             run.status = "completed"

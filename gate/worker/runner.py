@@ -17,7 +17,8 @@ cancel the rest, and release every lease this worker holds so that another proce
 gates at once. A process killed outright loses nothing either: its leases expire and another
 worker (or the restarted one) takes its gates over; effects are idempotent.
 
-The faces call `submit`, `cancel` and `rerun` (the seam a check run's "Re-run" will use).
+The faces call `submit`, `cancel`, `rerun` and `webhook` (the App's deliveries:
+gate.worker.hooks).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ import structlog
 
 from gate.api.body import DurableCall
 from gate.api.errors import ApiError
+from gate.github.webhook import InstallationGone, WebhookEvent
 from gate.store import GateRow, Inserted, NewGate, Store, StoreUnavailable, WatchRow, WatchSpec
 from gate.store.store import Clock, system_clock
 from gate.worker.context import CallbackSender, Offload, Sources, WorkerSettings, inline, worker_id
+from gate.worker.hooks import HookOutcome, apply_event, max_wait_ms
 from gate.worker.stepper import step_gate, watch_specs
 from gate.worker.watching import Look, look, settled
 
@@ -132,6 +135,11 @@ class Worker:
             inserted = await tx.insert_gate(new)
             if inserted.created:
                 await tx.watch(inserted.gate.id, specs)
+                # A push replaced its commit before it came (the synchronize was first).
+                if await tx.supersede_if_replaced(inserted.gate, self.clock()):
+                    superseded = await tx.gate(inserted.gate.id)
+                    assert superseded is not None
+                    inserted = Inserted(superseded, created=True)
         if inserted.created:
             self.log.info("worker.submitted", gate_id=inserted.gate.id, watches=len(specs))
             self.wake()
@@ -155,9 +163,31 @@ class Worker:
             gate = await tx.gate(gate_id)
             if gate is None or not gate.finished:
                 return gate
-            again = await tx.rerun_gate(gate_id, self.clock(), gate.deadline_at - gate.created_at)
+            now = self.clock()
+            again = await tx.rerun_gate(gate_id, now, max_wait_ms(gate))
+            await tx.poll_soon([w.key for w in await tx.watches_of(gate_id)], now)
         self.wake()
         return again
+
+    async def webhook(
+        self, guid: str, name: str, action: str | None, event: WebhookEvent
+    ) -> HookOutcome:
+        """Apply a verified webhook delivery (gate.worker.hooks): recorded with its changes in
+        one transaction, a redelivery changing nothing. When the App lost repositories, its
+        cached tokens and installation lookups are dropped too (a redelivery drops them
+        again: harmless)."""
+        outcome = await apply_event(self, guid, name, action, event)
+        if isinstance(event, InstallationGone):
+            credentials = self.settings.github
+            if event.whole:
+                forget = getattr(credentials, "forget_installation", None)
+                if forget is not None:
+                    forget(event.installation_id)
+            else:
+                forget_repos = getattr(credentials, "forget_repositories", None)
+                if forget_repos is not None:
+                    forget_repos(event.installation_id, event.repositories)
+        return outcome
 
     def wake(self) -> None:
         """There may be work now (a submit, a cancel, a watch that changed)."""

@@ -37,8 +37,8 @@ async def test_the_migrations_build_exactly_the_tables_the_queries_use(store):
 
 
 async def test_upgrading_a_migrated_database_again_changes_nothing(store):
-    assert await store.current() == head_revision() == "0001"
-    assert await store.upgrade() == "0001"
+    assert await store.current() == head_revision() == "0002"
+    assert await store.upgrade() == "0002"
     await store.check()
 
 
@@ -85,7 +85,7 @@ def test_eval_gate_db_upgrade_migrates_postgres_with_the_password_from_a_file(tm
     }
     code, out, err = db("upgrade", cwd=tmp_path, **env)
     assert (code, err) == (0, "")
-    assert out.endswith(": upgraded from empty to revision 0001 (this eval-gate's head)\n")
+    assert out.endswith(": upgraded from empty to revision 0002 (this eval-gate's head)\n")
     assert db("check", cwd=tmp_path, **env)[0] == 0
     assert url.password not in out
 
