@@ -557,16 +557,37 @@ class Transaction:
         statement = select(deliveries.c.guid).where(deliveries.c.guid.in_(wanted))
         return set((await self._conn.execute(statement)).scalars().all())
 
-    async def ask_redelivery(self, guid: str, delivery_id: int, now: int) -> bool:
+    async def ask_redelivery(
+        self, guid: str, delivery_id: int, now: int, *, again_after: int | None = None
+    ) -> bool:
         """Claim asking GitHub to redeliver `guid`; False when it was asked before (by this
-        replica or another): each failed delivery is asked for once."""
-        statement = (
-            self._insert(redeliveries)
-            .values(guid=guid, delivery_id=delivery_id, asked_at=now)
-            .on_conflict_do_nothing(index_elements=[redeliveries.c.guid])
-            .returning(redeliveries.c.guid)
+        replica or another), unless `again_after` ms have passed since (its redelivery failed
+        too). Concurrent claimers: exactly one gets True."""
+        insert = self._insert(redeliveries).values(guid=guid, delivery_id=delivery_id, asked_at=now)
+        if again_after is None:
+            statement = insert.on_conflict_do_nothing(index_elements=[redeliveries.c.guid])
+        else:
+            statement = insert.on_conflict_do_update(
+                index_elements=[redeliveries.c.guid],
+                set_={"delivery_id": delivery_id, "asked_at": now},
+                where=redeliveries.c.asked_at <= now - again_after,
+            )
+        returned = await self._conn.execute(statement.returning(redeliveries.c.guid))
+        return returned.first() is not None
+
+    async def asked_since(self, guids: Iterable[str], since: int) -> set[str]:
+        """Which of `guids` were asked to be redelivered at `since` or later."""
+        wanted = list(dict.fromkeys(guids))
+        if not wanted:
+            return set()
+        statement = select(redeliveries.c.guid).where(
+            redeliveries.c.guid.in_(wanted), redeliveries.c.asked_at >= since
         )
-        return (await self._conn.execute(statement)).first() is not None
+        return set((await self._conn.execute(statement)).scalars().all())
+
+    async def forget_redelivery(self, guid: str) -> None:
+        """Drop the claim on `guid` (asking GitHub failed: the next run asks again)."""
+        await self._conn.execute(delete(redeliveries).where(redeliveries.c.guid == guid))
 
     def _active_of_pull(self, repository: str, number: int) -> Any:
         """Unfinished gates of pull request `number` of `repository` (any case): few rows,

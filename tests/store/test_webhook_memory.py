@@ -182,10 +182,24 @@ async def test_a_check_suite_finds_the_gates_of_its_commit_in_any_case(store):
         assert len(await tx.gates_of_commit("octo-org/octo-repo", A, 1)) == 1
 
 
-async def test_a_redelivery_is_asked_for_once(store):
+async def test_a_redelivery_is_asked_for_once_until_it_may_be_asked_again(store):
     async with store.transaction() as tx:
         assert await tx.ask_redelivery("g-1", 11, 1) is True
         assert await tx.ask_redelivery("g-1", 12, 2) is False
+        assert await tx.ask_redelivery("g-1", 12, 500, again_after=1_000) is False
+        assert await tx.asked_since(["g-1", "g-2"], 1) == {"g-1"}
+        assert await tx.ask_redelivery("g-1", 12, 1_001, again_after=1_000) is True
+        assert await tx.asked_since(["g-1"], 2) == {"g-1"}
+        await tx.forget_redelivery("g-1")
+        assert await tx.asked_since(["g-1"], 0) == set()
+
+
+async def test_concurrent_reconcilers_claim_a_redelivery_once(store):
+    async def claim() -> bool:
+        async with store.transaction() as tx:
+            return await tx.ask_redelivery("g-9", 9, 5_000, again_after=1_000)
+
+    assert sum(await asyncio.gather(*(claim() for _ in range(10)))) == 1
 
 
 async def test_the_webhooks_memory_is_purged_after_the_retention(store, clock):
