@@ -101,14 +101,20 @@ def _checked(secret: str, body: bytes, signature: str | None, flag: StopFlag | N
         raise _BadJson from None
 
 
-def _refused(reason: str, delivery: str | None, event: str | None) -> ApiError:
+def _note(outcome: str, delivery: str | None, event: str | None, **more: Any) -> None:
+    """The delivery's one log line before it is known to be usable (headers shown only when
+    well-formed: they are the sender's text)."""
     _log.warning(
         "github.webhook",
-        outcome="refused",
-        reason=reason,
+        outcome=outcome,
         delivery=delivery if valid_delivery_id(delivery) else None,
         event_name=event if valid_event_name(event) else None,
+        **more,
     )
+
+
+def _refused(reason: str, delivery: str | None, event: str | None) -> ApiError:
+    _note("refused", delivery, event, reason=reason)
     return ApiError(
         401,
         "bad_signature",
@@ -148,7 +154,11 @@ async def post_webhook(request: web.Request) -> web.StreamResponse:
         )
     delivery = request.headers.get(DELIVERY_HEADER)
     name = request.headers.get(EVENT_HEADER)
-    body = await _read_bounded(request)
+    try:
+        body = await _read_bounded(request)
+    except ApiError:
+        _note("too_large", delivery, name, content_length=request.content_length)
+        raise
     signature = request.headers.get(SIGNATURE_HEADER)
     try:
         if len(body) <= INLINE_BYTES:
@@ -161,8 +171,10 @@ async def post_webhook(request: web.Request) -> web.StreamResponse:
     except _BadSignature:
         raise _refused("bad or missing signature", delivery, name) from None
     except _BadJson:
+        _note("malformed", delivery, name, reason="not JSON")
         raise ApiError(400, "invalid_json", "the webhook's body is not JSON") from None
     if not valid_event_name(name) or not valid_delivery_id(delivery):
+        _note("malformed", delivery, name, reason="no usable event or delivery header")
         raise ApiError(
             400,
             "invalid_request",

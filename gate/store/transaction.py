@@ -677,18 +677,22 @@ class Transaction:
         )
         return str(current.scalar_one())
 
-    async def supersede_replaced(self, repository: str, number: int, now: int) -> list[str]:
+    async def supersede_replaced(
+        self, repository: str, number: int, now: int, *, head: str | None = None
+    ) -> list[str]:
         """Supersede the unfinished gates of the pull request whose commit a push replaced
         (not its head now: a force-push may have made an old commit the head again); each
-        `superseded_by` the head. The ids superseded."""
+        `superseded_by` the head (`head`: as `note_pull_head` just said; else read). The ids
+        superseded."""
         key = repository.lower()
-        head = (
-            await self._conn.execute(
-                select(pull_heads.c.head_sha).where(
-                    pull_heads.c.repository == key, pull_heads.c.pull_number == number
+        if head is None:
+            head = (
+                await self._conn.execute(
+                    select(pull_heads.c.head_sha).where(
+                        pull_heads.c.repository == key, pull_heads.c.pull_number == number
+                    )
                 )
-            )
-        ).scalar_one_or_none()
+            ).scalar_one_or_none()
         if head is None:
             return []
         replaced = select(replaced_heads.c.sha).where(

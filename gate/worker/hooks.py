@@ -135,11 +135,15 @@ async def _apply(tx: Transaction, event: WebhookEvent, now: int) -> HookOutcome:
         rerun = await _check_suite(tx, event, now)
         return HookOutcome(recorded=True, what="rerun", gates=tuple(rerun))
     if isinstance(event, PullSynchronized):
-        await tx.note_pull_head(
-            event.repository, event.number, before=event.before, after=event.after,
-            at=event.at_ms, now=now,
-        )  # fmt: skip
-        ended = await tx.supersede_replaced(event.repository, event.number, now)
+        head = await tx.note_pull_head(
+            event.repository,
+            event.number,
+            before=event.before,
+            after=event.after,
+            at=event.at_ms,
+            now=now,
+        )
+        ended = await tx.supersede_replaced(event.repository, event.number, now, head=head)
         return HookOutcome(recorded=True, what="superseded", gates=tuple(ended))
     if isinstance(event, PullClosed):
         why = f"cancelled: pull request #{event.number} was closed before a verdict"
