@@ -268,10 +268,14 @@ async def until_runs(client: Any, gate_id: str, runs: int) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def test_rerun_on_our_check_run_gates_again_on_that_check_run_once(client, github):
+async def test_rerun_on_our_check_run_gates_again_on_that_check_run_once(
+    client, github, github_app
+):
     first = await finished_gate(client, "e1")
     gate_id, run_id = first["id"], first["github"]["check_run_id"]
     assert first["verdict"] == "pass"
+    (installation,) = github_app.installations  # remembered: `installation deleted` finds it
+    assert (await stored(client, gate_id)).installation_id == installation
     payload = check_run_rerequested(REPO, check_run_id=run_id, external_id=gate_id, head_sha=SHA)
     with capture_logs() as logs:
         accepted = await deliver(client, "check_run", payload, guid="rerun-1")
@@ -429,3 +433,19 @@ async def test_an_uninstalled_app_ends_the_waiting_gates_saying_so_and_drops_its
     again = await finished_gate(client, "e1")
     assert again["github"]["check_run_id"] is not None
     assert github_app.minted > minted
+
+
+async def test_a_deleted_installation_that_lists_no_repository_ends_its_gates_by_installation(
+    client, github_app, roboflow
+):
+    roboflow.add_eval("e2", status="running")
+    submitted = await call(client, "POST", "/v1/gates", body=gate_body("e2"))
+    gate_id = submitted.json["id"]
+    await until_status(client, gate_id, "waiting")
+    (installation,) = github_app.installations
+    assert (await stored(client, gate_id)).installation_id == installation
+    answer = await deliver(client, "installation", installation_deleted(installation))
+    assert answer.json["gates"] == [gate_id]
+    document = await until_finished(client, gate_id)
+    assert document["status"] == "error"
+    assert f"installation {installation} deleted" in document["error"]
