@@ -192,7 +192,10 @@ async def post_webhook(request: web.Request) -> web.StreamResponse:
     if isinstance(event, Malformed):
         _logged(name, action, delivery, "malformed", reason=event.reason)
         raise ApiError(400, "invalid_request", event.reason)
-    worker = request.app[DURABLE].worker
+    durable = request.app[DURABLE]
+    if durable.running is None:
+        _logged(name, action, delivery, "unavailable")
+    worker = durable.worker  # the 503 naming the problem, when durable gates are off
     try:
         outcome = await worker.webhook(delivery, name, action, event)
     except StoreUnavailable as error:

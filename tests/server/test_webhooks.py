@@ -449,3 +449,19 @@ async def test_a_deleted_installation_that_lists_no_repository_ends_its_gates_by
     document = await until_finished(client, gate_id)
     assert document["status"] == "error"
     assert f"installation {installation} deleted" in document["error"]
+
+
+async def test_without_a_database_a_delivery_with_work_is_503_and_a_ping_204(
+    aiohttp_client, settings
+):
+    no_database = await aiohttp_client(
+        create_app(ServerSettings(**{**vars_of(settings), "database": None}))
+    )
+    assert (await deliver(no_database, "ping", {"zen": "hi", "hook_id": 1})).status == 204
+    closed = pull_request("closed", REPO, 7, head=SHA)
+    with capture_logs() as logs:
+        answer = await deliver(no_database, "pull_request", closed)
+    assert (answer.status, answer.json["error"]) == (503, "database_unavailable")
+    assert "EVAL_GATE_DATABASE_URL" in answer.json["message"]
+    (line,) = [e for e in logs if e["event"] == "github.webhook"]
+    assert line["outcome"] == "unavailable"
