@@ -13,12 +13,25 @@ wait on it; recording a watch's new state wakes those gates (their `next_run_at`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, case, delete, exists, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Row,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -634,6 +647,17 @@ class Transaction:
         )
         return [_gate(r) for r in (await self._conn.execute(statement)).all()]
 
+    async def _hold_pull(self, repository: str, number: int) -> None:
+        """PostgreSQL: hold pull request `number`'s advisory lock until the transaction ends,
+        so that a push's webhook and a gate's submit for that pull request check each other's
+        writes one after the other (either sees the other's commit: a gate is never left
+        waiting on a replaced head). SQLite runs one writer at a time anyway."""
+        if self._dialect != "postgresql":
+            return
+        digest = hashlib.sha256(f"{repository.lower()}#{number}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
     async def note_pull_head(
         self, repository: str, number: int, *, before: str | None, after: str, at: int, now: int
     ) -> str:
@@ -641,6 +665,7 @@ class Transaction:
         at `at` by the pull request's `updated_at`): `before` is a replaced head for good,
         and `after` the head unless a later one was recorded already (deliveries come in
         any order). The head as known now."""
+        await self._hold_pull(repository, number)
         key = repository.lower()
         if before is not None and before != after:
             replaced = self._insert(replaced_heads).values(
@@ -710,6 +735,7 @@ class Transaction:
         submitted (the `synchronize` came first); whether it was."""
         if gate.repository is None or gate.pull_number is None or gate.sha is None:
             return False
+        await self._hold_pull(gate.repository, gate.pull_number)
         ended = await self.supersede_replaced(gate.repository, gate.pull_number, now)
         return gate.id in ended
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 
 from gate.store import GateRow, Store
 from tests.store.helpers import new_gate
@@ -215,3 +216,35 @@ async def test_the_webhooks_memory_is_purged_after_the_retention(store, clock):
         assert await tx.supersede_if_replaced(late, clock.now) is False  # forgotten
         assert await tx.ask_redelivery("g-1", 11, clock.now) is True
         assert await tx.delivered(["d-1"]) == set()
+
+
+async def test_a_push_and_a_submit_at_once_never_leave_the_old_heads_gate_waiting(store, backend):
+    """PostgreSQL: the push's transaction has recorded the replaced head but not committed when
+    a gate for that head is submitted; the submit waits for the pull request's lock, then sees
+    the push and supersedes its gate (without the lock, neither would see the other)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time")
+
+    async def waiting_for_a_lock() -> bool:
+        async with store.engine.connect() as conn:
+            found = await conn.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+            return bool(found.scalar())
+
+    async def submit_on_the_old_head() -> str:
+        async with store.transaction() as tx:
+            made = (await tx.insert_gate(new_gate(repository=REPO, pull_number=7, sha=A))).gate
+            await tx.supersede_if_replaced(made, 1_500)
+            return made.id
+
+    async with store.transaction() as push:
+        await push.note_pull_head("octo-org/octo-repo", 7, before=A, after=B, at=1_000, now=1_000)
+        await push.supersede_replaced("octo-org/octo-repo", 7, 1_000)
+        submitting = asyncio.create_task(submit_on_the_old_head())
+        while True:  # until the submit waits for the lock (or, were there none, has ended)
+            if submitting.done() or await waiting_for_a_lock():
+                break
+            await asyncio.sleep(0.01)
+    superseded = await gate(store, await submitting)
+    assert (superseded.status, superseded.superseded_by) == ("superseded", B)
