@@ -23,6 +23,7 @@ import panels_latency
 import sdk_compare
 import serve_largest
 import serve_throughput
+import webhooks
 from _common import BenchError, Row, handle_termination, machine, table
 
 # name -> (run function, full runs, quick runs)
@@ -36,6 +37,7 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "bootstrap": (bootstrap.run, 7, 3),  # runs per metric of the 5,000-image interval
     "panels_latency": (panels_latency.run, 3, 1),  # gates of each config
     "app_tokens": (app_tokens.run, 3, 2),  # simulated hours of 1,000 gates as a GitHub App
+    "webhooks": (webhooks.run, 3, 1),  # interleaved rounds of 4 x 6 s delivery windows
 }
 
 

@@ -45,6 +45,8 @@ JWT_OPERATIONS = frozenset(
         "apps/get-authenticated",
         "apps/get-repo-installation",
         "apps/create-installation-access-token",
+        "apps/list-webhook-deliveries",
+        "apps/redeliver-webhook-delivery",
     }
 )
 NOT_DECODED = "A JSON web token could not be decoded"
@@ -112,7 +114,10 @@ class StandInApp:
     refused: list[str] = field(default_factory=list)  # why each JWT was refused
     expired_refused: int = 0  # installation tokens refused because they had expired
     minted: int = 0  # installation tokens issued
+    deliveries: list[dict[str, Any]] = field(default_factory=list)  # the webhook's, newest first
+    redelivered: list[int] = field(default_factory=list)  # delivery ids asked to redeliver
     _ids: Any = field(default_factory=lambda: itertools.count(7_000_001))
+    _delivery_ids: Any = field(default_factory=lambda: itertools.count(90_000_001))
 
     # ---------------------------------------------------------------- seeding
 
@@ -139,6 +144,39 @@ class StandInApp:
     @property
     def bot_login(self) -> str:
         return f"{self.slug}[bot]"
+
+    def add_delivery(
+        self,
+        guid: str,
+        event: str,
+        *,
+        action: str | None = None,
+        status_code: int = 200,
+        age: float = 60.0,
+        redelivery: bool = False,
+    ) -> int:
+        """A delivery of the App's webhook, `age` seconds ago, answered `status_code` (0: no
+        answer, as GitHub lists a timeout); its id."""
+        delivery_id = next(self._delivery_ids)
+        delivered = datetime.fromtimestamp(self.clock() - age, UTC)
+        self.deliveries.append(
+            {
+                "id": delivery_id,
+                "guid": guid,
+                "delivered_at": delivered.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "redelivery": redelivery,
+                "duration": 0.27,
+                "status": "OK" if 200 <= status_code < 300 else "Invalid HTTP Response: 503",
+                "status_code": status_code,
+                "event": event,
+                "action": action,
+                "installation_id": None,
+                "repository_id": None,
+                "throttled_at": None,
+            }
+        )
+        self.deliveries.sort(key=lambda d: (d["delivered_at"], d["id"]), reverse=True)
+        return delivery_id
 
     # ---------------------------------------------------------------- checks
 

@@ -932,7 +932,7 @@ class GitHubStandIn(Hangs):
         if op.operation_id == "users/get-authenticated":
             return self._get_user(record)
         if op.operation_id in JWT_OPERATIONS:
-            return self._app_call(record, op, params)
+            return self._app_call(request, record, op, params)
         repo = self._repos.get(f"{params['owner']}/{params['repo']}".lower())
         if repo is None:
             return _error(404, "Not Found")
@@ -977,12 +977,24 @@ class GitHubStandIn(Hangs):
         return _json_response(200, self._user_json(*self._actor(record)))
 
     def _app_call(
-        self, record: RecordedRequest, op: Operation, params: Mapping[str, str]
+        self,
+        request: web.Request,
+        record: RecordedRequest,
+        op: Operation,
+        params: Mapping[str, str],
     ) -> web.Response:
         app = self.github_app
         assert app is not None  # _check_auth let a JWT through
         if op.operation_id == "apps/get-authenticated":
             return _json_response(200, app.app_json())
+        if op.operation_id == "apps/list-webhook-deliveries":
+            return self._list_deliveries(request, record, app)
+        if op.operation_id == "apps/redeliver-webhook-delivery":
+            delivery_id = int(params["delivery_id"])
+            if not any(d["id"] == delivery_id for d in app.deliveries):
+                return _error(404, "Not Found")
+            app.redelivered.append(delivery_id)
+            return _json_response(202, {})
         if op.operation_id == "apps/get-repo-installation":
             repo = f"{params['owner']}/{params['repo']}"
             installation = app.installation_of(repo)
@@ -993,6 +1005,23 @@ class GitHubStandIn(Hangs):
         if installation not in app.installations:
             return _error(404, "Not Found")
         return _json_response(201, app.token_json(app.issue(installation)))
+
+    def _list_deliveries(
+        self, request: web.Request, record: RecordedRequest, app: StandInApp
+    ) -> web.Response:
+        """Newest first, `per_page` (default 30, at most 100) a page, the next page's opaque
+        `cursor` in the Link header, as GitHub pages webhook deliveries."""
+        query = dict(record.query)
+        per_page = min(max(int(query.get("per_page") or DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
+        start = int(query["cursor"][2:]) if query.get("cursor", "").startswith("v1") else 0
+        chosen = app.deliveries[start : start + per_page]
+        headers: dict[str, str] = {}
+        if start + per_page < len(app.deliveries):
+            kept = [(k, v) for k, v in record.query if k != "cursor"]
+            next_query = urlencode([*kept, ("cursor", f"v1{start + per_page}")])
+            url = self._api_url(request, "/app/hook/deliveries")
+            headers["Link"] = f'<{url}?{next_query}>; rel="next"'
+        return _json_response(200, chosen, headers=headers)
 
     def _api_url(self, request: web.Request, path: str) -> str:
         return f"{request.url.origin()}{self.base_path}{path}"
@@ -1390,6 +1419,8 @@ class GitHubStandIn(Hangs):
                 setattr(run, key, data[key])
         if "status" in data:
             run.status = data["status"]
+            if run.status != "completed":
+                run.conclusion = None  # GitHub: a run queued or in progress again has none
         if "conclusion" in data:
             run.conclusion = data["conclusion"]
             run.status = "completed"

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -40,7 +40,13 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gate.github.api import DEFAULT_API_URL, GitHubBadResponse, GitHubError, split_repo
-from gate.github.app_api import AppIdentity, AppNotInstalled, InstallationGone, InstallationToken
+from gate.github.app_api import (
+    AppIdentity,
+    AppNotInstalled,
+    HookDelivery,
+    InstallationGone,
+    InstallationToken,
+)
 from gate.github.app_jwt import JwtSigner
 from gate.github.client import GitHubClient
 from gate.github.single_flight import SingleFlight
@@ -196,6 +202,15 @@ class GitHubApp:
             self._installations.move_to_end(key)
             return known
         return await self._lookups.run(key, lambda: self._look_up(key, repository))
+
+    async def hook_deliveries(self, *, per_page: int = 100) -> AsyncIterator[list[HookDelivery]]:
+        """The App webhook's recent deliveries, newest first, a page at a time (JWT)."""
+        async for page in self._jwt_client().hook_deliveries(per_page=per_page):
+            yield page
+
+    async def redeliver(self, delivery_id: int) -> None:
+        """Ask GitHub to deliver webhook delivery `delivery_id` again (JWT)."""
+        await self._jwt_client().redeliver(delivery_id)
 
     # ------------------------------------------------------------------ invalidation
 

@@ -22,19 +22,24 @@ from gate.http.text import one_line
 __all__ = [
     "APP_HINTS",
     "APP_PATH",
+    "HOOK_DELIVERIES_PATH",
     "AppIdentity",
     "AppNotInstalled",
+    "HookDelivery",
     "InstallationGone",
     "InstallationToken",
     "app_bot_login",
     "installation_token_path",
     "parse_app_identity",
+    "parse_hook_deliveries",
     "parse_installation_id",
     "parse_installation_token",
+    "redelivery_path",
     "repo_installation_path",
 ]
 
 APP_PATH = "/app"
+HOOK_DELIVERIES_PATH = "/app/hook/deliveries"
 # What a refused App request asks to check: the JWT's parts are the App's id, its key and the
 # clock (iat and exp); an installation token refused (403) is a suspended installation or
 # permissions the App was not granted.
@@ -171,3 +176,64 @@ def parse_installation_token(data: Any, *, installation_id: int, what: str) -> I
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=UTC)
     return InstallationToken(token, expires.astimezone(UTC), installation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class HookDelivery:
+    """One delivery of the App's webhook as GitHub lists it (`GET /app/hook/deliveries`):
+    `status_code` is the service's answer (0: none, a timeout)."""
+
+    id: int
+    guid: str
+    delivered_at: datetime
+    status_code: int
+    event: str
+    action: str | None
+    redelivery: bool
+
+    @property
+    def succeeded(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+def redelivery_path(delivery_id: int) -> str:
+    """`/app/hook/deliveries/{delivery_id}/attempts` (redeliver; JWT)."""
+    return f"{HOOK_DELIVERIES_PATH}/{_positive_id(delivery_id, 'delivery id')}/attempts"
+
+
+def _delivery(item: Any) -> HookDelivery | None:
+    if not isinstance(item, Mapping):
+        return None
+    delivery_id, guid, code = item.get("id"), item.get("guid"), item.get("status_code")
+    event, action, raw = item.get("event"), item.get("action"), item.get("delivered_at")
+    if isinstance(delivery_id, bool) or not isinstance(delivery_id, int) or delivery_id < 1:
+        return None
+    if not isinstance(guid, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,64}", guid):
+        return None
+    if isinstance(code, bool) or not isinstance(code, int):
+        return None
+    if not isinstance(event, str) or not isinstance(raw, str) or len(raw) > 40:
+        return None
+    try:
+        delivered = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if delivered.tzinfo is None:
+        delivered = delivered.replace(tzinfo=UTC)
+    return HookDelivery(
+        delivery_id,
+        guid,
+        delivered.astimezone(UTC),
+        code,
+        event[:64],
+        action[:64] if isinstance(action, str) else None,
+        item.get("redelivery") is True,
+    )
+
+
+def parse_hook_deliveries(data: Any, *, what: str) -> list[HookDelivery]:
+    """A page of `GET /app/hook/deliveries`: its deliveries (an item GitHub wrote otherwise
+    than documented is skipped, never quoted)."""
+    if not isinstance(data, list):
+        raise _bad(what, "expected a list of deliveries")
+    return [d for d in (_delivery(item) for item in data) if d is not None]

@@ -57,14 +57,18 @@ from gate.github.api import (
 from gate.github.app_api import (
     APP_HINTS,
     APP_PATH,
+    HOOK_DELIVERIES_PATH,
     AppIdentity,
     AppNotInstalled,
+    HookDelivery,
     InstallationGone,
     InstallationToken,
     installation_token_path,
     parse_app_identity,
+    parse_hook_deliveries,
     parse_installation_id,
     parse_installation_token,
+    redelivery_path,
     repo_installation_path,
 )
 from gate.http.client import Errors, Hints, HttpClient, default_transport
@@ -428,6 +432,28 @@ class GitHubClient:
             return parse_installation_token(data, installation_id=installation_id, what=what)
         except GitHubError as exc:
             raise self._http.scrub(exc) from None
+
+    async def hook_deliveries(
+        self, *, per_page: int = PER_PAGE
+    ) -> AsyncGenerator[list[HookDelivery], None]:
+        """The App webhook's recent deliveries, newest first, a page at a time
+        (`GET /app/hook/deliveries`, with the App's JWT; the caller stops when it has seen
+        enough)."""
+        what = "listing the App's webhook deliveries"
+        url = self._http.url(HOOK_DELIVERIES_PATH, f"per_page={per_page}")
+
+        def parse(raw: RawResponse, page: str) -> list[HookDelivery]:
+            return parse_hook_deliveries(self._decode(raw, page, hints=APP_HINTS), what=page)
+
+        async for batch in self._http.pages(url, what=what, parse=parse, noun="deliveries"):
+            yield batch
+
+    async def redeliver(self, delivery_id: int) -> None:
+        """Ask GitHub to deliver webhook delivery `delivery_id` again
+        (`POST /app/hook/deliveries/{id}/attempts`, with the App's JWT; 202). Not retried: a
+        second attempt would be a second delivery (harmless, recorded once, but noise)."""
+        what = f"asking GitHub to redeliver webhook delivery {delivery_id}"
+        await self._request("POST", redelivery_path(delivery_id), what=what, hints=APP_HINTS)
 
     async def _confirm_commit(self, repo: str, sha: str, what: str) -> None:
         """Return when commit `sha` exists in `repo` (`GET .../git/commits/{sha}` answers 200);

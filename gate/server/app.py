@@ -7,7 +7,8 @@ one `http.request` access line), metrics, errors (every error a JSON body, never
 traceback, never a secret; a client that hung up mid-request is logged as
 `server.client_disconnected` and counted as 499, not as a server error), bearer auth.
 Routers: health (`/healthz`, `/readyz`), metrics (`/metrics`), gate (`POST /v1/gate`), gates
-(`/v1/gates`: durable gates, gate.server.gates), the history pages (`/ui/...`, with their own
+(`/v1/gates`: durable gates, gate.server.gates), the GitHub App's webhook
+(`/v1/github/webhook`, gate.server.webhook), the history pages (`/ui/...`, with their own
 login, HTML errors and security headers: gate/server/ui; they read the durable gates' `store`,
 when there is one).
 
@@ -59,6 +60,7 @@ from gate.server.request import (
 from gate.server.settings import ServerSettings
 from gate.server.state import RUNS, SETTINGS, STORE, UPSTREAM, WORK, GateRuns, Upstream
 from gate.server.ui import setup_ui, ui_middleware
+from gate.server.webhook import routes as webhook_routes
 from gate.server.work import WorkPool
 
 if TYPE_CHECKING:
@@ -335,9 +337,8 @@ def create_app(
     app[RUNS] = runs
     app[_DRAIN_KEY] = []
     metrics.gates_in_flight.set_function(lambda: runs.count)
-    app.add_routes(health_routes)
-    app.add_routes(metrics_routes)
-    app.add_routes(gate_routes)
+    for table in (health_routes, metrics_routes, gate_routes, webhook_routes):
+        app.add_routes(table)
     setup_gates(app, settings)
     if store is not None:
         app[STORE] = store

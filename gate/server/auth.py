@@ -1,5 +1,6 @@
-"""Bearer-token authentication for `eval-gate serve`: every route but the health probes and the
-history pages (`/ui/...`, which log a browser in with the same tokens: gate/server/ui).
+"""Bearer-token authentication for `eval-gate serve`: every route but the health probes, the
+GitHub App's webhook (signed by GitHub instead) and the history pages (`/ui/...`, which log a
+browser in with the same tokens: gate/server/ui).
 
 Tokens are compared in constant time (as SHA-256 digests, so not even their length leaks),
 against every configured token without stopping at the first match. A missing or malformed
@@ -27,7 +28,9 @@ __all__ = [
     "token_matches",
 ]
 
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})  # probes carry no credentials
+# Probes carry no credentials; GitHub's webhook deliveries are signed instead (the route
+# checks the signature: gate.server.webhook).
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/v1/github/webhook"})
 UI_PREFIX = "/ui"
 REALM = 'Bearer realm="eval-gate"'
 

@@ -43,6 +43,7 @@ from gate.worker import (
     deliver_callback,
 )
 from gate.worker.context import CallbackOutcome, CallbackSender
+from gate.worker.reconcile import ReconcileSettings
 
 __all__ = [
     "DURABLE",
@@ -96,6 +97,12 @@ def worker_settings(
         limits=settings.limits,
         keys=RoboflowKeys(default=settings.roboflow_api_key, by_workspace=settings.roboflow_keys),
         github=github,
+        # As an App with a webhook, failed deliveries are asked again (gate.worker.reconcile).
+        reconcile=(
+            ReconcileSettings()
+            if settings.github_app is not None and settings.github_webhook_secret
+            else None
+        ),
     )
 
 

@@ -490,8 +490,8 @@ SETTINGS: tuple[Option[Any], ...] = (
         "github_webhook_secret",
         _webhook_secret,
         None,
-        "the App's webhook secret, at least 16 characters (each delivery's "
-        "`X-Hub-Signature-256` is checked with it)",
+        "the App's webhook secret, at least 16 characters: turns on "
+        "`POST /v1/github/webhook` (each delivery's `X-Hub-Signature-256` is checked with it)",
     ),
     Option(
         "EVAL_GATE_GITHUB_WEB_URL",

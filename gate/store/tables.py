@@ -1,4 +1,5 @@
-"""The durable gates' tables (SQLAlchemy Core), as migration 0001 creates them.
+"""The durable gates' tables (SQLAlchemy Core), as migrations 0001 and 0002 (the webhooks'
+pull_heads, replaced_heads, redeliveries) create them.
 
 Every time is an integer of milliseconds since the Unix epoch, UTC (`*_at`): the same order
 and comparison on SQLite and PostgreSQL, and no time zone to get wrong. JSON documents are
@@ -21,7 +22,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["deliveries", "gate_watches", "gates", "metadata", "watches"]
+__all__ = [
+    "deliveries",
+    "gate_watches",
+    "gates",
+    "metadata",
+    "pull_heads",
+    "redeliveries",
+    "replaced_heads",
+    "watches",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -126,4 +136,38 @@ deliveries = Table(
     Column("action", String(64), nullable=True),
     Column("received_at", BigInteger, nullable=False),
     Index("ix_deliveries_received", "received_at"),
+)
+
+# --- issue 19's webhooks (migration 0002); repositories are kept lower case (GitHub's names
+# are case-insensitive).
+
+pull_heads = Table(
+    "pull_heads",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("pull_number", Integer, primary_key=True),
+    Column("head_sha", String(40), nullable=False),
+    Column("head_at", BigInteger, nullable=False),  # the pull request's updated_at it said
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_pull_heads_updated", "updated_at"),
+)
+
+replaced_heads = Table(
+    "replaced_heads",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("pull_number", Integer, primary_key=True),
+    Column("sha", String(40), primary_key=True),
+    Column("replaced_by", String(40), nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Index("ix_replaced_heads_recorded", "recorded_at"),
+)
+
+redeliveries = Table(
+    "redeliveries",
+    metadata,
+    Column("guid", String(64), primary_key=True),
+    Column("delivery_id", BigInteger, nullable=False),
+    Column("asked_at", BigInteger, nullable=False),
+    Index("ix_redeliveries_asked", "asked_at"),
 )

@@ -19,6 +19,7 @@ from gate.api.stopping import StopFlag
 from gate.fetch import ResultsSource
 from gate.github.credentials import GitHubCredentials
 from gate.worker.credentials import RoboflowKeys
+from gate.worker.reconcile import ReconcileSettings
 
 __all__ = [
     "CallbackOutcome",
@@ -98,6 +99,8 @@ class WorkerSettings:
     limits: Limits = field(default_factory=Limits)
     keys: RoboflowKeys = field(default_factory=RoboflowKeys)
     github: GitHubCredentials | None = None  # the server's; None: durable gates post nothing
+    # the webhook reconciler's bounds (an App with a webhook secret); None: it does not run
+    reconcile: ReconcileSettings | None = None
 
     def __post_init__(self) -> None:
         if self.lease_ms < 1_000 or self.poll_interval_ms < 1_000:

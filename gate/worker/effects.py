@@ -29,7 +29,13 @@ from gate.api.body import GitHubPart
 from gate.core.redact import redact, redact_line
 from gate.github.api import GitHubError, GitHubNotFound
 from gate.github.comment import comment_budget, upsert_comment, with_marker
-from gate.worker.texts import StepView, check_run_name, check_run_text, commit_status_text
+from gate.worker.texts import (
+    StepView,
+    check_run_name,
+    check_run_text,
+    commit_status_text,
+    rerun_text,
+)
 
 if TYPE_CHECKING:
     from gate.github.client import GitHubClient
@@ -127,7 +133,7 @@ class _Publisher:
             "worker.github_failed", gate_id=self.gate.id, reason=reason, transient=transient
         )
 
-    async def check_run(self, *, create_only: bool = False) -> None:
+    async def check_run(self, *, create_only: bool = False, phase: str | None = None) -> None:
         sha = self.gate.sha
         if not self.part.check_run or sha is None:
             return
@@ -139,7 +145,7 @@ class _Publisher:
             await self.remember(check_run_id=run_id)
         if create_only:
             return
-        text = check_run_text(self.gate)
+        text = check_run_text(self.gate) if phase is None else rerun_text(phase)
         output = {"title": text.title, "summary": redact(text.summary, self.secrets)}
         try:
             await self.client.update_check_run(
@@ -305,9 +311,11 @@ async def publish(
     author: str | None = None,
     secrets: tuple[str, ...] = (),
     create_only: bool = False,
+    phase: str | None = None,
 ) -> Published:
     """Bring the gate's check run, commit status and (once finished) comment to its state;
-    `create_only`: only make sure its check run exists (at its first step, `queued`)."""
+    `create_only`: only make sure its check run exists (at its first step, `queued`);
+    `phase` (`queued`, `in_progress`): only show its check run so (a re-run starting)."""
     publisher = _Publisher(
         gate,
         part,
@@ -319,8 +327,8 @@ async def publish(
         author=author,
         secrets=secrets,
     )
-    await publisher.check_run(create_only=create_only)
-    if not create_only:
+    await publisher.check_run(create_only=create_only, phase=phase)
+    if not create_only and phase is None:
         await publisher.commit_status()
         await publisher.comment()
     return Published(publisher.retry, tuple(publisher.reasons), publisher.refused)

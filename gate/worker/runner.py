@@ -11,13 +11,16 @@ Two loops share the process's event loop with the HTTP server:
   (gate.worker.stepper); a heartbeat renews the leases of the gates being stepped, so a long
   step never loses its gate to another worker while it is alive.
 
-A finished gate's rows are purged after the retention period, a bounded number a run.
+A finished gate's rows are purged after the retention period, a bounded number a run. As a
+GitHub App with a webhook secret, a third loop asks GitHub to redeliver the webhook deliveries
+that failed and were never recorded (gate.worker.reconcile), a bounded number a run.
 `stop(grace)` (SIGTERM): claim nothing more, give the steps in flight the grace to finish,
 cancel the rest, and release every lease this worker holds so that another process takes its
 gates at once. A process killed outright loses nothing either: its leases expire and another
 worker (or the restarted one) takes its gates over; effects are idempotent.
 
-The faces call `submit`, `cancel` and `rerun` (the seam a check run's "Re-run" will use).
+The faces call `submit`, `cancel`, `rerun` and `webhook` (the App's deliveries:
+gate.worker.hooks).
 """
 
 from __future__ import annotations
@@ -31,9 +34,14 @@ import structlog
 
 from gate.api.body import DurableCall
 from gate.api.errors import ApiError
+from gate.core.redact import redact_line
+from gate.github.api import GitHubError
+from gate.github.webhook import InstallationGone, WebhookEvent
 from gate.store import GateRow, Inserted, NewGate, Store, StoreUnavailable, WatchRow, WatchSpec
 from gate.store.store import Clock, system_clock
 from gate.worker.context import CallbackSender, Offload, Sources, WorkerSettings, inline, worker_id
+from gate.worker.hooks import HookOutcome, apply_event, max_wait_ms
+from gate.worker.reconcile import DeliveryLog, Reconciled, reconcile_once
 from gate.worker.stepper import step_gate, watch_specs
 from gate.worker.watching import Look, look, settled
 
@@ -132,6 +140,11 @@ class Worker:
             inserted = await tx.insert_gate(new)
             if inserted.created:
                 await tx.watch(inserted.gate.id, specs)
+                # A push replaced its commit before it came (the synchronize was first).
+                if await tx.supersede_if_replaced(inserted.gate, self.clock()):
+                    superseded = await tx.gate(inserted.gate.id)
+                    assert superseded is not None
+                    inserted = Inserted(superseded, created=True)
         if inserted.created:
             self.log.info("worker.submitted", gate_id=inserted.gate.id, watches=len(specs))
             self.wake()
@@ -155,9 +168,31 @@ class Worker:
             gate = await tx.gate(gate_id)
             if gate is None or not gate.finished:
                 return gate
-            again = await tx.rerun_gate(gate_id, self.clock(), gate.deadline_at - gate.created_at)
+            now = self.clock()
+            again = await tx.rerun_gate(gate_id, now, max_wait_ms(gate))
+            await tx.poll_soon([w.key for w in await tx.watches_of(gate_id)], now)
         self.wake()
         return again
+
+    async def webhook(
+        self, guid: str, name: str, action: str | None, event: WebhookEvent
+    ) -> HookOutcome:
+        """Apply a verified webhook delivery (gate.worker.hooks): recorded with its changes in
+        one transaction, a redelivery changing nothing. When the App lost repositories, its
+        cached tokens and installation lookups are dropped too (a redelivery drops them
+        again: harmless)."""
+        outcome = await apply_event(self, guid, name, action, event)
+        if isinstance(event, InstallationGone):
+            credentials = self.settings.github
+            if event.whole:
+                forget = getattr(credentials, "forget_installation", None)
+                if forget is not None:
+                    forget(event.installation_id)
+            else:
+                forget_repos = getattr(credentials, "forget_repositories", None)
+                if forget_repos is not None:
+                    forget_repos(event.installation_id, event.repositories)
+        return outcome
 
     def wake(self) -> None:
         """There may be work now (a submit, a cancel, a watch that changed)."""
@@ -252,6 +287,40 @@ class Worker:
             self.log.info("worker.purged", gates=purged)
         return purged
 
+    async def reconcile_round(self) -> Reconciled | None:
+        """One run of the webhook reconciler (gate.worker.reconcile): failed deliveries the
+        store never recorded are asked of GitHub again. None when it is off (no App, no
+        webhook secret)."""
+        settings, app = self.settings.reconcile, self.settings.github
+        if settings is None or not isinstance(app, DeliveryLog):
+            return None
+        reconciled = await reconcile_once(
+            self.store, app, self.clock, settings, secrets=self.secrets
+        )
+        if reconciled.asked or reconciled.missing:
+            self.log.info(
+                "worker.reconciled",
+                listed=reconciled.listed,
+                missing=reconciled.missing,
+                asked=reconciled.asked,
+            )
+        return reconciled
+
+    async def _reconcile_loop(self) -> None:
+        settings = self.settings.reconcile
+        assert settings is not None
+        while self._claiming:
+            try:
+                await self.reconcile_round()
+            except StoreUnavailable as error:
+                self.log.warning("worker.store_unavailable", reason=error.reason)
+            except GitHubError as error:
+                reason = redact_line(str(error), self.secrets, limit=300)
+                self.log.warning("worker.reconcile_failed", reason=reason)
+            except Exception as error:
+                self.log.exception("worker.reconcile_failed", error=type(error).__name__)
+            await asyncio.sleep(settings.every_ms / 1000)
+
     async def run_once(self) -> int:
         """One round, everything awaited (tests and tools): poll the due watches, step the
         due gates, purge if due. How many watches and gates it handled."""
@@ -280,6 +349,10 @@ class Worker:
             asyncio.create_task(self._step_loop(), name="eval-gate-step"),
             asyncio.create_task(self._heartbeat(), name="eval-gate-heartbeat"),
         ]
+        if self.settings.reconcile is not None and isinstance(self.settings.github, DeliveryLog):
+            self._loops.append(
+                asyncio.create_task(self._reconcile_loop(), name="eval-gate-reconcile")
+            )
         self.log.info(
             "worker.started",
             lease_s=self.settings.lease_ms / 1000,

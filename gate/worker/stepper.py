@@ -153,8 +153,8 @@ class _Step:
     async def run(self) -> None:
         gate = self.gate = await self.held()
         if gate.finished:
-            if gate.status == "cancelled" and gate.report is None:
-                await self.cancelled()
+            if gate.report is None:
+                await self.ended()
             await self.effects_then_release()
             return
         try:
@@ -165,6 +165,11 @@ class _Step:
         part = durable.call.github
         if gate.check_run_id is None and part is not None and part.check_run:
             await self.publish(part, create_only=True)  # the check run appears, queued, at once
+        elif self.rerun_starting() and part is not None and part.check_run:
+            # A re-run ("Re-run" on its check run): that check run goes back to queued, then
+            # in progress while the evaluations are looked at again, then completed.
+            await self.publish(part, phase="queued")
+            await self.publish(part, phase="in_progress")
         if self.now >= gate.deadline_at:
             await self.time_out(durable)
             return
@@ -277,18 +282,41 @@ class _Step:
             durable=durable,
         )
 
-    async def cancelled(self) -> None:
-        """A gate cancelled by its client (`DELETE`): its report and error say so."""
+    def rerun_starting(self) -> bool:
+        """Whether this is the first step of a re-run whose check run exists: queued again,
+        its new state not yet published."""
+        gate = self.gate
+        return (
+            gate.runs > 1
+            and gate.status == "queued"
+            and gate.check_run_id is not None
+            and gate.version > gate.published_version
+        )
+
+    async def ended(self) -> None:
+        """A gate ended from outside a step (`DELETE`, a webhook: its pull request closed or
+        pushed to, the App uninstalled): its report and error say so."""
+        gate = self.gate
         try:
-            title = parse_stored(self.gate, self.worker).call.title
+            title = parse_stored(gate, self.worker).call.title
         except ApiError:
             title = "eval-gate"
-        why = "The gate was cancelled before its evaluations were done: there is no verdict."
-        await self.update(
-            error="cancelled before a verdict",
-            exit_code=ExitCode.UNAVAILABLE,
-            report=stopped_report(title, "cancelled", [], why=why),
-        )
+        if gate.status == "superseded":
+            short = (gate.superseded_by or "")[:7] or "a newer commit"
+            why = (
+                f"A newer commit ({short}) was pushed to the pull request before this gate's "
+                "evaluations were done: the gate of that commit gives the verdict."
+            )
+            error = f"superseded by {short}"
+            report = stopped_report(title, "superseded", [], why=why)
+        elif gate.status == "cancelled":
+            why = "The gate was cancelled before its evaluations were done: there is no verdict."
+            error = gate.error or "cancelled before a verdict"
+            report = stopped_report(title, "cancelled", [], why=why)
+        else:
+            error = gate.error or f"the gate ended ({gate.status}) without a verdict"
+            report = crash_report(title, redact_line(error, self.worker.secrets, limit=ERROR_MAX))
+        await self.update(error=error, exit_code=ExitCode.UNAVAILABLE, report=report)
 
     async def finish(
         self,
@@ -318,9 +346,12 @@ class _Step:
 
     # --------------------------------------------------------------- effects
 
-    async def publish(self, part: GitHubPart, *, create_only: bool = False) -> bool:
+    async def publish(
+        self, part: GitHubPart, *, create_only: bool = False, phase: str | None = None
+    ) -> bool:
         """The gate's GitHub effects for its state now (`create_only`: its check run, made
-        if need be); whether to try again later."""
+        if need be; `phase`: only its check run, shown `queued` or `in_progress`); whether to
+        try again later."""
         gate, worker = self.gate, self.worker
         credentials = worker.settings.github
         if credentials is None:
@@ -336,6 +367,7 @@ class _Step:
                 reason=redact_line(str(error), worker.secrets, limit=300),
             )
             return bool(error.retryable) or error.status is None
+        await self.remember_installation(credentials, part.repository)
         base = worker.settings.base_url
         url = gate_url(base, gate.id) if base else None
         passing = True
@@ -361,10 +393,26 @@ class _Step:
             author=author,
             secrets=(*worker.secrets, token),
             create_only=create_only,
+            phase=phase,
         )
         if published.refused:
             credentials.token_refused(part.repository, token)  # a fresh one next time
         return published.retry
+
+    async def remember_installation(self, credentials: Any, repository: str) -> None:
+        """As a GitHub App: store the installation the gate's repository is in (known once a
+        token was had), so that the installation's `deleted` webhook finds the gate."""
+        if self.gate.installation_id is not None:
+            return
+        lookup = getattr(credentials, "installation_id", None)
+        if lookup is None:
+            return
+        try:
+            installation = await lookup(repository)
+        except GitHubError:
+            return
+        if isinstance(installation, int):
+            await self.update(installation_id=installation)
 
     async def effects_then_release(self, durable: DurableCall | None = None) -> None:
         """Bring GitHub and the callback to the gate's state, then end the step: released,

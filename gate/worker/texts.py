@@ -26,6 +26,7 @@ __all__ = [
     "check_run_name",
     "check_run_text",
     "commit_status_text",
+    "rerun_text",
     "result_decision",
 ]
 
@@ -151,6 +152,26 @@ def check_run_text(gate: StepView) -> CheckRunText:
         NO_VERDICT_CONCLUSIONS.get(gate.status, "failure"),
         one_line(title, limit=TITLE_MAX),
         _summary(report or error),
+    )
+
+
+def rerun_text(phase: str) -> CheckRunText:
+    """The check run of a gate re-run ("Re-run" on it): `queued`, then `in_progress` while
+    its evaluations are looked at again."""
+    if phase == "queued":
+        return CheckRunText(
+            "queued",
+            None,
+            "Re-run requested",
+            "eval-gate will look at this gate's evaluations again shortly. The new verdict "
+            "replaces this when it is done.",
+        )
+    return CheckRunText(
+        "in_progress",
+        None,
+        "Running again",
+        "eval-gate is looking at this gate's evaluations again (the same request, the "
+        "evaluations as they are now). The new verdict replaces this when it is done.",
     )
 
 

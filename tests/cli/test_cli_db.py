@@ -26,7 +26,7 @@ def test_db_upgrade_migrates_the_default_database_in_the_working_directory(tmp_p
     code, out, err = db("upgrade", cwd=tmp_path)
     assert (code, err) == (0, "")
     assert out == (
-        f"sqlite:///{tmp_path}/eval-gate.db: upgraded from empty to revision 0001 "
+        f"sqlite:///{tmp_path}/eval-gate.db: upgraded from empty to revision 0002 "
         "(this eval-gate's head)\n"
     )
     with sqlite3.connect(tmp_path / "eval-gate.db") as conn:
@@ -35,7 +35,7 @@ def test_db_upgrade_migrates_the_default_database_in_the_working_directory(tmp_p
     code, out, _ = db("upgrade", cwd=tmp_path)
     assert (code, out.split(": ", 1)[1]) == (
         0,
-        "already at revision 0001 (this eval-gate's head)\n",
+        "already at revision 0002 (this eval-gate's head)\n",
     )
 
 
@@ -51,7 +51,7 @@ def test_db_check_says_ok_on_a_migrated_database_and_why_not_otherwise(tmp_path)
     code, out, err = db("check", cwd=tmp_path, **env)
     assert (code, out, err) == (
         0,
-        f"sqlite:///{tmp_path}/gates.db: ok (revision 0001, writable)\n",
+        f"sqlite:///{tmp_path}/gates.db: ok (revision 0002, writable)\n",
         "",
     )
 
@@ -92,5 +92,5 @@ def test_db_without_a_known_action_is_a_usage_error(tmp_path, argv):
 def test_the_db_upgrade_process_migrates_and_exits_0(tmp_path):
     proc = run_cli("db", "upgrade", cwd=tmp_path, env=clean_env())
     assert (proc.code, proc.err) == (0, "")
-    assert "revision 0001" in proc.out
+    assert "revision 0002" in proc.out
     assert (tmp_path / "eval-gate.db").is_file()

@@ -138,6 +138,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             upstream_timeout=5.0,
             grace=1.0,
             github_token=GH_TOKEN,
+            github_webhook_secret="whsec-openapi-0123456789abcdef",  # unsigned requests: 401
             database=DatabaseSettings(url=parse_database_url(f"sqlite:///{database}")),
         )
         return await _start(runners, create_app(settings))

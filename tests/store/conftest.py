@@ -140,7 +140,12 @@ async def store(backend: str, store_url: str, clock: FakeClock) -> AsyncIterator
             await store.upgrade()
         else:
             async with store.engine.begin() as conn:
-                await conn.execute(text("TRUNCATE gate_watches, watches, gates, deliveries"))
+                await conn.execute(
+                    text(
+                        "TRUNCATE gate_watches, watches, gates, deliveries, pull_heads, "
+                        "replaced_heads, redeliveries"
+                    )
+                )
         yield store
     finally:
         await store.close()

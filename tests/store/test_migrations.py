@@ -37,8 +37,8 @@ async def test_the_migrations_build_exactly_the_tables_the_queries_use(store):
 
 
 async def test_upgrading_a_migrated_database_again_changes_nothing(store):
-    assert await store.current() == head_revision() == "0001"
-    assert await store.upgrade() == "0001"
+    assert await store.current() == head_revision() == "0002"
+    assert await store.upgrade() == "0002"
     await store.check()
 
 
@@ -85,7 +85,7 @@ def test_eval_gate_db_upgrade_migrates_postgres_with_the_password_from_a_file(tm
     }
     code, out, err = db("upgrade", cwd=tmp_path, **env)
     assert (code, err) == (0, "")
-    assert out.endswith(": upgraded from empty to revision 0001 (this eval-gate's head)\n")
+    assert out.endswith(": upgraded from empty to revision 0002 (this eval-gate's head)\n")
     assert db("check", cwd=tmp_path, **env)[0] == 0
     assert url.password not in out
 
@@ -108,3 +108,31 @@ async def test_a_new_sqlite_file_locked_by_another_writer_is_opened_once_the_loc
     finally:
         await store.close()
         holder.close()
+
+
+async def test_a_database_at_0001_upgrades_to_0002_keeping_its_gates(empty_url):
+    from alembic import command  # noqa: PLC0415 - this test only
+    from alembic.config import Config  # noqa: PLC0415
+
+    from gate.store.migrate import MIGRATIONS  # noqa: PLC0415
+    from tests.store.helpers import insert  # noqa: PLC0415
+
+    def to_0001(connection):
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+
+    store = open_store(empty_url)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(to_0001)
+        assert await store.current() == "0001"
+        (kept,) = await insert(store)
+        assert await store.upgrade() == "0002"
+        async with store.read() as tx:
+            assert (await tx.gate(kept)) is not None
+            assert await tx.delivered(["none"]) == set()
+        await store.check()
+    finally:
+        await store.close()
