@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import app_tokens
 import bootstrap
+import durable_scale
 import fetch_scaling
 import large_report
 import offline_startup
@@ -36,6 +37,8 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "bootstrap": (bootstrap.run, 7, 3),  # runs per metric of the 5,000-image interval
     "panels_latency": (panels_latency.run, 3, 1),  # gates of each config
     "app_tokens": (app_tokens.run, 3, 2),  # simulated hours of 1,000 gates as a GitHub App
+    # durable gates on SQLite: 100 gates an evaluation, 2,000 (quick: 1,000) in all
+    "durable_scale": (durable_scale.run, 2, 1),
 }
 
 
