@@ -68,8 +68,10 @@ class Worker:
         self.clock = clock
         self.owner = owner or worker_id()
         self.secrets = tuple(dict.fromkeys((*secrets, *settings.keys.secrets)))
-        # what the looks saw of done evaluations, for the gates they wake (gate.worker.seen)
-        self.seen = Seen(max(60_000, 4 * settings.poll_interval_ms), clock)
+        # what the looks saw of done evaluations, for the gates they wake (gate.worker.seen),
+        # trusted as long as the watch's own settled answer is (it is looked at again then):
+        # a wake of thousands of gates takes minutes, and each would ask again after a minute
+        self.seen = Seen(settings.settled_recheck_ms, clock)
         self._woken: asyncio.Event | None = None  # there may be gates to step
         self._poll_woken: asyncio.Event | None = None  # there may be new watches to look at
         self._held: set[str] = set()

@@ -9,11 +9,11 @@ not 100 more requests of its info (the map-results are the process's shared cach
 
 Only a look made after the gate was last written (submitted, put to sleep, re-run) counts for
 it — a gate submitted later asks for itself: a newer evaluation of its model may have started
-since — and only for `ttl_ms`; what
-is not held is asked upstream as before, so a gate stepped long after the look, or by another
-replica (a process knows only what it looked at), asks afresh. The staleness is the polling's
-own: a gate woken by a look uses what that look saw. Bounded: at most `limit` answers, the
-oldest dropped first.
+since — and only for `ttl_ms` (the worker's: as long as it trusts a settled watch before looking
+at it again). What is not held is asked upstream as before, so a gate stepped after the ttl, or
+by another replica (a process knows only what it looked at), asks afresh. The staleness is the
+polling's own: a gate woken by a look uses what that look saw. Bounded: at most `limit`
+answers, the oldest dropped first.
 """
 
 from __future__ import annotations

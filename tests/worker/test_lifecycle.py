@@ -207,3 +207,19 @@ async def test_a_rerun_gates_again_and_updates_the_same_check_run_and_comment(wo
     ]
     (comment,) = world.github.comments_on(REPO, 7)
     assert "Failed" in comment.body or "fail" in comment.body.lower()
+
+
+async def test_gates_stepped_minutes_after_the_look_that_woke_them_still_do_not_ask_again(world):
+    # thousands of woken gates take minutes to step: the look's answer must last that long
+    world.roboflow.add_eval("e1", status="running")
+    worker = world.worker()
+    ids = [await world.submit(worker, durable_body("e1", github=False)) for _ in range(3)]
+    await worker.run_until_idle()
+    world.roboflow.set_status("e1", "done")
+    world.clock.advance(POLL_MS)
+    assert await worker.poll_round() == 1  # the look that sees it done wakes the gates
+    world.clock.advance(10 * 60_000)  # ten minutes later, the worker gets to them
+    await worker.run_until_idle()
+    assert world.roboflow.count("info", "e1") == 2  # the two looks; no gate asked
+    for gate_id in ids:
+        assert (await world.gate(gate_id)).verdict == "pass"
