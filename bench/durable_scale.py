@@ -16,10 +16,10 @@ check run (`gate_id` g<n>, 10 gates a commit).
    waiting gate = the difference / the gates added. The database's size per gate.
 2. Steady state: every Roboflow request for `--steady` poll intervals, per interval (the goal:
    one per evaluation, `evals` an interval, however many gates wait).
-3. Staggered: `--staggered` evaluations finish one at a time, `interval / 2` apart (so at every
-   phase of the poll); for each of their gates, the time from its evaluation finishing (the
-   stand-in's status flipped) to its check run's PATCH to `completed` reaching the GitHub
-   stand-in. Goal: within one poll interval plus a second.
+3. One at a time: `--staggered` evaluations finish alone, each at a random moment of the poll
+   interval after the previous one's gates completed; for each of their gates, the time from
+   its evaluation finishing (the stand-in's status flipped) to its check run's PATCH to
+   `completed` reaching the GitHub stand-in. Goal: within one poll interval plus a second.
 4. Burst: every other evaluation finishes at once (the rest of the gates wake together): the
    same latency, and the gates finished a second.
 Then every gate is checked: done, the right verdict, one check run, completed once.
@@ -312,6 +312,8 @@ class Found:
     db_bytes: int = 0
     steady_per_interval: list[float] = field(default_factory=list)
     steady_evals_seen: int = 0
+    steady_total: int = 0  # Roboflow requests in all the steady intervals
+    steady_seconds: float = 0.0
     github_in_steady: int = 0
     staggered: list[float] = field(default_factory=list)
     burst: list[float] = field(default_factory=list)
@@ -389,6 +391,7 @@ class Phases:
     async def steady(self) -> None:
         """Every gate waits; the service polls: Roboflow's requests each interval."""
         found, roboflow, github = self.found, self.stage.roboflow, self.stage.github
+        start, first = time.monotonic(), len(roboflow.requests)
         for _ in range(self.args.steady):
             before, github_before = len(roboflow.requests), len(github.requests)
             await asyncio.sleep(self.args.interval)
@@ -396,11 +399,13 @@ class Phases:
             found.steady_per_interval.append(len(window))
             found.steady_evals_seen = max(found.steady_evals_seen, len({r.eval_id for r in window}))
             found.github_in_steady += len(github.requests) - github_before
+        found.steady_total = len(roboflow.requests) - first
+        found.steady_seconds = time.monotonic() - start
         each = found.steady_per_interval
         print(f"  steady: Roboflow requests each {self.args.interval:g} s: {each}")
 
     async def finish(self) -> None:
-        """Evaluations finish one at a time (interval / 2 apart), then the rest at once."""
+        """Evaluations finish one at a time (each alone), then the rest at once."""
         found, stage, server, args = self.found, self.stage, self.server, self.args
         roboflow, github = stage.roboflow, stage.github
         of_eval: dict[str, list[str]] = {}
@@ -425,10 +430,11 @@ class Phases:
             return latencies(eval_ids) is not None
 
         before, cpu = len(roboflow.requests), server.cpu()
-        for eval_id in staggered:
+        phase = random.Random(3)
+        for eval_id in staggered:  # alone: at a random moment of the poll interval
+            await asyncio.sleep(phase.uniform(0, args.interval))
             stage.finish(eval_id)
-            await asyncio.sleep(args.interval / 2)
-        await until("the staggered evaluations' gates completed", lambda: completed(staggered))
+            await until("an evaluation's gates completed", lambda: completed([eval_id]))  # noqa: B023
         found.staggered = latencies(staggered) or []
         if found.staggered:
             print(f"  staggered ({len(found.staggered):,} gates): {percentiles(found.staggered)}")
@@ -482,12 +488,14 @@ class Phases:
 def rows_of(found: Found) -> list[Row]:
     name = f"durable scale ({found.backend}, {found.gates:,} gates on {found.evals} evaluations)"
     steady = statistics.median(found.steady_per_interval) if found.steady_per_interval else 0
+    overall = found.steady_total / max(found.steady_seconds / found.interval, 1e-9)
     per_gate = (found.rss_waiting_kib - found.rss_warm_kib) * 1024 / (found.gates - found.evals)
     goal = found.interval + 1.0
     rows = [
         Row(
             f"{name}: Roboflow requests a poll interval ({found.interval:g} s), all waiting",
-            f"median {steady:.0f} (each: {', '.join(map(str, found.steady_per_interval))}); "
+            f"median {steady:.0f} (each: {', '.join(map(str, found.steady_per_interval))}; "
+            f"{found.steady_total} in {found.steady_seconds:.1f} s: {overall:.0f} an interval); "
             f"GitHub requests meanwhile {found.github_in_steady}",
             f"about {found.evals} (one an evaluation)",
             steady <= found.evals * 1.1,
