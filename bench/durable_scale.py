@@ -110,10 +110,21 @@ class Stage:
     env: dict[str, str]
     evals: list[str]
     finished_at: dict[str, float] = field(default_factory=dict)
+    finished_index: dict[str, int] = field(default_factory=dict)  # Roboflow requests until then
 
     def finish(self, eval_id: str) -> None:
         self.roboflow.set_status(eval_id, "done")
         self.finished_at[eval_id] = time.monotonic()
+        self.finished_index[eval_id] = len(self.roboflow.requests)
+
+    def asked_after_done(self) -> dict[str, int]:
+        """Requests about each finished evaluation after it finished, by endpoint, in all."""
+        asked: dict[str, int] = {}
+        for eval_id, index in self.finished_index.items():
+            for request in self.roboflow.requests[index:]:
+                if request.eval_id == eval_id:
+                    asked[request.endpoint] = asked.get(request.endpoint, 0) + 1
+        return asked
 
 
 @contextlib.asynccontextmanager
@@ -407,7 +418,7 @@ class Phases:
     async def finish(self) -> None:
         """Evaluations finish one at a time (each alone), then the rest at once."""
         found, stage, server, args = self.found, self.stage, self.server, self.args
-        roboflow, github = stage.roboflow, stage.github
+        github = stage.github
         of_eval: dict[str, list[str]] = {}
         for gate_id, number in self.ids.items():
             of_eval.setdefault(f"e{number % args.evals:03d}", []).append(gate_id)
@@ -429,7 +440,7 @@ class Phases:
         async def completed(eval_ids: Sequence[str]) -> bool:
             return latencies(eval_ids) is not None
 
-        before, cpu = len(roboflow.requests), server.cpu()
+        cpu = server.cpu()
         phase = random.Random(3)
         for eval_id in staggered:  # alone: at a random moment of the poll interval
             await asyncio.sleep(phase.uniform(0, args.interval))
@@ -450,11 +461,11 @@ class Phases:
                 f"{found.burst_drain:.1f} s ({len(found.burst) / found.burst_drain:,.0f} gates/s)"
             )
         found.cpu_finishing = (server.cpu() - cpu) / args.gates
-        for request in roboflow.requests[before:]:
-            found.finishing_requests[request.endpoint] = (
-                found.finishing_requests.get(request.endpoint, 0) + 1
-            )
-        print(f"  Roboflow requests while finishing, by endpoint: {found.finishing_requests}")
+        found.finishing_requests = stage.asked_after_done()
+        print(
+            "  Roboflow requests about each evaluation after it finished, in all, by endpoint: "
+            f"{found.finishing_requests} ({len(stage.evals)} evaluations)"
+        )
 
     async def verify(self) -> None:
         """Every gate: done, its verdict, one check run completed once; no violation."""
@@ -518,6 +529,16 @@ def rows_of(found: Found) -> list[Row]:
             None,
         ),
     ]
+    asked = sum(found.finishing_requests.values())
+    rows.append(
+        Row(
+            f"{name}: Roboflow requests about an evaluation after it finished, its "
+            f"{found.gates // found.evals} gates woken",
+            f"{asked / found.evals:.2f} ({found.finishing_requests} for {found.evals})",
+            "about 2 (the look that saw it done, its map-results)",
+            asked <= 3 * found.evals,
+        )
+    )
     if found.staggered:
         worst = max(found.staggered)
         rows.append(
