@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import app_tokens
 import bootstrap
+import durable_scale
 import fetch_scaling
 import large_report
 import offline_startup
@@ -38,6 +39,8 @@ BENCHMARKS: dict[str, tuple[Callable[[int], list[Row]], int, int]] = {
     "panels_latency": (panels_latency.run, 3, 1),  # gates of each config
     "app_tokens": (app_tokens.run, 3, 2),  # simulated hours of 1,000 gates as a GitHub App
     "webhooks": (webhooks.run, 3, 1),  # interleaved rounds of 4 x 6 s delivery windows
+    # durable gates on SQLite: 100 gates an evaluation, 2,000 (quick: 1,000) in all
+    "durable_scale": (durable_scale.run, 2, 1),
 }
 
 

@@ -370,7 +370,7 @@ def config_notes(choice: ConfigChoice) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- what the README says -----------------------------------------------------------------------
+# --- what the docs say (docs/action/base-branch.md) ---------------------------------------------
 
 
 def _origin(key: Field, *, in_eval: bool = False) -> str:
@@ -384,8 +384,9 @@ def _origin(key: Field, *, in_eval: bool = False) -> str:
 
 
 def keys_table() -> str:
-    """The README's table of where each config key comes from with `config-from: base` on a
-    pull request (section "Which keys come from where"), from the fields' `Origin`."""
+    """docs/action/base-branch.md's table of where each config key comes from with
+    `config-from: base` on a pull request (section "Which keys come from where"), from the
+    fields' `Origin`."""
     rows: list[tuple[str, str]] = []
     for top in TOP.fields:
         if top.name != "evals":

@@ -6,7 +6,7 @@ replaced by `_` and hyphens kept (`eval-ids` -> `INPUT_EVAL-IDS`), and passes ev
 action declares, with its default, as an empty string when it has none. So an empty value means
 "not given". `required: true` in action.yml is not enforced by the runner: it is checked here.
 
-From `INPUTS` come the reader, the README's table of inputs (`inputs_table`) and the check
+From `INPUTS` come the reader, docs/action/inputs-outputs.md's table (`inputs_table`) and the check
 that action.yml declares the same inputs with the same defaults (tests/test_action_files.py).
 
 Pure: an environ mapping in, `ActionSettings` out.
@@ -340,7 +340,7 @@ REQUIRED_INPUTS: tuple[str, ...] = ("api-key",)
 
 
 def inputs_table() -> str:
-    """The README's table of inputs (section "Inputs")."""
+    """docs/action/inputs-outputs.md's table of inputs (section "Inputs")."""
     rows = ((f"`{o.name}`", o.shown(), o.help) for o in INPUTS)
     return markdown_table(("input", "default", "meaning"), rows)
 

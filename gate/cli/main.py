@@ -101,7 +101,8 @@ def build_parser(*, serve_epilog: str = "") -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="run the gate as an HTTP service (POST /v1/gate; see the README's deployment)",
+        help="run the gate as an HTTP service (POST /v1/gate, durable gates; see "
+        "docs/service/deployment.md)",
         epilog=serve_epilog or None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

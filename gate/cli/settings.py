@@ -1,8 +1,8 @@
 """Settings of `eval-gate check`, built from parsed arguments and an environ mapping passed in.
 
 The flags are declared once (`FLAGS`, plus `log_flags`): the argument parser, `--help`, the
-reader that collects every problem and the README's table of options (`flags_table`) come from
-that declaration.
+reader that collects every problem and the table of options in docs/command-line.md
+(`flags_table`, written by tools/docs_tables.py) come from that declaration.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def find_config(explicit: str | None, cwd: Path) -> Path:
         if (cwd / name).is_file():
             return cwd / name
     raise UsageError(
-        "no config found: create eval-gate.yml or .github/eval-gate.yml (see README), "
-        "or pass --config PATH"
+        "no config found: create eval-gate.yml or .github/eval-gate.yml (see "
+        "docs/configuration.md), or pass --config PATH"
     )
 
 
@@ -103,7 +103,7 @@ def parse_results_arg(value: str, cwd: Path) -> list[ResultsFile]:
     return [ResultsFile(path.stem, path)]
 
 
-# --- the declaration: every flag of `eval-gate check`, in --help's and the README's order -------
+# --- the declaration: every flag of `eval-gate check`, in --help's and the docs' order ---------
 
 
 def _text(raw: str) -> str:
@@ -382,13 +382,13 @@ def log_flags(default_format: str = "console") -> tuple[Option[Any], ...]:
 
 
 def flag_label(option: Option[Any]) -> str:
-    """How the README names a flag: `--config PATH`, `--quiet`, `-q`."""
+    """How the docs name a flag: `--config PATH`, `--quiet`, `-q`."""
     label = f"`{option.name}{' ' + option.metavar if option.metavar else ''}`"
     return f"{label}, `{option.also}`" if option.also else label
 
 
 def flags_table() -> str:
-    """The README's table of `eval-gate check`'s options (section "Command line")."""
+    """docs/command-line.md's table of `eval-gate check`'s options."""
     rows = ((flag_label(o), o.shown(), o.help) for o in (*FLAGS, *log_flags()))
     return markdown_table(("option", "default", "meaning"), rows)
 

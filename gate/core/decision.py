@@ -18,7 +18,7 @@ The rule:
 - The **check run** is `success` for `pass`, `neutral` for a warning that passed, `failure`
   otherwise (as the commit status, which it stands in for).
 
-Pure: values in, values out. `decision_table()` renders the README's table from `decide`.
+Pure: values in, values out. `decision_table()` renders docs/reports.md's table from `decide`.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def decide(
 
 
 def decision_table() -> str:
-    """The README's table: for each verdict and fail-on, what every output says."""
+    """docs/reports.md's table: for each verdict and fail-on, what every output says."""
     rows = [
         "| verdict | `fail-on` | exit code | `passed` | commit status | check run |",
         "|---|---|--:|---|---|---|",

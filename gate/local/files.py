@@ -88,8 +88,8 @@ def read_config(path: Path) -> GateConfig:
         limit=MAX_CONFIG_BYTES,
         what="config file",
         flag="--config (the `config` input in the Action)",
-        hint="create it (see the README) or point to it with --config (the `config` input in "
-        "the Action)",
+        hint="create it (see docs/configuration.md) or point to it with --config (the `config` "
+        "input in the Action)",
     )
     try:
         text = decode_utf8(data)

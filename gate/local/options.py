@@ -1,7 +1,7 @@
 """Settings declared once: a face lists its options as `Option`s, and everything else is
 derived from that list: the reader that collects every problem before raising one error, the
-help text, and the README's table (`markdown_table`, checked by tests/test_readme_tables.py
-and rewritten by `python -m tools.readme_tables`).
+help text, and the docs' tables (`markdown_table`, rewritten by `python tools/docs_tables.py`
+and checked by tests/docs/test_docs_tables.py).
 
 An option's converter takes the raw text (stripped, never empty) and returns the value, or
 raises `ValueError` with what is wrong, without the option's name ("must be true or false,
@@ -29,9 +29,9 @@ class Option(Generic[T]):
     field: str  # the attribute it sets on the face's settings object
     convert: Callable[[str], T]
     default: T  # when not given (or, after a problem, so the reader can go on)
-    help: str  # one line: the --help text and the README's "meaning" column
-    shown_default: str = ""  # the default in the README; "" = `default` in code style
-    metavar: str = ""  # the value's placeholder in the README and --help (`PATH`, `S`)
+    help: str  # one line: the --help text and the docs' "meaning" column
+    shown_default: str = ""  # the default in the docs; "" = `default` in code style
+    metavar: str = ""  # the value's placeholder in the docs and --help (`PATH`, `S`)
     also: str = ""  # another spelling: the flag of an environment variable, `-q`
     group: str = ""  # where --help lists it
     check: Callable[[T], str | None] | None = None  # bounds: what is wrong with a value, or None

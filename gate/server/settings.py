@@ -1,8 +1,8 @@
 """Settings of `eval-gate serve`, from an environ mapping and the command line, validated at once.
 
 Declared once (`SETTINGS`, one environment variable a row): the reader, the environment part of
-`eval-gate serve --help` (`settings_help`) and the README's table (`settings_table`) all come
-from it.
+`eval-gate serve --help` (`settings_help`) and docs/service/settings.md's table
+(`settings_table`) all come from it.
 
 Pure: values in, a `ServerSettings` out (or one `UsageError` naming every problem). The only
 I/O is reading the files the settings name: the tokens file, the Roboflow keys per workspace,
@@ -276,7 +276,7 @@ def _url(default: str) -> Callable[[str], str]:
     return convert
 
 
-# --- the declaration: one environment variable a row, in the README's order -------------------
+# --- the declaration: one environment variable a row, in the docs' order ---------------------
 
 _MIB = 1024 * 1024
 
@@ -529,7 +529,7 @@ LOG_FLAGS_ROW = ("—", "`--log-format`, `--log-level`", "`json`, `info`", "logs
 
 
 def _shown_default(option: Option[Any]) -> str:
-    """The README's default: numbers plain, text in code style, `—` for none."""
+    """The docs' default: numbers plain, text in code style, `—` for none."""
     if option.shown_default:
         return option.shown_default
     if option.default is None:
@@ -540,7 +540,7 @@ def _shown_default(option: Option[Any]) -> str:
 
 
 def settings_table() -> str:
-    """The README's table of the service's settings (section "Settings")."""
+    """docs/service/settings.md's table of the service's settings."""
     rows = [(f"`{o.name}`", o.also or "—", _shown_default(o), o.help) for o in SETTINGS]
     rows.append(LOG_FLAGS_ROW)
     return markdown_table(("variable", "flag", "default", "meaning"), rows)

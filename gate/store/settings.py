@@ -1,7 +1,7 @@
 """Where durable gates are kept: `EVAL_GATE_DATABASE_URL` and `EVAL_GATE_DATABASE_PASSWORD_FILE`.
 
 Declared once (`DATABASE_SETTINGS`, `gate.local.options`): the service adds them to its own
-settings, `eval-gate db` reads them, the README's table is derived from them.
+settings, `eval-gate db` reads them, docs/service/database.md's table is derived from them.
 
     sqlite:///eval-gate.db               the default: a file in the working directory
     sqlite:////var/lib/eval-gate/db      an absolute path (four slashes)
@@ -245,7 +245,7 @@ def read_password_file(path: Path) -> str:
 
 
 def database_table() -> str:
-    """The README's table of the database settings (section "Database")."""
+    """docs/service/database.md's table of the database settings."""
     rows = [
         (f"`{o.name}`", o.shown_default or ("—" if o.default is None else f"`{o.default}`"), o.help)
         for o in DATABASE_SETTINGS

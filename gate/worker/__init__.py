@@ -10,6 +10,7 @@ with `AllowList`) loads no more than the module that owns the name.
 - `runner`: the `Worker` (its loops, leases, heartbeat, purge, stop) and its entry points;
 - `stepper`: one step of one gate, the state machine;
 - `watching`: one look at a watched evaluation, and what a gate waits for in words;
+- `seen`: what the looks saw of done evaluations, for the gates they wake (no second ask);
 - `effects`, `texts`: the check run, commit status and comment, and what they say;
 - `credentials`: the server's Roboflow keys (its GitHub credentials: gate.github.credentials);
 - `context`: the worker's settings and the adapters the service hands it;

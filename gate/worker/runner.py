@@ -42,6 +42,7 @@ from gate.store.store import Clock, system_clock
 from gate.worker.context import CallbackSender, Offload, Sources, WorkerSettings, inline, worker_id
 from gate.worker.hooks import HookOutcome, apply_event, max_wait_ms
 from gate.worker.reconcile import DeliveryLog, Reconciled, reconcile_once
+from gate.worker.seen import Seen
 from gate.worker.stepper import step_gate, watch_specs
 from gate.worker.watching import Look, look, settled
 
@@ -75,6 +76,10 @@ class Worker:
         self.clock = clock
         self.owner = owner or worker_id()
         self.secrets = tuple(dict.fromkeys((*secrets, *settings.keys.secrets)))
+        # what the looks saw of done evaluations, for the gates they wake (gate.worker.seen),
+        # trusted as long as the watch's own settled answer is (it is looked at again then):
+        # a wake of thousands of gates takes minutes, and each would ask again after a minute
+        self.seen = Seen(settings.settled_recheck_ms, clock)
         self._woken: asyncio.Event | None = None  # there may be gates to step
         self._poll_woken: asyncio.Event | None = None  # there may be new watches to look at
         self._held: set[str] = set()
@@ -228,6 +233,9 @@ class Worker:
             looks = await asyncio.gather(*(self._look(w) for w in due))
         finally:
             self._looking.difference_update(w.key for w in due)
+        for watch, seen in zip(due, looks, strict=True):
+            if seen.status == "done" and seen.answer:
+                self.seen.remember(watch.workspace, watch.by, watch.ref, seen.answer)
         now = self.clock()
         woken = 0
         async with self.store.transaction() as tx:
@@ -388,8 +396,14 @@ class Worker:
                 await self._nap(self.settings.idle, self._poll_woken)
 
     async def _step_loop(self) -> None:
+        # Claim in batches: with steps in flight, wait until a quarter of the slots is free
+        # rather than claiming (a write transaction) each time one step ends.
+        enough = max(1, self.settings.concurrency // 4)
         while self._claiming:
             free = self.settings.concurrency - len(self._steps)
+            if self._steps and free < enough:
+                await self._nap(self.settings.idle, self._woken)
+                continue
             claimed: list[GateRow] = []
             try:
                 claimed = await self.claim_round(free)

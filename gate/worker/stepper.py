@@ -110,6 +110,9 @@ class _Step:
     def __init__(self, worker: Worker, gate: GateRow) -> None:
         self.worker = worker
         self.gate = gate
+        # when the gate was last written before this step (submitted, put to sleep, re-run):
+        # what a look saw after it is news to the gate (gate.worker.seen)
+        self.since = gate.updated_at
         self.log = _log.bind(gate_id=gate.id)
 
     @property
@@ -151,8 +154,12 @@ class _Step:
         return gate
 
     async def run(self) -> None:
-        gate = self.gate = await self.held()
+        # The gate as claimed: it is re-read (`held`) only before GitHub is touched; every other
+        # change is a fenced update, which does nothing once the lease is lost or the gate
+        # cancelled (a read less for each of the many gates a settled watch wakes).
+        gate = self.gate
         if gate.finished:
+            gate = self.gate = await self.held()
             if gate.report is None:
                 await self.ended()
             await self.effects_then_release()
@@ -164,10 +171,12 @@ class _Step:
             return
         part = durable.call.github
         if gate.check_run_id is None and part is not None and part.check_run:
+            gate = self.gate = await self.held()
             await self.publish(part, create_only=True)  # the check run appears, queued, at once
         elif self.rerun_starting() and part is not None and part.check_run:
             # A re-run ("Re-run" on its check run): that check run goes back to queued, then
             # in progress while the evaluations are looked at again, then completed.
+            gate = self.gate = await self.held()  # still ours before GitHub is touched
             await self.publish(part, phase="queued")
             await self.publish(part, phase="in_progress")
         if self.now >= gate.deadline_at:
@@ -513,7 +522,9 @@ async def run_engine(worker: Worker, step: _Step, durable: DurableCall) -> _Ran:
     flag = StopFlag(time.monotonic() + deadline)
     try:
         async with asyncio.timeout(deadline):
-            source = worker.sources(workspace, key)
+            # what the look that woke the gate saw is not asked again (gate.worker.seen)
+            upstream = worker.sources(workspace, key)
+            source = worker.seen.source(workspace, upstream, since=step.since)
             gathered = await gather_inputs(call.gate_request(workspace), source, options)
             decided = await worker.offload(
                 flag, "evaluate", decide_document, call, gathered, worker.settings.limits, flag

@@ -49,13 +49,15 @@ class Watched(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Look:
-    """What one look saw: the watch's new status and evaluation, a line of detail, and
-    whether the look itself failed on the way (then the status is the one before)."""
+    """What one look saw: the watch's new status and evaluation, a line of detail, whether the
+    look itself failed on the way (then the status is the one before), and Roboflow's answer
+    (the evaluation's info, or the list its newest was picked from: gate.worker.seen)."""
 
     status: str
     eval_id: str | None
     detail: str | None = None
     failed: bool = False
+    answer: tuple[EvalInfo, ...] = ()
 
 
 def settled(status: str) -> bool:
@@ -82,12 +84,12 @@ async def look(by: str, ref: str, source: ResultsSource, *, before: Watched) -> 
     try:
         if by == "id":
             info = await source.eval_info(ref)
-            return Look(_status_of(info), info.eval_id)
+            return Look(_status_of(info), info.eval_id, answer=(info,))
         listed = once_each(await source.list_evals(EvalQuery.of(by, ref)))
         found = newest(e for e in listed if e.is_of(by, ref))
         if found is None:
             return Look("absent", None)
-        return Look(_status_of(found), found.eval_id)
+        return Look(_status_of(found), found.eval_id, answer=tuple(listed))
     except (ResultsUnavailable, HttpError, TimeoutError) as error:
         detail = one_line(str(error) or type(error).__name__, limit=DETAIL_MAX)
         if _transient(error):

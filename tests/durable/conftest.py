@@ -4,4 +4,5 @@ CI it is always there)."""
 
 from __future__ import annotations
 
+from tests.durable.test_durable_process import stage  # noqa: F401 - the stand-ins, shared
 from tests.store.conftest import postgres  # noqa: F401 - the session's PostgreSQL, shared

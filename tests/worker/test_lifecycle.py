@@ -88,11 +88,33 @@ async def test_polling_is_per_evaluation_however_many_gates_wait_on_it(world):
     world.roboflow.set_status("e1", "done")
     world.clock.advance(POLL_MS)
     await worker.run_until_idle()
-    assert world.roboflow.count("info", "e1") >= 5
+    # the look that saw it done, and no more: the 20 gates it woke use what it saw
+    assert world.roboflow.count("info", "e1") == 5
     for gate_id in ids:
         assert (await world.gate(gate_id)).verdict == "pass"
     # every gate's engine shares one fetch of the done evaluation's results per round
     assert world.roboflow.count("map-results", "e1") <= 20
+
+
+async def test_gates_woken_by_a_model_watch_use_the_list_its_look_saw(world):
+    world.roboflow.add_eval("e1", model_id="m", status="running")
+    worker = world.worker()
+    ids = [await world.submit(worker, durable_body({"model": "m"}, github=False)) for _ in range(5)]
+    await worker.run_until_idle()
+    assert world.roboflow.count("list") == 1  # one look, for 5 gates
+    world.roboflow.set_status("e1", "done")
+    world.clock.advance(POLL_MS)
+    await worker.run_until_idle()
+    assert world.roboflow.count("list") == 2  # the look that saw it done; the gates ask nothing
+    assert world.roboflow.count("info") == 0
+    for gate_id in ids:
+        gate = await world.gate(gate_id)
+        assert (gate.verdict, gate.result["evals"][0]["id"]) == ("pass", "e1")
+    # a gate submitted after that look asks for itself (a newer evaluation may have started)
+    later = await world.submit(worker, durable_body({"model": "m"}, github=False))
+    await worker.run_until_idle()
+    assert world.roboflow.count("list") == 3  # the watch is settled: no look; the gate asks once
+    assert (await world.gate(later)).verdict == "pass"
 
 
 async def test_a_gate_that_waits_past_max_wait_times_out_and_says_so(world):
@@ -185,3 +207,19 @@ async def test_a_rerun_gates_again_and_updates_the_same_check_run_and_comment(wo
     ]
     (comment,) = world.github.comments_on(REPO, 7)
     assert "Failed" in comment.body or "fail" in comment.body.lower()
+
+
+async def test_gates_stepped_minutes_after_the_look_that_woke_them_still_do_not_ask_again(world):
+    # thousands of woken gates take minutes to step: the look's answer must last that long
+    world.roboflow.add_eval("e1", status="running")
+    worker = world.worker()
+    ids = [await world.submit(worker, durable_body("e1", github=False)) for _ in range(3)]
+    await worker.run_until_idle()
+    world.roboflow.set_status("e1", "done")
+    world.clock.advance(POLL_MS)
+    assert await worker.poll_round() == 1  # the look that sees it done wakes the gates
+    world.clock.advance(10 * 60_000)  # ten minutes later, the worker gets to them
+    await worker.run_until_idle()
+    assert world.roboflow.count("info", "e1") == 2  # the two looks; no gate asked
+    for gate_id in ids:
+        assert (await world.gate(gate_id)).verdict == "pass"
