@@ -33,6 +33,7 @@ from gate.http.text import header, one_line, parse_retry_after
 from gate.remote import TOKEN_VARIABLE
 
 __all__ = [
+    "CLI_WORDS",
     "FINISHED",
     "GATES_PATH",
     "GATE_ID",
@@ -49,6 +50,7 @@ __all__ = [
     "ServiceRejected",
     "ServiceUnreachable",
     "Submitted",
+    "Words",
     "check_gate_id",
     "exit_code_of",
     "gate_path",
@@ -241,14 +243,32 @@ class GateState:
         return self.status in FINISHED
 
 
-def _problem(what: str, problem: str) -> ServiceBadResponse:
+@dataclass(frozen=True, slots=True)
+class Words:
+    """How a face names the service's URL and token in its messages."""
+
+    url: str = "--server"
+    token: str = TOKEN_VARIABLE
+
+
+CLI_WORDS: Final = Words()
+
+
+def _problem(what: str, problem: str, words: Words) -> ServiceBadResponse:
     return ServiceBadResponse(
-        f"{what}: {problem}; check --server (the URL of an eval-gate service)", retryable=False
+        f"{what}: {problem}; check {words.url} (the URL of an eval-gate service)",
+        retryable=False,
     )
 
 
 def _decode(
-    status: int, headers: Mapping[str, str], body: bytes, *, what: str, secrets: Sequence[str]
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    what: str,
+    secrets: Sequence[str],
+    words: Words,
 ) -> Any:
     try:
         return json_body(
@@ -257,7 +277,7 @@ def _decode(
             body,
             max_body=MAX_RESPONSE_BYTES,
             allow_nan=False,
-            fix="check --server (the URL of an eval-gate service)",
+            fix=f"check {words.url} (the URL of an eval-gate service)",
             secrets=secrets,
         )
     except UnusableBody as exc:
@@ -273,9 +293,9 @@ def _text_field(data: Mapping[str, Any], name: str, *, required: bool = True) ->
     return value
 
 
-def _object(data: Any, what: str) -> Mapping[str, Any]:
+def _object(data: Any, what: str, words: Words) -> Mapping[str, Any]:
     if not isinstance(data, dict):
-        raise _problem(what, f"expected a JSON object, got {json_type(data)}")
+        raise _problem(what, f"expected a JSON object, got {json_type(data)}", words)
     return data
 
 
@@ -287,6 +307,7 @@ def _fail_for_status(
     what: str,
     secrets: Sequence[str],
     now: datetime,
+    words: Words,
 ) -> None:
     """Raise the typed error for a non-2xx answer (nothing for a 2xx one)."""
     if 200 <= status < 300:
@@ -302,13 +323,13 @@ def _fail_for_status(
     retry_after = parse_retry_after(header(headers, "Retry-After"), now)
     if status in (401, 403):
         raise ServiceAuthRefused(
-            f"{head}; set {TOKEN_VARIABLE} to one of the service's bearer tokens", status=status
+            f"{head}; set {words.token} to one of the service's bearer tokens", status=status
         )
     if status == 404:
         if code == "not_found":
             raise GateNotFound(f"{head}; check the gate id", status=status)
         raise ServiceBadResponse(
-            f"{head}; check --server: it should be the service's base URL (without /v1/...)",
+            f"{head}; check {words.url}: it should be the service's base URL (without /v1/...)",
             status=status,
         )
     if status == 429:
@@ -337,29 +358,32 @@ def parse_submitted(
     what: str = "submitting the gate",
     secrets: Sequence[str] = (),
     now: datetime | None = None,
+    words: Words = CLI_WORDS,
 ) -> Submitted:
     """`POST /v1/gates`'s answer (202 created, 200 the same gate again) or its typed error."""
     _fail_for_status(
-        status, headers, body, what=what, secrets=secrets, now=now or datetime.now(UTC)
+        status, headers, body, what=what, secrets=secrets, now=now or datetime.now(UTC), words=words
     )
     if status not in (200, 202):
-        raise _problem(what, f"HTTP {status}, expected 202 (or 200)")
-    data = _object(_decode(status, headers, body, what=what, secrets=secrets), what)
+        raise _problem(what, f"HTTP {status}, expected 202 (or 200)", words)
+    data = _object(
+        _decode(status, headers, body, what=what, secrets=secrets, words=words), what, words
+    )
     try:
         gate_id = _text_field(data, "id")
         gate_status = _text_field(data, "status")
         url = _text_field(data, "url")
     except ValueError as exc:
-        raise _problem(what, str(exc)) from None
+        raise _problem(what, str(exc), words) from None
     assert gate_id is not None
     assert gate_status is not None
     assert url is not None
     if not GATE_ID.fullmatch(gate_id):
-        raise _problem(what, f"the gate id {one_line(gate_id, limit=40)!r} is not one")
+        raise _problem(what, f"the gate id {one_line(gate_id, limit=40)!r} is not one", words)
     if gate_status not in PENDING | FINISHED:
-        raise _problem(what, f"unknown status {one_line(gate_status, limit=40)!r}")
+        raise _problem(what, f"unknown status {one_line(gate_status, limit=40)!r}", words)
     if not url.startswith(("http://", "https://")) or len(url) > 2048:
-        raise _problem(what, "the gate's url is not an http(s) URL")
+        raise _problem(what, "the gate's url is not an http(s) URL", words)
     return Submitted(gate_id, gate_status, url, created=status == 202)
 
 
@@ -409,13 +433,16 @@ def parse_gate(
     gate_id: str,
     secrets: Sequence[str] = (),
     now: datetime | None = None,
+    words: Words = CLI_WORDS,
 ) -> GateState:
     """`GET /v1/gates/{id}`'s answer or its typed error."""
     what = f"reading gate {gate_id}"
     _fail_for_status(
-        status, headers, body, what=what, secrets=secrets, now=now or datetime.now(UTC)
+        status, headers, body, what=what, secrets=secrets, now=now or datetime.now(UTC), words=words
     )
-    data = _object(_decode(status, headers, body, what=what, secrets=secrets), what)
+    data = _object(
+        _decode(status, headers, body, what=what, secrets=secrets, words=words), what, words
+    )
     try:
         gate_status, url = _identity(data, gate_id)
         verdict, exit_code, report = _finished_fields(data, gate_status)
@@ -434,7 +461,7 @@ def parse_gate(
             document=data,
         )
     except ValueError as exc:
-        raise _problem(what, str(exc)) from None
+        raise _problem(what, str(exc), words) from None
 
 
 # --------------------------------------------------------------------------- meaning

@@ -31,6 +31,7 @@ from gate.remote.api import (
     ServiceDeadline,
     ServiceUnreachable,
     Submitted,
+    Words,
     gate_path,
     parse_gate,
     parse_submitted,
@@ -90,6 +91,7 @@ class ServiceClient:
                 raise UsageError(f"{token_name} {problem}; paste the token exactly")
             headers["Authorization"] = f"Bearer {token}"
         self._headers = headers
+        self._words = Words(url=where, token=token_name)
         self._secrets = (token,) if token else ()
         self._sleep = sleep
         self._kwargs: dict[str, Any] = {
@@ -132,7 +134,7 @@ class ServiceClient:
 
         def parse(raw: RawResponse) -> Submitted:
             return parse_submitted(
-                raw.status, raw.headers, raw.body, secrets=self._secrets, now=now
+                raw.status, raw.headers, raw.body, secrets=self._secrets, now=now, words=self._words
             )
 
         return await http.request(
@@ -156,6 +158,7 @@ class ServiceClient:
                 gate_id=gate_id,
                 secrets=self._secrets,
                 now=datetime.now(UTC),
+                words=self._words,
             )
 
         return await self._http.request(
