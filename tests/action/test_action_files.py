@@ -156,10 +156,7 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         service_url="http://127.0.0.1:8",
         service_token="svc-123456",
         service_wait=True,
-        warnings=(
-            "input api-key is not used with service-url: the service fetches from Roboflow "
-            "with its own key; remove api-key from with:",
-        ),
+        warnings=(_API_KEY_UNUSED,),
     )
     # And each variable on its own matters: dropping it changes the settings.
     for name in values:
@@ -167,6 +164,12 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
             continue
         without = {k: v for k, v in environ.items() if k != runner_input_env(name)}
         assert read_action_settings(without) != settings, name
+
+
+_API_KEY_UNUSED = (
+    "input api-key is not used with service-url: the service fetches from Roboflow with its own "
+    "key; remove api-key from with:"
+)
 
 
 def test_runner_defaults_give_the_dataclass_defaults():
