@@ -465,7 +465,7 @@ def _remote(
         "models": args.models,
         "versions": args.versions,
     }
-    body = remote.submission(values, cwd=cwd, config=read["config"])
+    body = remote.submission(values, cwd=cwd, config=read["config"], environ=environ)
     return asyncio.run(remote.run_submit(settings, body, read["idempotency_key"], out))
 
 

@@ -102,9 +102,16 @@ def _client(settings: RemoteSettings, transport: Any, *, deadline: float) -> Ser
 # --- submit ---------------------------------------------------------------------------------
 
 
-def submission(values: Mapping[str, Any], *, cwd: Path, config: str | None) -> dict[str, Any]:
+def submission(
+    values: Mapping[str, Any],
+    *,
+    cwd: Path,
+    config: str | None,
+    environ: Mapping[str, str],
+) -> dict[str, Any]:
     """The body to submit: the config file read and checked here (its problems located in it),
-    sent as its text, with the flags' evaluations and settings."""
+    sent as its text, with the flags' evaluations and settings (the workspace: `--workspace`,
+    else ROBOFLOW_WORKSPACE, as for `check`; else the config's, then the service's)."""
     path = find_config(config, cwd)
     read_config(path)  # every problem now, at the file's lines, before anything is sent
     text = read_capped_file(
@@ -127,7 +134,7 @@ def submission(values: Mapping[str, Any], *, cwd: Path, config: str | None) -> d
         models=_unique(values["models"]),
         versions=_unique(values["versions"]),
         baseline=_clean(values["baseline"]),
-        workspace=_clean(values["workspace"]),
+        workspace=_clean(values["workspace"]) or _clean(environ.get("ROBOFLOW_WORKSPACE")),
         fail_on=values["fail_on"],
         title=values["title"],
         max_wait=values["max_wait"],

@@ -487,7 +487,9 @@ def status_line(state: GateState, *, waited: float | None = None) -> str:
         more = len(state.waiting_for) - 3
         if more > 0:
             what += f"; and {more} more"
-        line = head + (f", waiting for {what}" if what else "")
+        line = head
+        if what:
+            line += f" for {what}" if state.status == "waiting" else f", waiting for {what}"
         if waited is not None:
             line += f"; still not finished after waiting {waited:.0f} s"
         if state.deadline_at:
