@@ -24,8 +24,10 @@ from typing import Any, TextIO
 import structlog
 
 from gate.cli.settings import find_config
-from gate.core.errors import UsageError
-from gate.local.files import MAX_CONFIG_BYTES, read_capped_file, read_config
+from gate.config.loader import load_config
+from gate.core.errors import ConfigError, Problem, UsageError
+from gate.core.strict_json import JSONDocumentError, decode_utf8
+from gate.local.files import MAX_CONFIG_BYTES, read_capped_file
 from gate.local.sources import cleartext_key_warning
 from gate.remote import TOKEN_VARIABLE
 from gate.remote.api import (
@@ -113,14 +115,21 @@ def submission(
     sent as its text, with the flags' evaluations and settings (the workspace: `--workspace`,
     else ROBOFLOW_WORKSPACE, as for `check`; else the config's, then the service's)."""
     path = find_config(config, cwd)
-    read_config(path)  # every problem now, at the file's lines, before anything is sent
-    text = read_capped_file(
+    data = read_capped_file(  # once: --config may name a pipe
         path,
         limit=MAX_CONFIG_BYTES,
         what="config file",
         flag="--config",
-        hint="point --config at it",
-    ).decode("utf-8")
+        hint="create it (see the README) or point to it with --config",
+    )
+    try:
+        text = decode_utf8(data)
+    except JSONDocumentError as exc:
+        problem = Problem(
+            f"{exc.problem}; save the config as UTF-8", str(path), exc.line, exc.column
+        )
+        raise ConfigError([problem]) from None
+    load_config(text, str(path))  # every problem now, at the file's lines, before anything is sent
     repository, sha, pull = values["repository"], values["sha"], values["pull_number"]
     if repository is None and (sha is not None or pull is not None):
         raise UsageError(

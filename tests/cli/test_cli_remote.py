@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -424,3 +425,16 @@ def test_submit_and_status_run_as_processes(service):
     assert done.code == 0, done.err
     assert done.out.startswith(f"gate {gate_id}: done (pass, exit code 0)")
     assert_no_secret(submitted.out, submitted.err, done.out, done.err)
+
+
+def test_a_config_on_a_pipe_is_read_once(service):
+    """`--config` naming a pipe is read once: checked and sent from the same bytes."""
+    read, write = os.pipe()
+    os.write(write, CONFIG.encode())
+    os.close(write)
+    try:
+        ran = service.submit("--config", f"/dev/fd/{read}", "--eval", "good", "--json")
+    finally:
+        os.close(read)
+    assert ran.code == 0, ran.err
+    assert json.loads(ran.out)["status"] in ("queued", "waiting", "done")
