@@ -152,7 +152,8 @@ def _where_text(ctx: ActionContext) -> str:
         places.append(f"the pull request's comment (#{event.pr_number})")
     if settings.commit_status:
         places.append("the commit status")
-    return "Its verdict will appear in " + ", ".join(places) + ", posted by the service."
+    listed = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
+    return f"The service will post its verdict in {listed}."
 
 
 def submitted_summary(ctx: ActionContext, submitted: Submitted) -> str:

@@ -165,7 +165,7 @@ def test_the_step_submits_and_leaves_and_the_service_reports_the_verdict(service
     assert ran.outputs["report-path"] == ""
     assert f"`{gate_id}`" in ran.summary
     assert f"the check run **{CONTEXT}** on commit `{PR_HEAD[:12]}`" in ran.summary
-    assert f"the pull request's comment (#{PR})" in ran.summary
+    assert f"and the pull request's comment (#{PR})." in ran.summary
     assert not (ran.workspace / ".eval-gate").exists()  # nothing gated here
     # The service finishes it, and reports with its own credentials.
     assert service.verdict(gate_id).startswith(f"gate {gate_id}: done (fail, exit code 1)")
