@@ -4,7 +4,8 @@
     python tools/docs_tables.py --check  exit 1 if a page's table differs from the declarations
 
 Each table is the first Markdown table after its heading, on its page under docs/: the command
-line's options (`gate.cli.settings.FLAGS`), what a verdict does under fail-on
+line's options (`gate.cli.settings.FLAGS`; `submit`'s and `status`' in
+`gate.cli.remote_flags`), what a verdict does under fail-on
 (`gate.core.decision.decide`), the Action's inputs (`gate.action.inputs.INPUTS`), where each
 config key comes from on a pull request (`Origin` in `gate.config.fields`), the service's
 settings (`gate.server.settings.SETTINGS`) and the database's
@@ -32,6 +33,7 @@ def tables() -> dict[tuple[str, str], Callable[[], str]]:
     """(page under docs/, heading line) -> the function that renders the table under it."""
     from gate.action.base_config import keys_table  # noqa: PLC0415
     from gate.action.inputs import inputs_table  # noqa: PLC0415
+    from gate.cli.remote_flags import remote_flags_table  # noqa: PLC0415
     from gate.cli.settings import flags_table  # noqa: PLC0415
     from gate.core.decision import decision_table  # noqa: PLC0415
     from gate.server.settings import settings_table  # noqa: PLC0415
@@ -39,6 +41,10 @@ def tables() -> dict[tuple[str, str], Callable[[], str]]:
 
     return {
         ("command-line.md", "## Options of `eval-gate check`"): flags_table,
+        (
+            "command-line.md",
+            "## Durable gates: `eval-gate submit` and `status`",
+        ): remote_flags_table,
         ("reports.md", "## One decision for every output: verdict and fail-on"): decision_table,
         ("action/inputs-outputs.md", "## Inputs"): inputs_table,
         ("action/base-branch.md", "## Which keys come from where"): keys_table,

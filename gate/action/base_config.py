@@ -106,6 +106,8 @@ class ConfigChoice:
     checkout_rules: tuple[Rule, ...] = ()
     # The other settings deciding the verdict that the checkout's config changes (source "base").
     settings: tuple[SettingChange, ...] = ()
+    # The base's config file as read (source "base"), for a gate sent on to the service.
+    base_data: bytes | None = field(default=None, repr=False)
 
     @property
     def changed(self) -> int:
@@ -209,6 +211,7 @@ async def choose_config(
         base=BaseEvals(base.evals),
         checkout_rules=checkout.rules,
         settings=setting_changes(base, checkout),
+        base_data=data,
     )
 
 

@@ -153,9 +153,17 @@ async def _report_cancelled(
         "action.cancelled",
         signal=signal.Signals(stop.signum).name,
         exit_code=code,
-        note=f"marking the pull request's comment as cancelled (at most {CANCEL_GRACE:g} s)",
+        note="the service's gate goes on without this step"
+        if ctx.settings.service_url is not None
+        else f"marking the pull request's comment as cancelled (at most {CANCEL_GRACE:g} s)",
     )
     body = cancelled_report(ctx.title, sha=ctx.event.sha, run_url=ctx.event.run_url)
+    if ctx.settings.service_url is not None:
+        # The gate is the service's: it goes on (and reports) without this step, whose
+        # comment and check run it owns; only this step's summary and outputs say it stopped.
+        ctx.io.append_summary(body)
+        ctx.io.set_outputs(Outputs(verdict=CANCELLED, passed=False).as_dict())
+        return code
     ctx.io.append_summary(body)
     url = ""
     reason = "a second signal"

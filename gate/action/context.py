@@ -73,7 +73,10 @@ class ActionContext:
     @property
     def secrets(self) -> tuple[str, ...]:
         """What is masked in everything the run writes or sends."""
-        return tuple(s for s in (self.settings.api_key, self.settings.github_token) if s)
+        settings = self.settings
+        return tuple(
+            s for s in (settings.api_key, settings.github_token, settings.service_token) if s
+        )
 
     @property
     def workspace(self) -> Path:

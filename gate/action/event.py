@@ -49,6 +49,9 @@ class EventContext:
     # A pull-request event, or a workflow_run naming a pull request or started by one (a PR
     # from a fork: looked up by its head commit). The rules are then the base commit's.
     is_pull_request: bool = False
+    # This job's run: `<run id>/<attempt>/<job>` (None outside a workflow run), so a submission
+    # to a service is the same one when retried, and a new one when the job is re-run.
+    run_key: str | None = None
 
 
 def _get(data: Any, *keys: str) -> Any:
@@ -193,7 +196,16 @@ def parse_event(
         note=note,
         base_sha=base_sha,
         is_pull_request=from_pr or (name == "workflow_run" and number is not None),
+        run_key=_run_key(environ),
     )
+
+
+def _run_key(environ: Mapping[str, str]) -> str | None:
+    run_id = environ.get("GITHUB_RUN_ID", "").strip()
+    if not _RUN_ID.match(run_id):
+        return None
+    attempt = environ.get("GITHUB_RUN_ATTEMPT", "").strip()
+    return f"{run_id}/{attempt if _RUN_ID.match(attempt) else '1'}/{environ.get('GITHUB_JOB', '')}"
 
 
 def _read_event_file(path: Path) -> bytes:

@@ -66,7 +66,13 @@ _FALSE = frozenset({"false", "no", "0", "off"})
 _ID_SEPARATORS = re.compile(r"[\s,]+")
 
 _API_KEY_MISSING = (
-    "input api-key is required: add `api-key: ${{ secrets.ROBOFLOW_API_KEY }}` under with:"
+    "input api-key is required: add `api-key: ${{ secrets.ROBOFLOW_API_KEY }}` under with: "
+    "(or submit the gate to an eval-gate service with service-url, which fetches with its own "
+    "key)"
+)
+_API_KEY_UNUSED = (
+    "input api-key is not used with service-url: the service fetches from Roboflow with its own "
+    "key; remove api-key from with:"
 )
 
 
@@ -91,6 +97,11 @@ class ActionSettings:
     commit_status: bool = False
     status_context: str = ""  # default f"eval-gate/{gate_id}"
     check_run: bool = False  # a check run named `status_context` on the commit
+    # An eval-gate service to submit the gate to (a durable gate) instead of gating here: its
+    # base URL, its bearer token, and whether the step waits for the verdict.
+    service_url: str | None = None
+    service_token: str | None = field(default=None, repr=False)
+    service_wait: bool = False
     # One line each, for the entrypoint to show as `::warning::` annotations (not errors: the
     # run goes on). Today: the api-key would travel unencrypted (api-url http:// off loopback).
     warnings: tuple[str, ...] = ()
@@ -190,8 +201,9 @@ INPUTS: tuple[Option[Any], ...] = (
         "api_key",
         _text,
         None,
-        "Roboflow API key (`model-eval:read`), from a secret; masked in the log",
-        shown_default="— (required)",
+        "Roboflow API key (`model-eval:read`), from a secret; masked in the log. Not used "
+        "with `service-url` (the service fetches with its own key)",
+        shown_default="— (required without `service-url`)",
     ),
     Option(
         "workspace",
@@ -333,10 +345,37 @@ INPUTS: tuple[Option[Any], ...] = (
         "`checks: write` (without it, a 403: one warning and a commit status instead)",
         shown_default="`false`",
     ),
+    Option(
+        "service-url",
+        "service_url",
+        _api_url,
+        None,
+        "an eval-gate service's base URL: submit the gate there (a durable gate: rules from the "
+        "base as above, the commit and pull request from the event, a check run) instead of "
+        "gating in this step, which then ends at once with the outputs `service-gate-id` and "
+        "`service-gate-url`; the check run carries the verdict (see [Submit to a service]"
+        "(#submit-to-a-service))",
+    ),
+    Option(
+        "service-token",
+        "service_token",
+        _text,
+        None,
+        "the service's bearer token, from a secret; masked in the log",
+    ),
+    Option(
+        "service-wait",
+        "service_wait",
+        _boolean,
+        default=False,
+        help="`true` to wait (up to `wait` seconds) for the submitted gate's verdict and end "
+        "as a gate in this step does: report, summary, outputs, exit code",
+        shown_default="`false`",
+    ),
 )
 
 INPUT_NAMES: tuple[str, ...] = tuple(option.name for option in INPUTS)
-REQUIRED_INPUTS: tuple[str, ...] = ("api-key",)
+REQUIRED_INPUTS: tuple[str, ...] = ()  # api-key is, without service-url: checked here
 
 
 def inputs_table() -> str:
@@ -358,12 +397,24 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         return value or None
 
     read = read_options(INPUTS, get, prefix="input ")
-    problems = [_API_KEY_MISSING] if get("api-key") is None else []
+    service = get("service-url") is not None
+    problems = [_API_KEY_MISSING] if get("api-key") is None and not service else []
     problems.extend(read.problems)
     config = read["config"]
     gate_id = read["gate_id"] or derive_gate_id(config)
     api_url = read["api_url"]
-    warning = cleartext_key_warning(api_url, where="input api-url") if api_url else None
+    warnings: list[str] = []
+    if service:
+        if get("api-key") is not None:
+            warnings.append(_API_KEY_UNUSED)
+        url = read["service_url"]
+        if get("service-token") is not None and url and cleartext_key_warning(url, where=""):
+            warnings.append(
+                "input service-url is plain http:// to another machine: the service-token "
+                "will be sent unencrypted; use https://"
+            )
+    elif api_url and (warning := cleartext_key_warning(api_url, where="input api-url")):
+        warnings.append(warning)
     settings = ActionSettings(
         api_key=read["api_key"] or "",
         github_token=read["github_token"],
@@ -382,9 +433,14 @@ def read_action_settings(environ: Mapping[str, str]) -> ActionSettings:
         commit_status=read["commit_status"],
         status_context=read["status_context"] or default_status_context(gate_id),
         check_run=read["check_run"],
-        warnings=(warning,) if warning else (),
+        service_url=read["service_url"],
+        service_token=read["service_token"],
+        service_wait=read["service_wait"],
+        warnings=tuple(warnings),
     )
     if problems:
-        secrets = [s for s in (settings.api_key, settings.github_token) if s]
+        secrets = [
+            s for s in (settings.api_key, settings.github_token, settings.service_token) if s
+        ]
         raise UsageError(redact("; ".join(problems), secrets))
     return settings

@@ -62,7 +62,8 @@ def _run(
 
     raw_key = environ.get("INPUT_API-KEY", "").strip()
     raw_token = environ.get("INPUT_GITHUB-TOKEN", "").strip()
-    secrets = tuple(s for s in (raw_key, raw_token) if s)
+    raw_service_token = environ.get("INPUT_SERVICE-TOKEN", "").strip()
+    secrets = tuple(s for s in (raw_key, raw_token, raw_service_token) if s)
     for secret in secrets:  # first, before anything can print them
         io.add_mask(secret)
     configure_logging(err, fmt="console", secrets=secrets)

@@ -27,12 +27,14 @@ __all__ = ["ANNOTATION_LEVELS", "OUTPUT_NAMES", "ActionsIO", "Outputs"]
 class Outputs:
     """The step's outputs, one field each, as action.yml declares them (`OUTPUT_NAMES`)."""
 
-    verdict: str  # pass | warn | fail | error | cancelled
+    verdict: str  # pass | warn | fail | error | cancelled | pending (submitted to a service)
     passed: bool
     failed_checks: int = 0
     report_path: str = ""  # relative to the workspace; "" when there is no report
     json_path: str = ""
     comment_url: str = ""
+    service_gate_id: str = ""  # with service-url: the durable gate's id (`gt_...`)
+    service_gate_url: str = ""  # and its URL on the service
 
     def as_dict(self) -> dict[str, str]:
         """`{output name: text}` in the declared order, as `ActionsIO.set_outputs` takes it:

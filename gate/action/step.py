@@ -110,6 +110,10 @@ async def action(ctx: ActionContext) -> int:
     check run completed, outputs. Returns the exit code."""
     log = structlog.get_logger("gate.action.step")
     settings, io = ctx.settings, ctx.io
+    if settings.service_url is not None:  # the service gates (and reports), not this step
+        from gate.action.service import service_step  # noqa: PLC0415 - only with service-url
+
+        return await service_step(ctx)
     if settings.check_run:  # sent first, beside the gate: a pull request waiting shows it
         ctx.check_run.creating = asyncio.ensure_future(check_run.start(ctx))
     ran = await run_gate(ctx)

@@ -30,6 +30,12 @@ directory; or postgresql://user:password@host:port/db), EVAL_GATE_DATABASE_PASSW
 exit codes: 0 done, 2 bad setting, 3 database unavailable (unreachable, not writable, not
 migrated)."""
 
+REMOTE_EPILOG = """\
+exit codes: as check's (0 pass or warn, 1 fail, 2 usage or config error, or a request the
+service refuses, or no such gate; 3 the service unavailable: network, auth, a bad answer);
+status also: 4 still queued or waiting, 5 timed_out, 6 cancelled (or superseded), 7 error.
+environment: EVAL_GATE_TOKEN (the service's bearer token; never a flag, never printed)."""
+
 # How the command line names what fixes an engine's error (`GateError.worded`).
 WORDS = FaceWords(
     wait="--wait",
@@ -98,6 +104,30 @@ def build_parser(*, serve_epilog: str = "") -> argparse.ArgumentParser:
     _logging_flags(validate)
 
     commands.add_parser("schema", help="print the config's JSON Schema")
+
+    from gate.cli.remote_flags import STATUS_FLAGS, SUBMIT_FLAGS  # noqa: PLC0415
+
+    submit = commands.add_parser(
+        "submit",
+        help="submit a durable gate to an eval-gate service; print its id and URL",
+        epilog=REMOTE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status = commands.add_parser(
+        "status",
+        help="a durable gate's status (waiting up to --wait for it), its report once done; "
+        "exit with its verdict",
+        epilog=REMOTE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status.add_argument("gate_id", metavar="ID", help="the gate's id, as submit prints it")
+    for command, flags in ((submit, SUBMIT_FLAGS), (status, STATUS_FLAGS)):
+        remote_groups: dict[str, argparse._ArgumentGroup] = {}
+        for option in flags:
+            if option.group not in remote_groups:
+                remote_groups[option.group] = command.add_argument_group(option.group)
+            _add_flag(remote_groups[option.group], option)
+        _logging_flags(command)
 
     serve = commands.add_parser(
         "serve",
@@ -218,7 +248,7 @@ def run(
     """The command line with its I/O passed in; returns the exit code."""
     fmt = "console"
     secrets: tuple[str, ...] = tuple(
-        v for k in ("ROBOFLOW_API_KEY",) if (v := environ.get(k, "").strip())
+        v for k in ("ROBOFLOW_API_KEY", "EVAL_GATE_TOKEN") if (v := environ.get(k, "").strip())
     )
     try:
         args = build_parser(serve_epilog=_serve_epilog(argv)).parse_args(list(argv))
@@ -242,6 +272,8 @@ def run(
         configure_logging(err, fmt=fmt, secrets=secrets, level=args.log_level)
         if args.command == "validate":
             return _validate(args, cwd, out, err, fmt=fmt, secrets=secrets)
+        if args.command in ("submit", "status"):
+            return _remote(args, environ, cwd, out, err)
         return _check(args, environ, cwd, out, err)
     except GateError as error:
         _print_error(error, fmt, secrets, err)
@@ -400,6 +432,42 @@ def _check(
         for warning in settings.warnings:
             _print_warning(warning, args.log_format, settings.secrets, err)
     return asyncio.run(_exit_code(settings, out))
+
+
+def _remote(
+    args: argparse.Namespace, environ: Mapping[str, str], cwd: Path, out: TextIO, err: TextIO
+) -> int:
+    """`eval-gate submit` and `eval-gate status`, on the service --server names."""
+    from gate.cli import remote  # noqa: PLC0415 - per-command imports
+    from gate.cli.remote_flags import STATUS_FLAGS, SUBMIT_FLAGS  # noqa: PLC0415
+
+    flags = SUBMIT_FLAGS if args.command == "submit" else STATUS_FLAGS
+    read = _read_flags(flags, args)
+    if read.problems:
+        raise _UsageExitError("; ".join(read.problems))
+    settings = remote.remote_settings(read["server"], environ, as_json=args.as_json)
+    if args.log_level in ("debug", "info", "warning"):
+        for warning in settings.warnings:
+            _print_warning(warning, args.log_format, settings.secrets, err)
+    if args.command == "status":
+        return asyncio.run(
+            remote.run_status(
+                settings,
+                args.gate_id,
+                wait=read["wait"],
+                interval=read["poll_interval"],
+                quiet=args.quiet,
+                out=out,
+            )
+        )
+    values = {
+        **read.values,
+        "eval_ids": args.eval_ids,
+        "models": args.models,
+        "versions": args.versions,
+    }
+    body = remote.submission(values, cwd=cwd, config=read["config"], environ=environ)
+    return asyncio.run(remote.run_submit(settings, body, read["idempotency_key"], out))
 
 
 async def _exit_code(settings: CheckSettings, out: TextIO) -> int:

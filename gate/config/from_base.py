@@ -122,3 +122,50 @@ def setting_changes(base: GateConfig, checkout: GateConfig) -> tuple[SettingChan
             if (before := _value(theirs, f)) != (after := getattr(spec, f.name))
         )
     return tuple(changes)
+
+
+def _item_label(item: Any) -> str | None:
+    """An `evals` item's label as written (its name, else its id, model or version), as
+    `EvalSpec.label` says it; None for an item that is neither text nor a mapping."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, Mapping):
+        return None
+    for key in ("name", "id", "model", "version"):
+        value = item.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _gated_item(item: Any, theirs: Any) -> Any:
+    """A checkout's `evals` item with its verdict settings from the base's item of its label
+    (`theirs`; None: the base has none, and the item gets no such setting: no baseline)."""
+    gated: dict[str, Any] = {"id": item} if isinstance(item, str) else dict(item)
+    for f in EVAL_FROM_BASE:
+        gated.pop(f.name, None)
+        if isinstance(theirs, Mapping) and theirs.get(f.name) is not None:
+            gated[f.name] = theirs[f.name]
+    return gated
+
+
+def gated_document(base: Mapping[str, Any], checkout: Mapping[str, Any]) -> dict[str, Any]:
+    """`gated_config` on the two configs as written (parsed YAML, both already validated): the
+    checkout's document with every setting that decides the verdict taken from the base's, for
+    a gate run elsewhere (the service) on the text itself. An eval the base does not have gets
+    no baseline (`gated_config` marks it `base` so the report can say why; a document sent on
+    cannot use `base`)."""
+    gated = dict(checkout)
+    for f in TOP_FROM_BASE:
+        gated.pop(f.name, None)
+        if base.get(f.name) is not None:
+            gated[f.name] = base[f.name]
+    evals = checkout.get("evals")
+    if isinstance(evals, list):
+        theirs = {
+            label: item
+            for item in (base.get("evals") or [])
+            if (label := _item_label(item)) is not None
+        }
+        gated["evals"] = [_gated_item(item, theirs.get(_item_label(item) or "")) for item in evals]
+    return gated

@@ -56,6 +56,11 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # the gate failed (or warned, with --fail-on warning)
     USAGE = 2  # bad command line, bad config
     UNAVAILABLE = 3  # results could not be had: network, auth, not found, eval failed, timeout
+    # A durable gate (`eval-gate status`, the Action with `service-wait`), by its status:
+    PENDING = 4  # still queued or waiting when the client stopped waiting for it
+    TIMED_OUT = 5  # it ended timed_out: its evaluations were not done within its max_wait
+    CANCELLED = 6  # it was cancelled (DELETE), or superseded by a newer gate on its commit
+    GATE_ERROR = 7  # it ended in error: it could not run (its error says why)
     INTERNAL = 70  # a bug in eval-gate (EX_SOFTWARE): reported in one line, never a traceback
 
 

@@ -65,9 +65,10 @@ def test_every_input_is_documented():
 
 def test_input_defaults():
     inputs = ACTION["inputs"]
-    assert inputs["api-key"]["required"] is True
+    # api-key is required unless service-url is given: the Action checks it, not the runner.
+    assert inputs["api-key"]["required"] is False
     assert "default" not in inputs["api-key"]
-    assert [n for n, spec in inputs.items() if spec["required"]] == ["api-key"]
+    assert [n for n, spec in inputs.items() if spec["required"]] == []
     defaults = {n: spec["default"] for n, spec in inputs.items() if "default" in spec}
     assert defaults == {
         "config": ".github/eval-gate.yml",
@@ -78,6 +79,7 @@ def test_input_defaults():
         "fail-on": "error",
         "commit-status": "false",
         "check-run": "false",
+        "service-wait": "false",
     }
 
 
@@ -125,6 +127,9 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         "commit-status": "true",
         "status-context": "ctx/one",
         "check-run": "true",
+        "service-url": "http://127.0.0.1:8",
+        "service-token": "svc-123456",
+        "service-wait": "true",
     }
     assert set(values) == set(ACTION["inputs"])
     environ = {runner_input_env(name): value for name, value in values.items()}
@@ -148,6 +153,10 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
         commit_status=True,
         status_context="ctx/one",
         check_run=True,
+        service_url="http://127.0.0.1:8",
+        service_token="svc-123456",
+        service_wait=True,
+        warnings=(_API_KEY_UNUSED,),
     )
     # And each variable on its own matters: dropping it changes the settings.
     for name in values:
@@ -155,6 +164,12 @@ def test_the_code_reads_every_input_under_the_runner_env_name():
             continue
         without = {k: v for k, v in environ.items() if k != runner_input_env(name)}
         assert read_action_settings(without) != settings, name
+
+
+_API_KEY_UNUSED = (
+    "input api-key is not used with service-url: the service fetches from Roboflow with its own "
+    "key; remove api-key from with:"
+)
 
 
 def test_runner_defaults_give_the_dataclass_defaults():
@@ -439,6 +454,7 @@ def test_the_example_workflows_exist():
     assert names == {
         "eval-gate.yml",
         "eval-gate-multi.yml",
+        "eval-gate-durable.yml",
         "eval-gate-fork-safe/eval-gate-request.yml",
         "eval-gate-fork-safe/eval-gate-report.yml",
     }
@@ -450,7 +466,21 @@ def test_gate_steps_use_only_declared_inputs(path):
         assert step["uses"] == USES
         given = set(step.get("with", {}))
         assert given <= set(INPUT_NAMES), given - set(INPUT_NAMES)
-        assert step["with"]["api-key"] == "${{ secrets.ROBOFLOW_API_KEY }}"
+        if "service-url" in step["with"]:  # the service fetches with its own key
+            assert "api-key" not in step["with"]
+            assert step["with"]["service-token"] == "${{ secrets.EVAL_GATE_TOKEN }}"
+        else:
+            assert step["with"]["api-key"] == "${{ secrets.ROBOFLOW_API_KEY }}"
+
+
+def test_the_durable_workflow_submits_and_leaves_with_a_read_only_token():
+    workflow = load_workflow(WORKFLOWS / "eval-gate-durable.yml")
+    assert workflow["permissions"] == {"contents": "read"}  # the service posts, not the job
+    (step,) = gate_steps(workflow)
+    assert step["with"]["service-url"] == "${{ secrets.EVAL_GATE_URL }}"
+    assert "service-wait" not in step["with"]
+    (job,) = workflow["jobs"].values()
+    assert job["timeout-minutes"] <= 5
 
 
 def test_the_common_workflow():

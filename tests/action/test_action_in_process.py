@@ -198,5 +198,7 @@ def test_the_outputs_are_written_under_the_names_action_yml_declares():
         "report-path": "r.md",
         "json-path": "",
         "comment-url": "",
+        "service-gate-id": "",
+        "service-gate-url": "",
     }
     assert tuple(outputs.as_dict()) == OUTPUT_NAMES

@@ -650,6 +650,8 @@ async def test_a_cancelled_run_stops_at_once_and_says_so_on_the_pull_request(
         "report-path": "",
         "json-path": "",
         "comment-url": first.outputs["comment-url"],
+        "service-gate-id": "",
+        "service-gate-url": "",
     }
     assert "cancelled" in run.summary
     assert len(github.statuses_for(REPO, PR_HEAD)) == statuses  # no status about a non-run

@@ -106,7 +106,9 @@ def test_missing_api_key():
         with pytest.raises(UsageError) as caught:
             read_action_settings(env)
         assert str(caught.value) == (
-            "input api-key is required: add `api-key: ${{ secrets.ROBOFLOW_API_KEY }}` under with:"
+            "input api-key is required: add `api-key: ${{ secrets.ROBOFLOW_API_KEY }}` under with: "
+            "(or submit the gate to an eval-gate service with service-url, which fetches with its "
+            "own key)"
         )
 
 

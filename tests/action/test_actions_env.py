@@ -87,6 +87,7 @@ def test_read_event_on_each_real_payload(filename):
         note=note,
         base_sha=BASE if number is not None else None,
         is_pull_request=number is not None,
+        run_key="1234567/1/",
     )
 
 
@@ -387,6 +388,8 @@ def test_output_names_are_the_documented_ones():
         "report-path",
         "json-path",
         "comment-url",
+        "service-gate-id",
+        "service-gate-url",
     )
 
 

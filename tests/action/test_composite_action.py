@@ -92,7 +92,7 @@ def mutate(action: dict[str, Any], change: str) -> dict[str, Any]:
     if change == "a default":
         inputs["wait"]["default"] = "60"
     elif change == "required":
-        inputs["api-key"]["required"] = False
+        inputs["api-key"]["required"] = True
     elif change == "a description":
         inputs["config"]["description"] = "Somewhere else."
     elif change == "a new input":

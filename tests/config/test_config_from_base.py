@@ -142,3 +142,71 @@ def test_origin_reads_as_a_place(origin):
 def test_a_setting_change_without_a_location_is_still_described():
     change = SettingChange("require_same_version", False, True, Location("x"))
     assert change.describe(change.after) == "require_same_version: true"
+
+
+# --- the same merge on the documents as written (what the Action sends to a service) ------------
+
+BASE_TEXT = """\
+version: 1
+workspace: ws
+require_same_version: true
+evals:
+  - id: e1
+    name: detector
+    baseline: champion
+  - model: m-seg
+    baseline: auto
+rules:
+  - map50 >= 0.8
+  - metric: map50
+    classes: "*"
+    min: 0.7
+"""
+CHECKOUT_TEXT = """\
+version: 1
+workspace: ws2
+evals:
+  - id: e9
+    name: detector
+    baseline: e0
+  - model: m-seg
+  - new-eval
+  - id: e5
+    name: fresh
+    baseline: e4
+rules:
+  - map50 >= 0.1
+"""
+
+
+def _plain(config: GateConfig) -> tuple[object, ...]:
+    evals = tuple((s.id, s.name, s.by, s.baseline) for s in config.evals)
+    rules = tuple(
+        rule.describe() if hasattr(rule, "describe") else repr(rule) for rule in config.rules
+    )
+    return config.workspace, config.require_same_version, evals, rules
+
+
+def test_gated_document_is_gated_config_on_the_documents_as_written():
+    import yaml  # noqa: PLC0415
+
+    from gate.config.from_base import gated_document  # noqa: PLC0415
+    from gate.config.loader import config_from_data  # noqa: PLC0415
+
+    base, checkout = load_config(BASE_TEXT), load_config(CHECKOUT_TEXT)
+    document = gated_document(yaml.safe_load(BASE_TEXT), yaml.safe_load(CHECKOUT_TEXT))
+    sent = config_from_data(document)
+    expected = gated_config(base, checkout)
+    # An eval the base does not name: gated_config marks it `base` (for the report to say why
+    # there is none); a document sent on gets no baseline.
+    expected = dataclasses.replace(
+        expected,
+        evals=tuple(
+            dataclasses.replace(s, baseline=None) if s.baseline == BASE else s
+            for s in expected.evals
+        ),
+    )
+    assert _plain(sent) == _plain(expected)
+    assert sent.workspace == "ws2"  # what to gate: the checkout's
+    assert [s.baseline for s in sent.evals] == ["champion", "auto", None, None]
+    assert sent.require_same_version is True
