@@ -1,8 +1,14 @@
-"""Running the real `eval-gate` process in tests."""
+"""Running `eval-gate` in tests: in this process (`cli`, `cli_async`: `gate.cli.main.run` with
+the I/O passed in; the default for a behaviour test) or as a real process (`run_cli`,
+`run_cli_async`: only for what a process proves, such as its imports, stdin or its exit).
+
+Both give a `Proc` (exit code, stdout, stderr) and take the same arguments, so a test moves
+from one to the other without touching its assertions."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
@@ -29,6 +35,35 @@ def clean_env(**extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> Proc:
+    """`eval-gate ARGS` in this process (`gate.cli.main.run`), with the environment `env`
+    (default: this process's without Roboflow/GitHub settings) and the working directory `cwd`.
+    The structlog configuration the command sets is put back after."""
+    import structlog  # noqa: PLC0415 - only the in-process runs need it
+
+    from gate.cli.main import run  # noqa: PLC0415 - as the process would, at the call
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = structlog.get_config()
+    try:
+        code = run(
+            list(args),
+            environ=env if env is not None else clean_env(),
+            cwd=cwd,
+            out=out,
+            err=err,
+        )
+    finally:
+        structlog.configure(**saved)
+    return Proc(code, out.getvalue(), err.getvalue())
+
+
+async def cli_async(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> Proc:
+    """Same, in a thread: the test's event loop stays free, so a stand-in it serves answers
+    (the command runs its own event loop, as the process does)."""
+    return await asyncio.wait_for(asyncio.to_thread(cli, *args, cwd=cwd, env=env), timeout=60)
 
 
 def run_cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> Proc:

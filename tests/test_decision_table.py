@@ -1,7 +1,7 @@
 """One decision from (verdict x fail-on), read by every output: a table test.
 
 For each verdict (pass, warn, fail) and each fail-on (error, warning, never), every output says
-what the docs' table says: the exit code (CLI in process, the Action as a subprocess, the
+what the docs' table says: the exit code (the CLI and the Action in process, the
 service's `exit_code`), the Action's `passed` output, the commit status's state (and a
 description that never says "passed" for a gate that did not pass), the check run's
 conclusion, and the JSON's `decision`. The faces run against the Roboflow and GitHub stand-ins

@@ -1,7 +1,8 @@
-"""The Action's check run (input `check-run`), the entrypoint as a subprocess against stand-ins
-for Roboflow and GitHub on 127.0.0.1: in progress while the gate runs, then completed with the
-verdict, the report and annotations on the rules' lines; a 403 falls back to the commit
-status; a cancelled or failed run never leaves it in progress."""
+"""The Action's check run (input `check-run`) against stand-ins for Roboflow and GitHub on
+127.0.0.1: in progress while the gate runs, then completed with the verdict, the report and
+annotations on the rules' lines; a 403 falls back to the commit status; a cancelled or failed
+run never leaves it in progress. In process (`run_action`); the entrypoint as a real process
+where a signal or a closed log pipe is the point."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from tests.action.test_action_process import (
     REPO,
     RF_KEY,
     RUN_HEAD,
-    finish,
     run_action,
     start_action,
     stop,
@@ -286,7 +286,7 @@ async def test_a_run_cancelled_while_its_check_run_is_being_created_still_cancel
 
 
 async def test_a_workflow_run_puts_its_check_run_on_the_run_s_head_commit(tmp_path, urls, github):
-    started = await start_action(
+    run = await run_action(
         tmp_path,
         urls,
         event="workflow_run.completed.with-pull-requests.json",
@@ -294,7 +294,6 @@ async def test_a_workflow_run_puts_its_check_run_on_the_run_s_head_commit(tmp_pa
         check_run="true",
         config_from="workspace",
     )
-    run = await finish(started)
     assert run.code == 0, run.err
     (check,) = github.check_runs_for(REPO, RUN_HEAD)
     assert check.states[-1] == ("completed", "success")

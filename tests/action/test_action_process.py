@@ -1,9 +1,13 @@
-"""The Action entrypoint as a subprocess with the runner's environment, against stand-ins for
-Roboflow and GitHub on 127.0.0.1."""
+"""The Action with the runner's environment, against stand-ins for Roboflow and GitHub on
+127.0.0.1: in process (`run_action`: `gate.action.main.run`) for its behaviour, and as the image's
+entrypoint in a real process (`run_action_process`, `start_action`) for what only a process
+shows: the exit code of the real entrypoint, signals, and the interpreter's isolation from the
+workspace."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -15,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
+from gate.action.main import run
+from gate.sleeping import sleepless
 from tests.cli_helpers import clean_env
 from tests.github_standin import (
     Fault,
@@ -109,7 +116,18 @@ def prepare(tmp_path: Path, event: str, config: str) -> Path:
     return workspace
 
 
-async def start_action(
+@dataclass
+class Prepared:
+    """The Action's workspace, runner files and environment, ready to start."""
+
+    workspace: Path
+    output: Path
+    summary: Path
+    env: dict[str, str]
+    secrets: list[str]
+
+
+def prepare_action(
     tmp_path: Path,
     urls: tuple[str, str],
     *,
@@ -118,14 +136,13 @@ async def start_action(
     config: str = CONFIG,
     repository: str = REPO,
     sha: str = PUSH_SHA,
-    command: list[str] = ACTION,
     extra_env: dict[str, str] | None = None,
     runner_owner: tuple[int, int] | None = None,
     runner_files: bool = True,
     summary_prefill: int = 0,
     **inputs: str,
-) -> Started:
-    """Start the Action as the runner does: the image's entrypoint, cwd the workspace.
+) -> Prepared:
+    """The workspace and the environment the runner gives the Action, cwd the workspace.
 
     runner_owner: chown the workspace and the runner's files to it first (as on a hosted
     runner). runner_files False: GITHUB_OUTPUT and GITHUB_STEP_SUMMARY do not exist yet.
@@ -173,38 +190,78 @@ async def start_action(
     for name, value in defaults.items():
         env[f"INPUT_{name.upper()}"] = value  # the runner keeps hyphens: INPUT_EVAL-IDS
     env.update(extra_env or {})
+    secrets = [v for v in (defaults["api-key"], defaults["github-token"]) if v]
+    return Prepared(workspace, output, summary, env, secrets)
+
+
+async def start_action(
+    tmp_path: Path, urls: tuple[str, str], *, command: list[str] = ACTION, **options: Any
+) -> Started:
+    """Start the Action as a process, as the runner does: the image's entrypoint (or
+    `command`), cwd the workspace. For what only a process shows: signals, the interpreter's
+    flags, the exit of the real entrypoint."""
+    ready = prepare_action(tmp_path, urls, **options)
     proc = await asyncio.create_subprocess_exec(
         *command,
-        cwd=workspace,
-        env=env,
+        cwd=ready.workspace,
+        env=ready.env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    secrets = [v for v in (defaults["api-key"], defaults["github-token"]) if v]
-    return Started(proc, workspace, output, summary, secrets)
+    return Started(proc, ready.workspace, ready.output, ready.summary, ready.secrets)
+
+
+def ran(code: int, out: str, err: str, where: Prepared | Started) -> Run:
+    """What a run printed and wrote (the runner's files read as the runner reads them)."""
+    output, summary = where.output, where.summary
+    return Run(
+        code,
+        out,
+        err,
+        parse_runner_output_file(output.read_bytes().decode()) if output.exists() else {},
+        summary.read_text() if summary.exists() else "",
+        where.workspace,
+    )
 
 
 async def finish(started: Started) -> Run:
     """Wait for the Action to exit; what it printed and wrote, checked for secrets."""
     out, err = await asyncio.wait_for(started.proc.communicate(), timeout=60)
     assert started.proc.returncode is not None
-    run = Run(
-        started.proc.returncode,
-        out.decode(),
-        err.decode(),
-        parse_runner_output_file(started.output.read_bytes().decode())
-        if started.output.exists()
-        else {},
-        started.summary.read_text() if started.summary.exists() else "",
-        started.workspace,
-    )
+    run = ran(started.proc.returncode, out.decode(), err.decode(), started)
     assert_no_secrets(run, started.secrets)
     assert "Traceback" not in run.err
     return run
 
 
-async def run_action(tmp_path: Path, urls: tuple[str, str], **options: Any) -> Run:
+async def run_action_process(tmp_path: Path, urls: tuple[str, str], **options: Any) -> Run:
+    """The Action as a process, to its end."""
     return await finish(await start_action(tmp_path, urls, **options))
+
+
+def _run_in_thread(ready: Prepared) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(environ=ready.env, cwd=ready.workspace, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def run_action(tmp_path: Path, urls: tuple[str, str], **options: Any) -> Run:
+    """The Action in this process (`gate.action.main.run`, in a thread while the stand-ins
+    answer in the test's event loop), with the same environment and working directory as the
+    process; retries' and polls' waits skipped on the fake clock. Checked for secrets."""
+    ready = prepare_action(tmp_path, urls, **options)
+    saved = structlog.get_config()
+    try:
+        with sleepless():
+            code, out, err = await asyncio.wait_for(
+                asyncio.to_thread(_run_in_thread, ready), timeout=60
+            )
+    finally:
+        structlog.configure(**saved)
+    result = ran(code, out, err, ready)
+    assert_no_secrets(result, ready.secrets)
+    assert "Traceback" not in result.err
+    return result
 
 
 def assert_no_secrets(run: Run, given: list[str]) -> None:
@@ -233,7 +290,7 @@ def our_comments(github: GitHubStandIn) -> list:
 async def test_pull_request_passing_creates_one_comment_and_writes_everything(
     tmp_path, urls, github
 ):
-    run = await run_action(tmp_path, urls)
+    run = await run_action_process(tmp_path, urls)
     assert run.code == 0, run.err
     (comment,) = github.comments_on(REPO, PR)
     assert comment.body.startswith("<!-- eval-gate:")
@@ -252,7 +309,7 @@ async def test_pull_request_passing_creates_one_comment_and_writes_everything(
 
 
 async def test_failing_gate_exits_1_with_annotations(tmp_path, urls, github):
-    run = await run_action(tmp_path, urls, eval_ids="bad")
+    run = await run_action_process(tmp_path, urls, eval_ids="bad")
     assert run.code == 1
     assert run.outputs["verdict"] == "fail"
     assert run.outputs["passed"] == "false"
@@ -265,7 +322,9 @@ async def test_failing_gate_exits_1_with_annotations(tmp_path, urls, github):
 async def test_a_nearly_full_job_summary_gets_a_folded_report_not_a_cut_one(tmp_path, urls, github):
     limit = 1024 * 1024
     prefill = limit - 500
-    run = await run_action(
+    # A process: the report names the config relative to the process's working directory
+    # (gate/report/rules.py reads Path.cwd(), not run()'s cwd), and the fit depends on it.
+    run = await run_action_process(
         tmp_path, urls, eval_ids="bad", summary_prefill=prefill, config_from="workspace"
     )
     assert run.code == 1
@@ -537,7 +596,7 @@ async def test_nothing_in_the_workspace_is_imported(tmp_path, urls, github):
     canary = tmp_path / "canary"
     plant_hostile_modules(prepare(tmp_path, "pull_request.opened.json", CONFIG), canary)
     workspace = tmp_path / "workspace"
-    run = await run_action(tmp_path, urls, extra_env={"PYTHONPATH": f"{workspace}:."})
+    run = await run_action_process(tmp_path, urls, extra_env={"PYTHONPATH": f"{workspace}:."})
     assert sorted(p.name for p in canary.iterdir()) == []
     assert "HIJACKED" not in run.err
     assert run.code == 0, run.err

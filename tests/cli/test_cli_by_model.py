@@ -1,5 +1,5 @@
-"""`eval-gate check --model` / `--version` (and `evals:` items naming them) as a subprocess
-against the stand-in Roboflow API on 127.0.0.1."""
+"""`eval-gate check --model` / `--version` (and `evals:` items naming them) in process
+against the stand-in Roboflow API on 127.0.0.1 (`gate` of test_cli_online)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The command line as a subprocess, on saved results: verdicts, outputs, errors, exit codes."""
+"""The command line on saved results: verdicts, outputs, errors, exit codes. In process
+(`gate.cli.main.run`); the example run and the offline-imports run are real processes (the
+entrypoint's exit code; what the process imports)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import EXAMPLES, REPO, clean_env, imported_modules, run_cli
+from tests.cli_helpers import EXAMPLES, REPO, clean_env, cli, imported_modules, run_cli
 
 CONFIG = str(EXAMPLES / "eval-gate.yml")
 RESULTS = str(EXAMPLES / "results")
@@ -63,7 +65,7 @@ def test_example_run_fails_with_exit_1_and_a_report(tmp_path):
 def test_the_panels_example_shows_support_a_rare_class_skipped_and_an_interval(tmp_path):
     """examples/panels: saved evaluations carry the panels, so all of it works offline."""
     panels = EXAMPLES / "panels"
-    proc = run_cli(
+    proc = cli(
         "check",
         "--config",
         str(panels / "eval-gate.yml"),
@@ -92,13 +94,13 @@ def test_the_panels_example_shows_support_a_rare_class_skipped_and_an_interval(t
 
 
 def test_quiet_prints_nothing_and_keeps_exit_code(tmp_path):
-    proc = run_cli("check", "--config", CONFIG, "--results", RESULTS, "--quiet", cwd=tmp_path)
+    proc = cli("check", "--config", CONFIG, "--results", RESULTS, "--quiet", cwd=tmp_path)
     assert proc.code == 1
     assert proc.out == ""
 
 
 def test_fail_on_never_exits_0(tmp_path):
-    proc = run_cli(
+    proc = cli(
         "check", "--config", CONFIG, "--results", RESULTS, "--fail-on", "never", "-q", cwd=tmp_path
     )
     assert proc.code == 0
@@ -114,17 +116,17 @@ def _warn_config(tmp_path: Path) -> Path:
 def test_warning_exits_0_unless_fail_on_warning(tmp_path):
     _warn_config(tmp_path)
     write(tmp_path / "cand.json", det_doc())
-    proc = run_cli("check", "--results", "cand.json", "--json", "g.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", "--json", "g.json", cwd=tmp_path)
     assert proc.code == 0, proc.err
     assert json.loads((tmp_path / "g.json").read_text())["verdict"] == "warn"
-    proc = run_cli("check", "--results", "cand.json", "--fail-on", "warning", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", "--fail-on", "warning", cwd=tmp_path)
     assert proc.code == 1
 
 
 def test_pass_exits_0(tmp_path):
     write(tmp_path / "eval-gate.yml", 'version: 1\nrules: ["map50 >= 0.5"]\n')
     write(tmp_path / "cand.json", det_doc())
-    proc = run_cli("check", "--results", "cand.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", cwd=tmp_path)
     assert proc.code == 0, proc.err
     assert "Passed" in proc.out
 
@@ -133,14 +135,14 @@ def test_config_found_under_dot_github(tmp_path):
     (tmp_path / ".github").mkdir()
     write(tmp_path / ".github/eval-gate.yml", 'version: 1\nrules: ["map50 >= 0.95"]\n')
     write(tmp_path / "cand.json", det_doc())
-    assert run_cli("check", "--results", "cand.json", "-q", cwd=tmp_path).code == 1
+    assert cli("check", "--results", "cand.json", "-q", cwd=tmp_path).code == 1
 
 
 @pytest.mark.parametrize("bad", ["NaN", "null", '"0.9"', "1.5"])
 def test_broken_data_never_passes(tmp_path, bad):
     write(tmp_path / "eval-gate.yml", 'version: 1\nrules: ["map50 >= 0.0"]\n')
     write(tmp_path / "cand.json", det_doc().replace("0.9", bad, 1))
-    proc = run_cli("check", "--results", "cand.json", "--json", "g.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", "--json", "g.json", cwd=tmp_path)
     assert proc.code == 1
     assert json.loads((tmp_path / "g.json").read_text())["verdict"] == "fail"
 
@@ -149,7 +151,7 @@ def test_eval_id_and_baseline_from_the_command_line(tmp_path):
     write(tmp_path / "eval-gate.yml", "version: 1\nrules:\n  - metric: map50\n    max_drop: 0.01\n")
     write(tmp_path / "new.json", det_doc(0.80))
     write(tmp_path / "old.json", det_doc(0.90))
-    proc = run_cli(
+    proc = cli(
         "check",
         "--eval",
         "e1",
@@ -171,7 +173,7 @@ def test_eval_id_and_baseline_from_the_command_line(tmp_path):
 def test_regression_without_baseline_is_exit_2(tmp_path):
     write(tmp_path / "eval-gate.yml", "version: 1\nrules:\n  - metric: map50\n    max_drop: 0.01\n")
     write(tmp_path / "cand.json", det_doc())
-    proc = run_cli("check", "--results", "cand.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", cwd=tmp_path)
     assert proc.code == 2
     assert "eval-gate.yml:3:5" in proc.err
     assert "Traceback" not in proc.err
@@ -186,7 +188,7 @@ def test_config_errors_are_located_and_all_reported(tmp_path):
         "version: 1\nrules:\n  - metric: map50-95\n    min: 0.7\n  - metric: miou\n"
         "    classes: '*'\n    min: 2\n",
     )
-    proc = run_cli("validate", cwd=tmp_path)
+    proc = cli("validate", cwd=tmp_path)
     assert proc.code == 2
     assert "Traceback" not in proc.err
     assert "eval-gate.yml:3:13" in proc.err and "did you mean 'map50_95'" in proc.err
@@ -194,13 +196,13 @@ def test_config_errors_are_located_and_all_reported(tmp_path):
 
 
 def test_validate_accepts_the_example():
-    proc = run_cli("validate", "--config", CONFIG)
+    proc = cli("validate", "--config", CONFIG)
     assert proc.code == 0
     assert "valid" in proc.out
 
 
 def test_schema_command_prints_the_committed_schema():
-    proc = run_cli("schema")
+    proc = cli("schema")
     assert proc.code == 0
     assert json.loads(proc.out) == json.loads((REPO / "schema/eval-gate.schema.json").read_text())
 
@@ -218,7 +220,7 @@ def test_schema_command_prints_the_committed_schema():
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path, args, needle):
     write(tmp_path / "eval-gate.yml", 'version: 1\nrules: ["map50 >= 0.5"]\nevals: [abc]\n')
-    proc = run_cli(*args, cwd=tmp_path)
+    proc = cli(*args, cwd=tmp_path)
     assert proc.code == 2, proc
     assert needle in proc.err
     assert "Traceback" not in proc.err
@@ -228,7 +230,7 @@ def test_usage_errors_exit_2_with_one_line(tmp_path, args, needle):
 def test_invalid_results_json_is_located(tmp_path):
     write(tmp_path / "eval-gate.yml", 'version: 1\nrules: ["map50 >= 0.5"]\n')
     write(tmp_path / "cand.json", '{"taskType": "object-detection-like",\n "splits": {,}}')
-    proc = run_cli("check", "--results", "cand.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", cwd=tmp_path)
     assert proc.code == 2
     assert "cand.json:2:" in proc.err
 
@@ -236,7 +238,7 @@ def test_invalid_results_json_is_located(tmp_path):
 def test_unreadable_results_document_is_exit_3(tmp_path):
     write(tmp_path / "eval-gate.yml", 'version: 1\nrules: ["map50 >= 0.5"]\n')
     write(tmp_path / "cand.json", '{"taskType": "classification", "splits": {}}')
-    proc = run_cli("check", "--results", "cand.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", cwd=tmp_path)
     assert proc.code == 3
     assert "classification" in proc.err
 
@@ -245,14 +247,14 @@ def test_auto_baseline_for_a_saved_eval_needs_a_named_baseline(tmp_path):
     # A key would not help: an eval read from a file is never looked up on Roboflow.
     write(tmp_path / "eval-gate.yml", "version: 1\nrules:\n  - metric: map50\n    max_drop: 0.01\n")
     write(tmp_path / "cand.json", det_doc())
-    proc = run_cli("check", "--results", "cand.json", "--baseline", "auto", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", "--baseline", "auto", cwd=tmp_path)
     assert proc.code == 2
     assert "comes from a saved results file" in proc.err
     assert "name the baseline's id" in proc.err
 
 
 def test_json_log_format_on_errors(tmp_path):
-    proc = run_cli("check", "--log-format", "json", "--config", "nope.yml", cwd=tmp_path)
+    proc = cli("check", "--log-format", "json", "--config", "nope.yml", cwd=tmp_path)
     assert proc.code == 2
     event = json.loads(proc.err.strip().splitlines()[-1])
     assert event["level"] == "error" and "nope.yml" in event["message"]
@@ -261,7 +263,7 @@ def test_json_log_format_on_errors(tmp_path):
 def test_installed_package_runs_from_anywhere(tmp_path):
     # The wheel carries its templates: render from a folder that is not the checkout.
     shutil.copy(EXAMPLES / "eval-gate.yml", tmp_path / "eval-gate.yml")
-    proc = run_cli("check", "--results", RESULTS, "-q", "--report", "r.md", cwd=tmp_path)
+    proc = cli("check", "--results", RESULTS, "-q", "--report", "r.md", cwd=tmp_path)
     assert proc.code == 1
     assert (tmp_path / "r.md").read_text().strip()
 

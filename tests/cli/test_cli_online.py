@@ -1,4 +1,5 @@
-"""The command line as a subprocess against a stand-in Roboflow API on 127.0.0.1."""
+"""The command line in process (`gate.cli.main.run`, in a thread) against a stand-in Roboflow
+API on 127.0.0.1. Retries' and polls' waits are skipped on the fake clock (`sleepless`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import Proc, clean_env, run_cli_async
+from gate.sleeping import sleepless
+from tests.cli_helpers import Proc, clean_env, cli_async
 from tests.roboflow_standin import (
     HTML_502,
     RoboflowStandIn,
@@ -47,7 +49,8 @@ def write_config(folder: Path, text: str) -> None:
 async def gate(tmp_path: Path, api_url: str, *args: str, config: str = CONFIG, **env: str) -> Proc:
     write_config(tmp_path, config)
     environ = clean_env(ROBOFLOW_API_KEY=KEY, ROBOFLOW_API_URL=api_url, **env)
-    proc = await run_cli_async("check", "--json", "gate.json", *args, cwd=tmp_path, env=environ)
+    with sleepless():
+        proc = await cli_async("check", "--json", "gate.json", *args, cwd=tmp_path, env=environ)
     assert_no_secret(proc, tmp_path)
     assert "Traceback" not in proc.err
     return proc
@@ -155,9 +158,7 @@ async def test_wrong_key_is_exit_3_and_never_echoed(tmp_path, standin, api_url):
     (tmp_path / "eval-gate.yml").write_text(CONFIG)
     wrong = "rf_WRONG_key_9876543210"
     env = clean_env(ROBOFLOW_API_KEY=wrong, ROBOFLOW_API_URL=api_url)
-    proc = await run_cli_async(
-        "check", "--eval", "e1", "--log-level", "debug", cwd=tmp_path, env=env
-    )
+    proc = await cli_async("check", "--eval", "e1", "--log-level", "debug", cwd=tmp_path, env=env)
     assert proc.code == 3
     assert "ROBOFLOW_API_KEY" in proc.err
     assert wrong not in proc.out + proc.err

@@ -1,5 +1,6 @@
-"""The command line as a subprocess with rules that read Roboflow's other panels: support and
-min_support, detection precision/recall/F1, and confidence intervals on regressions."""
+"""The command line in process (`gate.cli.main.run`) with rules that read Roboflow's other
+panels: support and min_support, detection precision/recall/F1, and confidence intervals on
+regressions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import Proc, clean_env, run_cli_async
+from tests.cli_helpers import Proc, clean_env, cli_async
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 
 KEY = "rf_SECRET_key_panels_0123456789"
@@ -29,7 +30,7 @@ async def api_url(aiohttp_server, standin) -> str:
 async def gate(tmp_path: Path, api_url: str, config: str, *args: str) -> Proc:
     (tmp_path / "eval-gate.yml").write_text(config)
     env = clean_env(ROBOFLOW_API_KEY=KEY, ROBOFLOW_API_URL=api_url)
-    proc = await run_cli_async("check", "--json", "gate.json", *args, cwd=tmp_path, env=env)
+    proc = await cli_async("check", "--json", "gate.json", *args, cwd=tmp_path, env=env)
     assert "Traceback" not in proc.err
     assert KEY not in proc.out + proc.err
     return proc

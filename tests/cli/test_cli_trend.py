@@ -1,4 +1,4 @@
-"""The trend chart from the command line, as a subprocess against the stand-in on 127.0.0.1:
+"""The trend chart from the command line, in process against the stand-in on 127.0.0.1:
 printed in the report (a Mermaid chart and its folded numbers), carried in --json, off with
 `trend: 0`, absent offline."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gate.cli.main import run
-from tests.cli_helpers import clean_env, run_cli, run_cli_async
+from tests.cli_helpers import clean_env, cli, cli_async
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
 
 KEY = "rf_trend_cli_key_0123456789"
@@ -50,7 +50,7 @@ async def api_url(aiohttp_server, standin) -> str:
 async def check(tmp_path: Path, api_url: str, extra: str = "") -> tuple[str, dict]:
     (tmp_path / "eval-gate.yml").write_text(CONFIG.format(extra=extra))
     env = clean_env(ROBOFLOW_API_KEY=KEY, ROBOFLOW_API_URL=api_url)
-    proc = await run_cli_async(
+    proc = await cli_async(
         "check", "--eval", "cand", "--baseline", "auto", "--json", "g.json", cwd=tmp_path, env=env
     )
     assert proc.code == 0, proc.err
@@ -83,7 +83,7 @@ async def test_trend_0_in_the_config_turns_it_off(tmp_path, standin, api_url):
 
 def test_a_trend_past_50_is_a_located_config_error(tmp_path):
     (tmp_path / "eval-gate.yml").write_text(CONFIG.format(extra="trend: 51\n"))
-    proc = run_cli("validate", cwd=tmp_path)
+    proc = cli("validate", cwd=tmp_path)
     assert proc.code == 2
     assert proc.err.strip().endswith("eval-gate.yml:3:8: trend must be from 0 to 50, got 51")
 
@@ -91,7 +91,7 @@ def test_a_trend_past_50_is_a_located_config_error(tmp_path):
 def test_offline_there_is_no_trend(tmp_path):
     (tmp_path / "eval-gate.yml").write_text(CONFIG.format(extra=""))
     (tmp_path / "cand.json").write_text(json.dumps(det(0.66)))
-    proc = run_cli("check", "--results", "cand.json", "--json", "g.json", cwd=tmp_path)
+    proc = cli("check", "--results", "cand.json", "--json", "g.json", cwd=tmp_path)
     assert proc.code == 0, proc.err
     assert "```mermaid" not in proc.out
     assert "unknown (its results come from a saved file)" in proc.out

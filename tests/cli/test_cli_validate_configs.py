@@ -12,7 +12,7 @@ import tomllib
 
 import yaml
 
-from tests.cli_helpers import clean_env, run_cli
+from tests.cli_helpers import clean_env, cli
 from tests.paths import REPO
 
 HOOKS = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
@@ -24,7 +24,7 @@ def test_each_config_named_is_checked_and_the_first_failure_sets_the_exit_status
     (tmp_path / "a.yml").write_text(GOOD)
     (tmp_path / "b.yml").write_text(BAD)
     (tmp_path / "c.yml").write_text(GOOD)
-    done = run_cli("validate", "a.yml", "b.yml", "c.yml", "missing.yml", cwd=tmp_path)
+    done = cli("validate", "a.yml", "b.yml", "c.yml", "missing.yml", cwd=tmp_path)
     assert done.code == 2
     assert done.out.splitlines() == [
         f"{tmp_path / 'a.yml'}: valid (1 rules, 0 evals)",
@@ -40,14 +40,14 @@ def test_each_config_named_is_checked_and_the_first_failure_sets_the_exit_status
 def test_config_and_positional_files_are_all_checked(tmp_path):
     (tmp_path / "a.yml").write_text(GOOD)
     (tmp_path / "b.yml").write_text(GOOD)
-    done = run_cli("validate", "--config", "a.yml", "b.yml", cwd=tmp_path)
+    done = cli("validate", "--config", "a.yml", "b.yml", cwd=tmp_path)
     assert done.code == 0, done.err
     assert len(done.out.splitlines()) == 2
 
 
 def test_without_a_file_the_default_config_is_checked_as_before(tmp_path):
     (tmp_path / "eval-gate.yml").write_text(GOOD)
-    done = run_cli("validate", cwd=tmp_path)
+    done = cli("validate", cwd=tmp_path)
     assert done.code == 0, done.err
     assert done.out == f"{tmp_path / 'eval-gate.yml'}: valid (1 rules, 0 evals)\n"
 

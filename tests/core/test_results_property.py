@@ -29,7 +29,7 @@ from gate.core.model import EvalSpec
 from gate.core.outcome import Verdict
 from gate.core.results import parse_map_results
 from gate.core.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONDocumentError, loads
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import cli
 
 CONFIG = """\
 version: 1
@@ -478,7 +478,7 @@ def test_a_clean_passing_document_does_pass(config, root):
 def test_generated_documents_through_the_command_line(tmp_path: Path, root):
     (tmp_path / "eval-gate.yml").write_text(CONFIG)
     (tmp_path / "cand.json").write_text(render(root))
-    proc = run_cli("check", "-q", "--results", "cand.json", cwd=tmp_path)
+    proc = cli("check", "-q", "--results", "cand.json", cwd=tmp_path)
     assert proc.code in (0, 1, 2, 3), proc.err
     assert "Traceback" not in proc.err and "internal error" not in proc.err
     if proc.code == 0:

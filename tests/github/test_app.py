@@ -83,6 +83,13 @@ def mints(standin: GitHubStandIn) -> int:
     return standin.count("create-token")
 
 
+async def until(condition) -> None:
+    """Wait (at most 10 s) until `condition()` holds: a condition, not a fixed sleep."""
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 - the condition is the stand-in's request log
+            await asyncio.sleep(0.005)
+
+
 def lookups(standin: GitHubStandIn) -> int:
     return standin.count("get-installation")
 
@@ -236,7 +243,7 @@ async def test_a_caller_cancelled_while_waiting_leaves_the_token_to_the_others(m
     standin.fail("create-token", slow(0.3))
     first = asyncio.create_task(app.token_for(REPO))
     second = asyncio.create_task(app.token_for(REPO))
-    await asyncio.sleep(0.1)
+    await until(lambda: mints(standin) == 1)  # the one flight is at GitHub, both wait on it
     first.cancel()
     token = await second
     assert first.cancelled()
@@ -249,7 +256,7 @@ async def test_a_token_asked_for_before_an_invalidation_is_not_remembered(make_a
     installation = await app.installation_id(REPO)
     standin.fail("create-token", slow(0.3))
     waiting = asyncio.create_task(app.token_for(REPO))
-    await asyncio.sleep(0.1)
+    await until(lambda: mints(standin) == 1)  # asked for before the invalidation
     app.drop_token(installation)  # e.g. the installation changed meanwhile
     old = await waiting  # its caller still gets an answer
     assert await app.token_for(REPO) != old

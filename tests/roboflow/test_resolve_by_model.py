@@ -159,8 +159,10 @@ async def test_one_list_call_serves_every_eval_of_a_version(standin, server, ses
 async def test_waits_for_the_eval_to_appear_then_to_be_done(standin, server, session):
     standin.add_eval("late", model_id="m1", status="running", appears_after=0.3)
 
-    async def finish() -> None:
-        await asyncio.sleep(0.6)
+    async def finish() -> None:  # once the gate has seen it running (no fixed sleep)
+        async with asyncio.timeout(10):
+            while standin.count(eval_id="late") == 0:  # noqa: ASYNC110 - the request log
+                await asyncio.sleep(0.01)
         standin.set_status("late", "done")
 
     finishing = asyncio.ensure_future(finish())

@@ -29,7 +29,7 @@ from gate.server.auth import is_ui_path
 from gate.server.gate import RUNS, UPSTREAM
 from gate.server.request import add_request_secrets, redact_request_secrets
 from gate.server.settings import ServerSettings
-from tests.cli_helpers import clean_env, run_cli_async
+from tests.cli_helpers import clean_env, cli_async
 from tests.github_standin import GitHubStandIn
 from tests.paths import REPO
 from tests.roboflow_standin import RoboflowStandIn, Scripted, detection_results
@@ -221,7 +221,7 @@ async def test_the_document_is_what_the_cli_writes_with_json(client, standin, ap
     answer = await call(client, "POST", "/v1/gate", body=gate_body("e1"))
     (tmp_path / "eval-gate.yml").write_text(CONFIG)
     env = clean_env(ROBOFLOW_API_KEY=KEY, ROBOFLOW_API_URL=api_url)
-    proc = await run_cli_async("check", "--eval", "e1", "--json", "out.json", cwd=tmp_path, env=env)
+    proc = await cli_async("check", "--eval", "e1", "--json", "out.json", cwd=tmp_path, env=env)
     assert proc.code == answer.json["exit_code"] == 1
     written = json.loads((tmp_path / "out.json").read_text())
     served = {k: v for k, v in answer.json.items() if k not in ("report", "exit_code")}
