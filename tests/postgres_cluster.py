@@ -27,6 +27,7 @@ from pathlib import Path
 __all__ = ["Cluster", "find_bin", "start", "stop"]
 
 UNPRIVILEGED = "nobody"
+PREFIX = "eval-gate-pg-"  # every cluster's directory; `stop` removes nothing else
 
 
 def find_bin() -> Path | None:
@@ -82,7 +83,7 @@ def start(*, fast: bool = True) -> Cluster:
             "apt-get install postgresql"
         )
     user = UNPRIVILEGED if os.geteuid() == 0 else None
-    directory = Path(tempfile.mkdtemp(prefix="eval-gate-pg-"))
+    directory = Path(tempfile.mkdtemp(prefix=PREFIX))
     password = secrets.token_urlsafe(18)
     data = directory / "data"
     pwfile = directory / "pwfile"
@@ -137,7 +138,11 @@ def start(*, fast: bool = True) -> Cluster:
 
 
 def stop(directory: Path) -> None:
-    """Stop the cluster in `directory` (fast shutdown) and remove the directory."""
+    """Stop the cluster in `directory` (fast shutdown) and remove the directory. Refuses
+    (ValueError) anything but an absolute directory `start` made: `stop ""` once meant the
+    working directory, and removed the checkout."""
+    if not directory.is_absolute() or not directory.name.startswith(PREFIX):
+        raise ValueError(f"not a cluster directory made by start: {str(directory)!r}")
     bindir = find_bin()
     data = directory / "data"
     if bindir is not None and (data / "postmaster.pid").exists():
@@ -158,7 +163,11 @@ def main(argv: list[str]) -> int:
         )
         return 0
     if argv[:1] == ["stop"] and len(argv) == 2:
-        stop(Path(argv[1]))
+        try:
+            stop(Path(argv[1]))
+        except ValueError as error:
+            sys.stderr.write(f"postgres_cluster.py: {error}; nothing removed\n")
+            return 2
         return 0
     sys.stderr.write("usage: postgres_cluster.py start [--durable] | stop DIR\n")
     return 2
