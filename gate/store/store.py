@@ -32,6 +32,7 @@ from gate.store.connect import IMMEDIATE, build_engine
 from gate.store.errors import StoreUnavailable
 from gate.store.paging import explain
 from gate.store.settings import DatabaseSettings, parse_database_url
+from gate.store.settle import settle
 from gate.store.transaction import Transaction
 from gate.store.values import GateQuery
 
@@ -130,11 +131,26 @@ class Store:
             if write and self.backend == "sqlite":
                 await stack.enter_async_context(self._write_lock)
             with self._unavailable():
-                async with self._engine.connect() as connection:
+                connection = self._engine.connect()
+                try:
+                    await settle(connection.start())
+                except asyncio.CancelledError:
+                    await settle(connection.close())
+                    raise
+                try:
                     if write:
-                        await connection.execution_options(**{IMMEDIATE: True})
-                    async with connection.begin():
+                        await settle(connection.execution_options(**{IMMEDIATE: True}))
+                    transaction = connection.begin()
+                    try:
+                        await settle(transaction.start())
                         yield connection
+                    except BaseException:
+                        if transaction.is_active:
+                            await settle(transaction.rollback())
+                        raise
+                    await settle(transaction.commit())
+                finally:
+                    await settle(connection.close())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

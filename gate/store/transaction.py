@@ -33,11 +33,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 
 from gate.store.errors import IdempotencyConflict
 from gate.store.ids import new_gate_id
 from gate.store.paging import encode_cursor, list_statement
+from gate.store.settle import settle
 from gate.store.tables import (
     deliveries,
     gate_watches,
@@ -161,6 +164,10 @@ class Transaction:
         self._clock = clock
         self._dialect = connection.dialect.name
 
+    async def _execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        """One statement, run to its end even if this task is cancelled (gate.store.settle)."""
+        return await settle(self._conn.execute(statement, parameters))
+
     def _insert(self, table: Any) -> Any:
         """INSERT with ON CONFLICT for this backend (both spell it the same way)."""
         if self._dialect == "postgresql":
@@ -178,11 +185,11 @@ class Transaction:
         statement = self._insert(gates).values(**values)
         if new.idempotency_key is not None:
             statement = statement.on_conflict_do_nothing(index_elements=[gates.c.idempotency_key])
-        inserted = (await self._conn.execute(statement.returning(gates))).first()
+        inserted = (await self._execute(statement.returning(gates))).first()
         if inserted is not None:
             return Inserted(_gate(inserted), created=True)
         existing = (
-            await self._conn.execute(
+            await self._execute(
                 select(gates).where(gates.c.idempotency_key == new.idempotency_key)
             )
         ).first()
@@ -199,12 +206,12 @@ class Transaction:
         statement = select(gates).where(gates.c.id == gate_id)
         if for_update:
             statement = statement.with_for_update()
-        row = (await self._conn.execute(statement)).first()
+        row = (await self._execute(statement)).first()
         return None if row is None else _gate(row)
 
     async def list_gates(self, query: GateQuery) -> Page:
         """One page of history, newest first (`BadCursor` for a cursor not given out here)."""
-        rows = [_gate(r) for r in (await self._conn.execute(list_statement(query))).all()]
+        rows = [_gate(r) for r in (await self._execute(list_statement(query))).all()]
         if len(rows) <= query.limit:
             return Page(tuple(rows), None)
         last = rows[query.limit - 1]
@@ -231,7 +238,7 @@ class Transaction:
             .values(lease_owner=owner, lease_until=now + lease_ms)
             .returning(gates)
         )
-        claimed = [_gate(r) for r in (await self._conn.execute(statement)).all()]
+        claimed = [_gate(r) for r in (await self._execute(statement)).all()]
         return sorted(claimed, key=lambda g: (g.next_run_at or 0, g.id))
 
     def _held(self, table: Any, owner: str, now: int) -> Any:
@@ -254,7 +261,7 @@ class Transaction:
             .where(gates.c.id == gate_id, self._held(gates, owner, now))
             .values(**values)
         )
-        result = await self._conn.execute(statement)
+        result = await self._execute(statement)
         return bool(result.rowcount)
 
     async def renew(self, owner: str, ids: Iterable[str], until: int, *, now: int) -> set[str]:
@@ -268,7 +275,7 @@ class Transaction:
             .values(lease_until=until)
             .returning(gates.c.id)
         )
-        return set((await self._conn.execute(statement)).scalars().all())
+        return set((await self._execute(statement)).scalars().all())
 
     async def renew_watches(
         self, owner: str, keys: Iterable[str], until: int, *, now: int
@@ -284,7 +291,7 @@ class Transaction:
             .values(lease_until=until)
             .returning(watches.c.key)
         )
-        return set((await self._conn.execute(statement)).scalars().all())
+        return set((await self._execute(statement)).scalars().all())
 
     async def release(self, owner: str, ids: Iterable[str] | None = None) -> int:
         """End `owner`'s leases: on `ids`, or (None) on every gate and watch it holds (at
@@ -292,11 +299,11 @@ class Transaction:
         condition = gates.c.lease_owner == owner
         if ids is not None:
             condition = and_(condition, gates.c.id.in_(list(ids)))
-        result = await self._conn.execute(
+        result = await self._execute(
             update(gates).where(condition).values(lease_owner=None, lease_until=None)
         )
         if ids is None:
-            await self._conn.execute(
+            await self._execute(
                 update(watches)
                 .where(watches.c.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
@@ -322,7 +329,7 @@ class Transaction:
                 waiting_for=None,
             )
         )
-        await self._conn.execute(statement)
+        await self._execute(statement)
         return await self.gate(gate_id)
 
     async def rerun_gate(self, gate_id: str, now: int, max_wait_ms: int) -> GateRow | None:
@@ -362,7 +369,7 @@ class Transaction:
                 callback_next_at=None,
             )
         )
-        await self._conn.execute(statement)
+        await self._execute(statement)
         return await self.gate(gate_id)
 
     async def purge(self, finished_before: int, limit: int) -> int:
@@ -381,7 +388,7 @@ class Transaction:
         )
         if self._dialect == "postgresql":
             old = old.with_for_update(skip_locked=True)
-        purged = await self._conn.execute(
+        purged = await self._execute(
             delete(gates).where(gates.c.id.in_(old.scalar_subquery()))
         )
         orphans = (
@@ -389,13 +396,13 @@ class Transaction:
             .where(~exists().where(gate_watches.c.watch_key == watches.c.key))
             .limit(limit)
         )
-        await self._conn.execute(
+        await self._execute(
             delete(watches).where(watches.c.key.in_(orphans.scalar_subquery()))
         )
         stale = (
             select(deliveries.c.guid).where(deliveries.c.received_at < finished_before).limit(limit)
         )
-        await self._conn.execute(
+        await self._execute(
             delete(deliveries).where(deliveries.c.guid.in_(stale.scalar_subquery()))
         )
         await self._purge_webhook_memory(finished_before, limit)
@@ -403,7 +410,7 @@ class Transaction:
 
     async def count_gates(self) -> int:
         """How many gates are stored (for metrics and tests)."""
-        return int((await self._conn.execute(select(func.count()).select_from(gates))).scalar_one())
+        return int((await self._execute(select(func.count()).select_from(gates))).scalar_one())
 
     # --- watches ------------------------------------------------------------------------------
 
@@ -413,7 +420,7 @@ class Transaction:
         now = self._clock()
         keys = [spec.key for spec in specs]
         for spec, key in zip(specs, keys, strict=True):
-            await self._conn.execute(
+            await self._execute(
                 self._insert(watches)
                 .values(
                     key=key,
@@ -430,7 +437,7 @@ class Transaction:
                 )
                 .on_conflict_do_nothing(index_elements=[watches.c.key])
             )
-            await self._conn.execute(
+            await self._execute(
                 self._insert(gate_watches)
                 .values(gate_id=gate_id, watch_key=key)
                 .on_conflict_do_nothing(
@@ -452,7 +459,7 @@ class Transaction:
         )
         if lock and self._dialect == "postgresql":
             statement = statement.with_for_update(read=True, of=watches)
-        return [_watch(r) for r in (await self._conn.execute(statement)).all()]
+        return [_watch(r) for r in (await self._execute(statement)).all()]
 
     async def claim_watches(
         self, owner: str, now: int, lease_ms: int, limit: int
@@ -481,7 +488,7 @@ class Transaction:
             .values(lease_owner=owner, lease_until=now + lease_ms)
             .returning(watches)
         )
-        claimed = [_watch(r) for r in (await self._conn.execute(statement)).all()]
+        claimed = [_watch(r) for r in (await self._execute(statement)).all()]
         return sorted(claimed, key=lambda w: (w.next_poll_at, w.key))
 
     async def poll_soon(self, keys: Iterable[str], at: int) -> int:
@@ -491,7 +498,7 @@ class Transaction:
         wanted = list(keys)
         if not wanted:
             return 0
-        result = await self._conn.execute(
+        result = await self._execute(
             update(watches)
             .where(watches.c.key.in_(wanted), watches.c.next_poll_at > at)
             .values(next_poll_at=at)
@@ -513,7 +520,7 @@ class Transaction:
         evaluation it resolves to changed, the gates waiting on it become due now. The number
         of gates woken; None (nothing recorded) when `owner` no longer holds the watch."""
         before = (
-            await self._conn.execute(
+            await self._execute(
                 select(watches.c.status, watches.c.eval_id)
                 .where(watches.c.key == key, self._held(watches, owner, now))
                 .with_for_update()
@@ -521,7 +528,7 @@ class Transaction:
         ).first()
         if before is None:
             return None
-        await self._conn.execute(
+        await self._execute(
             update(watches)
             .where(watches.c.key == key)
             .values(
@@ -537,7 +544,7 @@ class Transaction:
         if (before.status, before.eval_id) == (status, eval_id):
             return 0
         waiting = select(gate_watches.c.gate_id).where(gate_watches.c.watch_key == key)
-        woken = await self._conn.execute(
+        woken = await self._execute(
             update(gates)
             .where(
                 gates.c.id.in_(waiting.scalar_subquery()),
@@ -560,7 +567,7 @@ class Transaction:
             .on_conflict_do_nothing(index_elements=[deliveries.c.guid])
             .returning(deliveries.c.guid)
         )
-        return (await self._conn.execute(statement)).first() is not None
+        return (await self._execute(statement)).first() is not None
 
     async def delivered(self, guids: Iterable[str]) -> set[str]:
         """Which of `guids` were recorded (the reconciler skips those)."""
@@ -568,7 +575,7 @@ class Transaction:
         if not wanted:
             return set()
         statement = select(deliveries.c.guid).where(deliveries.c.guid.in_(wanted))
-        return set((await self._conn.execute(statement)).scalars().all())
+        return set((await self._execute(statement)).scalars().all())
 
     async def ask_redelivery(
         self, guid: str, delivery_id: int, now: int, *, again_after: int | None = None
@@ -585,7 +592,7 @@ class Transaction:
                 set_={"delivery_id": delivery_id, "asked_at": now},
                 where=redeliveries.c.asked_at <= now - again_after,
             )
-        returned = await self._conn.execute(statement.returning(redeliveries.c.guid))
+        returned = await self._execute(statement.returning(redeliveries.c.guid))
         return returned.first() is not None
 
     async def asked_since(self, guids: Iterable[str], since: int) -> set[str]:
@@ -596,11 +603,11 @@ class Transaction:
         statement = select(redeliveries.c.guid).where(
             redeliveries.c.guid.in_(wanted), redeliveries.c.asked_at >= since
         )
-        return set((await self._conn.execute(statement)).scalars().all())
+        return set((await self._execute(statement)).scalars().all())
 
     async def forget_redelivery(self, guid: str) -> None:
         """Drop the claim on `guid` (asking GitHub failed: the next run asks again)."""
-        await self._conn.execute(delete(redeliveries).where(redeliveries.c.guid == guid))
+        await self._execute(delete(redeliveries).where(redeliveries.c.guid == guid))
 
     def _active_of_pull(self, repository: str, number: int) -> Any:
         """Unfinished gates of pull request `number` of `repository` (any case): few rows,
@@ -631,7 +638,7 @@ class Transaction:
             )
             .returning(gates.c.id)
         )
-        return sorted((await self._conn.execute(statement)).scalars().all())
+        return sorted((await self._execute(statement)).scalars().all())
 
     async def gates_of_commit(self, repository: str, sha: str, limit: int) -> list[GateRow]:
         """Up to `limit` gates of commit `sha` in `repository` (any case), oldest first (a
@@ -645,7 +652,7 @@ class Transaction:
             .order_by(gates.c.created_at, gates.c.id)
             .limit(limit)
         )
-        return [_gate(r) for r in (await self._conn.execute(statement)).all()]
+        return [_gate(r) for r in (await self._execute(statement)).all()]
 
     async def _hold_pull(self, repository: str, number: int) -> None:
         """PostgreSQL: hold pull request `number`'s advisory lock until the transaction ends,
@@ -656,7 +663,7 @@ class Transaction:
             return
         digest = hashlib.sha256(f"{repository.lower()}#{number}".encode()).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)
-        await self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        await self._execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     async def note_pull_head(
         self, repository: str, number: int, *, before: str | None, after: str, at: int, now: int
@@ -671,7 +678,7 @@ class Transaction:
             replaced = self._insert(replaced_heads).values(
                 repository=key, pull_number=number, sha=before, replaced_by=after, recorded_at=now
             )
-            await self._conn.execute(
+            await self._execute(
                 replaced.on_conflict_do_update(
                     index_elements=[
                         replaced_heads.c.repository,
@@ -684,7 +691,7 @@ class Transaction:
         head = self._insert(pull_heads).values(
             repository=key, pull_number=number, head_sha=after, head_at=at, updated_at=now
         )
-        await self._conn.execute(
+        await self._execute(
             head.on_conflict_do_update(
                 index_elements=[pull_heads.c.repository, pull_heads.c.pull_number],
                 set_={
@@ -695,7 +702,7 @@ class Transaction:
                 where=pull_heads.c.head_at <= head.excluded.head_at,
             )
         )
-        current = await self._conn.execute(
+        current = await self._execute(
             select(pull_heads.c.head_sha).where(
                 pull_heads.c.repository == key, pull_heads.c.pull_number == number
             )
@@ -712,7 +719,7 @@ class Transaction:
         key = repository.lower()
         if head is None:
             head = (
-                await self._conn.execute(
+                await self._execute(
                     select(pull_heads.c.head_sha).where(
                         pull_heads.c.repository == key, pull_heads.c.pull_number == number
                     )
@@ -774,4 +781,4 @@ class Transaction:
         ):
             keys = list(table.primary_key.columns)
             old = select(*keys).where(column < before).limit(limit)
-            await self._conn.execute(delete(table).where(tuple_(*keys).in_(old)))
+            await self._execute(delete(table).where(tuple_(*keys).in_(old)))

@@ -449,7 +449,7 @@ class Worker:
         self._claiming = False
         in_flight = len(self._steps)
         self.log.info("worker.stopping", gates_in_flight=in_flight, grace=grace)
-        for task in self._loops:
+        for task in self._loops:  # each cancelled once (the store finishes a statement first)
             if task.get_name() != "eval-gate-heartbeat":
                 task.cancel()
         cut = 0
@@ -460,7 +460,8 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         for task in self._loops:
-            task.cancel()
+            if task.get_name() == "eval-gate-heartbeat":
+                task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops = []
         try:
