@@ -41,7 +41,7 @@ from gate.core.errors import ConfigError, ExitCode, GateError, Problem
 from gate.core.model import GateConfig, IfMissing, Location, Rule, Severity
 from gate.core.strict_json import JSONDocumentError, decode_utf8
 from gate.engine import BaseEvals
-from gate.local.files import MAX_CONFIG_BYTES, read_config
+from gate.local.files import MAX_CONFIG_BYTES, read_config, shown_path
 from gate.local.options import markdown_table
 from gate.report.markdown import md_code
 
@@ -176,7 +176,8 @@ async def choose_config(
 ) -> ConfigChoice:
     """The config to gate with (see the module's docstring). Raises GateError: the checkout's
     config or the base's is invalid (exit 2), or the base's cannot be read (exit 3)."""
-    checkout = read_config(workspace / settings.config)
+    path = workspace / settings.config
+    checkout = read_config(path, shown=shown_path(path, workspace))
     if settings.config_from == "workspace":
         reason = "config-from is workspace, so the base branch's config is not read"
         return ConfigChoice(

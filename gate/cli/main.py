@@ -303,7 +303,7 @@ def _validate(
     """Each config named (--config, then the positional ones; the default config when none),
     its problems printed; the exit status of the first that fails."""
     from gate.cli.settings import find_config  # noqa: PLC0415
-    from gate.local.files import read_config  # noqa: PLC0415
+    from gate.local.files import read_config, shown_path  # noqa: PLC0415
 
     named: list[str | None] = [args.config] if args.config is not None else []
     named += args.configs
@@ -311,7 +311,7 @@ def _validate(
     for name in named or [None]:
         try:
             path = find_config(name, cwd)
-            config = read_config(path)
+            config = read_config(path, shown=shown_path(path, cwd))
         except GateError as error:
             _print_error(error, fmt, secrets, err)
             status = status or error.exit_code

@@ -37,6 +37,7 @@ def local_gate_for(settings: CheckSettings) -> LocalGate:
     """The engine's arguments for `eval-gate check`'s settings."""
     return LocalGate(
         config_path=settings.config_path,
+        config_shown=settings.config_shown,
         roboflow=RoboflowAccess(
             api_key=settings.api_key,
             api_url=settings.api_url,

@@ -17,7 +17,7 @@ from typing import Any
 from gate.core.errors import UsageError
 from gate.core.model import FAIL_ON, FailOn
 from gate.fetch import MIN_POLL_INTERVAL
-from gate.local.files import MAX_RESULTS_FILES, ResultsFile
+from gate.local.files import MAX_RESULTS_FILES, ResultsFile, shown_path
 from gate.local.options import Option, markdown_table
 from gate.local.sources import cleartext_key_warning
 from gate.report.render import DEFAULT_MAX_CHARS
@@ -30,6 +30,7 @@ MIN_MAX_CHARS = 1000
 @dataclass(frozen=True, slots=True)
 class CheckSettings:
     config_path: Path
+    config_shown: str | None = None  # the config as the user knows it (relative to the cwd)
     eval_ids: tuple[str, ...] = ()
     baseline: str | None = None
     models: tuple[str, ...] = ()
@@ -462,8 +463,10 @@ def build_settings(
     api_key = _clean(environ.get("ROBOFLOW_API_KEY"))
     where = "--api-url" if _clean(api_url) else "ROBOFLOW_API_URL"
     warning = cleartext_key_warning(url, where=where) if api_key else None
+    config_path = find_config(config, cwd)
     return CheckSettings(
-        config_path=find_config(config, cwd),
+        config_path=config_path,
+        config_shown=shown_path(config_path, cwd),
         eval_ids=ids,
         baseline=_clean(baseline),
         models=_unique(models),

@@ -30,6 +30,7 @@ __all__ = [
     "read_capped_file",
     "read_config",
     "read_results",
+    "shown_path",
     "write_file",
 ]
 
@@ -81,8 +82,18 @@ def read_capped_file(path: Path, *, limit: int, what: str, flag: str, hint: str)
     return data
 
 
-def read_config(path: Path) -> GateConfig:
-    """The config at `path`, read (at most MAX_CONFIG_BYTES), decoded and validated."""
+def shown_path(path: Path, root: Path) -> str:
+    """`path` as a reader at `root` knows it: relative to `root` (the working directory, the
+    checkout) when inside it, whole otherwise. Only the names are compared; nothing is read."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def read_config(path: Path, *, shown: str | None = None) -> GateConfig:
+    """The config at `path`, read (at most MAX_CONFIG_BYTES), decoded and validated; its
+    problems and its rules' locations name it `shown` (default: `path` as given)."""
     data = read_capped_file(
         path,
         limit=MAX_CONFIG_BYTES,
@@ -91,14 +102,13 @@ def read_config(path: Path) -> GateConfig:
         hint="create it (see docs/configuration.md) or point to it with --config (the `config` "
         "input in the Action)",
     )
+    source = str(path) if shown is None else shown
     try:
         text = decode_utf8(data)
     except JSONDocumentError as exc:
-        problem = Problem(
-            f"{exc.problem}; save the config as UTF-8", str(path), exc.line, exc.column
-        )
+        problem = Problem(f"{exc.problem}; save the config as UTF-8", source, exc.line, exc.column)
         raise ConfigError([problem]) from None
-    return load_config(text, str(path))
+    return load_config(text, source)
 
 
 def read_results(files: Sequence[ResultsFile]) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class LocalGate:
 
     config_path: Path
     roboflow: RoboflowAccess
+    config_shown: str | None = None  # how messages and the report name the config file
     config: GateConfig | None = None  # already read (the Action's, with the base's rules)
     eval_ids: tuple[str, ...] = ()
     baseline: str | None = None
@@ -162,7 +163,9 @@ class LazyRoboflow:
 
 async def gate_local(job: LocalGate) -> GateOutcome:
     """Load the config and saved results, fetch the rest, and gate."""
-    config = job.config if job.config is not None else read_config(job.config_path)
+    config = job.config
+    if config is None:
+        config = read_config(job.config_path, shown=job.config_shown)
     documents = read_results(job.results)
     workspace = job.workspace or config.workspace
     access = job.roboflow

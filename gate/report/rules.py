@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from gate.core.model import TOLERANCE, ThresholdKind
 from gate.core.outcome import Check, Status
@@ -154,18 +153,6 @@ class RuleSection:
         return self.row_chars[shown]
 
 
-def _source_text(source: str) -> str:
-    """The config file as a reader knows it: relative to the working directory (the checkout)
-    when it is inside it, as given otherwise."""
-    path = Path(source)
-    if path.is_absolute():
-        try:
-            return path.relative_to(Path.cwd()).as_posix()
-        except (ValueError, OSError):
-            pass
-    return source
-
-
 def _location(check: Check) -> str | None:
     """Where the rule is written, a code span: `file:line`, or `rules[i]` for a config that was
     not YAML text (a mapping sent to the service); None when unknown."""
@@ -174,7 +161,7 @@ def _location(check: Check) -> str | None:
         return None
     if loc.line is None:
         return md_code(f"rules[{check.rule_index}]")
-    return md_code(f"{clip(_source_text(loc.source), MAX_LABEL)}:{loc.line}")
+    return md_code(f"{clip(loc.source, MAX_LABEL)}:{loc.line}")
 
 
 def _splits_text(splits: Sequence[str]) -> str:

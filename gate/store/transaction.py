@@ -189,9 +189,7 @@ class Transaction:
         if inserted is not None:
             return Inserted(_gate(inserted), created=True)
         existing = (
-            await self._execute(
-                select(gates).where(gates.c.idempotency_key == new.idempotency_key)
-            )
+            await self._execute(select(gates).where(gates.c.idempotency_key == new.idempotency_key))
         ).first()
         if existing is None:  # the other insert rolled back between our two statements
             return await self.insert_gate(new)
@@ -388,17 +386,13 @@ class Transaction:
         )
         if self._dialect == "postgresql":
             old = old.with_for_update(skip_locked=True)
-        purged = await self._execute(
-            delete(gates).where(gates.c.id.in_(old.scalar_subquery()))
-        )
+        purged = await self._execute(delete(gates).where(gates.c.id.in_(old.scalar_subquery())))
         orphans = (
             select(watches.c.key)
             .where(~exists().where(gate_watches.c.watch_key == watches.c.key))
             .limit(limit)
         )
-        await self._execute(
-            delete(watches).where(watches.c.key.in_(orphans.scalar_subquery()))
-        )
+        await self._execute(delete(watches).where(watches.c.key.in_(orphans.scalar_subquery())))
         stale = (
             select(deliveries.c.guid).where(deliveries.c.received_at < finished_before).limit(limit)
         )

@@ -322,9 +322,7 @@ async def test_failing_gate_exits_1_with_annotations(tmp_path, urls, github):
 async def test_a_nearly_full_job_summary_gets_a_folded_report_not_a_cut_one(tmp_path, urls, github):
     limit = 1024 * 1024
     prefill = limit - 500
-    # A process: the report names the config relative to the process's working directory
-    # (gate/report/rules.py reads Path.cwd(), not run()'s cwd), and the fit depends on it.
-    run = await run_action_process(
+    run = await run_action(
         tmp_path, urls, eval_ids="bad", summary_prefill=prefill, config_from="workspace"
     )
     assert run.code == 1

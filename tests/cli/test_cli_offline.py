@@ -195,6 +195,28 @@ def test_config_errors_are_located_and_all_reported(tmp_path):
     assert len([ln for ln in proc.err.splitlines() if "eval-gate.yml:" in ln]) >= 3
 
 
+def test_the_config_is_named_as_the_user_knows_it_from_run_s_working_directory(tmp_path):
+    # In process: run()'s cwd is tmp_path, the process's is not. The report's rule locations
+    # and the config's problems name the file relative to run()'s cwd (the core reads no
+    # working directory of its own), and whole when it is outside it.
+    (tmp_path / "sub").mkdir()
+    shutil.copy(EXAMPLES / "eval-gate.yml", tmp_path / "sub" / "eval-gate.yml")
+    results = str(EXAMPLES / "results")
+    inside = cli("check", "--config", "sub/eval-gate.yml", "--results", results, cwd=tmp_path)
+    assert inside.code == 1
+    assert "`sub/eval-gate.yml:31`" in inside.out
+    assert str(tmp_path) not in inside.out
+    outside = cli(
+        "check", "--config", str(tmp_path / "sub" / "eval-gate.yml"), "--results", results, cwd=REPO
+    )
+    assert f"`{(tmp_path / 'sub' / 'eval-gate.yml').as_posix().lstrip('/')}" not in outside.out
+    assert f"`{tmp_path.as_posix()}/sub/eval-gate.yml:31`" in outside.out
+    (tmp_path / "sub" / "bad.yml").write_text("version: 1\nrules:\n  - metric: nope\n    min: 1\n")
+    invalid = cli("validate", "--config", "sub/bad.yml", cwd=tmp_path)
+    assert invalid.code == 2
+    assert invalid.err.startswith("eval-gate: error: sub/bad.yml:3:")
+
+
 def test_validate_accepts_the_example():
     proc = cli("validate", "--config", CONFIG)
     assert proc.code == 0

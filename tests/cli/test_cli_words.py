@@ -87,7 +87,7 @@ def test_baseline_base_says_it_only_works_in_the_action_on_its_item(tmp_path):
     code, err = check(tmp_path, config, "--results", "e1=e1.json")
     assert code == 2
     assert err == (
-        f"eval-gate: error: {tmp_path / 'eval-gate.yml'}:3:5: baseline: base only works in the "
+        "eval-gate: error: eval-gate.yml:3:5: baseline: base only works in the "
         "GitHub Action on pull requests (the base branch's config names the baselines); name "
         "an eval id, auto or champion instead\n"
     )

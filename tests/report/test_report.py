@@ -712,10 +712,12 @@ def test_where_a_rule_is_written(tmp_path, monkeypatch):
         check = make_check(Status.FAIL, location=location, rule_index=rule_index)
         return story_lines(render_report(GateOutcome((make_eval([check]),))))[0]
 
-    # a path inside the working directory (the checkout) is shown relative to it
+    # the file as the face named it (relative to the checkout when inside it: the face's
+    # choice, gate.local.files.shown_path); the report reads no working directory
     monkeypatch.chdir(tmp_path)
+    assert "(test) `.github/eval-gate.yml:7`:" in line(Location(".github/eval-gate.yml", 7, 5))
     inside = Location(str(tmp_path / ".github" / "eval-gate.yml"), 7, 5)
-    assert "(test) `.github/eval-gate.yml:7`:" in line(inside)
+    assert f"(test) `{tmp_path}/.github/eval-gate.yml:7`:" in line(inside)
     assert "(test) `/elsewhere/c.yml:3`:" in line(Location("/elsewhere/c.yml", 3, 1))
     # a config sent as a mapping (the service) has no lines: the rule's index
     assert "(test) `rules[2]`:" in line(Location("<request>"), rule_index=2)
