@@ -264,30 +264,29 @@ class Transaction:
 
     async def renew(self, owner: str, ids: Iterable[str], until: int, *, now: int) -> set[str]:
         """Extend `owner`'s leases on `ids` to `until`; the ids it still held (and now holds)."""
-        wanted = list(ids)
-        if not wanted:
-            return set()
-        statement = (
-            update(gates)
-            .where(gates.c.id.in_(wanted), self._held(gates, owner, now))
-            .values(lease_until=until)
-            .returning(gates.c.id)
-        )
-        return set((await self._execute(statement)).scalars().all())
+        return await self._renew(gates, gates.c.id, (owner, ids), until=until, now=now)
 
     async def renew_watches(
         self, owner: str, keys: Iterable[str], until: int, *, now: int
     ) -> set[str]:
         """Extend `owner`'s leases on the watches `keys` to `until` (a look that takes long);
         the keys it still held (and now holds)."""
+        return await self._renew(watches, watches.c.key, (owner, keys), until=until, now=now)
+
+    async def _renew(
+        self, table: Any, key: Any, held: tuple[str, Iterable[str]], *, until: int, now: int
+    ) -> set[str]:
+        """The rows of `table` among `held`'s keys that its owner still leases, leased to
+        `until`."""
+        owner, keys = held
         wanted = list(keys)
         if not wanted:
             return set()
         statement = (
-            update(watches)
-            .where(watches.c.key.in_(wanted), self._held(watches, owner, now))
+            update(table)
+            .where(key.in_(wanted), self._held(table, owner, now))
             .values(lease_until=until)
-            .returning(watches.c.key)
+            .returning(key)
         )
         return set((await self._execute(statement)).scalars().all())
 
