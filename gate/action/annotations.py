@@ -6,8 +6,8 @@ counted). Paths are shown relative to the repository root, never the runner's wo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ANNOTATIONS",
     "annotate_checks",
+    "annotate_documented_checks",
     "annotate_error",
     "annotate_rule_changes",
     "config_path",
@@ -129,25 +130,75 @@ def annotate_rule_changes(io: ActionsIO, choice: ConfigChoice | None) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Flagged:
+    """A check to annotate: failing (an `::error`) or warning, where it is, on which line."""
+
+    failing: bool
+    message: str
+    where: str  # `eval [split] class name`
+    line: int | None
+
+
 def annotate_checks(
     io: ActionsIO, outcome: GateOutcome, path: str, line_of: Callable[[Check], int | None]
 ) -> None:
     """An `::error` per failing check and a `::warning` per warning, on its rule's line."""
-    errors = [c for c in outcome.checks if c.failing]
-    warnings = [c for c in outcome.checks if c.status is Status.WARN]
+    flagged = [
+        Flagged(c.failing, c.message, _where(c.eval_label, c.split, c.class_name), line_of(c))
+        for c in outcome.checks
+        if c.failing or c.status is Status.WARN
+    ]
+    annotate_flagged(io, flagged, path)
+
+
+def annotate_documented_checks(
+    io: ActionsIO,
+    checks: object,
+    path: str,
+    line_of_rule: Callable[[int], int | None],
+    secrets: tuple[str, ...],
+) -> None:
+    """The same annotations from a gate's JSON document's `checks` (a durable gate's result,
+    from the service; its texts masked of `secrets`): only entries of the documented shape
+    count, the rest are skipped."""
+    flagged = []
+    for check in checks if isinstance(checks, list) else ():
+        if not isinstance(check, dict) or check.get("status") not in ("fail", "error", "warn"):
+            continue
+        texts = [check.get(k) for k in ("message", "eval_label", "split")]
+        name, index = check.get("class"), check.get("rule_index")
+        if not all(isinstance(t, str) for t in texts) or not isinstance(name, str | None):
+            continue
+        message, label, split = (redact(str(t), secrets) for t in texts)
+        name = None if name is None else redact(name, secrets)
+        line = None
+        if isinstance(index, int) and not isinstance(index, bool):
+            line = line_of_rule(index)
+        failing = check["status"] != "warn"
+        flagged.append(Flagged(failing, message, _where(label, split, name), line))
+    annotate_flagged(io, flagged, path)
+
+
+def _where(label: str, split: str, class_name: str | None) -> str:
+    where = f"{label} [{split}]"
+    return where if class_name is None else f"{where} class {class_name}"
+
+
+def annotate_flagged(io: ActionsIO, flagged: Sequence[Flagged], path: str) -> None:
+    """An annotation per flagged check, at most `MAX_ANNOTATIONS` of each level (the last
+    one then says how many more)."""
+    errors = [f for f in flagged if f.failing]
+    warnings = [f for f in flagged if not f.failing]
     for level, checks in (("error", errors), ("warning", warnings)):
         shown = checks if len(checks) <= MAX_ANNOTATIONS else checks[: MAX_ANNOTATIONS - 1]
         for check in shown:
-            where = f"{check.eval_label} [{check.split}]"
-            if check.class_name is not None:
-                where += f" class {check.class_name}"
-            line = line_of(check)
             io.annotate(
                 level,
                 check.message,
-                title=f"eval-gate: {where}",
-                file=path if line is not None else None,
-                line=line,
+                title=f"eval-gate: {check.where}",
+                file=path if check.line is not None else None,
+                line=check.line,
             )
         if len(checks) > len(shown):
             io.annotate(

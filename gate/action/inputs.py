@@ -369,7 +369,7 @@ INPUTS: tuple[Option[Any], ...] = (
         _boolean,
         default=False,
         help="`true` to wait (up to `wait` seconds) for the submitted gate's verdict and end "
-        "as a gate in this step does: report, summary, outputs, exit code",
+        "as a gate in this step does: report, summary, annotations, outputs, exit code",
         shown_default="`false`",
     ),
 )

@@ -23,6 +23,7 @@ the job (a new attempt) submits a new gate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import uuid
@@ -32,8 +33,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 
-from gate.action.annotations import annotate_error, in_repository
-from gate.action.base_config import ConfigChoice, choose_config
+from gate.action.annotations import (
+    annotate_documented_checks,
+    annotate_error,
+    config_path,
+    in_repository,
+)
+from gate.action.base_config import ConfigChoice, choose_config, rule_line
 from gate.action.inputs import WORDS
 from gate.action.runner import Outputs
 from gate.config.from_base import gated_document
@@ -175,9 +181,15 @@ def _failed_checks(result: Any) -> int:
     return sum(n for key in ("fail", "error") if isinstance(n := counts.get(key), int) and n >= 0)
 
 
-def _finished(ctx: ActionContext, submitted: Submitted, state: GateState, waited: float) -> int:
-    """The step's ending once the wait is over: a done gate's report, outputs and exit code as
-    a gate run here; else its status, said in one line."""
+def _finished(
+    ctx: ActionContext,
+    choice: ConfigChoice,
+    submitted: Submitted,
+    ran: tuple[GateState, float],
+) -> int:
+    """The step's ending once the wait is over: a done gate's report, annotations, outputs and
+    exit code as a gate run here; else its status, said in one line."""
+    state, waited = ran
     io, secrets = ctx.io, ctx.secrets
     gate_id, gate_url = submitted.id, submitted.url
     line = redact(status_line(state, waited=None if state.finished else waited), secrets)
@@ -192,6 +204,13 @@ def _finished(ctx: ActionContext, submitted: Submitted, state: GateState, waited
             confine_to=ctx.workspace,
         )
         io.append_summary(report, full_report_path=ctx.report_md)
+        annotate_documented_checks(
+            io,
+            result.get("checks"),
+            config_path(ctx.settings, choice),
+            functools.partial(rule_line, choice),
+            secrets,
+        )
         code = exit_code_of(state)
         outputs = Outputs(
             verdict=state.verdict or "error",
@@ -276,4 +295,4 @@ async def service_step(ctx: ActionContext) -> int:
         return _error_ending(ctx, error, submitted)
     finally:
         await transport.aclose()
-    return _finished(ctx, submitted, state, waited)
+    return _finished(ctx, choice, submitted, (state, waited))

@@ -43,6 +43,7 @@ def _check_json(check: Check) -> dict[str, Any]:
         "severity": check.severity.value,
         "message": check.message,
         "rule": check.rule,
+        "rule_index": check.rule_index,
         "support": check.support,
         "interval": _interval_json(check),
     }

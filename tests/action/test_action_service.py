@@ -208,6 +208,20 @@ def test_service_wait_ends_as_a_gate_in_the_step_does(service, monkeypatch):
     assert_no_secret(without_masks(ran.out), ran.err, ran.summary, report.read_text())
 
 
+def test_service_wait_puts_each_failing_check_on_its_rule_s_line_in_the_checkout(
+    service, monkeypatch
+):
+    # The checkout's file has a line more at the top than the base's: the base's rules judge,
+    # and their checks sit on the lines where the pull request's file writes the same rules.
+    monkeypatch.setattr("gate.action.service.WAIT_INTERVAL", 1.0)
+    ran = service.action("# owned by the ML platform team\n" + CONFIG, service_wait="true")
+    assert ran.code == 1, ran.err
+    errors = [line for line in ran.out.splitlines() if line.startswith("::error")]
+    where = "title=eval-gate%3A bad [test] class bus,file=.github/eval-gate.yml,line=6"
+    assert errors == [f"::error {where}::map50 = 0.4000 < min 0.8000"]
+    assert not [line for line in ran.out.splitlines() if line.startswith("::warning")]
+
+
 def test_the_same_job_run_resubmits_the_same_gate_and_a_re_run_a_new_one(service):
     first = service.action()
     again = service.action()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from gate.action.annotations import MAX_ANNOTATIONS, annotate_documented_checks
 from gate.action.commands import escape_data, escape_property, workflow_command
 from gate.action.event import EventContext, parse_event, read_event
 from gate.action.runner import OUTPUT_NAMES, ActionsIO
@@ -375,6 +376,42 @@ def test_annotations():
     )
     with pytest.raises(ValueError, match="annotation level"):
         actions.annotate("fatal", "x")
+
+
+def test_a_durable_gate_s_checks_are_annotated_from_its_document_whatever_its_shape():
+    """The service's JSON is read defensively: only entries of the documented shape become
+    annotations, a secret in their text is masked, and the levels are capped as in the step."""
+    secret = "rf_SECRET_key_0123456789abcdef"
+    good = {"status": "fail", "message": "m", "eval_label": "e", "split": "test", "class": None}
+    checks = [
+        good | {"rule_index": 1},
+        good | {"rule_index": True, "message": f"key {secret}"},  # a bool is no index
+        good | {"status": "warn", "class": "bus", "rule_index": 0},
+        good | {"status": "pass"},
+        good | {"message": 3},
+        good | {"class": ["x"]},
+        "not a check",
+        None,
+    ]
+    out = io.StringIO()
+    annotate_documented_checks(
+        ActionsIO({}, out), checks, "cfg.yml", lambda i: [4, 7][i], (secret,)
+    )
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::error title=eval-gate%3A e [test],file=cfg.yml,line=7::m"
+    assert lines[1].startswith("::error title=eval-gate%3A e [test]::key ")
+    assert secret[:8] not in lines[1]
+    assert lines[2] == "::warning title=eval-gate%3A e [test] class bus,file=cfg.yml,line=4::m"
+    assert len(lines) == 3
+    for shape in (None, "checks", {"checks": []}, 7):
+        quiet = io.StringIO()
+        annotate_documented_checks(ActionsIO({}, quiet), shape, "cfg.yml", lambda i: None, ())
+        assert quiet.getvalue() == ""
+    many = io.StringIO()
+    annotate_documented_checks(ActionsIO({}, many), [good] * 25, "cfg.yml", lambda i: None, ())
+    capped = many.getvalue().splitlines()
+    assert len(capped) == MAX_ANNOTATIONS
+    assert capped[-1] == "::error title=eval-gate::16 more errors: see the job summary"
 
 
 # --- outputs -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ CHECK_KEYS = {
     "severity",
     "message",
     "rule",
+    "rule_index",
 }
 
 
@@ -210,6 +211,7 @@ def test_json_document():
     assert doc["checks"][5]["eval"] == "e2"
     assert doc["checks"][5]["eval_label"] == "Seg"
     assert doc["checks"][0]["rule"] == "map50_95 min 0.7 [test]"
+    assert [c["rule_index"] for c in doc["checks"]] == [c.rule_index for c in outcome().checks]
 
 
 @pytest.mark.parametrize(
