@@ -4,7 +4,7 @@ so every test says exactly which time it is."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,15 @@ import aiohttp
 import pytest
 
 from gate.api.body import parse_durable_call
+from gate.github.app import GitHubApp
+from gate.github.app_key import AppAuth
 from gate.github.credentials import StaticToken
+from gate.http.retry import RetryPolicy
 from gate.roboflow.client import RoboflowClient
 from gate.store import Store, open_store
 from gate.worker import RoboflowKeys, Worker, WorkerSettings
+from tests.github_app_standin import FakeClock as AppClock
+from tests.github_app_standin import StandInApp
 from tests.github_standin import GitHubStandIn
 from tests.roboflow_standin import RoboflowStandIn
 from tests.store.conftest import FakeClock
@@ -120,3 +125,35 @@ async def world(aiohttp_server: Callable[..., Any], tmp_path: Path) -> AsyncIter
         finally:
             await store.close()
     assert github.violations == []
+
+
+# --- the GitHub App's worker tests (test_reconcile, test_webhook_caches): the App stand-in that
+# checks JWTs (each module's `github_app` fixture installs what it needs), on a fake clock in
+# seconds, served by tests/conftest.py's `server`.
+
+APP_ID = 4242
+
+
+@pytest.fixture
+def clock() -> AppClock:
+    return AppClock()
+
+
+@pytest.fixture
+def standin(github_app: StandInApp) -> Iterator[GitHubStandIn]:
+    fake = GitHubStandIn(github_app=github_app)
+    yield fake
+    assert fake.violations == []
+
+
+@pytest.fixture
+def app(
+    server: Any, session: aiohttp.ClientSession, app_private_key: Any, clock: AppClock
+) -> GitHubApp:
+    return GitHubApp(
+        AppAuth(APP_ID, app_private_key),
+        session,
+        api_url=f"http://{server.host}:{server.port}",
+        clock=clock,
+        retry=RetryPolicy(attempts=1),
+    )

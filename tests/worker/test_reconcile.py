@@ -8,45 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from gate.github.app import GitHubApp
-from gate.github.app_key import AppAuth
-from gate.http.retry import RetryPolicy
 from gate.store import open_store
 from gate.worker import Worker, WorkerSettings
 from gate.worker.reconcile import ReconcileSettings, reconcile_once
-from tests.github_app_standin import FakeClock, StandInApp
-from tests.github_standin import GitHubStandIn, server_error
+from tests.github_app_standin import StandInApp
+from tests.github_standin import server_error
+from tests.worker.conftest import APP_ID
 
-APP_ID = 4242
 HOUR = 3600.0
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture
 def github_app(app_private_key, clock):
     return StandInApp(app_private_key.public_key(), app_id=APP_ID, clock=clock)
-
-
-@pytest.fixture
-def standin(github_app):
-    fake = GitHubStandIn(github_app=github_app)
-    yield fake
-    assert fake.violations == []
-
-
-@pytest.fixture
-def app(server, session, app_private_key, clock):
-    return GitHubApp(
-        AppAuth(APP_ID, app_private_key),
-        session,
-        api_url=f"http://{server.host}:{server.port}",
-        clock=clock,
-        retry=RetryPolicy(attempts=1),
-    )
 
 
 @pytest.fixture
