@@ -75,6 +75,7 @@ class Store:
             s for s in (self._engine.url.password, settings.url.password) if isinstance(s, str)
         )
         self._write_lock = asyncio.Lock()
+        self._path_checked = False  # SQLite: its path checked and a connection opened once
 
     def __repr__(self) -> str:
         return f"Store({self.shown_url!r})"
@@ -125,8 +126,8 @@ class Store:
 
     @asynccontextmanager
     async def _connection(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        if self.backend == "sqlite":
-            self._sqlite_precheck()
+        if self.backend == "sqlite" and not self._path_checked:
+            self._sqlite_precheck()  # until a connection opened: not two stat calls a statement
         async with AsyncExitStack() as stack:
             if write and self.backend == "sqlite":
                 await stack.enter_async_context(self._write_lock)
@@ -137,6 +138,7 @@ class Store:
                 except asyncio.CancelledError:
                     await settle(connection.close())
                     raise
+                self._path_checked = True
                 try:
                     if write:
                         await settle(connection.execution_options(**{IMMEDIATE: True}))
